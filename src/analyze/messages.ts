@@ -1,0 +1,84 @@
+/**
+ * Every message Spillway reports, as data: a stable code (never reused), a level and a template.
+ * The wording may change; the codes may not. Checks report through a `Reporter` keyed by the input object.
+ */
+
+export type Level = 'error' | 'warning' | 'info';
+
+export interface MessageType {
+  code: string;
+  level: Level;
+  title: string;
+}
+
+const t = (code: string, level: Level, title: string): MessageType => ({ code, level, title });
+
+/** The table of codes. Append only; never renumber or reuse a code. */
+export const MSG = {
+  InvalidSpec: t('SPW100', 'error', 'the object does not match its schema'),
+  UnknownWorkload: t('SPW101', 'error', 'a referenced MeshWorkload does not exist or is invalid'),
+  UnknownCluster: t('SPW102', 'error', 'a referenced MeshCluster does not exist or is invalid'),
+  DuplicateCluster: t('SPW103', 'error', 'two workloads of one FailoverService are in the same cluster'),
+  TooFewClusters: t('SPW104', 'error', 'a FailoverService needs workloads in at least two clusters'),
+  PortMismatch: t('SPW105', 'error', 'the failover port differs across workloads'),
+  ProtocolMismatch: t('SPW106', 'error', 'the failover port\'s protocol differs across workloads'),
+  PortNotChosen: t('SPW107', 'error', 'a multi-port service needs spec.port'),
+  PortNotFound: t('SPW108', 'error', 'spec.port is not a port of the workload'),
+  UnsupportedProtocol: t('SPW109', 'error', 'the protocol cannot be carried by the L7 spill-over path'),
+  MissingGateway: t('SPW110', 'error', 'a cluster that receives spill-over has no gateway'),
+  InvalidName: t('SPW111', 'error', 'a name or host is not valid DNS-1123'),
+  HostConflict: t('SPW112', 'error', 'two FailoverServices claim the same host'),
+  ServiceConflict: t('SPW113', 'error', 'two FailoverServices claim the same service'),
+  AddressConflict: t('SPW114', 'error', 'two FailoverServices claim the same virtual address'),
+  AddressMoved: t('SPW115', 'warning', 'the derived virtual address was taken; another was chosen'),
+  IstioVersionUnsupported: t('SPW116', 'error', 'the cluster\'s Istio version is too old'),
+  IstioVersionCrash: t('SPW117', 'warning', 'this Istio version can crash sidecars on aggregate clusters'),
+  DuplicateWorkload: t('SPW118', 'error', 'a workload is listed twice'),
+  DuplicateObject: t('SPW119', 'error', 'two input documents have the same kind and name'),
+  IgnoredKind: t('SPW120', 'info', 'the document is not a Spillway resource and is ignored'),
+  AssumedApiVersion: t('SPW121', 'warning', 'the document was read with an assumed apiVersion or kind spelling'),
+  ObjectConflict: t('SPW122', 'error', 'two FailoverServices would write the same object'),
+  InvalidAddress: t('SPW123', 'error', 'an address is not valid'),
+  NotADocument: t('SPW124', 'error', 'a YAML document is not a Kubernetes object'),
+  ZeroEjection: t('SPW125', 'warning', 'outlier detection can never eject a host, so failover depends on readiness alone'),
+  PanicThreshold: t('SPW126', 'warning', 'a non-zero panic threshold can send traffic to a tier with no healthy host'),
+} as const satisfies Record<string, MessageType>;
+
+export type MessageKey = keyof typeof MSG;
+
+export interface Message {
+  code: string;
+  level: Level;
+  /** The input object the message is about: `Kind/namespace/name`, or `Kind/name` for cluster-scoped kinds. */
+  object: string;
+  message: string;
+}
+
+export const LEVEL_ORDER: Record<Level, number> = { error: 0, warning: 1, info: 2 };
+
+/** Collects messages keyed by input object; a check never throws for bad user input. */
+export class Reporter {
+  readonly messages: Message[] = [];
+  private readonly failed = new Set<string>();
+
+  report(type: MessageType, object: string, detail: string): void {
+    this.messages.push({ code: type.code, level: type.level, object, message: detail });
+    if (type.level === 'error') this.failed.add(object);
+  }
+
+  hasErrors(object: string): boolean {
+    return this.failed.has(object);
+  }
+
+  /** Messages sorted deterministically: by object, then level, code and text. */
+  sorted(): Message[] {
+    return [...this.messages].sort(
+      (a, b) =>
+        cmp(a.object, b.object) || LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level] || cmp(a.code, b.code) || cmp(a.message, b.message),
+    );
+  }
+}
+
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,125 @@
+/**
+ * Turns raw documents into a typed snapshot. Each document is checked against its kind's schema (the same
+ * one served in the CRD); an invalid document is reported against itself and left out, never thrown.
+ */
+import { API_VERSION, GROUP } from '../api/types.ts';
+import type { FailoverService, KubeObject, MeshCluster, MeshWorkload } from '../api/types.ts';
+import { kindInfo } from '../api/schemas.ts';
+import { validate } from '../schema/structural.ts';
+import { MSG, cmp } from './messages.ts';
+import type { Reporter } from './messages.ts';
+import { objectRef } from '../translate/naming.ts';
+import { dns1123LabelError, dns1123SubdomainError } from './dns.ts';
+
+export interface Snapshot {
+  clusters: Map<string, MeshCluster>;
+  /** Keyed by `namespace/name`. */
+  workloads: Map<string, MeshWorkload>;
+  /** Valid FailoverServices, oldest first (creationTimestamp, then namespace/name). */
+  services: FailoverService[];
+  /** References of documents that were read but rejected, so dependents can say why they fail. */
+  rejected: Set<string>;
+}
+
+export interface SourcedDocument {
+  value: unknown;
+  /** Where the document came from, for messages about documents that are not objects (`file.yaml#2`). */
+  source?: string;
+}
+
+/** Spellings of our kinds that earlier drafts used. */
+const KIND_ALIASES: Record<string, string> = { FailOverService: 'FailoverService' };
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Reporter): Snapshot {
+  const clusters = new Map<string, MeshCluster>();
+  const workloads = new Map<string, MeshWorkload>();
+  const services = new Map<string, FailoverService>();
+  const rejected = new Set<string>();
+  const seen = new Map<string, number>();
+
+  docs.forEach((doc, i) => {
+    const where = doc.source ?? `document #${i + 1}`;
+    if (doc.value === null || doc.value === undefined) return; // empty YAML document
+    if (!isRecord(doc.value)) {
+      reporter.report(MSG.NotADocument, where, `${where}: expected a mapping with apiVersion, kind and metadata`);
+      return;
+    }
+    const raw = doc.value;
+    let kind = typeof raw.kind === 'string' ? raw.kind : '';
+    const apiVersion = typeof raw.apiVersion === 'string' ? raw.apiVersion : undefined;
+    const meta = isRecord(raw.metadata) ? raw.metadata : undefined;
+    const name = meta && typeof meta.name === 'string' ? meta.name : '';
+    const alias = KIND_ALIASES[kind];
+    const ours = kindInfo(alias ?? kind) !== undefined && (apiVersion === undefined || apiVersion.startsWith(`${GROUP}/`));
+    if (!ours) {
+      const label = kind ? objectRef(kind, name || '?', meta && typeof meta.namespace === 'string' ? meta.namespace : undefined) : where;
+      reporter.report(MSG.IgnoredKind, label, `${where}: ${kind || 'a document without kind'}${apiVersion ? ` (${apiVersion})` : ''} is not a Spillway resource; ignored`);
+      return;
+    }
+    const info = kindInfo(alias ?? kind)!;
+    kind = info.kind;
+    const namespace = info.namespaced ? (meta && typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : 'default') : undefined;
+    const ref = objectRef(kind, name || '?', namespace);
+    if (apiVersion === undefined || alias !== undefined) {
+      reporter.report(MSG.AssumedApiVersion, ref, `${where}: read as ${API_VERSION} ${kind}; write apiVersion: ${API_VERSION} and kind: ${kind}`);
+    } else if (apiVersion !== API_VERSION) {
+      reporter.report(MSG.InvalidSpec, ref, `apiVersion ${apiVersion} is not served; use ${API_VERSION}`);
+      rejected.add(ref);
+      return;
+    }
+    if (!name) {
+      reporter.report(MSG.InvalidSpec, ref, `${where}: metadata.name is required`);
+      return;
+    }
+    const nameError = kind === 'MeshWorkload' ? dns1123SubdomainError(name) : dns1123LabelError(name);
+    if (nameError) {
+      reporter.report(MSG.InvalidName, ref, `metadata.name ${nameError}${kind === 'MeshWorkload' ? '' : ' (it is embedded in hosts and label values)'}`);
+      rejected.add(ref);
+    }
+    if (namespace !== undefined) {
+      const nsError = dns1123LabelError(namespace);
+      if (nsError) {
+        reporter.report(MSG.InvalidName, ref, `metadata.namespace ${nsError}`);
+        rejected.add(ref);
+      }
+    }
+    const issues = validate(info.schema, raw, { closed: true });
+    for (const issue of issues) reporter.report(MSG.InvalidSpec, ref, `${issue.path || '(root)'}: ${issue.message}`);
+    if (issues.length > 0) rejected.add(ref);
+
+    const count = (seen.get(ref) ?? 0) + 1;
+    seen.set(ref, count);
+    if (count === 2) {
+      reporter.report(MSG.DuplicateObject, ref, `${ref} is defined more than once; every definition is ignored`);
+      rejected.add(ref);
+    }
+    if (rejected.has(ref)) return;
+
+    const obj = { ...raw, apiVersion: API_VERSION, kind, metadata: { ...meta, name, ...(namespace ? { namespace } : {}) } } as KubeObject;
+    if (kind === 'MeshCluster') clusters.set(name, obj as MeshCluster);
+    else if (kind === 'MeshWorkload') workloads.set(`${namespace}/${name}`, obj as MeshWorkload);
+    else services.set(ref, obj as FailoverService);
+  });
+
+  // Drop everything that turned out to be duplicated.
+  for (const ref of rejected) {
+    const [kind, a, b] = ref.split('/');
+    if (kind === 'MeshCluster' && a) clusters.delete(a);
+    else if (kind === 'MeshWorkload' && a && b) workloads.delete(`${a}/${b}`);
+    else services.delete(ref);
+  }
+  return { clusters, workloads, services: [...services.values()].sort(byAge), rejected };
+}
+
+/** Oldest first: creationTimestamp when both have one, then namespace/name. */
+export function byAge(a: KubeObject, b: KubeObject): number {
+  const ta = a.metadata.creationTimestamp ?? '';
+  const tb = b.metadata.creationTimestamp ?? '';
+  if (ta && tb && ta !== tb) return cmp(ta, tb);
+  if (ta !== tb) return ta ? -1 : 1; // objects the server has seen come before offline drafts
+  return cmp(`${a.metadata.namespace ?? ''}/${a.metadata.name}`, `${b.metadata.namespace ?? ''}/${b.metadata.name}`);
+}

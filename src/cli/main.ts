@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+/** The `spillway` command line: thin shells around the pure core. */
+import { Command, CommanderError, Option } from 'commander';
+import { render, hasErrors } from '../core/render.ts';
+import { customResourceDefinitions } from '../api/crds.ts';
+import { readInputDocuments } from './inputs.ts';
+import { formatMessage, renderJson, renderYaml, toYaml, writeOutDir } from './output.ts';
+import { CliError } from './errors.ts';
+
+export interface CliIO {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
+  const program = new Command('spillway')
+    .description('Local-first, spill-over failover for multi-cluster Istio meshes')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showSuggestionAfterError(true);
+
+  program
+    .command('render')
+    .description('render Istio objects for every cluster from MeshCluster, MeshWorkload and FailoverService documents')
+    .requiredOption('-f, --filename <file>', 'input YAML file, directory or - (repeatable)', collect, [])
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .option('--out-dir <dir>', 'write DIR/<cluster>/*.yaml for `kubectl apply -f DIR/<cluster>` instead of printing')
+    .option('--cluster <name>', 'only this cluster\'s objects (repeatable)', collect, [])
+    .action((opts: { filename: string[]; output: 'yaml' | 'json'; outDir?: string; cluster: string[] }) => {
+      const result = render(readInputDocuments(opts.filename));
+      let clusters = result.clusters;
+      if (opts.cluster.length > 0) {
+        const unknown = opts.cluster.filter((c) => !(c in clusters));
+        if (unknown.length > 0) throw new CliError(`--cluster ${unknown.join(', ')}: no such cluster in the input (have: ${Object.keys(clusters).join(', ') || 'none'})`);
+        clusters = Object.fromEntries(Object.entries(clusters).filter(([c]) => opts.cluster.includes(c)));
+      }
+      if (opts.outDir !== undefined) {
+        const files = writeOutDir(opts.outDir, clusters);
+        io.stderr(`wrote ${files.length} file(s) under ${opts.outDir}\n`);
+        for (const m of result.messages) io.stderr(`${formatMessage(m)}\n`);
+      } else if (opts.output === 'json') {
+        io.stdout(renderJson({ clusters, messages: result.messages }));
+      } else {
+        io.stdout(renderYaml(clusters));
+        for (const m of result.messages) io.stderr(`${formatMessage(m)}\n`);
+      }
+      setExit(hasErrors(result.messages) ? 1 : 0);
+    });
+
+  program
+    .command('validate')
+    .description('check inputs and print coded messages (a dry run of render)')
+    .requiredOption('-f, --filename <file>', 'input YAML file, directory or - (repeatable)', collect, [])
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((opts: { filename: string[]; output: 'text' | 'json' }) => {
+      const { messages } = render(readInputDocuments(opts.filename));
+      if (opts.output === 'json') io.stdout(`${JSON.stringify({ messages }, null, 2)}\n`);
+      else if (messages.length === 0) io.stdout('no problems found\n');
+      else for (const m of messages) io.stdout(`${formatMessage(m)}\n`);
+      setExit(hasErrors(messages) ? 1 : 0);
+    });
+
+  program
+    .command('crds')
+    .description('print the CustomResourceDefinitions of MeshCluster, MeshWorkload and FailoverService')
+    .action(() => {
+      io.stdout(customResourceDefinitions().map((c) => `---\n${toYaml(c)}`).join(''));
+      setExit(0);
+    });
+
+  return program;
+}
+
+/** Runs the CLI and returns its exit status: 0 fine, 1 invalid input (valid parts still rendered), 2 unusable invocation or input. */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander already printed its one-line message; help and version are not errors.
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : 2;
+    }
+    if (e instanceof CliError) {
+      io.stderr(`spillway: ${e.message}\n`);
+      return e.exitCode;
+    }
+    io.stderr(`spillway: internal error: ${(e as Error).message ?? String(e)} (please report it)\n`);
+    return 3;
+  }
+}
+
+const isMain = process.argv[1] !== undefined && /(?:^|[/\\])(?:main\.ts|spillway(?:\.mjs)?)$/.test(process.argv[1]);
+if (isMain) {
+  const code = await runCli(process.argv.slice(2), {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+  });
+  process.exitCode = code;
+}

@@ -1,0 +1,9 @@
+/** Spillway's public, pure API. */
+export { render, renderDetailed, hasErrors, compareObjects } from './core/render.ts';
+export type { RenderResult, DetailedRenderResult, ServiceOutcome } from './core/render.ts';
+export type { Message, Level } from './analyze/messages.ts';
+export { MSG } from './analyze/messages.ts';
+export type { SourcedDocument, Snapshot } from './analyze/snapshot.ts';
+export { customResourceDefinitions } from './api/crds.ts';
+export * from './api/types.ts';
+export { outboundCluster } from './translate/naming.ts';

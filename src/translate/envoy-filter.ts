@@ -1,0 +1,33 @@
+/**
+ * The EnvoyFilter that replaces the global host's cluster with an Envoy aggregate cluster: the local service
+ * first, then each remote in order. It lives in Istio's root namespace so every proxy in the mesh that may call
+ * the global host gets it (narrowed by spec.clientSelector). REMOVE then ADD of the same name is how Istio
+ * replaces a cluster; the added cluster gets none of Istio's defaults, so its panic threshold is set here.
+ */
+import type { KubeObject } from '../api/types.ts';
+import type { ClientView, FailoverPlan } from './plan.ts';
+import { istioObject } from './meta.ts';
+import { envoyFilterName, outboundCluster } from './naming.ts';
+import { protoDuration } from './duration.ts';
+
+export function aggregateCluster(plan: FailoverPlan, client: ClientView): Record<string, unknown> {
+  return {
+    name: outboundCluster(plan.port.number, plan.globalHost),
+    connect_timeout: protoDuration(plan.connectTimeoutNanos),
+    lb_policy: 'CLUSTER_PROVIDED',
+    common_lb_config: { healthy_panic_threshold: { value: plan.panicThreshold } },
+    cluster_type: { name: 'envoy.clusters.aggregate', typed_config: client.local.profile.aggregateTypedConfig(client.children) },
+  };
+}
+
+export function envoyFilter(plan: FailoverPlan, client: ClientView): KubeObject {
+  const l = client.local;
+  const name = outboundCluster(plan.port.number, plan.globalHost);
+  const spec: Record<string, unknown> = {};
+  if (plan.clientSelector) spec.workloadSelector = { labels: plan.clientSelector };
+  spec.configPatches = [
+    { applyTo: 'CLUSTER', match: { context: 'ANY', cluster: { name } }, patch: { operation: 'REMOVE' } },
+    { applyTo: 'CLUSTER', match: { context: 'ANY', cluster: { name } }, patch: { operation: 'ADD', value: aggregateCluster(plan, client) } },
+  ];
+  return istioObject(l.profile.envoyFilterApiVersion, 'EnvoyFilter', envoyFilterName(plan.globalHost), l.rootNamespace, plan, l.clusterName, 'client', spec);
+}

@@ -1,0 +1,52 @@
+/** Every name Spillway derives (hosts, Envoy cluster names, object names) is made here and nowhere else. */
+
+/** Envoy's name for Istio's outbound cluster of a host and port (no subset). */
+export function outboundCluster(port: number, host: string): string {
+  return `outbound|${port}||${host}`;
+}
+
+export function serviceHost(name: string, namespace: string, clusterDomain: string): string {
+  return `${name}.${namespace}.svc.${clusterDomain}`;
+}
+
+/** The global host clients call: `<service>-global.<namespace>.global` unless overridden. */
+export function defaultGlobalHost(serviceName: string, serviceNamespace: string): string {
+  return `${serviceName}-global.${serviceNamespace}.global`;
+}
+
+/**
+ * The host standing for one remote cluster's instances. With a single remote it is the design note's
+ * `<service>-remote.<namespace>.global`; with several, each embeds its cluster so each gets its own Envoy cluster.
+ */
+export function remoteHost(serviceName: string, serviceNamespace: string, remoteCluster: string, remoteCount: number): string {
+  return `${remoteObjectName(serviceName, remoteCluster, remoteCount)}.${serviceNamespace}.global`;
+}
+
+export function remoteObjectName(serviceName: string, remoteCluster: string, remoteCount: number): string {
+  return remoteCount > 1 ? `${serviceName}-remote-${remoteCluster}` : `${serviceName}-remote`;
+}
+
+export function globalObjectName(serviceName: string): string {
+  return `${serviceName}-global`;
+}
+
+export function localRuleName(serviceName: string): string {
+  return `${serviceName}-local`;
+}
+
+export function envoyFilterName(globalHost: string): string {
+  return globalHost;
+}
+
+export function gatewayName(globalHost: string): string {
+  return `${globalHost}-gw`;
+}
+
+export function virtualServiceName(globalHost: string): string {
+  return `${globalHost}-vs`;
+}
+
+/** Input object reference as messages show it: `Kind/namespace/name` or `Kind/name`. */
+export function objectRef(kind: string, name: string, namespace?: string): string {
+  return namespace ? `${kind}/${namespace}/${name}` : `${kind}/${name}`;
+}
