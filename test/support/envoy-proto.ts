@@ -9,10 +9,9 @@
 //
 // The descriptors come from scripts/build-envoy-descriptors.mjs (buf, cached under .tmp/); the first use
 // in a process builds or loads them synchronously.
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createFileRegistry, fromBinary, fromJson, toJson } from '@bufbuild/protobuf';
 import type { DescMessage, FileRegistry, JsonValue, Message } from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
@@ -34,14 +33,22 @@ export const AGGREGATE_CLUSTER_CONFIG_TYPE = 'envoy.extensions.clusters.aggregat
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let registry: FileRegistry | undefined;
 
+type BuildFn = (options?: { force?: boolean }) => string;
+let build: BuildFn | undefined;
+
 /** Path of the descriptor set (built on first call if not cached). */
 export function envoyDescriptorSetPath(): string {
-  const script = join(repoRoot, 'scripts', 'build-envoy-descriptors.mjs');
-  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 180_000 });
-  if (r.status !== 0) {
-    throw new Error(`building Envoy descriptors failed (${r.error ? String(r.error) : `exit ${r.status}`}):\n${r.stderr}`);
-  }
-  return r.stdout.trim();
+  if (!build) throw new Error('scripts/build-envoy-descriptors.mjs does not export buildEnvoyDescriptors');
+  return build();
+}
+
+// The build script is plain JavaScript (runnable without tsx); load its builder in-process so a cached
+// descriptor set costs no extra process. The specifier is computed, so TypeScript types it as unknown.
+{
+  const script = pathToFileURL(join(repoRoot, 'scripts', 'build-envoy-descriptors.mjs')).href;
+  const mod: unknown = await import(script);
+  const fn: unknown = mod !== null && typeof mod === 'object' ? Reflect.get(mod, 'buildEnvoyDescriptors') : undefined;
+  if (typeof fn === 'function') build = (options) => String(fn(options));
 }
 
 /** The registry of every message in the descriptor set; loaded once per process. */
