@@ -38,6 +38,7 @@
 import { celEnv, isCelError, parse as celParse, plan as celPlan } from '@bufbuild/cel';
 import type { CelEnv, CelResult } from '@bufbuild/cel';
 import { strings as celStrings } from '@bufbuild/cel/ext';
+import { RE2JS } from '@bufbuild/re2';
 
 export interface JSONSchemaProps {
   type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
@@ -110,6 +111,8 @@ interface CompiledRule {
   message: string;
   /** undefined: not compiled yet; null: unsupported (transition rule or parse error), skipped. */
   program: RuleProgram | null | undefined;
+  /** Outcome per scalar `self` (rules are pure): true, false, or an error message; bounded. */
+  memo: Map<unknown, boolean | string> | undefined;
 }
 
 interface Node {
@@ -237,7 +240,7 @@ function compile(s: JSONSchemaProps): Node {
   if (n.oneOf) n.oneOfExclusive = exclusiveNames(n.oneOf);
   const rules = s['x-kubernetes-validations'];
   if (rules?.length) {
-    n.rules = rules.map((r) => ({ rule: r.rule, message: r.message ?? `failed rule: ${r.rule}`, program: undefined }));
+    n.rules = rules.map((r) => ({ rule: r.rule, message: r.message ?? `failed rule: ${r.rule}`, program: undefined, memo: undefined }));
   }
   let needs = false;
   if (n.props) for (const p of n.props.values()) if (p.hasDefault || !p.nullable || p.needsDefaulting) needs = true;
@@ -614,18 +617,33 @@ function validateObject(ctx: Ctx, n: Node, v: Record<string, unknown>, root: boo
 
 let env: CelEnv | undefined;
 const OLD_SELF = /\boldSelf\b/;
+const MEMO_LIMIT = 4096;
+
+/** The default `matches` compiles its pattern on every call; rules use a handful of constant patterns. */
+const re2Cache = new Map<string, { test(text: string): boolean }>();
+const cachedRe2 = {
+  compile(pattern: string): { test(text: string): boolean } {
+    let m = re2Cache.get(pattern);
+    if (m === undefined) {
+      const re = RE2JS.compile(pattern);
+      m = { test: (text: string) => re.test(text) };
+      if (re2Cache.size < MEMO_LIMIT) re2Cache.set(pattern, m);
+    }
+    return m;
+  },
+};
 
 function compileRule(r: CompiledRule): RuleProgram | null {
   if (OLD_SELF.test(r.rule)) return null;
   try {
-    env ??= celEnv({ funcs: celStrings });
+    env ??= celEnv({ funcs: celStrings, re2: cachedRe2 });
     return celPlan(env, celParse(r.rule)) as RuleProgram;
   } catch {
     return null;
   }
 }
 
-/** JSON value -> CEL input: integers become CEL ints (bigint) unless the schema says `number`. */
+/** JSON value -> CEL input: integers become CEL ints (bigint) unless the schema says `number`; objects become maps. */
 function toCel(v: unknown, n: Node | undefined): unknown {
   if (typeof v === 'number') return Number.isInteger(v) && n?.type !== T_NUMBER ? BigInt(v) : v;
   if (Array.isArray(v)) {
@@ -633,33 +651,49 @@ function toCel(v: unknown, n: Node | undefined): unknown {
     return v.map((x) => toCel(x, items));
   }
   if (v !== null && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
+    const out = new Map<string, unknown>();
     for (const k in v) {
       const child = (v as Record<string, unknown>)[k];
       if (child === undefined) continue;
       const p = n?.props?.get(k) ?? (typeof n?.addl === 'object' ? n.addl : undefined);
-      out[k] = toCel(child, p);
+      out.set(k, toCel(child, p));
     }
     return out;
   }
   return v;
 }
 
+const SKIP = /unbound function|no such overload|no matching overload|unsupported/i;
+
+/** true: passed; false: failed; string: evaluation error; undefined: skipped (a library we do not bind). */
+function evalRule(r: CompiledRule, self: unknown): boolean | string | undefined {
+  const res = (r.program as RuleProgram)({ self });
+  if (isCelError(res)) return SKIP.test(res.message) ? undefined : res.message;
+  return res === true;
+}
+
 function runRules(ctx: Ctx, n: Node, v: unknown): void {
+  const scalar = v === null || typeof v !== 'object';
   let self: unknown;
   let converted = false;
   for (const r of n.rules as CompiledRule[]) {
     if (r.program === undefined) r.program = compileRule(r);
     if (r.program === null) continue;
-    if (!converted) { self = toCel(v, n); converted = true; }
-    const res = r.program({ self });
-    if (isCelError(res)) {
-      const msg = res.message;
-      if (/unbound function|no such overload|no matching overload|unsupported/i.test(msg)) continue; // a K8s-only library
-      report(ctx, 'x-kubernetes-validations', `rule ${show(r.rule)} failed to evaluate: ${msg}`);
-    } else if (res !== true) {
-      report(ctx, 'x-kubernetes-validations', r.message);
+    let out: boolean | string | undefined;
+    if (scalar) {
+      const memo = (r.memo ??= new Map());
+      out = memo.get(v);
+      if (out === undefined && !memo.has(v)) {
+        out = evalRule(r, toCel(v, n));
+        if (memo.size < MEMO_LIMIT) memo.set(v, out as boolean | string);
+      }
+    } else {
+      if (!converted) { self = toCel(v, n); converted = true; }
+      out = evalRule(r, self);
     }
+    if (out === undefined || out === true) continue;
+    if (out === false) report(ctx, 'x-kubernetes-validations', r.message);
+    else report(ctx, 'x-kubernetes-validations', `rule ${show(r.rule)} failed to evaluate: ${out}`);
   }
 }
 
