@@ -270,7 +270,7 @@ function buildTiers(
       const named = targets.filter((t): t is string => t !== undefined);
       cluster = named[0] ?? host;
       if (endpoints.length > 0 && named.length < endpoints.length) {
-        warn.add('SIM008', `${fs} in ${client}: cannot tell which cluster ServiceEntry ${se.metadata.namespace ?? ''}/${se.metadata.name} (${host}) leads to; its endpoints are treated as healthy`);
+        warn.add('SIM007', `${fs} in ${client}: cannot tell which cluster ServiceEntry ${se.metadata.namespace ?? ''}/${se.metadata.name} (${host}) leads to; its endpoints are treated as healthy`);
       }
       hosts = endpoints.length;
       healthy = targets.filter((t) => t === undefined || healthOf(health, t).healthy > 0).length;
@@ -313,12 +313,12 @@ export function simulate(clusters: Record<string, readonly KubeObject[]>, health
       if (!fs) continue;
       const aggregates = aggregatesOf(filter);
       if (aggregates.length === 0) {
-        warn.add('SIM009', `${fs} in ${client}: EnvoyFilter ${filter.metadata.namespace ?? ''}/${filter.metadata.name} adds no aggregate cluster; nothing to simulate`);
+        warn.add('SIM008', `${fs} in ${client}: EnvoyFilter ${filter.metadata.namespace ?? ''}/${filter.metadata.name} adds no aggregate cluster; nothing to simulate`);
         continue;
       }
       for (const agg of aggregates) {
         if (agg.children.length === 0) {
-          warn.add('SIM009', `${fs} in ${client}: aggregate ${agg.name} lists no child clusters; Envoy rejects it`);
+          warn.add('SIM008', `${fs} in ${client}: aggregate ${agg.name} lists no child clusters; Envoy rejects it`);
           continue;
         }
         const tiers = buildTiers(client, fs, agg, clusters, health, opts, warn);

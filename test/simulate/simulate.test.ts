@@ -152,7 +152,7 @@ test('remote tiers are named through gateway addresses when the host does not sa
   assert.deepEqual(tiers(result(simulate(objs), 'a')), [['a', 100], ['b', 0]]);
 });
 
-test('unresolvable remote: SIM008 and the tier keeps its host name', () => {
+test('unresolvable remote: SIM007 and the tier keeps its host name', () => {
   const objs = rendered(['cluster1', 'cluster2', 'cluster3']);
   // Drop every receiver object and rename the remote hosts so nothing identifies the clusters.
   for (const o of objs['cluster1'] ?? []) {
@@ -166,7 +166,7 @@ test('unresolvable remote: SIM008 and the tier keeps its host name', () => {
     }
   }
   const r = simulate(objs);
-  assert.ok(r.warnings.some((w) => w.code === 'SIM008'));
+  assert.ok(r.warnings.some((w) => w.code === 'SIM007'));
   assert.deepEqual(tiers(result(r, 'cluster1')), [['cluster1', 100], ['mystery-cluster2.default.global', 0], ['mystery-cluster3.default.global', 0]]);
 });
 
@@ -177,4 +177,19 @@ test('results are sorted by FailoverService then client', () => {
   for (const k of ['c2', 'c1']) merged[k] = [...(a[k] ?? []), ...(b[k] ?? [])];
   const r = simulate(merged);
   assert.deepEqual(r.results.map((x) => `${x.failoverService}@${x.client}`), ['default/ratings@c1', 'default/ratings@c2', 'shop/details@c1', 'shop/details@c2']);
+});
+
+test('an EnvoyFilter without an aggregate, or an aggregate without children: SIM008, no result', () => {
+  const objs = rendered(['cluster1', 'cluster2']);
+  for (const o of objs['cluster1'] ?? []) {
+    if (o.kind !== 'EnvoyFilter') continue;
+    const patches = (o['spec'] as { configPatches: { patch: { value?: { cluster_type: { typed_config: { clusters: string[] } } } } }[] }).configPatches;
+    const added = patches[1]?.patch.value;
+    if (added) added.cluster_type.typed_config.clusters = [];
+  }
+  for (const o of objs['cluster2'] ?? []) if (o.kind === 'EnvoyFilter') (o['spec'] as { configPatches: unknown[] }).configPatches = [];
+  const r = simulate(objs);
+  assert.deepEqual(r.results, []);
+  assert.ok(r.warnings.some((w) => w.code === 'SIM008' && w.message.includes('in cluster1') && w.message.includes('no child clusters')));
+  assert.ok(r.warnings.some((w) => w.code === 'SIM008' && w.message.includes('in cluster2') && w.message.includes('adds no aggregate')));
 });
