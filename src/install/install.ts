@@ -1,0 +1,125 @@
+/** `spillway install`: everything the controller needs in the management cluster, as a deterministic object list. */
+import type { KubeObject } from '../api/types.ts';
+import { customResourceDefinitions } from '../api/crds.ts';
+import { dns1123LabelError } from '../analyze/dns.ts';
+import {
+  CONTROLLER_NAME, DEFAULT_IMAGE, DEFAULT_NAMESPACE, DEFAULT_REPLICAS, HEALTH_PORT, METRICS_PORT, baseLabels,
+} from './common.ts';
+import { controllerRbacManifests, memberRbacManifests } from './rbac.ts';
+
+export interface InstallOptions {
+  /** Namespace of the controller, its Secrets and its Lease. @default spillway-system */
+  namespace?: string;
+  /** Controller image. @default spillway:0.1.0 */
+  image?: string;
+  /** Controller replicas; one leads, the others stand by. @default 2 */
+  replicas?: number;
+  /** Print the member-cluster RBAC (to apply in each member cluster) instead of the management install. */
+  memberRbac?: boolean;
+}
+
+/** Problems with the options, as one line each; empty when usable. */
+export function installOptionErrors(opts: InstallOptions): string[] {
+  const errors: string[] = [];
+  const ns = opts.namespace ?? DEFAULT_NAMESPACE;
+  const nsError = dns1123LabelError(ns);
+  if (nsError) errors.push(`--namespace ${nsError}`);
+  const replicas = opts.replicas ?? DEFAULT_REPLICAS;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 100) errors.push(`--replicas must be an integer from 1 to 100 (got ${String(replicas)})`);
+  const image = opts.image ?? DEFAULT_IMAGE;
+  if (image === '' || /\s/.test(image)) errors.push(`--image must be a non-empty image reference without spaces`);
+  return errors;
+}
+
+const selectorLabels = { 'app.kubernetes.io/name': 'spillway', 'app.kubernetes.io/component': 'controller' };
+const prometheusAnnotations = {
+  'prometheus.io/scrape': 'true',
+  'prometheus.io/port': String(METRICS_PORT),
+  'prometheus.io/path': '/metrics',
+};
+
+function deployment(namespace: string, image: string, replicas: number): KubeObject {
+  const labels = baseLabels('controller');
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: CONTROLLER_NAME, namespace, labels },
+    spec: {
+      replicas,
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selectorLabels },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 1 } },
+      template: {
+        metadata: { labels, annotations: prometheusAnnotations },
+        spec: {
+          serviceAccountName: CONTROLLER_NAME,
+          terminationGracePeriodSeconds: 30,
+          securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selectorLabels } } },
+              ],
+            },
+          },
+          containers: [
+            {
+              name: 'controller',
+              image,
+              imagePullPolicy: 'IfNotPresent',
+              args: ['controller', '--namespace', namespace],
+              env: [
+                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                // Keep the V8 heap inside the memory limit with room for buffers.
+                { name: 'NODE_OPTIONS', value: '--max-old-space-size=320' },
+              ],
+              ports: [
+                { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+                { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
+              ],
+              livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+              readinessProbe: { httpGet: { path: '/readyz', port: 'health' }, initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
+              resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              // tsx keeps its transform cache under the temp dir; the root filesystem is read-only.
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Objects for `kubectl apply -f -`, in apply order: Namespace, CRDs, RBAC, metrics Service, PodDisruptionBudget,
+ * Deployment. With `memberRbac`, only the objects a member cluster needs (see `memberRbacManifests`).
+ * Throws on unusable options (see `installOptionErrors`).
+ */
+export function installManifests(opts: InstallOptions = {}): KubeObject[] {
+  const errors = installOptionErrors(opts);
+  if (errors.length > 0) throw new Error(errors.join('; '));
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  if (opts.memberRbac) return memberRbacManifests(namespace);
+  const labels = baseLabels('controller');
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: baseLabels('controller') } },
+    ...customResourceDefinitions(),
+    ...controllerRbacManifests(namespace),
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `${CONTROLLER_NAME}-metrics`, namespace, labels, annotations: prometheusAnnotations },
+      spec: { type: 'ClusterIP', selector: selectorLabels, ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: 'metrics', protocol: 'TCP' }] },
+    },
+    {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: CONTROLLER_NAME, namespace, labels },
+      spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels } },
+    },
+    deployment(namespace, opts.image ?? DEFAULT_IMAGE, opts.replicas ?? DEFAULT_REPLICAS),
+  ];
+}

@@ -1,0 +1,108 @@
+/**
+ * RBAC of the controller (management cluster) and of the identity its member-cluster kubeconfigs use.
+ * Least privilege: read what the controller reads, write only what it writes. `test/install/rbac.test.ts`
+ * checks these rules against the API calls in the controller's code.
+ */
+import { GROUP } from '../api/types.ts';
+import type { KubeObject } from '../api/types.ts';
+import { CONTROLLER_NAME, ISTIO_GROUP, ISTIO_RESOURCES, MEMBER_NAME, baseLabels } from './common.ts';
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+const READ = ['get', 'list', 'watch'];
+/** Server-side apply is a PATCH; pruning is a DELETE; create covers the first apply by some clients. */
+const APPLY_PRUNE = ['get', 'list', 'watch', 'create', 'patch', 'delete'];
+
+/** Cluster-wide rules of the controller in the management cluster. */
+export function controllerClusterRules(): PolicyRule[] {
+  return [
+    // Inputs: clusters and failover services are read; MeshWorkloads are also written by service discovery.
+    { apiGroups: [GROUP], resources: ['failoverservices', 'meshclusters'], verbs: READ },
+    { apiGroups: [GROUP], resources: ['meshworkloads'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+    { apiGroups: [GROUP], resources: ['failoverservices/status', 'meshclusters/status'], verbs: ['get', 'update', 'patch'] },
+    // Service discovery in the management cluster (when it is also a member).
+    { apiGroups: [''], resources: ['services'], verbs: READ },
+    // The management cluster can be a member too: the controller then applies Istio objects in it.
+    { apiGroups: [ISTIO_GROUP], resources: [...ISTIO_RESOURCES], verbs: APPLY_PRUNE },
+  ];
+}
+
+/** Rules of the controller inside its own namespace only. */
+export function controllerNamespaceRules(): PolicyRule[] {
+  return [
+    // Member clusters' kubeconfigs: readable only in the controller's namespace.
+    { apiGroups: [''], resources: ['secrets'], verbs: READ },
+    // Leader election.
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'get', 'update'] },
+  ];
+}
+
+/** What the identity in a member cluster's kubeconfig needs there. */
+export function memberClusterRules(): PolicyRule[] {
+  return [
+    { apiGroups: [ISTIO_GROUP], resources: [...ISTIO_RESOURCES], verbs: APPLY_PRUNE },
+    { apiGroups: [''], resources: ['services'], verbs: READ },
+  ];
+}
+
+export function clusterRole(name: string, rules: PolicyRule[], component: string): KubeObject {
+  return { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name, labels: baseLabels(component) }, rules };
+}
+
+function subject(name: string, namespace: string) {
+  return [{ kind: 'ServiceAccount', name, namespace }];
+}
+
+/**
+ * Objects to apply in a member cluster: a ServiceAccount with the member ClusterRole and a long-lived token
+ * Secret that `docs/install.md` turns into the kubeconfig `spillway cluster register` embeds.
+ */
+export function memberRbacManifests(namespace: string): KubeObject[] {
+  const labels = baseLabels('member');
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: MEMBER_NAME, namespace, labels } },
+    clusterRole(MEMBER_NAME, memberClusterRules(), 'member'),
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: MEMBER_NAME, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: MEMBER_NAME },
+      subjects: subject(MEMBER_NAME, namespace),
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/service-account-token',
+      metadata: { name: `${MEMBER_NAME}-token`, namespace, labels, annotations: { 'kubernetes.io/service-account.name': MEMBER_NAME } },
+    },
+  ];
+}
+
+export function controllerRbacManifests(namespace: string): KubeObject[] {
+  const labels = baseLabels('controller');
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: CONTROLLER_NAME, namespace, labels } },
+    clusterRole(CONTROLLER_NAME, controllerClusterRules(), 'controller'),
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: CONTROLLER_NAME, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: CONTROLLER_NAME },
+      subjects: subject(CONTROLLER_NAME, namespace),
+    },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: CONTROLLER_NAME, namespace, labels }, rules: controllerNamespaceRules() },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: CONTROLLER_NAME, namespace, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: CONTROLLER_NAME },
+      subjects: subject(CONTROLLER_NAME, namespace),
+    },
+  ];
+}

@@ -1,0 +1,85 @@
+/** `spillway cluster register`: the kubeconfig Secret and the MeshCluster of one member cluster. */
+import { API_VERSION } from '../api/types.ts';
+import type { KubeObject, MeshCluster, MeshClusterSpec } from '../api/types.ts';
+import { meshClusterSchema } from '../api/schemas.ts';
+import { formatIssue, validate } from '../schema/structural.ts';
+import { dns1123LabelError } from '../analyze/dns.ts';
+import { DEFAULT_NAMESPACE, KUBECONFIG_KEY, baseLabels, secretNameFor } from './common.ts';
+import { KubeconfigError, base64Encode, kubeconfigYaml, minimizeKubeconfig, utf8 } from './kubeconfig.ts';
+import type { MinimizeOptions } from './kubeconfig.ts';
+
+export interface RegisterOptions {
+  /** MeshCluster name (a DNS-1123 label). */
+  name: string;
+  /** Namespace of the controller, where the kubeconfig Secret goes. @default spillway-system */
+  namespace?: string;
+  /** Other clusters dial this cluster's east-west gateway here. Ports are numbers; anything else fails validation. */
+  gateway?: { address: string; port: number | string; listenPort?: number | string };
+  istioVersion?: string;
+  /** The cluster the controller runs in: no Secret, no kubeconfigSecret. */
+  management?: boolean;
+  /** The member cluster's kubeconfig (YAML text or parsed) and how to read files it references; required unless `management`. */
+  kubeconfig?: { source: string | Record<string, unknown> } & MinimizeOptions;
+}
+
+export interface RegisterResult {
+  /** Secret (unless management) then MeshCluster. */
+  objects: KubeObject[];
+  /** Non-fatal observations, safe to print. */
+  warnings: string[];
+}
+
+/** Unusable options or kubeconfig; every problem is one line, safe to print (no credentials). */
+export class RegisterError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'RegisterError';
+  }
+}
+
+const asPort = (v: number | string): number | string => (typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v);
+
+export function registerClusterManifests(opts: RegisterOptions): RegisterResult {
+  const problems: string[] = [];
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  const nameError = dns1123LabelError(opts.name);
+  if (nameError) problems.push(`cluster name ${nameError}`);
+  const nsError = dns1123LabelError(namespace);
+  if (nsError) problems.push(`--namespace ${nsError}`);
+  if (opts.management && opts.kubeconfig) problems.push('--management registers the cluster the controller runs in: it takes no --kubeconfig');
+  if (!opts.management && !opts.kubeconfig) problems.push('--kubeconfig is required (or --management for the cluster the controller runs in)');
+
+  const spec: MeshClusterSpec = {};
+  if (opts.gateway) {
+    const gw: Record<string, unknown> = { address: opts.gateway.address, port: asPort(opts.gateway.port) };
+    if (opts.gateway.listenPort !== undefined) gw.listenPort = asPort(opts.gateway.listenPort);
+    spec.gateway = gw as unknown as MeshClusterSpec['gateway'];
+  }
+  if (opts.istioVersion !== undefined) spec.istio = { version: opts.istioVersion };
+  const secretName = secretNameFor(opts.name);
+  if (!opts.management) spec.kubeconfigSecret = { name: secretName, namespace };
+  const meshCluster: MeshCluster = { apiVersion: API_VERSION, kind: 'MeshCluster', metadata: { name: opts.name }, spec };
+  // The same structural schema the analyzer and the CRD use; paths such as spec.gateway.port map to the flags.
+  for (const issue of validate(meshClusterSchema, meshCluster, { closed: true })) problems.push(formatIssue(issue));
+
+  const warnings: string[] = [];
+  let secret: KubeObject | undefined;
+  if (opts.kubeconfig && !opts.management) {
+    try {
+      const min = minimizeKubeconfig(opts.kubeconfig.source, opts.kubeconfig);
+      warnings.push(...min.warnings);
+      secret = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: { name: secretName, namespace, labels: { ...baseLabels('cluster-credentials'), 'spillway.dev/cluster': opts.name } },
+        data: { [KUBECONFIG_KEY]: base64Encode(utf8(kubeconfigYaml(min.config))) },
+      };
+    } catch (e) {
+      if (!(e instanceof KubeconfigError)) throw e;
+      problems.push(e.message);
+    }
+  }
+  if (problems.length > 0) throw new RegisterError(problems);
+  return { objects: secret ? [secret, meshCluster] : [meshCluster], warnings };
+}
