@@ -1,0 +1,198 @@
+// Shared helpers for the double's conformance tests: real clients (client-node, kubectl) against it.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { KubeDouble } from '../double/index.ts';
+import type { KubeDoubleOptions } from '../double/index.ts';
+
+export interface Harness {
+  double: KubeDouble;
+  kc: k8s.KubeConfig;
+  dir: string;
+  kubeconfigPath: string;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: KubeDoubleOptions = {}): Promise<Harness> {
+  const double = await KubeDouble.start(opts);
+  const dir = mkdtempSync(join(tmpdir(), 'kube-double-'));
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, double.kubeconfig());
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString(double.kubeconfig());
+  return {
+    double,
+    kc,
+    dir,
+    kubeconfigPath,
+    close: async () => {
+      await double.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The Status body of a failed client-node call. */
+export function statusOf(e: unknown): { code: number; reason?: string; message?: string; details?: { causes?: { reason: string; field?: string; message: string }[] } } {
+  if (!(e instanceof k8s.ApiException)) throw e;
+  const body: unknown = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
+  return { code: e.code, ...(body as object) };
+}
+
+/** Runs a client-node call expected to fail and returns its Status. */
+export async function failure(p: Promise<unknown>): Promise<ReturnType<typeof statusOf>> {
+  try {
+    await p;
+  } catch (e) {
+    return statusOf(e);
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** Polls until `pred` holds (bounded); throws with `what` on timeout. */
+export async function waitFor(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export interface WatchEvent {
+  type: string;
+  object: k8s.KubernetesObject & { metadata?: k8s.V1ObjectMeta; code?: number; reason?: string };
+}
+
+/** A client-node Watch that records events; `done` resolves with the error (or null) when it ends. */
+export async function recordWatch(kc: k8s.KubeConfig, path: string, query: Record<string, string | number | boolean>) {
+  const events: WatchEvent[] = [];
+  let ended: Error | null | undefined;
+  let resolveDone: (e: Error | null) => void = () => {};
+  const done = new Promise<Error | null>((r) => (resolveDone = r));
+  const w = new k8s.Watch(kc);
+  const controller = await w.watch(
+    path,
+    query,
+    (type, object) => events.push({ type, object: object as WatchEvent['object'] }),
+    (err: unknown) => {
+      ended = err instanceof Error ? err : err ? new Error(String(err)) : null;
+      resolveDone(ended);
+    },
+  );
+  return {
+    events,
+    done,
+    get ended() {
+      return ended !== undefined;
+    },
+    stop: () => controller.abort(),
+  };
+}
+
+export const KUBECTL = '/usr/bin/kubectl';
+export const hasKubectl = existsSync(KUBECTL);
+export const NO_KUBECTL = 'kubectl not installed at /usr/bin/kubectl (CI installs it): skipping kubectl conformance';
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs kubectl against a harness with its own discovery cache, bounded by a timeout. */
+export function kubectl(h: Harness, args: string[], input?: string, timeoutMs = 20000): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      KUBECTL,
+      [`--kubeconfig=${h.kubeconfigPath}`, `--cache-dir=${join(h.dir, 'cache')}`, ...args],
+      { timeout: timeoutMs, env: { ...process.env, HOME: h.dir, KUBECONFIG: h.kubeconfigPath } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/** Starts `kubectl ... -w` and collects its stdout lines until stopped (or the timeout kills it). */
+export function kubectlWatch(h: Harness, args: string[], timeoutMs = 15000) {
+  const child = spawn(KUBECTL, [`--kubeconfig=${h.kubeconfigPath}`, `--cache-dir=${join(h.dir, 'cache')}`, ...args], {
+    env: { ...process.env, HOME: h.dir, KUBECONFIG: h.kubeconfigPath },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let buf = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    const parts = buf.split('\n');
+    buf = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? -1)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return {
+    lines,
+    get stderr() {
+      return stderr;
+    },
+    exited,
+    stop: async () => {
+      clearTimeout(timer);
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export const WIDGET_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'widgets.example.com' },
+  spec: {
+    group: 'example.com',
+    names: { plural: 'widgets', singular: 'widget', kind: 'Widget', shortNames: ['wd'] },
+    scope: 'Namespaced',
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: {
+              spec: {
+                type: 'object',
+                required: ['size'],
+                properties: {
+                  size: { type: 'integer', minimum: 1 },
+                  color: { type: 'string', enum: ['red', 'blue'], default: 'red' },
+                  tags: { type: 'array', items: { type: 'string' } },
+                  extra: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+                  ports: {
+                    type: 'array',
+                    'x-kubernetes-list-type': 'map',
+                    'x-kubernetes-list-map-keys': ['name'],
+                    items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, port: { type: 'integer' } } },
+                  },
+                },
+              },
+              status: { type: 'object', properties: { ready: { type: 'boolean' }, observedGeneration: { type: 'integer' } } },
+            },
+          },
+        },
+      },
+    ],
+  },
+};
+
+export async function createWidgetCRD(kc: k8s.KubeConfig): Promise<void> {
+  const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  await api.createCustomResourceDefinition({ body: WIDGET_CRD as unknown as k8s.V1CustomResourceDefinition });
+}

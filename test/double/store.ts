@@ -1,0 +1,131 @@
+// Object storage for one simulated cluster: objects by key, a single global resourceVersion counter,
+// a bounded event history for watch resumption, and live watch subscribers.
+import type { JsonObject } from './json.ts';
+import { clone, isObject } from './json.ts';
+
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface StoredEvent {
+  rv: number;
+  type: EventType;
+  group: string;
+  plural: string;
+  namespace: string;
+  object: JsonObject;
+  /** The object before a MODIFIED event (for selector transitions). */
+  prev?: JsonObject;
+}
+
+export interface Subscriber {
+  group: string;
+  plural: string;
+  deliver(ev: StoredEvent): void;
+}
+
+export const objectKey = (group: string, plural: string, namespace: string, name: string): string => `${group}|${plural}|${namespace}|${name}`;
+
+function meta(o: JsonObject): JsonObject {
+  return isObject(o.metadata) ? o.metadata : {};
+}
+
+export class Store {
+  private rv: number;
+  private readonly objects = new Map<string, JsonObject>();
+  private history: StoredEvent[] = [];
+  /** Watches from a resourceVersion below this are expired (410). */
+  private compactedBelow: number;
+  historyLimit: number;
+  private readonly subscribers = new Set<Subscriber>();
+
+  constructor(historyLimit: number, startRV = 1000) {
+    this.historyLimit = historyLimit;
+    this.rv = startRV;
+    this.compactedBelow = startRV;
+  }
+
+  get resourceVersion(): number {
+    return this.rv;
+  }
+
+  get(group: string, plural: string, namespace: string, name: string): JsonObject | undefined {
+    const o = this.objects.get(objectKey(group, plural, namespace, name));
+    return o ? clone(o) : undefined;
+  }
+
+  /** Objects of a type, sorted by namespace then name; namespace undefined means all namespaces. */
+  list(group: string, plural: string, namespace?: string): JsonObject[] {
+    const prefix = namespace === undefined ? `${group}|${plural}|` : `${group}|${plural}|${namespace}|`;
+    return [...this.objects.entries()]
+      .filter(([k]) => k.startsWith(prefix))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, o]) => clone(o));
+  }
+
+  /** Stores an object (assigning the next resourceVersion) and emits its event. Returns the stored copy. */
+  put(type: 'ADDED' | 'MODIFIED', group: string, plural: string, o: JsonObject): JsonObject {
+    const m = meta(o);
+    const ns = typeof m.namespace === 'string' ? m.namespace : '';
+    const name = String(m.name);
+    const key = objectKey(group, plural, ns, name);
+    const prev = this.objects.get(key);
+    this.rv++;
+    const stored = clone(o);
+    (stored.metadata as JsonObject).resourceVersion = String(this.rv);
+    this.objects.set(key, stored);
+    const ev: StoredEvent = { rv: this.rv, type, group, plural, namespace: ns, object: clone(stored) };
+    if (prev) ev.prev = clone(prev);
+    this.emit(ev);
+    return clone(stored);
+  }
+
+  remove(group: string, plural: string, namespace: string, name: string): JsonObject | undefined {
+    const key = objectKey(group, plural, namespace, name);
+    const prev = this.objects.get(key);
+    if (!prev) return undefined;
+    this.objects.delete(key);
+    this.rv++;
+    const gone = clone(prev);
+    (gone.metadata as JsonObject).resourceVersion = String(this.rv);
+    this.emit({ rv: this.rv, type: 'DELETED', group, plural, namespace, object: clone(gone) });
+    return gone;
+  }
+
+  private emit(ev: StoredEvent): void {
+    this.history.push(ev);
+    if (this.history.length > this.historyLimit) {
+      const drop = this.history.length - this.historyLimit;
+      const dropped = this.history.splice(0, drop);
+      this.compactedBelow = dropped[dropped.length - 1]!.rv;
+    }
+    for (const s of [...this.subscribers]) if (s.group === ev.group && s.plural === ev.plural) s.deliver(ev);
+  }
+
+  /** Events of a type after `rv`, or 'expired' when history no longer reaches back that far. */
+  eventsSince(rv: number, group: string, plural: string): StoredEvent[] | 'expired' {
+    if (rv < this.compactedBelow) return 'expired';
+    return this.history.filter((e) => e.rv > rv && e.group === group && e.plural === plural);
+  }
+
+  /** Forgets all history: any watch from a resourceVersion older than now gets 410 Expired. */
+  compact(): void {
+    this.history = [];
+    this.compactedBelow = this.rv;
+  }
+
+  get oldestResumableRV(): number {
+    return this.compactedBelow;
+  }
+
+  subscribe(s: Subscriber): () => void {
+    this.subscribers.add(s);
+    return () => this.subscribers.delete(s);
+  }
+
+  /** Every stored object, for namespace and CRD cascades. */
+  all(): { group: string; plural: string; object: JsonObject }[] {
+    return [...this.objects.entries()].map(([k, o]) => {
+      const [group, plural] = k.split('|') as [string, string];
+      return { group, plural, object: clone(o) };
+    });
+  }
+}
