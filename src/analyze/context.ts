@@ -22,6 +22,8 @@ export interface FailoverContext {
   snapshot: Snapshot;
   /** Every listed workload, in list order, resolved as far as possible. */
   listed: ResolvedWorkload[];
+  /** Computed once by `tiers()`. */
+  tiersCache?: Tier[];
 }
 
 /** A workload whose MeshWorkload and MeshCluster both exist and are valid. */
@@ -48,6 +50,7 @@ export function resolveContext(fs: FailoverService, snapshot: Snapshot): Failove
 
 /** The fully resolved workloads, first occurrence of each, in priority order. */
 export function tiers(ctx: FailoverContext): Tier[] {
+  if (ctx.tiersCache) return ctx.tiersCache;
   const seen = new Set<string>();
   const out: Tier[] = [];
   for (const r of ctx.listed) {
@@ -62,6 +65,7 @@ export function tiers(ctx: FailoverContext): Tier[] {
       serviceNamespace: r.workload.spec.service.namespace ?? r.workload.metadata.namespace ?? 'default',
     });
   }
+  ctx.tiersCache = out;
   return out;
 }
 

@@ -121,3 +121,5 @@ export const LABEL_OWNER_NAME = 'spillway.dev/failover-service';
 export const LABEL_OWNER_NAMESPACE = 'spillway.dev/failover-service-namespace';
 /** Annotation on emitted objects: the role the object plays (`client` or `receiver`). */
 export const ANNOTATION_ROLE = 'spillway.dev/role';
+/** Annotation on a remote tier's ServiceEntry and DestinationRule: the cluster it leads to. */
+export const ANNOTATION_REMOTE_CLUSTER = 'spillway.dev/remote-cluster';

@@ -4,7 +4,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { render, hasErrors } from '../core/render.ts';
 import { customResourceDefinitions } from '../api/crds.ts';
 import { readInputDocuments } from './inputs.ts';
-import { formatMessage, renderJson, renderYaml, toYaml, writeOutDir } from './output.ts';
+import { formatMessage, jsonChunks, toYaml, writeChunks, writeOutDir, yamlChunks } from './output.ts';
+import { simulateCommand } from './simulate.ts';
 import { CliError } from './errors.ts';
 
 export interface CliIO {
@@ -42,9 +43,9 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
         io.stderr(`wrote ${files.length} file(s) under ${opts.outDir}\n`);
         for (const m of result.messages) io.stderr(`${formatMessage(m)}\n`);
       } else if (opts.output === 'json') {
-        io.stdout(renderJson({ clusters, messages: result.messages }));
+        writeChunks(jsonChunks({ clusters, messages: result.messages }), io.stdout);
       } else {
-        io.stdout(renderYaml(clusters));
+        writeChunks(yamlChunks(clusters), io.stdout);
         for (const m of result.messages) io.stderr(`${formatMessage(m)}\n`);
       }
       setExit(hasErrors(result.messages) ? 1 : 0);
@@ -61,6 +62,17 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       else if (messages.length === 0) io.stdout('no problems found\n');
       else for (const m of messages) io.stdout(`${formatMessage(m)}\n`);
       setExit(hasErrors(messages) ? 1 : 0);
+    });
+
+  program
+    .command('simulate')
+    .description('show where each client cluster\'s traffic goes when some clusters are unhealthy (Envoy priority-load maths)')
+    .requiredOption('-f, --filename <file>', 'input YAML (Spillway resources or rendered objects), directory or - (repeatable)', collect, [])
+    .option('--healthy <cluster=h/t>', 'healthy/total instances of the service in a cluster, e.g. cluster1=1/3 (repeatable)', collect, [])
+    .option('--down <cluster>', 'the whole cluster is down: shorthand for <cluster>=0/N (repeatable)', collect, [])
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((opts: { filename: string[]; healthy: string[]; down: string[]; output: 'text' | 'json' }) => {
+      setExit(simulateCommand({ files: opts.filename, healthy: opts.healthy, down: opts.down, output: opts.output }, io));
     });
 
   program

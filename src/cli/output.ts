@@ -12,17 +12,52 @@ export function toYaml(o: unknown): string {
   return yaml.dump(o, { noRefs: true, lineWidth: -1, quotingType: '"' });
 }
 
-export function renderYaml(clusters: Record<string, KubeObject[]>): string {
-  const parts: string[] = [];
+/** YAML, grouped by cluster, one document an object. Yields pieces so large outputs are never one string. */
+export function* yamlChunks(clusters: Record<string, KubeObject[]>): Generator<string> {
   for (const [cluster, objs] of Object.entries(clusters)) {
-    parts.push(`${GENERATED_HEADER}\n# cluster: ${cluster} (${objs.length} object${objs.length === 1 ? '' : 's'})\n`);
-    for (const o of objs) parts.push(`---\n${toYaml(o)}`);
+    yield `${GENERATED_HEADER}\n# cluster: ${cluster} (${objs.length} object${objs.length === 1 ? '' : 's'})\n`;
+    for (const o of objs) yield `---\n${toYaml(o)}`;
   }
-  return parts.join('');
+}
+
+/**
+ * The JSON document `{"clusters": {...}, "messages": [...]}`, one object a line: valid JSON that diffs and greps
+ * well, and that streams, since 10k services over 5 clusters is over 500 MB, more than one JS string can hold.
+ */
+export function* jsonChunks(result: RenderResult): Generator<string> {
+  yield '{"clusters": {';
+  let firstCluster = true;
+  for (const [cluster, objs] of Object.entries(result.clusters)) {
+    yield `${firstCluster ? '' : ','}\n${JSON.stringify(cluster)}: [`;
+    firstCluster = false;
+    for (let i = 0; i < objs.length; i++) yield `${i === 0 ? '' : ','}\n${JSON.stringify(objs[i])}`;
+    yield objs.length === 0 ? ']' : '\n]';
+  }
+  yield `${firstCluster ? '' : '\n'}}, "messages": [`;
+  const msgs = result.messages;
+  for (let i = 0; i < msgs.length; i++) yield `${i === 0 ? '' : ','}\n${JSON.stringify(msgs[i])}`;
+  yield msgs.length === 0 ? ']}\n' : '\n]}\n';
+}
+
+/** Joins chunks into writes of about 1 MiB each. */
+export function writeChunks(chunks: Iterable<string>, write: (s: string) => void): void {
+  let buf = '';
+  for (const c of chunks) {
+    buf += c;
+    if (buf.length >= 1 << 20) {
+      write(buf);
+      buf = '';
+    }
+  }
+  if (buf) write(buf);
+}
+
+export function renderYaml(clusters: Record<string, KubeObject[]>): string {
+  return [...yamlChunks(clusters)].join('');
 }
 
 export function renderJson(result: RenderResult): string {
-  return `${JSON.stringify({ clusters: result.clusters, messages: result.messages }, null, 2)}\n`;
+  return [...jsonChunks(result)].join('');
 }
 
 export function formatMessage(m: Message): string {

@@ -38,6 +38,18 @@ export interface DetailedRenderResult extends RenderResult {
 
 const KIND_ORDER: Record<string, number> = { ServiceEntry: 0, DestinationRule: 1, EnvoyFilter: 2, Gateway: 3, VirtualService: 4 };
 
+function sortKey(o: KubeObject): string {
+  return `${String(KIND_ORDER[o.kind] ?? 99).padStart(2, '0')}\u0000${o.kind}\u0000${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
+}
+
+/** Sorts objects as compareObjects does, computing each key once. */
+export function sortObjects(objs: KubeObject[]): KubeObject[] {
+  return objs
+    .map((o) => ({ k: sortKey(o), o }))
+    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+    .map((x) => x.o);
+}
+
 export function compareObjects(a: KubeObject, b: KubeObject): number {
   return (
     (KIND_ORDER[a.kind] ?? 99) - (KIND_ORDER[b.kind] ?? 99) ||
@@ -79,7 +91,7 @@ export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocume
     let clash: string | undefined;
     for (const [cluster, objs] of out) {
       for (const o of objs) {
-        const key = `${cluster}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+        const key = `${cluster}\u0000${o.kind}\u0000${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
         const owner = owners.get(key);
         if (owner !== undefined) clash ??= `${o.kind} ${o.metadata.namespace}/${o.metadata.name} in cluster ${cluster} is already written for ${owner}`;
         keys.push(key);
@@ -100,7 +112,7 @@ export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocume
 
   const clusters: Record<string, KubeObject[]> = {};
   for (const name of [...new Set([...snapshot.clusters.keys(), ...perCluster.keys()])].sort(cmp)) {
-    clusters[name] = (perCluster.get(name) ?? []).sort(compareObjects);
+    clusters[name] = sortObjects(perCluster.get(name) ?? []);
   }
 
   const services = snapshot.services.map((fs): ServiceOutcome => {

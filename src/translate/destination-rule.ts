@@ -28,7 +28,7 @@ export function remoteDestinationRule(plan: FailoverPlan, client: ClientView, re
   return istioObject(l.profile.networkingApiVersion, 'DestinationRule', remote.objectName, l.serviceNamespace, plan, l.clusterName, 'client', {
     host: remote.host,
     trafficPolicy: { tls, outlierDetection: outlierDetection(plan) },
-  });
+  }, remote.target.clusterName);
 }
 
 export function localDestinationRule(plan: FailoverPlan, client: ClientView): KubeObject {

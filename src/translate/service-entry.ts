@@ -35,5 +35,5 @@ export function remoteServiceEntry(plan: FailoverPlan, client: ClientView, remot
     // A gateway named by DNS must be resolved by Envoy; an IP needs no resolution.
     resolution: isIP(remote.gatewayAddress) ? 'STATIC' : 'DNS',
     endpoints: [{ address: remote.gatewayAddress, ports: { [plan.port.name]: remote.gatewayPort }, ...(locality ? { locality } : {}) }],
-  });
+  }, remote.target.clusterName);
 }
