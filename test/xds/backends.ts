@@ -1,0 +1,162 @@
+/**
+ * Stand-in backends for the xDS harness: tiny gRPC servers that answer one unary method with their
+ * identity (the name of the cluster they stand for), and a client for them. The service is defined
+ * with grpc's generic service API (JSON-encoded messages), so no .proto file is needed.
+ *
+ * A backend can be killed (`forceShutdown`: open connections are reset, new ones refused) and
+ * restarted on the same port, which is how the tests make a tier "die" and "come back".
+ */
+import { Worker } from 'node:worker_threads';
+import * as grpc from '@grpc/grpc-js';
+
+export interface WhoAmIReply {
+  identity: string;
+}
+
+const jsonSerialize = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
+const jsonDeserialize = (b: Buffer): unknown => JSON.parse(b.toString('utf8'));
+
+function replyFrom(v: unknown): WhoAmIReply {
+  if (typeof v === 'object' && v !== null && 'identity' in v && typeof v.identity === 'string') return { identity: v.identity };
+  throw new Error(`malformed WhoAmI reply: ${JSON.stringify(v)}`);
+}
+
+export const IDENTITY_SERVICE: grpc.ServiceDefinition = {
+  WhoAmI: {
+    path: '/spillway.test.Identity/WhoAmI',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: jsonSerialize,
+    requestDeserialize: jsonDeserialize,
+    responseSerialize: jsonSerialize,
+    responseDeserialize: (b: Buffer) => replyFrom(jsonDeserialize(b)),
+  },
+};
+
+/** A stand-in backend answering WhoAmI with `identity`. */
+export class Backend {
+  private server: grpc.Server | null = null;
+  /** Number of RPCs served since start (across restarts). */
+  served = 0;
+
+  private constructor(
+    readonly identity: string,
+    public port: number,
+  ) {}
+
+  /** Starts on 127.0.0.1 (port 0 = pick a free one). */
+  static async start(identity: string, port = 0): Promise<Backend> {
+    const b = new Backend(identity, port);
+    await b.restart();
+    return b;
+  }
+
+  get alive(): boolean {
+    return this.server !== null;
+  }
+
+  get address(): string {
+    return '127.0.0.1';
+  }
+
+  /** Kills the backend: open connections are dropped, the port stops listening. */
+  kill(): void {
+    this.server?.forceShutdown();
+    this.server = null;
+  }
+
+  /** (Re)starts on the same port. No-op if already running. */
+  async restart(): Promise<void> {
+    if (this.server) return;
+    const server = new grpc.Server();
+    server.addService(IDENTITY_SERVICE, {
+      WhoAmI: (_call: grpc.ServerUnaryCall<unknown, WhoAmIReply>, cb: grpc.sendUnaryData<WhoAmIReply>) => {
+        this.served += 1;
+        cb(null, { identity: this.identity });
+      },
+    });
+    this.port = await new Promise<number>((res, rej) =>
+      server.bindAsync(`127.0.0.1:${this.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? rej(err) : res(p))),
+    );
+    this.server = server;
+  }
+}
+
+export type CallResult = { ok: true; identity: string } | { ok: false; code: grpc.status; details: string };
+
+function isCallReply(v: unknown): v is CallResult & { id: number } {
+  return typeof v === 'object' && v !== null && 'id' in v && 'ok' in v;
+}
+
+/**
+ * A client of the identity service over any target (here: `xds:///<listener>`). The channel lives in a
+ * worker thread (client-worker.mjs) so `close()` really ends everything it started.
+ */
+export class IdentityCaller {
+  private readonly worker: Worker;
+  private nextId = 0;
+  private readonly pending = new Map<number, (r: CallResult) => void>();
+  private closed = false;
+
+  constructor(target: string, options: grpc.ChannelOptions = {}) {
+    this.worker = new Worker(new URL('./client-worker.mjs', import.meta.url), {
+      workerData: { target, options, path: IDENTITY_SERVICE.WhoAmI!.path },
+    });
+    this.worker.on('message', (m: unknown) => {
+      if (!isCallReply(m)) return;
+      const { id, ...rest } = m;
+      const done = this.pending.get(id);
+      this.pending.delete(id);
+      done?.(rest.ok ? { ok: true, identity: String(rest.identity) } : { ok: false, code: rest.code, details: rest.details });
+    });
+    this.worker.on('error', (e) => {
+      for (const done of this.pending.values()) done({ ok: false, code: grpc.status.INTERNAL, details: `client worker failed: ${String(e)}` });
+      this.pending.clear();
+    });
+  }
+
+  /** One WhoAmI call with a deadline; never throws. */
+  call(timeoutMs: number): Promise<CallResult> {
+    if (this.closed) return Promise.resolve({ ok: false, code: grpc.status.CANCELLED, details: 'caller closed' });
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.worker.postMessage({ id, timeoutMs });
+    });
+  }
+
+  /**
+   * Calls repeatedly (small sleeps between failures) until a call is served by `identity`; returns the
+   * milliseconds it took. Throws after `timeoutMs` with the last few results, so a failure explains itself.
+   */
+  async waitForIdentity(identity: string, timeoutMs: number, opts: { callTimeoutMs?: number; sleepMs?: number } = {}): Promise<number> {
+    const start = performance.now();
+    const seen: string[] = [];
+    for (;;) {
+      const left = timeoutMs - (performance.now() - start);
+      if (left <= 0) throw new Error(`no call served by ${identity} within ${timeoutMs} ms; last results: ${seen.slice(-5).join(' | ')}`);
+      const r = await this.call(Math.max(1, Math.min(opts.callTimeoutMs ?? 500, left)));
+      if (r.ok && r.identity === identity) return performance.now() - start;
+      seen.push(r.ok ? `served by ${r.identity}` : `${grpc.status[r.code]}: ${r.details}`);
+      if (!r.ok) await new Promise((res) => setTimeout(res, opts.sleepMs ?? 5));
+    }
+  }
+
+  /** `n` sequential calls; returns how many each identity served (failures under "!<CODE>"). */
+  async tally(n: number, callTimeoutMs = 500): Promise<Map<string, number>> {
+    const m = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const r = await this.call(callTimeoutMs);
+      const k = r.ok ? r.identity : `!${grpc.status[r.code]}`;
+      m.set(k, (m.get(k) ?? 0) + 1);
+    }
+    return m;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.worker.terminate();
+    for (const done of this.pending.values()) done({ ok: false, code: grpc.status.CANCELLED, details: 'caller closed' });
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Data-plane proof: Spillway's rendered aggregate cluster, served over ADS to gRPC's own xDS client
+ * (@grpc/grpc-js-xds), fails over to the next tier when the local backend dies and back when it returns.
+ * See docs/dataplane-proof.md. Every wait is bounded; worlds are closed in `finally`.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { AdsServer, startWorld, snapshotFromRendered, clusterName, renderFor, failoverInputs, LOCAL_HOST, SERVICE, GLOBAL_HOST } from './harness.ts';
+import type { IdentityCaller, RenderedObject, World, WorldOptions } from './harness.ts';
+
+const FIRST_CALL_MS = 15_000; // worker start + xDS handshake on a loaded 2-core machine
+const SWITCH_MS = 5_000;
+
+async function withWorld(opts: WorldOptions, body: (w: World) => Promise<void>): Promise<void> {
+  const w = await startWorld(opts);
+  try {
+    await body(w);
+    assert.deepEqual(w.ads.nacks, [], 'the xDS client NACKed a resource');
+  } finally {
+    await w.close();
+  }
+}
+
+/** Asserts the next `n` calls are all served by `identity`. */
+async function assertAllServedBy(caller: IdentityCaller, identity: string, n = 8): Promise<void> {
+  const t = await caller.tally(n);
+  assert.deepEqual(Object.fromEntries(t), { [identity]: n }, `expected all ${n} calls served by ${identity}`);
+}
+
+const aggregateName = clusterName(SERVICE.port, GLOBAL_HOST);
+
+/** The ADD value of the rendered EnvoyFilter (the aggregate cluster). */
+function addedAggregate(objs: RenderedObject[]): Record<string, unknown> {
+  for (const o of objs) {
+    if (o.kind !== 'EnvoyFilter') continue;
+    const patches = (o.spec as { configPatches: { patch: { operation: string; value?: Record<string, unknown> } }[] }).configPatches;
+    for (const p of patches) if (p.patch.operation === 'ADD' && p.patch.value?.name === aggregateName) return p.patch.value;
+  }
+  throw new Error('no EnvoyFilter ADD of the aggregate cluster in the rendered objects');
+}
+
+function aggregateChildren(value: Record<string, unknown>): string[] {
+  const clusters = (value.cluster_type as { typed_config: { clusters: string[] } }).typed_config.clusters;
+  return clusters;
+}
+
+describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => {
+  it('two clusters: local serves, spills to cluster2 when local dies, returns when it is back', async () => {
+    await withWorld({ clusters: ['cluster1', 'cluster2'], client: 'cluster1' }, async (w) => {
+      // The aggregate reached the client verbatim, bar the one documented adaptation.
+      const served = w.snapshot.clusters.find((c) => c.name === aggregateName);
+      const { load_balancing_policy: _added, ...rest } = served ?? {};
+      assert.deepEqual(rest, addedAggregate(w.rendered));
+      assert.equal(w.snapshot.adaptations.length, 1);
+      assert.deepEqual(aggregateChildren(addedAggregate(w.rendered)), [
+        clusterName(SERVICE.port, LOCAL_HOST),
+        clusterName(SERVICE.port, `${SERVICE.name}-remote.${SERVICE.namespace}.global`),
+      ]);
+
+      await w.caller.waitForIdentity('cluster1', FIRST_CALL_MS);
+      await assertAllServedBy(w.caller, 'cluster1');
+
+      w.backend('cluster1').kill();
+      await w.caller.waitForIdentity('cluster2', SWITCH_MS);
+      await assertAllServedBy(w.caller, 'cluster2');
+
+      await w.backend('cluster1').restart();
+      await w.caller.waitForIdentity('cluster1', SWITCH_MS);
+      await assertAllServedBy(w.caller, 'cluster1');
+    });
+  });
+
+  it('two clusters: EDS health of the local endpoints drives failover too (Istio drops not-ready pods)', async () => {
+    await withWorld({ clusters: ['cluster1', 'cluster2'], client: 'cluster1' }, async (w) => {
+      await w.caller.waitForIdentity('cluster1', FIRST_CALL_MS);
+
+      w.setLocalHealth('UNHEALTHY');
+      await w.caller.waitForIdentity('cluster2', SWITCH_MS);
+      await assertAllServedBy(w.caller, 'cluster2');
+
+      w.setLocalHealth('HEALTHY');
+      await w.caller.waitForIdentity('cluster1', SWITCH_MS);
+
+      w.setLocalHealth('DROPPED');
+      await w.caller.waitForIdentity('cluster2', SWITCH_MS);
+      await assertAllServedBy(w.caller, 'cluster2');
+
+      w.setLocalHealth('HEALTHY');
+      await w.caller.waitForIdentity('cluster1', SWITCH_MS);
+      await assertAllServedBy(w.caller, 'cluster1');
+      assert.ok(w.backend('cluster1').alive, 'the local backend never died in this test');
+    });
+  });
+
+  it('three clusters: tiers are tried in FailoverService order, and each returns when restored', async () => {
+    await withWorld({ clusters: ['cluster1', 'cluster2', 'cluster3'], client: 'cluster1' }, async (w) => {
+      await w.caller.waitForIdentity('cluster1', FIRST_CALL_MS);
+      await assertAllServedBy(w.caller, 'cluster1');
+
+      // Local down, both remotes up: the FIRST remote serves, never the second.
+      w.backend('cluster1').kill();
+      await w.caller.waitForIdentity('cluster2', SWITCH_MS);
+      await assertAllServedBy(w.caller, 'cluster2');
+      assert.equal(w.backend('cluster3').served, 0, 'cluster3 must not serve while cluster2 is up');
+
+      // Local and first remote down: the third serves.
+      w.backend('cluster2').kill();
+      await w.caller.waitForIdentity('cluster3', SWITCH_MS);
+      await assertAllServedBy(w.caller, 'cluster3');
+
+      // Restore in reverse: the first remote takes over again, then local.
+      await w.backend('cluster2').restart();
+      await w.caller.waitForIdentity('cluster2', SWITCH_MS);
+      await w.backend('cluster1').restart();
+      await w.caller.waitForIdentity('cluster1', SWITCH_MS);
+      await assertAllServedBy(w.caller, 'cluster1');
+    });
+  });
+
+  it('teeth: a child name that matches no generated cluster breaks local-first (the check can fail)', async () => {
+    const typo = (objs: RenderedObject[]) => {
+      const children = aggregateChildren(addedAggregate(objs));
+      assert.equal(children[0], clusterName(SERVICE.port, LOCAL_HOST));
+      children[0] = clusterName(SERVICE.port, `${SERVICE.name}.${SERVICE.namespace}.svc.cluster.locl`);
+    };
+    await withWorld({ clusters: ['cluster1', 'cluster2'], client: 'cluster1', mutate: typo }, async (w) => {
+      assert.ok(w.backend('cluster1').alive);
+      // The same expectation as the first test, with the local backend alive: it must NOT hold.
+      await assert.rejects(w.caller.waitForIdentity('cluster1', 2_000), /no call served by cluster1/);
+      assert.equal(w.backend('cluster1').served, 0);
+    });
+  });
+
+  it('teeth: the aggregate is encoded strictly, so a misspelled field fails instead of vanishing', async () => {
+    const objs = renderFor(failoverInputs([{ name: 'cluster1', gatewayPort: 1 }, { name: 'cluster2', gatewayPort: 2 }]), 'cluster1');
+    const value = addedAggregate(objs);
+    value.lb_polcy = value.lb_policy;
+    delete value.lb_policy;
+    const snap = snapshotFromRendered(objs, { local: { host: LOCAL_HOST, port: SERVICE.port, endpoints: [] } });
+    const ads = await AdsServer.start();
+    try {
+      assert.throws(() => ads.setResources(snap), /lb_polcy/);
+    } finally {
+      await ads.close();
+    }
+  });
+});
