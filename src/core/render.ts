@@ -42,14 +42,6 @@ function sortKey(o: KubeObject): string {
   return `${String(KIND_ORDER[o.kind] ?? 99).padStart(2, '0')}\u0000${o.kind}\u0000${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
 }
 
-/** Sorts objects as compareObjects does, computing each key once. */
-export function sortObjects(objs: KubeObject[]): KubeObject[] {
-  return objs
-    .map((o) => ({ k: sortKey(o), o }))
-    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
-    .map((x) => x.o);
-}
-
 export function compareObjects(a: KubeObject, b: KubeObject): number {
   return (
     (KIND_ORDER[a.kind] ?? 99) - (KIND_ORDER[b.kind] ?? 99) ||
@@ -59,8 +51,15 @@ export function compareObjects(a: KubeObject, b: KubeObject): number {
   );
 }
 
+/** A `{value, source?}` pair, as opposed to a raw document (which always has apiVersion/kind at the top). */
+function isSourced(d: unknown): d is SourcedDocument {
+  if (typeof d !== 'object' || d === null || !('value' in d)) return false;
+  for (const k in d) if (k !== 'value' && k !== 'source') return false;
+  return true;
+}
+
 function asSourced(docs: readonly unknown[] | readonly SourcedDocument[]): SourcedDocument[] {
-  return docs.map((d) => (typeof d === 'object' && d !== null && 'value' in d && Object.keys(d).every((k) => k === 'value' || k === 'source') ? (d as SourcedDocument) : { value: d }));
+  return docs.map((d) => (isSourced(d) ? d : { value: d }));
 }
 
 /** Renders documents (raw objects, or `{value, source}` pairs) into Istio objects per cluster, with messages. */
@@ -81,38 +80,48 @@ export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocume
   }
   const survivors = checkMesh(plans, reporter);
 
-  // Translate; a service whose objects would collide with an older service's is rejected whole.
-  const owners = new Map<string, string>();
-  const perCluster = new Map<string, KubeObject[]>();
-  const accepted = new Map<string, FailoverPlan>();
-  for (const plan of survivors) {
-    const out = translatePlan(plan);
-    const keys: string[] = [];
-    let clash: string | undefined;
-    for (const [cluster, objs] of out) {
-      for (const o of objs) {
-        const key = `${cluster}\u0000${o.kind}\u0000${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
-        const owner = owners.get(key);
-        if (owner !== undefined) clash ??= `${o.kind} ${o.metadata.namespace}/${o.metadata.name} in cluster ${cluster} is already written for ${owner}`;
-        keys.push(key);
+  // Translate every plan, then sort each cluster's objects. Two plans writing the same object show up as equal
+  // adjacent keys; the newer plan is rejected whole (oldest first, so a rejected plan frees its claims).
+  interface Entry { k: string; o: KubeObject; p: number }
+  const perCluster = new Map<string, Entry[]>();
+  survivors.forEach((plan, p) => {
+    for (const [cluster, objs] of translatePlan(plan)) {
+      let list = perCluster.get(cluster);
+      if (!list) perCluster.set(cluster, (list = []));
+      for (const o of objs) list.push({ k: sortKey(o), o, p });
+    }
+  });
+  const clashes = new Map<number, { older: number; what: string }[]>();
+  for (const [cluster, list] of perCluster) {
+    list.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.p - b.p));
+    for (let i = 1; i < list.length; i++) {
+      const prev = list[i - 1] as Entry;
+      const cur = list[i] as Entry;
+      if (cur.k !== prev.k) continue;
+      for (let j = i - 1; j >= 0 && (list[j] as Entry).k === cur.k; j--) {
+        const older = (list[j] as Entry).p;
+        if (older === cur.p) continue;
+        const what = `${cur.o.kind} ${cur.o.metadata.namespace}/${cur.o.metadata.name} in cluster ${cluster}`;
+        clashes.set(cur.p, [...(clashes.get(cur.p) ?? []), { older, what }]);
       }
     }
-    if (clash !== undefined) {
-      reporter.report(MSG.ObjectConflict, plan.ref, clash);
-      continue;
-    }
-    for (const k of keys) owners.set(k, plan.ref);
-    for (const [cluster, objs] of out) {
-      const list = perCluster.get(cluster);
-      if (list) list.push(...objs);
-      else perCluster.set(cluster, [...objs]);
-    }
-    accepted.set(plan.ref, plan);
   }
+  const rejected = new Set<number>();
+  for (const p of [...clashes.keys()].sort((a, b) => a - b)) {
+    const hit = clashes.get(p)?.find((c) => !rejected.has(c.older));
+    if (!hit) continue;
+    rejected.add(p);
+    reporter.report(MSG.ObjectConflict, (survivors[p] as FailoverPlan).ref, `${hit.what} is already written for ${(survivors[hit.older] as FailoverPlan).ref}`);
+  }
+  const accepted = new Map<string, FailoverPlan>();
+  survivors.forEach((plan, p) => {
+    if (!rejected.has(p)) accepted.set(plan.ref, plan);
+  });
 
   const clusters: Record<string, KubeObject[]> = {};
   for (const name of [...new Set([...snapshot.clusters.keys(), ...perCluster.keys()])].sort(cmp)) {
-    clusters[name] = sortObjects(perCluster.get(name) ?? []);
+    const list = perCluster.get(name) ?? [];
+    clusters[name] = rejected.size === 0 ? list.map((e) => e.o) : list.filter((e) => !rejected.has(e.p)).map((e) => e.o);
   }
 
   const services = snapshot.services.map((fs): ServiceOutcome => {

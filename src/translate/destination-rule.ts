@@ -6,35 +6,24 @@
  */
 import type { KubeObject } from '../api/types.ts';
 import type { ClientView, FailoverPlan, RemoteTier } from './plan.ts';
-import { istioObject } from './meta.ts';
+import { istioObject, remoteAnnotations } from './meta.ts';
+import type { ClusterMeta } from './meta.ts';
 import { localRuleName } from './naming.ts';
 
-function outlierDetection(plan: FailoverPlan): Record<string, unknown> {
-  const od = plan.outlierDetection;
-  return {
-    consecutive5xxErrors: od.consecutive5xxErrors,
-    ...(od.consecutiveGatewayErrors !== undefined ? { consecutiveGatewayErrors: od.consecutiveGatewayErrors } : {}),
-    interval: od.interval,
-    baseEjectionTime: od.baseEjectionTime,
-    maxEjectionPercent: od.maxEjectionPercent,
-  };
-}
-
-export function remoteDestinationRule(plan: FailoverPlan, client: ClientView, remote: RemoteTier): KubeObject {
+export function remoteDestinationRule(plan: FailoverPlan, client: ClientView, remote: RemoteTier, meta: ClusterMeta, annotations: Record<string, string> = remoteAnnotations(remote.target.clusterName)): KubeObject {
   const l = client.local;
-  // The client originates what the remote Gateway terminates. With Istio mTLS the SNI is set to the global
-  // host, which is the host the remote Gateway's server matches on.
-  const tls = plan.tlsMode === 'ISTIO_MUTUAL' ? { mode: 'ISTIO_MUTUAL', sni: plan.globalHost } : { mode: 'DISABLE' };
-  return istioObject(l.profile.networkingApiVersion, 'DestinationRule', remote.objectName, l.serviceNamespace, plan, l.clusterName, 'client', {
+  // The client originates what the remote Gateway terminates (plan.clientTls): with Istio mTLS the SNI is the
+  // global host, which is the host the remote Gateway's server matches on.
+  return istioObject(l.profile.networkingApiVersion, 'DestinationRule', remote.objectName, l.serviceNamespace, meta, annotations, {
     host: remote.host,
-    trafficPolicy: { tls, outlierDetection: outlierDetection(plan) },
-  }, remote.target.clusterName);
+    trafficPolicy: { tls: plan.clientTls, outlierDetection: plan.outlierDetection },
+  });
 }
 
-export function localDestinationRule(plan: FailoverPlan, client: ClientView): KubeObject {
+export function localDestinationRule(plan: FailoverPlan, client: ClientView, meta: ClusterMeta): KubeObject {
   const l = client.local;
-  return istioObject(l.profile.networkingApiVersion, 'DestinationRule', localRuleName(l.serviceName), l.serviceNamespace, plan, l.clusterName, 'client', {
+  return istioObject(l.profile.networkingApiVersion, 'DestinationRule', localRuleName(l.serviceName), l.serviceNamespace, meta, meta.client, {
     host: l.localHost,
-    trafficPolicy: { outlierDetection: outlierDetection(plan) },
+    trafficPolicy: { outlierDetection: plan.outlierDetection },
   });
 }

@@ -7,6 +7,7 @@
 import type { KubeObject } from '../api/types.ts';
 import type { ClientView, FailoverPlan } from './plan.ts';
 import { istioObject } from './meta.ts';
+import type { ClusterMeta } from './meta.ts';
 import { envoyFilterName, outboundCluster } from './naming.ts';
 import { protoDuration } from './duration.ts';
 
@@ -20,7 +21,7 @@ export function aggregateCluster(plan: FailoverPlan, client: ClientView): Record
   };
 }
 
-export function envoyFilter(plan: FailoverPlan, client: ClientView): KubeObject {
+export function envoyFilter(plan: FailoverPlan, client: ClientView, meta: ClusterMeta): KubeObject {
   const l = client.local;
   const name = outboundCluster(plan.port.number, plan.globalHost);
   const spec: Record<string, unknown> = {};
@@ -29,5 +30,5 @@ export function envoyFilter(plan: FailoverPlan, client: ClientView): KubeObject 
     { applyTo: 'CLUSTER', match: { context: 'ANY', cluster: { name } }, patch: { operation: 'REMOVE' } },
     { applyTo: 'CLUSTER', match: { context: 'ANY', cluster: { name } }, patch: { operation: 'ADD', value: aggregateCluster(plan, client) } },
   ];
-  return istioObject(l.profile.envoyFilterApiVersion, 'EnvoyFilter', envoyFilterName(plan.globalHost), l.rootNamespace, plan, l.clusterName, 'client', spec);
+  return istioObject(l.profile.envoyFilterApiVersion, 'EnvoyFilter', envoyFilterName(plan.globalHost), l.rootNamespace, meta, meta.client, spec);
 }

@@ -5,17 +5,18 @@
 import type { KubeObject } from '../api/types.ts';
 import type { ClusterTarget, FailoverPlan } from './plan.ts';
 import { istioObject } from './meta.ts';
+import type { ClusterMeta } from './meta.ts';
 import { gatewayName } from './naming.ts';
 import { DEFAULTS } from '../analyze/context.ts';
 
-export function receivingGateway(plan: FailoverPlan, t: ClusterTarget): KubeObject {
+export function receivingGateway(plan: FailoverPlan, t: ClusterTarget, meta: ClusterMeta): KubeObject {
   const gw = t.cluster.spec.gateway!;
   const listenPort = gw.listenPort ?? gw.port;
   const server =
     plan.tlsMode === 'ISTIO_MUTUAL'
       ? { port: { number: listenPort, name: `https-spillway-${listenPort}`, protocol: 'HTTPS' }, hosts: [plan.globalHost], tls: { mode: 'ISTIO_MUTUAL' } }
       : { port: { number: listenPort, name: `http-spillway-${listenPort}`, protocol: 'HTTP' }, hosts: [plan.globalHost] };
-  return istioObject(t.profile.networkingApiVersion, 'Gateway', gatewayName(plan.globalHost), t.serviceNamespace, plan, t.clusterName, 'receiver', {
+  return istioObject(t.profile.networkingApiVersion, 'Gateway', gatewayName(plan.globalHost), t.serviceNamespace, meta, meta.receiver, {
     selector: { ...(gw.selector ?? DEFAULTS.gatewaySelector) },
     servers: [server],
   });

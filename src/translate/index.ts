@@ -6,29 +6,34 @@ import { localDestinationRule, remoteDestinationRule } from './destination-rule.
 import { envoyFilter } from './envoy-filter.ts';
 import { receivingGateway } from './gateway.ts';
 import { receivingVirtualService } from './virtual-service.ts';
+import { clusterMeta, remoteAnnotations } from './meta.ts';
+import type { ClusterMeta } from './meta.ts';
 
 export function translatePlan(plan: FailoverPlan): Map<string, KubeObject[]> {
   const out = new Map<string, KubeObject[]>();
-  const add = (cluster: string, o: KubeObject) => {
-    const list = out.get(cluster);
-    if (list) list.push(o);
-    else out.set(cluster, [o]);
-  };
+  const metas = new Map<string, ClusterMeta>();
+  const remoteNotes = new Map<string, Record<string, string>>();
+  for (const t of plan.targets) {
+    metas.set(t.clusterName, clusterMeta(plan, t.clusterName));
+    remoteNotes.set(t.clusterName, remoteAnnotations(t.clusterName));
+    out.set(t.clusterName, []);
+  }
   // Every cluster that hosts a workload is a client served local-first...
   for (const client of plan.clients) {
     const c = client.local.clusterName;
-    add(c, globalServiceEntry(plan, client));
+    const meta = metas.get(c) as ClusterMeta;
+    const list = out.get(c) as KubeObject[];
+    list.push(globalServiceEntry(plan, client, meta));
     for (const r of client.remotes) {
-      add(c, remoteServiceEntry(plan, client, r));
-      add(c, remoteDestinationRule(plan, client, r));
+      const notes = remoteNotes.get(r.target.clusterName);
+      list.push(remoteServiceEntry(plan, client, r, meta, notes), remoteDestinationRule(plan, client, r, meta, notes));
     }
-    add(c, localDestinationRule(plan, client));
-    add(c, envoyFilter(plan, client));
+    list.push(localDestinationRule(plan, client, meta), envoyFilter(plan, client, meta));
   }
   // ...and, being a remote of every other client, receives their spill-over.
   for (const t of plan.targets) {
-    add(t.clusterName, receivingGateway(plan, t));
-    add(t.clusterName, receivingVirtualService(plan, t));
+    const meta = metas.get(t.clusterName) as ClusterMeta;
+    (out.get(t.clusterName) as KubeObject[]).push(receivingGateway(plan, t, meta), receivingVirtualService(plan, t, meta));
   }
   return out;
 }

@@ -4,22 +4,36 @@ import type { FailoverPlan } from './plan.ts';
 
 export type Role = 'client' | 'receiver';
 
-/** An emitted object: apiVersion, kind and metadata first, owner and target cluster in its labels. */
-export function istioObject(apiVersion: string, kind: string, name: string, namespace: string, plan: FailoverPlan, cluster: string, role: Role, spec: Record<string, unknown>, remoteCluster?: string): KubeObject {
+/**
+ * Metadata shared by every object one plan emits into one cluster. Emitted objects share these (and other
+ * per-plan) sub-objects to keep large renders light: treat rendered objects as read-only, clone before editing.
+ */
+export interface ClusterMeta {
+  cluster: string;
+  labels: Record<string, string>;
+  client: Record<string, string>;
+  receiver: Record<string, string>;
+}
+
+export function clusterMeta(plan: FailoverPlan, cluster: string): ClusterMeta {
   return {
-    apiVersion,
-    kind,
-    metadata: {
-      name,
-      namespace,
-      labels: {
-        [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
-        [LABEL_CLUSTER]: cluster,
-        [LABEL_OWNER_NAME]: plan.fs.metadata.name,
-        [LABEL_OWNER_NAMESPACE]: plan.fs.metadata.namespace ?? 'default',
-      },
-      annotations: remoteCluster === undefined ? { [ANNOTATION_ROLE]: role } : { [ANNOTATION_REMOTE_CLUSTER]: remoteCluster, [ANNOTATION_ROLE]: role },
+    cluster,
+    labels: {
+      [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
+      [LABEL_CLUSTER]: cluster,
+      [LABEL_OWNER_NAME]: plan.fs.metadata.name,
+      [LABEL_OWNER_NAMESPACE]: plan.fs.metadata.namespace ?? 'default',
     },
-    spec,
+    client: { [ANNOTATION_ROLE]: 'client' },
+    receiver: { [ANNOTATION_ROLE]: 'receiver' },
   };
+}
+
+export function remoteAnnotations(remoteCluster: string): Record<string, string> {
+  return { [ANNOTATION_REMOTE_CLUSTER]: remoteCluster, [ANNOTATION_ROLE]: 'client' };
+}
+
+/** An emitted object: apiVersion, kind and metadata first, owner and target cluster in its labels. */
+export function istioObject(apiVersion: string, kind: string, name: string, namespace: string, meta: ClusterMeta, annotations: Record<string, string>, spec: Record<string, unknown>): KubeObject {
+  return { apiVersion, kind, metadata: { name, namespace, labels: meta.labels, annotations }, spec };
 }

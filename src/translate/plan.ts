@@ -48,7 +48,11 @@ export interface FailoverPlan {
   primaryService: { name: string; namespace: string };
   targets: ClusterTarget[];
   clients: ClientView[];
+  /** The ServiceEntry ports list, shared by every ServiceEntry of the plan. */
+  servicePorts: { name: string; number: number; protocol: string }[];
   tlsMode: 'ISTIO_MUTUAL' | 'DISABLE';
+  /** What client sidecars originate towards remote gateways: Istio mTLS with SNI = the global host, or plain. */
+  clientTls: { mode: 'ISTIO_MUTUAL'; sni: string } | { mode: 'DISABLE' };
   outlierDetection: { consecutive5xxErrors: number; consecutiveGatewayErrors?: number; interval: string; baseEjectionTime: string; maxEjectionPercent: number };
   panicThreshold: number;
   connectTimeoutNanos: number;
@@ -93,16 +97,20 @@ export function buildPlan(ctx: FailoverContext): FailoverPlan {
     return { local, remotes, children: [outboundCluster(port.number, local.localHost), ...remotes.map((r) => outboundCluster(port.number, r.host))] };
   });
   const od = spec.outlierDetection ?? {};
+  const globalHost = spec.hostname ?? defaultGlobalHost(primary.serviceName, primary.serviceNamespace);
+  const tlsMode = spec.tls?.mode ?? DEFAULTS.tlsMode;
   return {
     ref: ctx.ref,
     fs: ctx.fs,
-    globalHost: spec.hostname ?? defaultGlobalHost(primary.serviceName, primary.serviceNamespace),
+    globalHost,
     address: spec.address ?? '',
     port,
+    servicePorts: [{ name: port.name, number: port.number, protocol: port.protocol }],
     primaryService: { name: primary.serviceName, namespace: primary.serviceNamespace },
     targets,
     clients,
-    tlsMode: spec.tls?.mode ?? DEFAULTS.tlsMode,
+    tlsMode,
+    clientTls: tlsMode === 'ISTIO_MUTUAL' ? { mode: 'ISTIO_MUTUAL', sni: globalHost } : { mode: 'DISABLE' },
     outlierDetection: {
       consecutive5xxErrors: od.consecutive5xxErrors ?? DEFAULTS.outlierDetection.consecutive5xxErrors,
       ...(od.consecutiveGatewayErrors !== undefined ? { consecutiveGatewayErrors: od.consecutiveGatewayErrors } : {}),

@@ -4,36 +4,33 @@
  */
 import type { KubeObject } from '../api/types.ts';
 import type { ClientView, FailoverPlan, RemoteTier } from './plan.ts';
-import { istioObject } from './meta.ts';
+import { istioObject, remoteAnnotations } from './meta.ts';
+import type { ClusterMeta } from './meta.ts';
 import { globalObjectName } from './naming.ts';
 import { isIP } from './address.ts';
 
-function ports(plan: FailoverPlan) {
-  return [{ name: plan.port.name, number: plan.port.number, protocol: plan.port.protocol }];
-}
-
-export function globalServiceEntry(plan: FailoverPlan, client: ClientView): KubeObject {
+export function globalServiceEntry(plan: FailoverPlan, client: ClientView, meta: ClusterMeta): KubeObject {
   const l = client.local;
-  return istioObject(l.profile.networkingApiVersion, 'ServiceEntry', globalObjectName(plan.primaryService.name), l.serviceNamespace, plan, l.clusterName, 'client', {
+  return istioObject(l.profile.networkingApiVersion, 'ServiceEntry', globalObjectName(plan.primaryService.name), l.serviceNamespace, meta, meta.client, {
     hosts: [plan.globalHost],
     addresses: [plan.address],
     location: 'MESH_INTERNAL',
-    ports: ports(plan),
+    ports: plan.servicePorts,
     // No endpoints: the EnvoyFilter replaces this host's cluster with the aggregate.
     resolution: 'STATIC',
   });
 }
 
-export function remoteServiceEntry(plan: FailoverPlan, client: ClientView, remote: RemoteTier): KubeObject {
+export function remoteServiceEntry(plan: FailoverPlan, client: ClientView, remote: RemoteTier, meta: ClusterMeta, annotations: Record<string, string> = remoteAnnotations(remote.target.clusterName)): KubeObject {
   const l = client.local;
   const loc = remote.target.cluster.spec.locality;
   const locality = loc?.region ? [loc.region, loc.zone, loc.subzone].filter((x) => x).join('/') : undefined;
-  return istioObject(l.profile.networkingApiVersion, 'ServiceEntry', remote.objectName, l.serviceNamespace, plan, l.clusterName, 'client', {
+  return istioObject(l.profile.networkingApiVersion, 'ServiceEntry', remote.objectName, l.serviceNamespace, meta, annotations, {
     hosts: [remote.host],
     location: 'MESH_INTERNAL',
-    ports: ports(plan),
+    ports: plan.servicePorts,
     // A gateway named by DNS must be resolved by Envoy; an IP needs no resolution.
     resolution: isIP(remote.gatewayAddress) ? 'STATIC' : 'DNS',
     endpoints: [{ address: remote.gatewayAddress, ports: { [plan.port.name]: remote.gatewayPort }, ...(locality ? { locality } : {}) }],
-  }, remote.target.clusterName);
+  });
 }

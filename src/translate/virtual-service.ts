@@ -2,10 +2,11 @@
 import type { KubeObject } from '../api/types.ts';
 import type { ClusterTarget, FailoverPlan } from './plan.ts';
 import { istioObject } from './meta.ts';
+import type { ClusterMeta } from './meta.ts';
 import { gatewayName, virtualServiceName } from './naming.ts';
 
-export function receivingVirtualService(plan: FailoverPlan, t: ClusterTarget): KubeObject {
-  return istioObject(t.profile.networkingApiVersion, 'VirtualService', virtualServiceName(plan.globalHost), t.serviceNamespace, plan, t.clusterName, 'receiver', {
+export function receivingVirtualService(plan: FailoverPlan, t: ClusterTarget, meta: ClusterMeta): KubeObject {
+  return istioObject(t.profile.networkingApiVersion, 'VirtualService', virtualServiceName(plan.globalHost), t.serviceNamespace, meta, meta.receiver, {
     hosts: [plan.globalHost],
     gateways: [`${t.serviceNamespace}/${gatewayName(plan.globalHost)}`],
     http: [{ route: [{ destination: { host: t.localHost, port: { number: plan.port.number } } }] }],
