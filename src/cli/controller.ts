@@ -1,0 +1,92 @@
+/** `spillway controller`: runs the controller until SIGINT/SIGTERM (or `signal`). */
+import { hostname } from 'node:os';
+import { HttpKubeClient } from '../kube/client.ts';
+import { loadKubeConfig } from '../kube/config.ts';
+import { Controller } from '../controller/controller.ts';
+import { startHttpServer } from '../controller/http.ts';
+import type { RunningServer } from '../controller/http.ts';
+import { jsonLogger } from '../controller/log.ts';
+import type { LogLevel } from '../controller/log.ts';
+
+export interface ControllerCommandOptions {
+  /** Kubeconfig of the management cluster; absent: in-cluster service account. */
+  kubeconfig?: string;
+  context?: string;
+  /** The controller's namespace (Lease, default namespace of kubeconfig Secrets). */
+  namespace: string;
+  /** Where /metrics, /healthz and /readyz listen (`:8080`, `127.0.0.1:0`); empty string disables. */
+  metricsAddr?: string;
+  /** Leader election on Lease `leaseName` (default true, lease `spillway-controller`). */
+  leaderElect?: boolean;
+  leaseName?: string;
+  /** Identity in the Lease (default: hostname, i.e. the pod name). */
+  identity?: string;
+  /** Service discovery (default true). */
+  discovery?: boolean;
+  /** Namespaces whose Services are not discovered (default kube-system, kube-public, kube-node-lease, istio-system). */
+  discoveryExcludeNamespaces?: string[];
+  /** Full resync period (default 300). */
+  resyncSeconds?: number;
+  logLevel?: LogLevel;
+  /** Stops the controller when aborted (tests); SIGINT/SIGTERM always do. */
+  signal?: AbortSignal;
+  /** Log sink (default stderr). */
+  write?: (line: string) => void;
+  /** Called once the metrics server listens (tests use port 0). */
+  onListening?: (port: number) => void;
+}
+
+export async function controllerCommand(opts: ControllerCommandOptions): Promise<number> {
+  const write = opts.write ?? ((l: string) => void process.stderr.write(l));
+  const log = jsonLogger(write, opts.logLevel ?? 'info', { component: 'spillway-controller' });
+  let controller: Controller;
+  try {
+    const kc = loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context });
+    const management = new HttpKubeClient(kc);
+    controller = new Controller({
+      management,
+      namespace: opts.namespace,
+      identity: opts.identity ?? hostname(),
+      leaderElection: opts.leaderElect === false ? false : { leaseName: opts.leaseName },
+      discovery: opts.discovery === false ? false : { excludeNamespaces: opts.discoveryExcludeNamespaces },
+      scheduler: { resyncMs: (opts.resyncSeconds ?? 300) * 1000 },
+      log,
+    });
+    log.info('starting', { server: management.server, namespace: opts.namespace, leaderElection: opts.leaderElect !== false });
+  } catch (e) {
+    log.error('cannot start', { error: e instanceof Error ? e.message : String(e) });
+    return 2;
+  }
+  let server: RunningServer | undefined;
+  if (opts.metricsAddr !== '') {
+    try {
+      server = await startHttpServer(opts.metricsAddr ?? ':8080', {
+        metrics: () => controller.metrics.registry.expose(),
+        healthy: () => controller.healthy,
+        ready: () => controller.ready,
+      });
+      log.info('serving /metrics, /healthz, /readyz', { port: server.port });
+      opts.onListening?.(server.port);
+    } catch (e) {
+      log.error('cannot listen', { addr: opts.metricsAddr, error: e instanceof Error ? e.message : String(e) });
+      return 2;
+    }
+  }
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (): void => resolve();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    opts.signal?.addEventListener('abort', onSignal, { once: true });
+    if (opts.signal?.aborted) resolve();
+  });
+  void controller.start().then(
+    () => log.info('inputs listed; reconciling'),
+    (e: unknown) => log.error('start failed', { error: e instanceof Error ? e.message : String(e) }),
+  );
+  await stopped;
+  log.info('stopping');
+  await controller.stop();
+  await server?.close();
+  log.info('stopped');
+  return 0;
+}

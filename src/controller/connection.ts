@@ -1,0 +1,163 @@
+/**
+ * One member cluster's connection: its client, the versions of Istio's kinds it serves, an informer per output
+ * kind (objects labelled `app.kubernetes.io/managed-by=spillway`) and, with discovery on, a Services informer.
+ * The connection retries its setup with backoff until it works or is stopped; the controller restarts it (a new
+ * connection) when the MeshCluster's kubeconfig changes.
+ */
+import type { KubeObject } from '../api/types.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
+import type { Clock, Jitter } from '../kube/clock.ts';
+import { backoffDelay, sleep } from '../kube/clock.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { describeError } from '../kube/errors.ts';
+import { Informer } from '../kube/informer.ts';
+import type { InformerEvent, InformerTiming } from '../kube/informer.ts';
+import { ISTIO_GROUP, OUTPUT_KINDS, SERVICES, objectKey } from '../kube/resources.ts';
+import type { ResourceType } from '../kube/resources.ts';
+import type { LiveCluster } from './reconcile.ts';
+import type { Logger } from './log.ts';
+
+export interface ConnectionOptions {
+  name: string;
+  client: KubeClient;
+  /** Close the client when the connection stops (false when it is the management cluster's shared client). */
+  ownsClient: boolean;
+  clock: Clock;
+  jitter: Jitter;
+  timing?: Partial<InformerTiming>;
+  discovery: boolean;
+  onChange: () => void;
+  log: Logger;
+}
+
+export class ClusterConnection {
+  readonly name: string;
+  readonly client: KubeClient;
+  private readonly informers = new Map<string, Informer>(); // by kind
+  private services: Informer | undefined;
+  private setupError: string | undefined;
+  private setupDone = false;
+  private stopped = false;
+  private readonly abort = new AbortController();
+  private setup: Promise<void> | undefined;
+
+  constructor(private readonly o: ConnectionOptions) {
+    this.name = o.name;
+    this.client = o.client;
+  }
+
+  start(): void {
+    this.setup = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.setup;
+    await Promise.all([...this.informers.values(), ...(this.services ? [this.services] : [])].map((i) => i.stop()));
+    if (this.o.ownsClient) this.client.close();
+  }
+
+  /** Finds which version of each output kind the cluster serves, then starts the informers. */
+  private async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopped) {
+      try {
+        const types = await this.resolveTypes();
+        if (this.stopped) return;
+        this.setupDone = true;
+        this.setupError = undefined;
+        const onEvent = (ev: InformerEvent): void => {
+          void ev;
+          this.o.onChange();
+        };
+        const log = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void => this.o.log[level](msg, { cluster: this.name, ...fields });
+        for (const t of types) {
+          const inf = new Informer({ client: this.client, type: t, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`, clock: this.o.clock, jitter: this.o.jitter, timing: this.o.timing, onEvent, onLog: log });
+          this.informers.set(t.kind, inf);
+          inf.start();
+        }
+        if (this.o.discovery) {
+          this.services = new Informer({ client: this.client, type: SERVICES, clock: this.o.clock, jitter: this.o.jitter, timing: this.o.timing, onEvent, onLog: log });
+          this.services.start();
+        }
+        this.o.onChange();
+        return;
+      } catch (e) {
+        attempt++;
+        this.setupError = describeError(e);
+        this.o.log.warn('cluster setup failed; retrying', { cluster: this.name, error: this.setupError, attempt });
+        this.o.onChange();
+        await sleep(this.o.clock, backoffDelay(attempt, this.o.timing?.backoffBaseMs ?? 500, this.o.timing?.backoffMaxMs ?? 30_000, this.o.jitter), this.abort.signal);
+      }
+    }
+  }
+
+  private async resolveTypes(): Promise<ResourceType[]> {
+    const group = (await this.client.request({ method: 'GET', path: `/apis/${ISTIO_GROUP}`, timeoutMs: 15_000, signal: this.abort.signal }).catch((e: unknown) => {
+      throw new Error(`Istio's API group ${ISTIO_GROUP} is not served (are Istio's CRDs installed?): ${describeError(e)}`);
+    })) as { versions?: { version?: string }[] };
+    const served = new Map<string, Set<string>>(); // version -> plurals
+    for (const v of (group.versions ?? []).map((x) => x.version).filter((x): x is string => typeof x === 'string')) {
+      const list = (await this.client.request({ method: 'GET', path: `/apis/${ISTIO_GROUP}/${v}`, timeoutMs: 15_000, signal: this.abort.signal })) as { resources?: { name?: string }[] };
+      served.set(v, new Set((list.resources ?? []).map((r) => r.name ?? '')));
+    }
+    const out: ResourceType[] = [];
+    const missing: string[] = [];
+    for (const k of OUTPUT_KINDS) {
+      const version = k.versions.find((v) => served.get(v)?.has(k.plural));
+      if (!version) missing.push(k.kind);
+      else out.push({ group: ISTIO_GROUP, version, kind: k.kind, plural: k.plural, namespaced: true });
+    }
+    if (missing.length) throw new Error(`cluster does not serve ${missing.join(', ')} (${ISTIO_GROUP}); install Istio's CRDs`);
+    return out;
+  }
+
+  /** Live state for the planner. */
+  live(): LiveCluster {
+    const labelled = new Map<string, KubeObject>();
+    if (!this.setupDone) return { ready: false, notReadyReason: this.setupError ?? 'connecting', labelled };
+    for (const inf of this.informers.values()) {
+      if (!inf.synced) return { ready: false, notReadyReason: inf.lastError ?? `listing ${inf.type.plural}`, labelled };
+      if (!inf.healthy) return { ready: false, notReadyReason: inf.lastError ?? `watch of ${inf.type.plural} failing`, labelled };
+      for (const o of inf.list()) labelled.set(objectKey(o), o);
+    }
+    return { ready: true, labelled };
+  }
+
+  /** The cluster's Services when known (listed since connecting); undefined otherwise. */
+  knownServices(): KubeObject[] | undefined {
+    return this.services?.synced ? this.services.list() : undefined;
+  }
+
+  /** Every watch is healthy. */
+  get reachable(): boolean {
+    if (!this.setupDone) return false;
+    return [...this.informers.values(), ...(this.services ? [this.services] : [])].every((i) => i.synced && i.healthy);
+  }
+
+  /** The current problem talking to the cluster, if any. */
+  get error(): string | undefined {
+    if (!this.setupDone) return this.setupError;
+    for (const i of [...this.informers.values(), ...(this.services ? [this.services] : [])]) if (!i.healthy && i.lastError) return i.lastError;
+    return undefined;
+  }
+
+  /** Has this connection ever been ready (for telling Pending from Failed)? */
+  get everReady(): boolean {
+    return this.setupDone && [...this.informers.values()].every((i) => i.synced);
+  }
+
+  informerFor(kind: string): Informer | undefined {
+    return this.informers.get(kind);
+  }
+
+  watchCounters(): { stall: number; gone: number; error: number } {
+    const all = [...this.informers.values(), ...(this.services ? [this.services] : [])];
+    return {
+      stall: all.reduce((n, i) => n + i.counters.stalls, 0),
+      gone: all.reduce((n, i) => n + i.counters.gone, 0),
+      error: all.reduce((n, i) => n + i.counters.errors, 0),
+    };
+  }
+}

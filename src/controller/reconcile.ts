@@ -1,0 +1,304 @@
+/**
+ * The Reconcile contract (pure; no I/O, no clock):
+ *
+ *   planReconcile({docs, clusters, memo}) -> {render, clusters: ClusterPlan[]}
+ *     docs      the management cluster's MeshClusters, MeshWorkloads and FailoverServices (informer caches)
+ *     clusters  per member cluster: is its live state trustworthy (`ready`), and the objects in it that carry
+ *               Spillway's managed-by label
+ *     memo      what we last applied per object (hash of the desired object, resourceVersion it produced)
+ *   Per cluster the plan lists objects to apply (owned and different), objects to probe (not seen with our
+ *   labels: the executor GETs them and calls `decideProbed`), objects to prune (ours for this cluster, no longer
+ *   desired) and collisions. A cluster that is not ready gets no writes and no prunes at all.
+ *
+ *   serviceStatus(...) / clusterStatus(...) turn the render outcome and what the executor achieved into the
+ *   status subresources; `sameStatus` tells whether a write is needed.
+ *
+ * The executor (controller.ts) performs the plan: server-side apply with field manager `spillway`, deletes with
+ * uid + resourceVersion preconditions, and status merge patches, skipping anything that would change nothing.
+ */
+import { renderDetailed } from '../core/render.ts';
+import type { DetailedRenderResult, ServiceOutcome } from '../core/render.ts';
+import type { Message } from '../analyze/messages.ts';
+import type { KubeObject } from '../api/types.ts';
+import { LABEL_CLUSTER, LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_VALUE } from '../api/types.ts';
+import { objectKey } from '../kube/resources.ts';
+import { applyIsNoop, hashObject } from './compare.ts';
+
+export const FIELD_MANAGER = 'spillway';
+
+export interface LiveCluster {
+  /** Every output kind listed since (re)connecting and the watches currently healthy. */
+  ready: boolean;
+  notReadyReason?: string;
+  /** Objects in this cluster carrying `app.kubernetes.io/managed-by=spillway`, by objectKey. */
+  labelled: ReadonlyMap<string, KubeObject>;
+}
+
+export interface MemoEntry {
+  hash: string;
+  resourceVersion: string;
+}
+
+/** What we last applied: `cluster` + objectKey -> hash and the resourceVersion the apply produced. */
+export type ApplyMemo = (cluster: string, key: string) => MemoEntry | undefined;
+
+export interface PlannedObject {
+  key: string;
+  object: KubeObject;
+  hash: string;
+}
+
+export interface Collision {
+  key: string;
+  object: KubeObject;
+  /** Why we will not touch it. */
+  reason: string;
+}
+
+export interface ClusterPlan {
+  cluster: string;
+  /** Set when the cluster is not ready: nothing is applied or pruned there. */
+  skipped?: string;
+  /** Objects we own there whose live state differs from the desired one: apply with force. */
+  apply: PlannedObject[];
+  /** Desired objects not seen with our labels: GET, then `decideProbed`. */
+  probe: PlannedObject[];
+  /** Objects ours for this cluster and no longer desired: delete with uid/resourceVersion preconditions. */
+  prune: KubeObject[];
+  collisions: Collision[];
+  /** Owned objects already as desired, with the live resourceVersion (the executor memoises them). */
+  unchanged: (PlannedObject & { resourceVersion: string })[];
+  /** Every desired object's key, for status attribution. */
+  desired: PlannedObject[];
+}
+
+export interface ReconcileInput {
+  docs: readonly KubeObject[];
+  clusters: ReadonlyMap<string, LiveCluster>;
+  memo: ApplyMemo;
+}
+
+export interface ReconcilePlan {
+  render: DetailedRenderResult;
+  clusters: ClusterPlan[];
+}
+
+/** An object Spillway wrote for `cluster` (labels say so); anything else is never modified or deleted. */
+export function isOwnedBy(o: KubeObject, cluster: string): boolean {
+  const l = o.metadata.labels ?? {};
+  return l[LABEL_MANAGED_BY] === MANAGED_BY_VALUE && l[LABEL_CLUSTER] === cluster;
+}
+
+export type Decision = 'create' | 'update' | 'unchanged' | 'collision';
+
+/** Decides what to do with one desired object given what is live (undefined: it does not exist). */
+export function decide(desired: PlannedObject, live: KubeObject | undefined, cluster: string, memo: ApplyMemo): Decision {
+  if (!live) return 'create';
+  if (!isOwnedBy(live, cluster)) return 'collision';
+  const m = memo(cluster, desired.key);
+  // We already applied exactly this onto exactly this version: the server kept what it kept (defaults, pruning).
+  if (m && m.hash === desired.hash && m.resourceVersion === live.metadata.resourceVersion) return 'unchanged';
+  return applyIsNoop(desired.object, live, FIELD_MANAGER) ? 'unchanged' : 'update';
+}
+
+export function collisionReason(o: KubeObject, cluster: string): string {
+  const l = o.metadata.labels ?? {};
+  const what = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+  if (l[LABEL_MANAGED_BY] === MANAGED_BY_VALUE) return `${what} in cluster ${cluster} is labelled for cluster ${l[LABEL_CLUSTER] ?? '(none)'}; left untouched`;
+  return `${what} already exists in cluster ${cluster} and is not managed by Spillway; left untouched`;
+}
+
+export function planCluster(cluster: string, desiredObjects: readonly KubeObject[], live: LiveCluster | undefined, memo: ApplyMemo): ClusterPlan {
+  const desired = desiredObjects.map((object) => ({ key: objectKey(object), object, hash: hashObject(object) }));
+  const plan: ClusterPlan = { cluster, apply: [], probe: [], prune: [], collisions: [], unchanged: [], desired };
+  if (!live || !live.ready) {
+    plan.skipped = live?.notReadyReason ?? 'not connected';
+    return plan;
+  }
+  const wanted = new Set<string>();
+  for (const d of desired) {
+    wanted.add(d.key);
+    const l = live.labelled.get(d.key);
+    if (!l) {
+      plan.probe.push(d);
+      continue;
+    }
+    const decision = decide(d, l, cluster, memo);
+    if (decision === 'update') plan.apply.push(d);
+    else if (decision === 'collision') plan.collisions.push({ key: d.key, object: d.object, reason: collisionReason(l, cluster) });
+    else plan.unchanged.push({ ...d, resourceVersion: l.metadata.resourceVersion ?? '' });
+  }
+  for (const [key, o] of live.labelled) if (!wanted.has(key) && isOwnedBy(o, cluster)) plan.prune.push(o);
+  plan.prune.sort((a, b) => (objectKey(a) < objectKey(b) ? -1 : 1));
+  return plan;
+}
+
+export function planReconcile(input: ReconcileInput): ReconcilePlan {
+  const render = renderDetailed(input.docs);
+  const clusters = Object.entries(render.clusters).map(([name, objs]) => planCluster(name, objs, input.clusters.get(name), input.memo));
+  return { render, clusters };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Status
+
+export type SyncState = 'Synced' | 'Pending' | 'Failed';
+
+/** What the executor achieved in one cluster during one reconcile. */
+export interface ClusterOutcome {
+  cluster: string;
+  state: SyncState;
+  /** Cluster-level problem (not connected, list failed, apply errors), when not Synced. */
+  message?: string;
+  /** Per objectKey: why the object is not as desired (collision, write error). */
+  objectErrors: ReadonlyMap<string, string>;
+  applied: number;
+  pruned: number;
+  /** Writes that failed (retried with backoff). */
+  writeFailures?: number;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime?: string;
+  reason: string;
+  message: string;
+}
+
+function ownerOf(o: KubeObject): string {
+  const l = o.metadata.labels ?? {};
+  return `FailoverService/${l[LABEL_OWNER_NAMESPACE] ?? ''}/${l[LABEL_OWNER_NAME] ?? ''}`;
+}
+
+/** Object keys per (owning service ref, cluster), from the owner labels of the rendered objects. */
+export function objectsByService(render: DetailedRenderResult): Map<string, Map<string, string[]>> {
+  const out = new Map<string, Map<string, string[]>>();
+  for (const [cluster, objs] of Object.entries(render.clusters)) {
+    for (const o of objs) {
+      const ref = ownerOf(o);
+      let per = out.get(ref);
+      if (!per) out.set(ref, (per = new Map()));
+      const list = per.get(cluster) ?? [];
+      list.push(objectKey(o));
+      per.set(cluster, list);
+    }
+  }
+  return out;
+}
+
+const fmt = (m: Message): string => `${m.code}: ${m.message}`;
+
+function withTransition(next: Omit<Condition, 'lastTransitionTime'>, prev: readonly Condition[] | undefined, now: string): Condition {
+  const p = prev?.find((c) => c.type === next.type);
+  return { ...next, lastTransitionTime: p && p.status === next.status && p.lastTransitionTime ? p.lastTransitionTime : now };
+}
+
+function prevConditions(status: Record<string, unknown> | undefined): Condition[] | undefined {
+  const c = status?.conditions;
+  return Array.isArray(c) ? (c as Condition[]) : undefined;
+}
+
+export interface ServiceStatusInput {
+  generation: number | undefined;
+  outcome: ServiceOutcome;
+  /** Render messages about this FailoverService. */
+  messages: readonly Message[];
+  /** Object keys of this service per cluster. */
+  objects: ReadonlyMap<string, readonly string[]> | undefined;
+  outcomes: ReadonlyMap<string, ClusterOutcome>;
+  prev: Record<string, unknown> | undefined;
+  now: string;
+}
+
+export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
+  const prev = prevConditions(i.prev);
+  const gen = i.generation;
+  const errors = i.messages.filter((m) => m.level === 'error');
+  const notes = i.messages.filter((m) => m.level !== 'error');
+  const accepted = i.outcome.accepted
+    ? withTransition({ type: 'Accepted', status: 'True', observedGeneration: gen, reason: notes.length ? 'AcceptedWithWarnings' : 'Accepted', message: notes.map(fmt).join('; ') || 'valid' }, prev, i.now)
+    : withTransition({ type: 'Accepted', status: 'False', observedGeneration: gen, reason: errors[0]?.code ?? 'Invalid', message: (errors.length ? errors : i.messages).map(fmt).join('; ') || 'not accepted' }, prev, i.now);
+
+  const clusters = i.outcome.clusters.map((c) => {
+    const out = i.outcomes.get(c.name);
+    const keys = i.objects?.get(c.name) ?? [];
+    const objErrors = keys.map((k) => out?.objectErrors.get(k)).filter((e): e is string => e !== undefined);
+    let syncState: SyncState;
+    let message: string | undefined;
+    if (!out) {
+      syncState = 'Pending';
+      message = 'cluster not connected yet';
+    } else if (objErrors.length > 0) {
+      syncState = 'Failed';
+      message = objErrors.join('; ');
+    } else if (out.state !== 'Synced') {
+      syncState = out.state;
+      message = out.message;
+    } else syncState = 'Synced';
+    return { name: c.name, roles: c.roles, failoverOrder: c.failoverOrder, syncState, ...(message ? { message } : {}) };
+  });
+
+  let programmed: Omit<Condition, 'lastTransitionTime'>;
+  if (!i.outcome.accepted) programmed = { type: 'Programmed', status: 'False', observedGeneration: gen, reason: 'NotAccepted', message: 'nothing is written for a FailoverService that is not accepted' };
+  else {
+    const failed = clusters.filter((c) => c.syncState === 'Failed');
+    const pending = clusters.filter((c) => c.syncState === 'Pending');
+    if (failed.length) programmed = { type: 'Programmed', status: 'False', observedGeneration: gen, reason: 'SyncFailed', message: failed.map((c) => `${c.name}: ${c.message ?? 'failed'}`).join('; ') };
+    else if (pending.length) programmed = { type: 'Programmed', status: 'False', observedGeneration: gen, reason: 'Pending', message: pending.map((c) => `${c.name}: ${c.message ?? 'pending'}`).join('; ') };
+    else programmed = { type: 'Programmed', status: 'True', observedGeneration: gen, reason: 'Programmed', message: `written to ${clusters.map((c) => c.name).join(', ')}` };
+  }
+  return {
+    ...(gen !== undefined ? { observedGeneration: gen } : {}),
+    conditions: [accepted, withTransition(programmed, prev, i.now)],
+    clusters,
+  };
+}
+
+export interface ClusterStatusInput {
+  generation: number | undefined;
+  /** Connection health: reachable and the last error talking to it. */
+  reachable: boolean;
+  connectionError?: string;
+  outcome: ClusterOutcome | undefined;
+  prev: Record<string, unknown> | undefined;
+  now: string;
+}
+
+/**
+ * MeshCluster.status. `lastSyncTime` moves when a reconcile changed something in the cluster, or when it became
+ * synced again: an idle resync never bumps it, so idle resyncs write nothing.
+ */
+export function clusterStatus(i: ClusterStatusInput): Record<string, unknown> {
+  const synced = i.outcome?.state === 'Synced';
+  const wasSynced = i.prev?.reachable === true && i.prev?.lastError === undefined && typeof i.prev?.lastSyncTime === 'string';
+  const changed = (i.outcome?.applied ?? 0) + (i.outcome?.pruned ?? 0) > 0;
+  const prevSync = typeof i.prev?.lastSyncTime === 'string' ? i.prev.lastSyncTime : undefined;
+  const lastSyncTime = synced && (changed || !wasSynced) ? i.now : prevSync;
+  const lastError = i.connectionError ?? (i.outcome && i.outcome.state !== 'Synced' ? i.outcome.message : undefined);
+  return {
+    ...(i.generation !== undefined ? { observedGeneration: i.generation } : {}),
+    reachable: i.reachable,
+    ...(lastSyncTime ? { lastSyncTime } : {}),
+    ...(lastError ? { lastError } : {}),
+  };
+}
+
+/** Whether writing `next` over `prev` would change anything. */
+export function sameStatus(prev: unknown, next: unknown): boolean {
+  return stable(prev ?? {}) === stable(next);
+}
+
+function stable(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    const r = v as Record<string, unknown>;
+    return `{${Object.keys(r)
+      .filter((k) => r[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stable(r[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}

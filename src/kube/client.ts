@@ -1,0 +1,280 @@
+/**
+ * A small Kubernetes REST client over node:http/https. Authentication comes from one `KubeConfig` per cluster
+ * (client-node's exec plugins, tokens, client certificates, in-cluster service accounts); the transport is our
+ * own so that every request has a timeout, watches can be aborted by a watchdog, connections are kept alive,
+ * and requests are counted (the benchmarks and tests assert on write counts).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeApiError } from './errors.ts';
+
+export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface KubeRequest {
+  method: Verb;
+  /** Absolute API path, e.g. `/apis/networking.istio.io/v1/namespaces/default/serviceentries/x`. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  /** Client-side deadline for the whole request; defaults to the client's. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: Record<string, unknown>;
+}
+
+export interface WatchOptions {
+  signal: AbortSignal;
+  /** Called whenever any bytes arrive (events, bookmarks, partial lines): feeds the stall watchdog. */
+  onActivity?: () => void;
+}
+
+export interface RequestStats {
+  reads: number;
+  writes: number;
+  watches: number;
+  /** Writes by verb and path prefix kind: `PATCH serviceentries`. */
+  writesByKind: Map<string, number>;
+}
+
+/** What the controller needs from a cluster connection; tests and benchmarks can wrap it. */
+export interface KubeClient {
+  /** The API server URL (no credentials), for logs and status. */
+  readonly server: string;
+  readonly stats: RequestStats;
+  /** Sends a request and returns the decoded JSON body; throws KubeApiError on non-2xx or no response. */
+  request(req: KubeRequest): Promise<unknown>;
+  /** Streams a watch; resolves when the server ends it, rejects on errors (HTTP errors as KubeApiError). */
+  watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (ev: WatchEvent) => void, opts: WatchOptions): Promise<void>;
+  close(): void;
+}
+
+export function newStats(): RequestStats {
+  return { reads: 0, writes: 0, watches: 0, writesByKind: new Map() };
+}
+
+export function buildQuery(query: Record<string, string | number | boolean | undefined> | undefined): string {
+  if (!query) return '';
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+interface Transport {
+  agent: http.Agent;
+  module: typeof http | typeof https;
+  base: URL;
+}
+
+/** A client for the current context of `kc`. The KubeConfig instance must belong to this one cluster. */
+export class HttpKubeClient implements KubeClient {
+  readonly server: string;
+  readonly stats = newStats();
+  private transport: Transport | undefined;
+  private closed = false;
+
+  private readonly defaultTimeoutMs: number;
+  private readonly userAgent: string;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    opts: { timeoutMs?: number; userAgent?: string } = {},
+  ) {
+    this.defaultTimeoutMs = opts.timeoutMs ?? 30_000;
+    this.userAgent = opts.userAgent ?? 'spillway-controller/0.1.0';
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error(`kubeconfig has no cluster for context "${kc.getCurrentContext()}"`);
+    if (!/^https?:\/\//.test(cluster.server)) throw new Error(`kubeconfig cluster "${cluster.name}" has an invalid server URL`);
+    if (cluster.server.startsWith('http:') && !cluster.skipTLSVerify) {
+      // client-node 1.4 refuses plain HTTP unless the cluster entry opts out of TLS verification; say so plainly.
+      throw new Error(`kubeconfig cluster "${cluster.name}" uses plain http://; set insecure-skip-tls-verify: true on it to allow that`);
+    }
+    this.server = cluster.server.replace(/\/+$/, '');
+  }
+
+  /** Credentials are applied per request (tokens from exec plugins and token files rotate); the agent is reused. */
+  private async prepare(): Promise<{ t: Transport; headers: Record<string, string> }> {
+    const opts: https.RequestOptions & { headers: Record<string, string | string[] | number> } = { headers: {} };
+    await this.kc.applyToHTTPSOptions(opts);
+    if (!this.transport) {
+      const base = new URL(this.server);
+      const cluster = this.kc.getCurrentCluster();
+      const module = base.protocol === 'http:' ? http : https;
+      const agent =
+        cluster?.proxyUrl !== undefined && opts.agent instanceof http.Agent
+          ? opts.agent // proxies: keep client-node's proxy agent
+          : base.protocol === 'http:'
+            ? new http.Agent({ keepAlive: true, maxSockets: 16 })
+            : new https.Agent({
+                keepAlive: true,
+                maxSockets: 16,
+                ca: opts.ca,
+                cert: opts.cert,
+                key: opts.key,
+                pfx: opts.pfx,
+                passphrase: opts.passphrase,
+                servername: opts.servername,
+                ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+              });
+      this.transport = { agent, module, base };
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    return { t: this.transport, headers };
+  }
+
+  private count(method: Verb, path: string, watch: boolean): void {
+    if (watch) this.stats.watches++;
+    else if (method === 'GET') this.stats.reads++;
+    else {
+      this.stats.writes++;
+      const plural = pluralOf(path);
+      const key = `${method} ${plural}`;
+      this.stats.writesByKind.set(key, (this.stats.writesByKind.get(key) ?? 0) + 1);
+    }
+  }
+
+  private open(
+    method: Verb,
+    path: string,
+    query: KubeRequest['query'],
+    body: string | undefined,
+    contentType: string | undefined,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
+    if (this.closed) return Promise.reject(new KubeApiError({ status: 0, message: 'client closed', verb: method, path }));
+    return this.prepare().then(
+      ({ t, headers }) =>
+        new Promise((resolve, reject) => {
+          const url = new URL(t.base.pathname.replace(/\/$/, '') + path + buildQuery(query), t.base);
+          const h: Record<string, string> = { ...headers, Accept: 'application/json', 'User-Agent': this.userAgent };
+          if (body !== undefined) {
+            h['Content-Type'] = contentType ?? 'application/json';
+            h['Content-Length'] = String(Buffer.byteLength(body));
+          }
+          const req = t.module.request(url, { method, headers: h, agent: t.agent, signal });
+          let timer: NodeJS.Timeout | undefined;
+          if (timeoutMs !== undefined && timeoutMs > 0) {
+            timer = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs}ms`)), timeoutMs);
+            timer.unref();
+          }
+          req.on('response', (res) => {
+            res.on('close', () => timer && clearTimeout(timer));
+            resolve({ res, req });
+          });
+          req.on('error', (e: Error) => {
+            if (timer) clearTimeout(timer);
+            reject(new KubeApiError({ status: 0, message: signal?.aborted ? 'aborted' : e.message, verb: method, path }));
+          });
+          req.end(body);
+        }),
+      (e: unknown) => {
+        throw new KubeApiError({ status: 0, message: `credentials: ${e instanceof Error ? e.message : String(e)}`, verb: method, path });
+      },
+    );
+  }
+
+  async request(r: KubeRequest): Promise<unknown> {
+    this.count(r.method, r.path, false);
+    const body = r.body === undefined ? undefined : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+    const { res } = await this.open(r.method, r.path, r.query, body, r.contentType, r.signal, r.timeoutMs ?? this.defaultTimeoutMs);
+    const text = await readAll(res, r.method, r.path);
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw apiError(status, text, r.method, r.path);
+    return text ? (JSON.parse(text) as unknown) : {};
+  }
+
+  async watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (ev: WatchEvent) => void, opts: WatchOptions): Promise<void> {
+    this.count('GET', path, true);
+    const { res } = await this.open('GET', path, { ...query, watch: 'true' }, undefined, undefined, opts.signal, undefined);
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw apiError(status, await readAll(res, 'GET', path), 'GET', path);
+    opts.onActivity?.();
+    await new Promise<void>((resolve, reject) => {
+      let buf = '';
+      let failed = false;
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (failed) return;
+        opts.onActivity?.();
+        buf += chunk;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (!line) continue;
+          let ev: WatchEvent;
+          try {
+            ev = JSON.parse(line) as WatchEvent;
+          } catch {
+            failed = true;
+            res.destroy();
+            reject(new KubeApiError({ status: 0, message: 'malformed watch event', verb: 'WATCH', path }));
+            return;
+          }
+          try {
+            onEvent(ev);
+          } catch (e) {
+            failed = true;
+            res.destroy();
+            reject(e instanceof Error ? e : new Error(String(e)));
+            return;
+          }
+        }
+      });
+      res.on('end', () => !failed && resolve());
+      res.on('error', (e) => !failed && reject(new KubeApiError({ status: 0, message: opts.signal.aborted ? 'aborted' : e.message, verb: 'WATCH', path })));
+      res.on('close', () => {
+        if (failed) return;
+        if (!res.complete) reject(new KubeApiError({ status: 0, message: opts.signal.aborted ? 'aborted' : 'watch connection closed', verb: 'WATCH', path }));
+        else resolve();
+      });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.transport?.agent.destroy();
+  }
+}
+
+function readAll(res: http.IncomingMessage, verb: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', (e) => reject(new KubeApiError({ status: 0, message: e.message, verb, path })));
+    res.on('close', () => {
+      if (!res.complete) reject(new KubeApiError({ status: 0, message: 'connection closed mid-response', verb, path }));
+    });
+  });
+}
+
+function apiError(status: number, text: string, verb: string, path: string): KubeApiError {
+  let reason: string | undefined;
+  let message = `HTTP ${status}`;
+  try {
+    const s = JSON.parse(text) as { reason?: unknown; message?: unknown };
+    if (typeof s.reason === 'string') reason = s.reason;
+    if (typeof s.message === 'string') message = s.message;
+  } catch {
+    if (text && text.length < 200) message = text.trim();
+  }
+  return new KubeApiError({ status, reason, message, verb, path });
+}
+
+/** The resource plural of an API path (`.../serviceentries/name` -> `serviceentries`), for write accounting. */
+function pluralOf(path: string): string {
+  const parts = path.split('/').filter(Boolean);
+  const rest = parts.slice(parts[0] === 'api' ? 2 : 3);
+  const plural = rest[0] === 'namespaces' && rest.length >= 3 ? rest[2] : rest[0];
+  return `${plural ?? '?'}${rest[rest.length - 1] === 'status' ? '/status' : ''}`;
+}

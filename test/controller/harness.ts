@@ -1,0 +1,226 @@
+/**
+ * A management cluster and N member clusters, each a Kubernetes API double on 127.0.0.1, with Spillway's CRDs
+ * in the management cluster, Istio's CRDs (the five kinds Spillway writes) in the members, and each member
+ * registered as a MeshCluster whose kubeconfig lives in a Secret. Plus helpers to compare every member's live
+ * Spillway objects with `renderDetailed` of the management cluster's inputs.
+ */
+import { readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import yaml from 'js-yaml';
+import { KubeDouble } from '../double/index.ts';
+import { renderDetailed } from '../../src/core/render.ts';
+import { customResourceDefinitions } from '../../src/api/crds.ts';
+import type { KubeObject } from '../../src/api/types.ts';
+import { LABEL_MANAGED_BY } from '../../src/api/types.ts';
+import { HttpKubeClient } from '../../src/kube/client.ts';
+import type { KubeClient } from '../../src/kube/client.ts';
+import { kubeConfigFromText } from '../../src/kube/config.ts';
+import { noJitter } from '../../src/kube/clock.ts';
+import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, OUTPUT_KINDS, ISTIO_GROUP, collectionPath, objectKey, objectPath, typeOfObject } from '../../src/kube/resources.ts';
+import type { ResourceType } from '../../src/kube/resources.ts';
+import { Controller } from '../../src/controller/controller.ts';
+import type { ControllerOptions } from '../../src/controller/controller.ts';
+
+export const NS = 'spillway-system';
+const ISTIO_CRDS = new URL('../../../shared/istio/crd-all.gen.yaml', import.meta.url);
+const WANTED = new Set(OUTPUT_KINDS.map((k) => `${k.plural}.${ISTIO_GROUP}`));
+let istioCrds: KubeObject[] | undefined;
+
+function loadIstioCrds(): KubeObject[] {
+  istioCrds ??= (yaml.loadAll(readFileSync(ISTIO_CRDS, 'utf8')) as KubeObject[]).filter((d) => d && d.kind === 'CustomResourceDefinition' && WANTED.has(d.metadata.name));
+  return istioCrds;
+}
+
+export function clientFor(d: KubeDouble, userAgent = 'spillway-test'): HttpKubeClient {
+  return new HttpKubeClient(kubeConfigFromText(d.kubeconfig()), { timeoutMs: 5_000, userAgent });
+}
+
+export async function create(c: KubeClient, o: KubeObject): Promise<KubeObject> {
+  const t = typeOfObject(o);
+  return (await c.request({ method: 'POST', path: collectionPath(t, o.metadata.namespace), body: o })) as KubeObject;
+}
+
+/** Server-side apply as a user would (field manager `kubectl`). */
+export async function applyAs(c: KubeClient, o: KubeObject, manager = 'kubectl'): Promise<KubeObject> {
+  const t = typeOfObject(o);
+  return (await c.request({ method: 'PATCH', path: objectPath(t, o.metadata.name, o.metadata.namespace), query: { fieldManager: manager, force: true }, contentType: 'application/apply-patch+yaml', body: o })) as KubeObject;
+}
+
+export async function remove(c: KubeClient, o: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>): Promise<void> {
+  await c.request({ method: 'DELETE', path: objectPath(typeOfObject(o), o.metadata.name, o.metadata.namespace) });
+}
+
+export async function get(c: KubeClient, t: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+  try {
+    return (await c.request({ method: 'GET', path: objectPath(t, name, namespace) })) as KubeObject;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function list(c: KubeClient, t: ResourceType, labelSelector?: string): Promise<KubeObject[]> {
+  const r = (await c.request({ method: 'GET', path: collectionPath(t), query: { labelSelector } })) as { items: KubeObject[] };
+  const apiVersion = t.group ? `${t.group}/${t.version}` : t.version;
+  return r.items.map((i) => ({ ...i, apiVersion: i.apiVersion ?? apiVersion, kind: i.kind ?? t.kind }));
+}
+
+export interface Fleet {
+  mgmt: KubeDouble;
+  members: KubeDouble[];
+  mc: HttpKubeClient;
+  /** Member clients, in cluster order (cluster1, cluster2, ...). */
+  clients: HttpKubeClient[];
+  names: string[];
+  controllers: Controller[];
+  startController(opts?: Partial<ControllerOptions>): Promise<Controller>;
+  close(): Promise<void>;
+}
+
+export const FAST_TIMING = { watchTimeoutSeconds: 5, stallTimeoutMs: 1_500, backoffBaseMs: 20, backoffMaxMs: 250, listTimeoutMs: 3_000, pageSize: 500 };
+export const FAST_SCHEDULER = { debounceMs: 5, minIntervalMs: 10, resyncMs: 60_000, backoffBaseMs: 20, backoffMaxMs: 250 };
+
+export function meshCluster(name: string, i: number, secret?: string): KubeObject {
+  return {
+    apiVersion: 'spillway.dev/v1alpha1',
+    kind: 'MeshCluster',
+    metadata: { name },
+    spec: { gateway: { address: `192.0.2.${i}`, port: 32000, listenPort: 8443 }, ...(secret ? { kubeconfigSecret: { name: secret } } : {}) },
+  };
+}
+
+export async function registerCluster(f: Pick<Fleet, 'mc'>, name: string, i: number, d: KubeDouble): Promise<void> {
+  await create(f.mc, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: `${name}-kubeconfig`, namespace: NS },
+    type: 'Opaque',
+    data: { kubeconfig: Buffer.from(d.kubeconfig()).toString('base64') },
+  });
+  await create(f.mc, meshCluster(name, i, `${name}-kubeconfig`));
+}
+
+export async function prepareMember(d: KubeDouble): Promise<void> {
+  const c = clientFor(d);
+  for (const crd of loadIstioCrds()) await create(c, crd);
+  await create(c, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
+  c.close();
+}
+
+export async function startFleet(n = 3, opts: { register?: number } = {}): Promise<Fleet> {
+  const mgmt = await KubeDouble.start({ name: 'management' });
+  const members: KubeDouble[] = [];
+  for (let i = 1; i <= n; i++) members.push(await KubeDouble.start({ name: `cluster${i}` }));
+  const mc = clientFor(mgmt);
+  for (const crd of customResourceDefinitions()) await create(mc, crd);
+  await create(mc, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+  await Promise.all(members.map(prepareMember));
+  const names = members.map((_, i) => `cluster${i + 1}`);
+  for (let i = 0; i < (opts.register ?? n); i++) await registerCluster({ mc }, names[i]!, i + 1, members[i]!);
+  const clients = members.map((d) => clientFor(d));
+  const controllers: Controller[] = [];
+  const fleet: Fleet = {
+    mgmt,
+    members,
+    mc,
+    clients,
+    names,
+    controllers,
+    async startController(o = {}) {
+      const identity = o.identity ?? `replica-${controllers.length + 1}`;
+      const c = new Controller({
+        management: clientFor(mgmt, `spillway/${identity}`),
+        memberClient: (text) => new HttpKubeClient(kubeConfigFromText(text), { timeoutMs: 3_000, userAgent: `spillway/${identity}` }),
+        identity,
+        namespace: NS,
+        jitter: noJitter,
+        timing: FAST_TIMING,
+        scheduler: FAST_SCHEDULER,
+        leaderElection: false,
+        ...o,
+      });
+      controllers.push(c);
+      await c.start();
+      return c;
+    },
+    async close() {
+      await Promise.all(controllers.map((c) => c.stop()));
+      mc.close();
+      for (const c of clients) c.close();
+      await Promise.all([mgmt, ...members].map((d) => d.close()));
+    },
+  };
+  return fleet;
+}
+
+/** The management cluster's inputs, as the controller reads them. */
+export async function inputs(f: Pick<Fleet, 'mc'>): Promise<KubeObject[]> {
+  return [...(await list(f.mc, MESH_CLUSTERS)), ...(await list(f.mc, MESH_WORKLOADS)), ...(await list(f.mc, FAILOVER_SERVICES))];
+}
+
+const SERVER_SET = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields'];
+
+/** A live object minus what the server sets. */
+export function strip(o: KubeObject): KubeObject {
+  const metadata: Record<string, unknown> = { ...o.metadata };
+  for (const k of SERVER_SET) delete metadata[k];
+  const { status: _s, ...rest } = o;
+  return { ...rest, metadata: metadata as unknown as KubeObject['metadata'] };
+}
+
+/** Differences between what renderDetailed wants in each member and what is there (empty: converged). */
+export async function divergence(f: Pick<Fleet, 'mc' | 'clients' | 'names'>, only?: readonly string[]): Promise<string[]> {
+  const desired = renderDetailed(await inputs(f)).clusters;
+  const problems: string[] = [];
+  for (const [i, name] of f.names.entries()) {
+    if (only && !only.includes(name)) continue;
+    const c = f.clients[i]!;
+    const want = new Map((desired[name] ?? []).map((o) => [objectKey(o), o]));
+    const have = new Map<string, KubeObject>();
+    for (const k of OUTPUT_KINDS) {
+      const t: ResourceType = { group: ISTIO_GROUP, version: k.versions[0]!, kind: k.kind, plural: k.plural, namespaced: true };
+      for (const o of await list(c, t, `${LABEL_MANAGED_BY}=spillway`)) have.set(objectKey(o), o);
+    }
+    for (const [key, w] of want) {
+      if (!have.has(key)) {
+        problems.push(`${name}: missing ${key}`);
+        continue;
+      }
+      const live = await get(c, typeOfObject(w), w.metadata.namespace, w.metadata.name);
+      try {
+        assert.deepEqual(live && strip(live), w);
+      } catch {
+        problems.push(`${name}: differs ${key}: live ${JSON.stringify(live && strip(live))} want ${JSON.stringify(w)}`);
+      }
+    }
+    for (const key of have.keys()) if (!want.has(key)) problems.push(`${name}: left over ${key}`);
+  }
+  return problems;
+}
+
+/** Polls `check` until it returns an empty list, or fails with the last problems after `timeoutMs`. */
+export async function until(check: () => Promise<string[]>, what: string, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string[] = [];
+  for (;;) {
+    last = await check();
+    if (last.length === 0) return;
+    if (Date.now() > deadline) assert.fail(`${what}: not reached in ${timeoutMs}ms:\n${last.slice(0, 10).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function converged(f: Pick<Fleet, 'mc' | 'clients' | 'names'>, what = 'convergence', only?: readonly string[], timeoutMs?: number): Promise<void> {
+  await until(() => divergence(f, only), what, timeoutMs);
+}
+
+export function service(name: string, namespace = 'default', port = 9080, portName = 'http'): KubeObject {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector: { app: name }, ports: [{ name: portName, port, protocol: 'TCP' }] } };
+}
+
+export function failoverService(name: string, workloads: string[], namespace = 'default'): KubeObject {
+  return { apiVersion: 'spillway.dev/v1alpha1', kind: 'FailoverService', metadata: { name, namespace }, spec: { meshWorkloads: workloads } };
+}
+
+export function meshWorkload(name: string, cluster: string, svc: string, namespace = 'default', port = 9080): KubeObject {
+  return { apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshWorkload', metadata: { name, namespace }, spec: { cluster, service: { name: svc, namespace }, ports: [{ name: 'http', number: port, protocol: 'HTTP' }] } };
+}
