@@ -192,6 +192,17 @@ export class AdsServer {
     }
   }
 
+  /** Resolves with the first NACK once there is one; throws after `timeoutMs` without any. */
+  async waitForNack(timeoutMs: number): Promise<Nack> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const first = this.nacks[0];
+      if (first) return first;
+      if (Date.now() >= deadline) throw new Error(`no NACK within ${timeoutMs} ms`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+
   private allAcked(): boolean {
     for (const s of this.streams) for (const sub of s.subs.values()) if (sub.ackedVersion !== this.currentVersion) return false;
     return true;

@@ -89,40 +89,77 @@ function isCallReply(v: unknown): v is CallResult & { id: number } {
 }
 
 /**
- * A client of the identity service over any target (here: `xds:///<listener>`). The channel lives in a
- * worker thread (client-worker.mjs) so `close()` really ends everything it started.
+ * The one worker thread hosting every IdentityCaller channel of this process (client-worker.mjs). It
+ * is ref'd only while a call is in flight, so it never keeps the process alive on its own.
  */
-export class IdentityCaller {
+class ClientHost {
+  private static instance: ClientHost | undefined;
   private readonly worker: Worker;
   private nextId = 0;
+  private nextChannel = 0;
   private readonly pending = new Map<number, (r: CallResult) => void>();
-  private closed = false;
 
-  constructor(target: string, options: grpc.ChannelOptions = {}) {
-    this.worker = new Worker(new URL('./client-worker.mjs', import.meta.url), {
-      workerData: { target, options, path: IDENTITY_SERVICE.WhoAmI!.path },
-    });
+  static get(): ClientHost {
+    ClientHost.instance ??= new ClientHost();
+    return ClientHost.instance;
+  }
+
+  private constructor() {
+    this.worker = new Worker(new URL('./client-worker.mjs', import.meta.url));
+    this.worker.unref();
     this.worker.on('message', (m: unknown) => {
       if (!isCallReply(m)) return;
       const { id, ...rest } = m;
       const done = this.pending.get(id);
       this.pending.delete(id);
+      if (this.pending.size === 0) this.worker.unref();
       done?.(rest.ok ? { ok: true, identity: String(rest.identity) } : { ok: false, code: rest.code, details: rest.details });
     });
     this.worker.on('error', (e) => {
       for (const done of this.pending.values()) done({ ok: false, code: grpc.status.INTERNAL, details: `client worker failed: ${String(e)}` });
       this.pending.clear();
+      ClientHost.instance = undefined;
     });
+  }
+
+  open(target: string, options: grpc.ChannelOptions): number {
+    const ch = this.nextChannel++;
+    this.worker.postMessage({ op: 'open', ch, target, options, path: IDENTITY_SERVICE.WhoAmI!.path });
+    return ch;
+  }
+
+  call(ch: number, timeoutMs: number): Promise<CallResult> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.worker.ref();
+      this.worker.postMessage({ op: 'call', ch, id, timeoutMs });
+    });
+  }
+
+  close(ch: number): void {
+    this.worker.postMessage({ op: 'close', ch });
+  }
+}
+
+/**
+ * A client of the identity service over any target (here: `xds:///<listener>`), with its own channel
+ * (and so its own xDS client when the options carry a per-channel bootstrap). The channel lives in a
+ * shared worker thread; see client-worker.mjs for why.
+ */
+export class IdentityCaller {
+  private readonly host = ClientHost.get();
+  private readonly ch: number;
+  private closed = false;
+
+  constructor(target: string, options: grpc.ChannelOptions = {}) {
+    this.ch = this.host.open(target, options);
   }
 
   /** One WhoAmI call with a deadline; never throws. */
   call(timeoutMs: number): Promise<CallResult> {
     if (this.closed) return Promise.resolve({ ok: false, code: grpc.status.CANCELLED, details: 'caller closed' });
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.worker.postMessage({ id, timeoutMs });
-    });
+    return this.host.call(this.ch, timeoutMs);
   }
 
   /**
@@ -153,10 +190,10 @@ export class IdentityCaller {
     return m;
   }
 
+  /** Closes the channel (its xDS client unsubscribes and ends its ADS stream). */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    await this.worker.terminate();
-    for (const done of this.pending.values()) done({ ok: false, code: grpc.status.CANCELLED, details: 'caller closed' });
-    this.pending.clear();
+    this.host.close(this.ch);
   }
 }

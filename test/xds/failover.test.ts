@@ -131,6 +131,22 @@ describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => 
     });
   });
 
+  it('NACKs are caught: the legacy (Istio 1.5-1.7) TypedStruct aggregate is rejected by gRPC, and recorded', async () => {
+    // Envoy unwraps a TypedStruct cluster_type; gRPC only accepts the v3 ClusterConfig. This profile
+    // cannot be proven on gRPC, and the harness must say so loudly rather than pass.
+    const w = await startWorld({ clusters: ['cluster1', 'cluster2'], client: 'cluster1', istioVersion: '1.7' });
+    try {
+      const firstCall = w.caller.call(FIRST_CALL_MS); // a channel only resolves (subscribes) once it is used
+      const nack = await w.ads.waitForNack(FIRST_CALL_MS);
+      assert.match(nack.message, /Unexpected cluster_type\.typed_config\.type_url: type\.googleapis\.com\/udpa\.type\.v1\.TypedStruct/);
+      const r = await firstCall;
+      assert.ok(!r.ok && /TypedStruct/.test(r.details), `calls must fail with the NACK reason, got ${JSON.stringify(r)}`);
+      assert.equal(w.backend('cluster1').served + w.backend('cluster2').served, 0);
+    } finally {
+      await w.close();
+    }
+  });
+
   it('teeth: the aggregate is encoded strictly, so a misspelled field fails instead of vanishing', async () => {
     const objs = renderFor(failoverInputs([{ name: 'cluster1', gatewayPort: 1 }, { name: 'cluster2', gatewayPort: 2 }]), 'cluster1');
     const value = addedAggregate(objs);

@@ -39,14 +39,14 @@ export const LOCAL_HOST = `${SERVICE.name}.${SERVICE.namespace}.svc.cluster.loca
 export const TARGET = `xds:///${GLOBAL_HOST}:${SERVICE.port}`;
 
 /** Spillway inputs: one MeshCluster + MeshWorkload per cluster, one FailoverService in the given order. */
-export function failoverInputs(clusters: readonly { name: string; gatewayPort: number }[]): unknown[] {
+export function failoverInputs(clusters: readonly { name: string; gatewayPort: number; istioVersion?: string }[]): unknown[] {
   const docs: unknown[] = [];
   for (const c of clusters) {
     docs.push({
       apiVersion: 'spillway.dev/v1alpha1',
       kind: 'MeshCluster',
       metadata: { name: c.name },
-      spec: { gateway: { address: '127.0.0.1', port: c.gatewayPort } },
+      spec: { gateway: { address: '127.0.0.1', port: c.gatewayPort }, ...(c.istioVersion ? { istio: { version: c.istioVersion } } : {}) },
     });
     docs.push({
       apiVersion: 'spillway.dev/v1alpha1',
@@ -105,6 +105,8 @@ export interface WorldOptions {
   clusters: string[];
   /** The cluster whose client is exercised. */
   client: string;
+  /** MeshCluster spec.istio.version for every cluster (selects Spillway's output profile). @default modern */
+  istioVersion?: string;
   /** Edits the rendered objects before they become xDS (for teeth tests). */
   mutate?: (objects: RenderedObject[]) => void;
   tuning?: ClientTuning;
@@ -134,7 +136,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
   };
   try {
     for (const c of opts.clusters) backends.set(c, await Backend.start(c));
-    const docs = failoverInputs(opts.clusters.map((name) => ({ name, gatewayPort: backends.get(name)!.port })));
+    const docs = failoverInputs(opts.clusters.map((name) => ({ name, gatewayPort: backends.get(name)!.port, ...(opts.istioVersion ? { istioVersion: opts.istioVersion } : {}) })));
     const rendered = renderFor(docs, opts.client);
     opts.mutate?.(rendered);
     const local = backends.get(opts.client);
