@@ -15,7 +15,10 @@ export interface PolicyRule {
 }
 
 const READ = ['get', 'list', 'watch'];
-/** Server-side apply is a PATCH; pruning is a DELETE; create covers the first apply by some clients. */
+/**
+ * The controller writes with server-side apply (a PATCH, authorized as `create` when the object does not exist
+ * yet) and prunes with DELETE; it never PUTs these objects.
+ */
 const APPLY_PRUNE = ['get', 'list', 'watch', 'create', 'patch', 'delete'];
 
 /** Cluster-wide rules of the controller in the management cluster. */
@@ -23,8 +26,9 @@ export function controllerClusterRules(): PolicyRule[] {
   return [
     // Inputs: clusters and failover services are read; MeshWorkloads are also written by service discovery.
     { apiGroups: [GROUP], resources: ['failoverservices', 'meshclusters'], verbs: READ },
-    { apiGroups: [GROUP], resources: ['meshworkloads'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-    { apiGroups: [GROUP], resources: ['failoverservices/status', 'meshclusters/status'], verbs: ['get', 'update', 'patch'] },
+    { apiGroups: [GROUP], resources: ['meshworkloads'], verbs: APPLY_PRUNE },
+    // Status is written with merge patches on the status subresource only.
+    { apiGroups: [GROUP], resources: ['failoverservices/status', 'meshclusters/status'], verbs: ['patch'] },
     // Service discovery in the management cluster (when it is also a member).
     { apiGroups: [''], resources: ['services'], verbs: READ },
     // The management cluster can be a member too: the controller then applies Istio objects in it.
