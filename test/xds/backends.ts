@@ -36,8 +36,12 @@ export const IDENTITY_SERVICE: grpc.ServiceDefinition = {
 /** A stand-in backend answering WhoAmI with `identity`. */
 export class Backend {
   private server: grpc.Server | null = null;
-  /** Number of RPCs served since start (across restarts). */
+  /** Number of RPCs answered successfully since start (across restarts). */
   served = 0;
+  /** Number of RPCs answered with an error status (while `failing`). */
+  failed = 0;
+  /** When set, the backend stays up but answers every call with this status (an "HTTP 5xx" that is not a connection failure). */
+  failing: grpc.status | null = null;
 
   private constructor(
     readonly identity: string,
@@ -71,6 +75,11 @@ export class Backend {
     const server = new grpc.Server();
     server.addService(IDENTITY_SERVICE, {
       WhoAmI: (_call: grpc.ServerUnaryCall<unknown, WhoAmIReply>, cb: grpc.sendUnaryData<WhoAmIReply>) => {
+        if (this.failing !== null) {
+          this.failed += 1;
+          cb({ code: this.failing, details: `${this.identity} is failing on purpose` });
+          return;
+        }
         this.served += 1;
         cb(null, { identity: this.identity });
       },

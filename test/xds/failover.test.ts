@@ -4,6 +4,7 @@
  * See docs/dataplane-proof.md. Every wait is bounded; worlds are closed in `finally`.
  */
 import { describe, it } from 'node:test';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { AdsServer, startWorld, snapshotFromRendered, clusterName, renderFor, failoverInputs, LOCAL_HOST, SERVICE, GLOBAL_HOST } from './harness.ts';
 import type { IdentityCaller, RenderedObject, World, WorldOptions } from './harness.ts';
@@ -89,6 +90,23 @@ describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => 
       await w.caller.waitForIdentity('cluster1', SWITCH_MS);
       await assertAllServedBy(w.caller, 'cluster1');
       assert.ok(w.backend('cluster1').alive, 'the local backend never died in this test');
+    });
+  });
+
+  it('gRPC differs from Envoy: a local backend that is up but answers errors is NOT failed over', async () => {
+    // Envoy ejects it after consecutive5xxErrors (outlier detection) and spills to cluster2. gRPC only
+    // implements success-rate and failure-percentage ejection (gRFC A50); istiod disables the first
+    // (enforcing_success_rate 0) and cannot express the second, so gRPC keeps sending to the local tier.
+    await withWorld({ clusters: ['cluster1', 'cluster2'], client: 'cluster1' }, async (w) => {
+      await w.caller.waitForIdentity('cluster1', FIRST_CALL_MS);
+      const od = w.snapshot.clusters.find((c) => c.name === clusterName(SERVICE.port, LOCAL_HOST))?.outlier_detection;
+      assert.deepEqual(od, { enforcing_success_rate: 0, consecutive_5xx: 1, enforcing_consecutive_5xx: 100, interval: '1s', base_ejection_time: '10s', max_ejection_percent: 100 });
+
+      w.backend('cluster1').failing = grpcStatus.UNAVAILABLE;
+      const t = await w.caller.tally(20);
+      assert.deepEqual(Object.fromEntries(t), { '!UNAVAILABLE': 20 });
+      assert.equal(w.backend('cluster1').failed, 20);
+      assert.equal(w.backend('cluster2').served, 0);
     });
   });
 
