@@ -60,6 +60,17 @@ export async function waitFor(what: string, pred: () => boolean, timeoutMs = 500
   }
 }
 
+/** Awaits a promise, failing after `ms` instead of hanging the suite. */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)));
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface WatchEvent {
   type: string;
   object: k8s.KubernetesObject & { metadata?: k8s.V1ObjectMeta; code?: number; reason?: string };
@@ -192,7 +203,16 @@ export const WIDGET_CRD = {
   },
 };
 
+/**
+ * A CRD written in wire (JSON) form, as client-node's typed model. Passing wire JSON straight to the typed
+ * API loses every field whose model name differs (`default` is `_default`, `x-kubernetes-list-type` is
+ * `x_kubernetes_list_type`, `enum` is `_enum`): the serializer only knows the model names.
+ */
+export function crdModel(wire: object): k8s.V1CustomResourceDefinition {
+  return k8s.loadYaml<k8s.V1CustomResourceDefinition>(JSON.stringify(wire));
+}
+
 export async function createWidgetCRD(kc: k8s.KubeConfig): Promise<void> {
   const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  await api.createCustomResourceDefinition({ body: WIDGET_CRD as unknown as k8s.V1CustomResourceDefinition });
+  await api.createCustomResourceDefinition({ body: crdModel(WIDGET_CRD) });
 }
