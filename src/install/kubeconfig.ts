@@ -158,7 +158,7 @@ export function minimizeKubeconfig(source: Obj | string, opts: MinimizeOptions):
       const token = new TextDecoder().decode(read(`user "${userName}" tokenFile`, user.tokenFile)).trim();
       if (token === '') throw new KubeconfigError(`user "${userName}" tokenFile ${String(user.tokenFile)} is empty`);
       user.token = token;
-      warnings.push(`user "${userName}" tokenFile was read once and embedded; a rotating token will expire in the Secret`);
+      warnings.push(`user "${userName}" tokenFile was read once and embedded: if that token rotates (a projected token does), the Secret goes stale`);
     }
     delete user.tokenFile;
   }
