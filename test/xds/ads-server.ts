@@ -42,7 +42,7 @@ export interface Nack {
   message: string;
 }
 
-interface EncodedResource {
+export interface EncodedResource {
   name: string;
   typeUrl: string;
   value: Buffer;
@@ -115,6 +115,16 @@ function encodeAll(typeName: string, list: JsonObject[]): EncodedResource[] {
   });
 }
 
+/** Encodes a snapshot strictly, by type URL. Throws (naming the resource) on anything invalid. */
+export function encodeResources(res: XdsResources): Map<string, EncodedResource[]> {
+  return new Map<string, EncodedResource[]>([
+    [TYPE_URL_PREFIX + TYPE.listener, encodeAll(TYPE.listener, res.listeners)],
+    [TYPE_URL_PREFIX + TYPE.route, encodeAll(TYPE.route, res.routes)],
+    [TYPE_URL_PREFIX + TYPE.cluster, encodeAll(TYPE.cluster, res.clusters)],
+    [TYPE_URL_PREFIX + TYPE.endpoint, encodeAll(TYPE.endpoint, res.endpoints)],
+  ]);
+}
+
 export class AdsServer {
   /** Every NACK received, in order. A test should assert this stays empty. */
   readonly nacks: Nack[] = [];
@@ -157,13 +167,7 @@ export class AdsServer {
    * JSON of its type throws here and nothing changes. Then pushes to subscribed streams.
    */
   setResources(res: XdsResources): void {
-    const next = new Map<string, EncodedResource[]>([
-      [TYPE_URL_PREFIX + TYPE.listener, encodeAll(TYPE.listener, res.listeners)],
-      [TYPE_URL_PREFIX + TYPE.route, encodeAll(TYPE.route, res.routes)],
-      [TYPE_URL_PREFIX + TYPE.cluster, encodeAll(TYPE.cluster, res.clusters)],
-      [TYPE_URL_PREFIX + TYPE.endpoint, encodeAll(TYPE.endpoint, res.endpoints)],
-    ]);
-    this.byType = next;
+    this.byType = encodeResources(res);
     this.version += 1;
     for (const s of this.streams) for (const typeUrl of s.subs.keys()) this.send(s, typeUrl);
   }

@@ -22,12 +22,12 @@ import { Backend, IdentityCaller } from './backends.ts';
 import { snapshotFromRendered } from './snapshot.ts';
 import type { LocalHealth, RenderedObject, Snapshot } from './snapshot.ts';
 
-export { AdsServer } from './ads-server.ts';
-export type { Nack, XdsResources } from './ads-server.ts';
+export { AdsServer, encodeResources } from './ads-server.ts';
+export type { EncodedResource, Nack, XdsResources } from './ads-server.ts';
 export { Backend, IdentityCaller } from './backends.ts';
 export type { CallResult } from './backends.ts';
 export { snapshotFromRendered, translateOutlierDetection, clusterName } from './snapshot.ts';
-export type { RenderedObject, Snapshot, SnapshotOptions, LocalHealth, BackendAddress } from './snapshot.ts';
+export type { RenderedObject, Snapshot, SnapshotOptions, LocalService, LocalHealth, BackendAddress } from './snapshot.ts';
 
 /** Channel option carrying a per-channel bootstrap (so clients with different bootstraps share a process). */
 export const BOOTSTRAP_OPTION = 'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config';

@@ -17,9 +17,11 @@
  * - routing like a sidecar's outbound port route: one RouteConfiguration per port (named `<port>`), one
  *   virtual host per host (domains `host`, `host:port`) sending everything to `outbound|<port>||<host>`;
  *   a gRPC API listener `<host>:<port>` per host pointing at that route (xds:///<host>:<port>).
- * Not reproduced: TLS (ISTIO_MUTUAL; plaintext here), load-balancer settings, DNS resolution of
- * ServiceEntry endpoints (only STATIC is supported), EnvoyFilter MERGE and workloadSelector (every
- * filter is assumed to select the client).
+ * DNS-resolved ServiceEntries become STRICT_DNS clusters with inline endpoints, as istiod makes them
+ * (gRPC accepts only EDS and LOGICAL_DNS, so such a snapshot can be encoded and name-checked but not
+ * served to a gRPC client).
+ * Not reproduced: TLS (ISTIO_MUTUAL; plaintext here), load-balancer settings, EnvoyFilter MERGE and
+ * workloadSelector (every filter is assumed to select the client).
  *
  * Aggregate children are matched to clusters by name only: a child the generated clusters lack is not
  * invented here, exactly as Envoy would not.
@@ -38,18 +40,21 @@ export interface BackendAddress {
 /** EDS health of the local endpoints: Istio drops not-ready pods from EDS (`DROPPED`). */
 export type LocalHealth = 'HEALTHY' | 'UNHEALTHY' | 'DROPPED';
 
+/** A Kubernetes Service of the client's own cluster (the local tier of an aggregate). */
+export interface LocalService {
+  /** FQDN, e.g. `reviews.default.svc.cluster.local`. */
+  host: string;
+  /** Service port number, e.g. 9080. */
+  port: number;
+  /** Stand-in pods of the local service. */
+  endpoints: BackendAddress[];
+  /** @default HEALTHY */
+  health?: LocalHealth;
+}
+
 export interface SnapshotOptions {
-  /** The client cluster's own Kubernetes Service behind the local tier. */
-  local: {
-    /** FQDN, e.g. `reviews.default.svc.cluster.local`. */
-    host: string;
-    /** Service port number, e.g. 9080. */
-    port: number;
-    /** Stand-in pods of the local service. */
-    endpoints: BackendAddress[];
-    /** @default HEALTHY */
-    health?: LocalHealth;
-  };
+  /** The client cluster's own Kubernetes Service(s) behind the local tier. */
+  local: LocalService | LocalService[];
 }
 
 export interface Snapshot extends XdsResources {
@@ -98,6 +103,28 @@ interface Generated {
   cluster: JsonObject;
   endpoints: BackendAddress[];
   health: 'HEALTHY' | 'UNHEALTHY';
+  /** STRICT_DNS cluster: endpoints are inline, no EDS resource. */
+  dns?: boolean;
+}
+
+function strictDnsCluster(name: string, endpoints: { address: string; port: number }[]): JsonObject {
+  // istiod's cluster for a DNS-resolved ServiceEntry: endpoints inline, resolved by Envoy.
+  return {
+    name,
+    type: 'STRICT_DNS',
+    connect_timeout: '10s',
+    lb_policy: 'ROUND_ROBIN',
+    dns_lookup_family: 'V4_ONLY',
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [
+        {
+          locality: {},
+          lb_endpoints: endpoints.map((e) => ({ endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } } })),
+        },
+      ],
+    },
+  };
 }
 
 function edsCluster(name: string): JsonObject {
@@ -151,8 +178,8 @@ export function snapshotFromRendered(objects: readonly RenderedObject[], opts: S
     const spec = obj(se.spec, `ServiceEntry ${name}.spec`);
     const resolution = spec.resolution ?? 'NONE';
     const seEndpoints = arr(spec.endpoints, `ServiceEntry ${name}.spec.endpoints`).map((e) => obj(e, `ServiceEntry ${name} endpoint`));
-    if (resolution !== 'STATIC' && seEndpoints.length > 0) {
-      throw new Error(`ServiceEntry ${name}: resolution ${String(resolution)} is not reproduced by the harness (use an IP gateway address)`);
+    if (resolution !== 'STATIC' && resolution !== 'DNS' && seEndpoints.length > 0) {
+      throw new Error(`ServiceEntry ${name}: resolution ${String(resolution)} is not reproduced by the harness`);
     }
     for (const hostV of arr(spec.hosts, `ServiceEntry ${name}.spec.hosts`)) {
       const host = str(hostV, `ServiceEntry ${name} host`);
@@ -165,20 +192,24 @@ export function snapshotFromRendered(objects: readonly RenderedObject[], opts: S
           const port = mapped !== undefined ? num(mapped, `ServiceEntry ${name} endpoint port ${portName}`) : typeof p.targetPort === 'number' ? p.targetPort : portNumber;
           return { address: str(e.address, `ServiceEntry ${name} endpoint.address`), port };
         });
-        generated.push({ host, port: portNumber, cluster: edsCluster(clusterName(portNumber, host)), endpoints, health: 'HEALTHY' });
+        const cn = clusterName(portNumber, host);
+        if (resolution === 'DNS') generated.push({ host, port: portNumber, cluster: strictDnsCluster(cn, endpoints), endpoints, health: 'HEALTHY', dns: true });
+        else generated.push({ host, port: portNumber, cluster: edsCluster(cn), endpoints, health: 'HEALTHY' });
       }
     }
   }
 
-  // 2. The client's own Kubernetes Service.
-  const localHealth = opts.local.health ?? 'HEALTHY';
-  generated.push({
-    host: opts.local.host,
-    port: opts.local.port,
-    cluster: edsCluster(clusterName(opts.local.port, opts.local.host)),
-    endpoints: localHealth === 'DROPPED' ? [] : opts.local.endpoints,
-    health: localHealth === 'UNHEALTHY' ? 'UNHEALTHY' : 'HEALTHY',
-  });
+  // 2. The client's own Kubernetes Service(s).
+  for (const local of Array.isArray(opts.local) ? opts.local : [opts.local]) {
+    const health = local.health ?? 'HEALTHY';
+    generated.push({
+      host: local.host,
+      port: local.port,
+      cluster: edsCluster(clusterName(local.port, local.host)),
+      endpoints: health === 'DROPPED' ? [] : local.endpoints,
+      health: health === 'UNHEALTHY' ? 'UNHEALTHY' : 'HEALTHY',
+    });
+  }
   const seenNames = new Set<string>();
   for (const g of generated) {
     const n = String(g.cluster.name);
@@ -250,7 +281,7 @@ export function snapshotFromRendered(objects: readonly RenderedObject[], opts: S
   const survivors = new Set(clusters.map((c) => c.name));
   clusters = [...clusters, ...added];
   const endpoints: JsonObject[] = generated
-    .filter((g) => survivors.has(g.cluster.name))
+    .filter((g) => !g.dns && survivors.has(g.cluster.name))
     .map((g) => ({
       cluster_name: String(g.cluster.name),
       endpoints:
