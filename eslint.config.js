@@ -19,7 +19,7 @@ export default tseslint.config(
   },
   {
     // The pure core must not reach for I/O: translation, analysis, simulation and the API types.
-    files: ['src/api/**', 'src/translate/**', 'src/analyze/**', 'src/simulate/**', 'src/schema/**', 'src/core/**'],
+    files: ['src/api/**', 'src/translate/**', 'src/analyze/**', 'src/simulate/**', 'src/schema/**', 'src/core/**', 'src/install/**'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [

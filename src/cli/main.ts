@@ -6,6 +6,11 @@ import { customResourceDefinitions } from '../api/crds.ts';
 import { readInputDocuments } from './inputs.ts';
 import { formatMessage, jsonChunks, toYaml, writeChunks, writeOutDir, yamlChunks } from './output.ts';
 import { simulateCommand } from './simulate.ts';
+import { installCommand } from './install.ts';
+import type { InstallCommandOptions } from './install.ts';
+import { clusterRegisterCommand } from './cluster.ts';
+import type { ClusterRegisterOptions } from './cluster.ts';
+import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, DEFAULT_REPLICAS } from '../install/common.ts';
 import { CliError } from './errors.ts';
 
 export interface CliIO {
@@ -82,6 +87,30 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       io.stdout(customResourceDefinitions().map((c) => `---\n${toYaml(c)}`).join(''));
       setExit(0);
     });
+
+  program
+    .command('install')
+    .description('print the controller\'s install (CRDs, RBAC, Deployment) for `kubectl apply -f -`')
+    .option('--namespace <ns>', 'controller namespace', DEFAULT_NAMESPACE)
+    .option('--image <image>', 'controller image', DEFAULT_IMAGE)
+    .option('--replicas <n>', 'replicas (one leader writes at a time)', String(DEFAULT_REPLICAS))
+    .option('--member-rbac', 'print instead the RBAC a member cluster\'s identity needs')
+    .action((opts: InstallCommandOptions) => setExit(installCommand(opts, io)));
+
+  program
+    .command('cluster')
+    .description('manage member clusters')
+    .command('register <name>')
+    .description('print a member cluster\'s kubeconfig Secret and MeshCluster for `kubectl apply -f -`')
+    .option('--kubeconfig <path>', 'kubeconfig with access to the member cluster (required unless --management)')
+    .option('--context <ctx>', 'context of that kubeconfig (default: its current context)')
+    .option('--gateway-address <addr>', 'IP or DNS name other clusters dial to reach this cluster\'s gateway')
+    .option('--gateway-port <n>', 'port other clusters dial')
+    .option('--listen-port <n>', 'port the gateway proxy listens on (default: --gateway-port)')
+    .option('--istio-version <v>', 'Istio version of the cluster, e.g. 1.24')
+    .option('--namespace <ns>', 'controller namespace, where the Secret goes', DEFAULT_NAMESPACE)
+    .option('--management', 'the management cluster itself (no Secret)')
+    .action((name: string, opts: Omit<ClusterRegisterOptions, 'name'>) => setExit(clusterRegisterCommand({ name, ...opts }, io)));
 
   return program;
 }
