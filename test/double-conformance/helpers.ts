@@ -102,9 +102,10 @@ export async function recordWatch(kc: k8s.KubeConfig, path: string, query: Recor
   };
 }
 
-export const KUBECTL = '/usr/bin/kubectl';
+/** kubectl to test with; KUBE_DOUBLE_KUBECTL points elsewhere (e.g. an unpacked older release). */
+export const KUBECTL = process.env.KUBE_DOUBLE_KUBECTL ?? '/usr/bin/kubectl';
 export const hasKubectl = existsSync(KUBECTL);
-export const NO_KUBECTL = 'kubectl not installed at /usr/bin/kubectl (CI installs it): skipping kubectl conformance';
+export const NO_KUBECTL = `kubectl not installed at ${KUBECTL} (CI installs it): skipping kubectl conformance`;
 
 export interface Run {
   code: number;
