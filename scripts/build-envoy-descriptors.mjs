@@ -33,6 +33,12 @@ export const ROOT_FILES = [
   'envoy-api/envoy/config/route/v3/route.proto',
   'envoy-api/envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy-api/envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  // What the xDS data-plane harness serves besides clusters: listeners' HTTP connection manager and router,
+  // and the load-balancing policies gRPC needs next to CLUSTER_PROVIDED.
+  'envoy-api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy-api/envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy-api/envoy/extensions/load_balancing_policies/cluster_provided/v3/cluster_provided.proto',
+  'envoy-api/envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
   'xds/udpa/type/v1/typed_struct.proto',
   'xds/xds/type/v3/typed_struct.proto',
   // Well-known types not pulled in by the imports above, so that any of them resolves inside an Any.
