@@ -72,8 +72,9 @@ export async function controllerCommand(opts: ControllerCommandOptions): Promise
       return 2;
     }
   }
+  let onSignal = (): void => undefined;
   const stopped = new Promise<void>((resolve) => {
-    const onSignal = (): void => resolve();
+    onSignal = () => resolve();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     opts.signal?.addEventListener('abort', onSignal, { once: true });
@@ -84,6 +85,8 @@ export async function controllerCommand(opts: ControllerCommandOptions): Promise
     (e: unknown) => log.error('start failed', { error: e instanceof Error ? e.message : String(e) }),
   );
   await stopped;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   log.info('stopping');
   await controller.stop();
   await server?.close();

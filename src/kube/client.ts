@@ -32,6 +32,8 @@ export interface WatchOptions {
   signal: AbortSignal;
   /** Called whenever any bytes arrive (events, bookmarks, partial lines): feeds the stall watchdog. */
   onActivity?: () => void;
+  /** Called once the server accepted the watch (HTTP 200). */
+  onOpen?: () => void;
 }
 
 export interface RequestStats {
@@ -198,6 +200,7 @@ export class HttpKubeClient implements KubeClient {
     const status = res.statusCode ?? 0;
     if (status < 200 || status >= 300) throw apiError(status, await readAll(res, 'GET', path), 'GET', path);
     opts.onActivity?.();
+    opts.onOpen?.();
     await new Promise<void>((resolve, reject) => {
       let buf = '';
       let failed = false;

@@ -264,7 +264,7 @@ export class Informer {
           events++;
           this.handle(ev);
         },
-        { signal: ctl.signal, onActivity: arm },
+        { signal: ctl.signal, onActivity: arm, onOpen: () => this.setState(true) },
       );
       return events > 0;
     } catch (e) {
