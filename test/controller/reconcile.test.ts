@@ -63,7 +63,7 @@ describe('change detection', () => {
   it('fields owned by other managers do not count as ours', () => {
     const se = cluster1()[0]!;
     const live = asLive(se);
-    (live.metadata as { managedFields: { manager: string }[] }).managedFields[0]!.manager = 'kubectl';
+    (live.metadata as unknown as { managedFields: { manager: string }[] }).managedFields[0]!.manager = 'kubectl';
     const dropped = structuredClone(se);
     delete (dropped.spec as { addresses?: unknown }).addresses;
     assert.deepEqual(ownedFieldsMissing(dropped, live, FIELD_MANAGER), []);
