@@ -129,6 +129,23 @@ export function kubectl(h: Harness, args: string[], input?: string, timeoutMs = 
   });
 }
 
+/** Asserts a kubectl run succeeded and returns its stdout. */
+export function ok(r: Run, what: string): string {
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+/** kubectl's client minor version (flags and defaults differ across releases). */
+export async function kubectlMinor(h: Harness): Promise<number> {
+  const v = await kubectl(h, ['version', '--client', '-o', 'json']);
+  return Number((JSON.parse(v.stdout) as { clientVersion: { minor: string } }).clientVersion.minor.replace(/\D/g, ''));
+}
+
+/** A Widget manifest as JSON text (kubectl reads JSON as YAML). */
+export function widgetJson(name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}): string {
+  return JSON.stringify({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name, labels }, spec });
+}
+
 /** Starts `kubectl ... -w` and collects its stdout lines until stopped (or the timeout kills it). */
 export function kubectlWatch(h: Harness, args: string[], timeoutMs = 15000) {
   const child = spawn(KUBECTL, [`--kubeconfig=${h.kubeconfigPath}`, `--cache-dir=${join(h.dir, 'cache')}`, ...args], {
