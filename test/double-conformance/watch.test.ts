@@ -147,3 +147,53 @@ describe('kube double: watch', () => {
     assert.deepEqual(w.events.map((e) => e.object.metadata?.name), ['only']);
   });
 });
+
+describe('kube double: client-node informer', () => {
+  let h: Harness;
+  let core: k8s.CoreV1Api;
+  before(async () => {
+    h = await startHarness({ bookmarkIntervalMs: 3_600_000 });
+    core = h.kc.makeApiClient(k8s.CoreV1Api);
+  });
+  after(() => h.close());
+
+  it('lists, watches, re-watches after a clean close, relists after 410, and stops on a reset', async () => {
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'pre' } } });
+    const informer = k8s.makeInformer(h.kc, CMS, () => core.listNamespacedConfigMap({ namespace: 'default' }));
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    informer.on('add', (o) => seen.push(`add ${o.metadata?.name}`));
+    informer.on('update', (o) => seen.push(`update ${o.metadata?.name}`));
+    informer.on('delete', (o) => seen.push(`delete ${o.metadata?.name}`));
+    informer.on('error', (e) => errors.push(e));
+    await informer.start();
+    await waitFor('initial add', () => seen.includes('add pre'));
+    await waitFor('watch open', () => h.double.openWatches === 1);
+
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'live' } } });
+    await core.patchNamespacedConfigMap({ name: 'live', namespace: 'default', body: { data: { a: '1' } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await waitFor('update', () => seen.includes('update live'));
+
+    // A clean close: the informer watches again from its resourceVersion, without relisting.
+    h.double.resetLog();
+    h.double.closeWatches();
+    await waitFor('re-watch', () => h.double.openWatches === 1 && h.double.requests.some((r) => r.info?.verb === 'watch'));
+    assert.equal(h.double.requestCounts()['list configmaps'] ?? 0, 0);
+    await core.deleteNamespacedConfigMap({ name: 'pre', namespace: 'default' });
+    await waitFor('delete', () => seen.includes('delete pre'));
+
+    // 410 on the next watch: the informer relists and watches again.
+    h.double.resetLog();
+    h.double.injectFailures({ verb: 'watch', resource: 'configmaps', code: 410 });
+    h.double.closeWatches();
+    await waitFor('relist and re-watch', () => (h.double.requestCounts()['list configmaps'] ?? 0) === 1 && h.double.openWatches === 1);
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'after-410' } } });
+    await waitFor('add after relist', () => seen.includes('add after-410'));
+
+    // A connection reset reaches the error handler; client-node 1.4 does not restart by itself.
+    h.double.dropWatches();
+    await waitFor('error callback', () => errors.length === 1);
+    assert.equal(h.double.openWatches, 0);
+    await informer.stop();
+  });
+});

@@ -258,6 +258,17 @@ export class KubeDouble {
     return n;
   }
 
+  /** Ends open watch streams cleanly, as an apiserver does at a watch timeout. Returns how many. */
+  closeWatches(m: RequestMatcher = {}): number {
+    let n = 0;
+    for (const w of [...this.watches]) {
+      if (!matches(m, w.info)) continue;
+      w.close();
+      n++;
+    }
+    return n;
+  }
+
   /**
    * Stalls open watches: connections stay open but nothing more is sent (no events, no bookmarks, no
    * timeout close). With includeNew, watches opened later stall too, until the returned function is called.
