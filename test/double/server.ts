@@ -201,7 +201,7 @@ export class KubeDouble {
       ? https.createServer({ key: readFileSync(new URL('tls/server.key', HERE)), cert: readFileSync(new URL('tls/server.crt', HERE)) }, handler)
       : http.createServer(handler);
     s.keepAliveTimeout = 5000;
-    s.on(this.tls ? 'secureConnection' : 'connection', (sock: Socket) => {
+    s.on('connection', (sock: Socket) => {
       this.sockets.add(sock);
       sock.on('close', () => this.sockets.delete(sock));
     });
@@ -251,8 +251,8 @@ export class KubeDouble {
     let n = 0;
     for (const w of [...this.watches]) {
       if (!matches(m, w.info)) continue;
-      this.watches.delete(w);
       w.res.socket?.destroy();
+      w.close();
       n++;
     }
     return n;
@@ -314,6 +314,7 @@ export class KubeDouble {
     for (const w of this.watches) w.close();
     this.watches.clear();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     await closed;
@@ -1126,7 +1127,7 @@ export class KubeDouble {
       },
     };
     const write = (type: string, object: JsonObject) => {
-      if (closed || w.stalled) return;
+      if (closed || w.stalled || res.destroyed) return;
       let out = object;
       if (table && type !== 'ERROR' && type !== 'BOOKMARK') out = this.shape(t, info.version, [object], accept, true, str(obj(object.metadata)?.resourceVersion) ?? '') as JsonObject;
       res.write(`${JSON.stringify({ type, object: out })}\n`);
