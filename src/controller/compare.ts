@@ -5,7 +5,6 @@
  * live fields are fine); (b) walks our field manager's `managedFields` entry. Lists are compared whole
  * (Istio's CRD lists are atomic), element by element as subsets.
  */
-import { createHash } from 'node:crypto';
 import type { KubeObject } from '../api/types.ts';
 
 type Json = unknown;
@@ -83,28 +82,24 @@ export function applyIsNoop(desired: KubeObject, live: KubeObject, manager: stri
   return isSubset(assertedPart(desired), live) && ownedFieldsMissing(desired, live, manager).length === 0;
 }
 
-/** Deterministic JSON (sorted keys) for hashing and comparing objects. */
-export function canonicalJson(v: Json): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (isRecord(v)) {
-    return `{${Object.keys(v)
-      .filter((k) => v[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
-      .join(',')}}`;
+/** Deep equality of two JSON values (key order ignored). */
+export function jsonEqual(a: Json, b: Json): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
   }
-  return JSON.stringify(v) ?? 'null';
-}
-
-/** A short stable hash of a string (sha1, base64). */
-export function hashString(s: string): string {
-  return createHash('sha1').update(s).digest('base64').slice(0, 27);
-}
-
-/**
- * Hash of an object for "same desired object as last time". Objects rendered by the core come out with a
- * deterministic key order, so plain JSON is enough (and much cheaper than canonicalising).
- */
-export function hashObject(o: Json): string {
-  return hashString(JSON.stringify(o));
+  if (Array.isArray(b)) return false;
+  const ra = a as Record<string, Json>;
+  const rb = b as Record<string, Json>;
+  let n = 0;
+  for (const k in ra) {
+    if (ra[k] === undefined) continue;
+    n++;
+    if (!jsonEqual(ra[k], rb[k])) return false;
+  }
+  for (const k in rb) if (rb[k] !== undefined) n--;
+  return n === 0;
 }

@@ -113,17 +113,23 @@ export class ClusterConnection {
     return out;
   }
 
-  /** Live state for the planner. */
+  /** Live state for the planner. The labelled-object map is rebuilt only when an informer's cache changed. */
   live(): LiveCluster {
-    const labelled = new Map<string, KubeObject>();
-    if (!this.setupDone) return { ready: false, notReadyReason: this.setupError ?? 'connecting', labelled };
+    const empty = new Map<string, KubeObject>();
+    if (!this.setupDone) return { ready: false, notReadyReason: this.setupError ?? 'connecting', labelled: empty };
     for (const inf of this.informers.values()) {
-      if (!inf.synced) return { ready: false, notReadyReason: inf.lastError ?? `listing ${inf.type.plural}`, labelled };
-      if (!inf.healthy) return { ready: false, notReadyReason: inf.lastError ?? `watch of ${inf.type.plural} failing`, labelled };
-      for (const o of inf.list()) labelled.set(objectKey(o), o);
+      if (!inf.synced) return { ready: false, notReadyReason: inf.lastError ?? `listing ${inf.type.plural}`, labelled: empty };
+      if (!inf.healthy) return { ready: false, notReadyReason: inf.lastError ?? `watch of ${inf.type.plural} failing`, labelled: empty };
     }
-    return { ready: true, labelled };
+    const version = [...this.informers.values()].map((i) => i.version).join(',');
+    if (this.labelled?.version !== version) {
+      const map = new Map<string, KubeObject>();
+      for (const inf of this.informers.values()) for (const o of inf.list()) map.set(objectKey(o), o);
+      this.labelled = { version, map };
+    }
+    return { ready: true, labelled: this.labelled.map };
   }
+  private labelled: { version: string; map: Map<string, KubeObject> } | undefined;
 
   /** The cluster's Services when known (listed since connecting); undefined otherwise. */
   knownServices(): KubeObject[] | undefined {

@@ -20,7 +20,7 @@ import type { InformerTiming } from '../kube/informer.ts';
 import { LeaderElector } from '../kube/lease.ts';
 import { applyObject, deleteObject, getObject, patchStatus } from '../kube/ops.ts';
 import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, SECRETS, objectKey, typeOfObject } from '../kube/resources.ts';
-import { applyIsNoop, hashObject } from './compare.ts';
+import { applyIsNoop, jsonEqual } from './compare.ts';
 import { ClusterConnection } from './connection.ts';
 import { DEFAULT_EXCLUDED_NAMESPACES, discoverWorkloads, isDiscovered } from './discovery.ts';
 import type { DiscoveryNote } from './discovery.ts';
@@ -65,6 +65,8 @@ export interface ReconcileReport {
   outcomes: ClusterOutcome[];
   discoveryNotes: DiscoveryNote[];
   durationMs: number;
+  /** Time spent per phase: discovery, render+plan, cluster writes, workload writes, statuses. */
+  phases: Record<string, number>;
 }
 
 class NotLeaderError extends Error {
@@ -109,7 +111,13 @@ export class Controller {
   private readonly secretInformers = new Map<string, Informer>();
   private readonly entries = new Map<string, ClusterEntry>();
   private readonly stopping: Promise<void>[] = [];
-  private readonly memo = new Map<string, MemoEntry>();
+  /** Per cluster, per objectKey: what we last applied (see MemoEntry). */
+  private readonly memo = new Map<string, Map<string, MemoEntry>>();
+  private memoFor(cluster: string): Map<string, MemoEntry> {
+    let m = this.memo.get(cluster);
+    if (!m) this.memo.set(cluster, (m = new Map()));
+    return m;
+  }
   private readonly scheduler: Scheduler;
   private readonly elector: LeaderElector | undefined;
   private failStreak = 0;
@@ -343,7 +351,7 @@ export class Controller {
   /** Runs one reconcile now (the scheduler calls this; tests and benchmarks may too). */
   async reconcileNow(): Promise<ReconcileReport> {
     const t0 = this.clock.now();
-    const report: ReconcileReport = { applied: 0, pruned: 0, statusWrites: 0, workloadWrites: 0, outcomes: [], discoveryNotes: [], durationMs: 0 };
+    const report: ReconcileReport = { applied: 0, pruned: 0, statusWrites: 0, workloadWrites: 0, outcomes: [], discoveryNotes: [], durationMs: 0, phases: {} };
     const done = (skipped?: string): ReconcileReport => {
       if (skipped) report.skipped = skipped;
       report.durationMs = this.clock.now() - t0;
@@ -368,6 +376,12 @@ export class Controller {
   }
 
   private async reconcileInner(report: ReconcileReport): Promise<void> {
+    let mark = this.clock.now();
+    const phase = (name: string): void => {
+      const now = this.clock.now();
+      report.phases[name] = now - mark;
+      mark = now;
+    };
     this.syncConnections();
     const meshClusters = this.mc.list();
     const workloads = this.mw.list();
@@ -384,23 +398,29 @@ export class Controller {
       report.discoveryNotes = discovery.notes;
     }
 
+    phase('discovery');
     const live = new Map<string, LiveCluster>();
     for (const [name, e] of this.entries) if (e.conn) live.set(name, e.conn.live());
-    const plan = planReconcile({ docs: [...meshClusters, ...effective, ...services], clusters: live, memo: (c, k) => this.memo.get(`${c}|${k}`) });
+    const plan = planReconcile({ docs: [...meshClusters, ...effective, ...services], clusters: live, memo: (c, k) => this.memo.get(c)?.get(k) });
 
+    phase('renderPlan');
     const outcomes = await Promise.all(plan.clusters.map((p) => this.execute(p)));
+    phase('clusterWrites');
     report.outcomes = outcomes;
     for (const o of outcomes) {
       report.applied += o.applied;
       report.pruned += o.pruned;
     }
     if (discovery) report.workloadWrites = await this.writeWorkloads(discovery.desired, discovery.remove);
+    phase('workloadWrites');
 
     // Statuses.
     const now = this.clock.wallTime().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const byRef = new Map<string, ServiceOutcome>(plan.render.services.map((s) => [s.ref, s]));
     const objects = objectsByService(plan.render);
     const outcomeMap = new Map(outcomes.map((o) => [o.cluster, o]));
+    const messagesByObject = new Map<string, typeof plan.render.messages>();
+    for (const m of plan.render.messages) messagesByObject.set(m.object, [...(messagesByObject.get(m.object) ?? []), m]);
     let accepted = 0;
     const statusTasks: (() => Promise<void>)[] = [];
     for (const fs of services) {
@@ -411,7 +431,7 @@ export class Controller {
       const next = serviceStatus({
         generation: fs.metadata.generation,
         outcome,
-        messages: plan.render.messages.filter((m) => m.object === ref),
+        messages: messagesByObject.get(ref) ?? [],
         objects: objects.get(ref),
         outcomes: outcomeMap,
         prev: fs.status as Record<string, unknown> | undefined,
@@ -434,6 +454,7 @@ export class Controller {
       if (!sameStatus(mc.status, next)) statusTasks.push(() => this.writeStatus(this.mc, mc, next, report));
     }
     await pool(statusTasks, this.o.writeConcurrency ?? 16);
+    phase('statuses');
 
     for (const o of outcomes) {
       this.metrics.conflicts.set({ cluster: o.cluster }, [...o.objectErrors.values()].filter((m) => m.includes('left untouched')).length);
@@ -470,7 +491,8 @@ export class Controller {
       return { cluster: plan.cluster, state: failed ? 'Failed' : 'Pending', message, objectErrors, applied: 0, pruned: 0 };
     }
     for (const c of plan.collisions) objectErrors.set(c.key, c.reason);
-    for (const u of plan.unchanged) this.memo.set(`${plan.cluster}|${u.key}`, { hash: u.hash, resourceVersion: u.resourceVersion });
+    const memo = this.memoFor(plan.cluster);
+    for (const u of plan.unchanged) memo.set(u.key, { object: u.object, resourceVersion: u.resourceVersion });
     let applied = 0;
     let pruned = 0;
     const writeErrors: string[] = [];
@@ -485,7 +507,7 @@ export class Controller {
       this.guard();
       try {
         const res = await applyObject(conn.client, p.object, { fieldManager: FIELD_MANAGER, force });
-        this.memo.set(`${plan.cluster}|${p.key}`, { hash: p.hash, resourceVersion: res.metadata.resourceVersion ?? '' });
+        memo.set(p.key, { object: p.object, resourceVersion: res.metadata.resourceVersion ?? '' });
         conn.informerFor(p.object.kind)?.observe(res);
         applied++;
         this.metrics.applied.inc({ cluster: plan.cluster });
@@ -505,14 +527,14 @@ export class Controller {
       } catch (e) {
         return fail(p.key, e);
       }
-      const d = decide(p, liveObj, plan.cluster, (c, k) => this.memo.get(`${c}|${k}`));
+      const d = decide(p, liveObj, plan.cluster, (_c, k) => memo.get(k));
       if (d === 'create') return apply(p, false);
       if (d === 'update') return apply(p, true);
       if (d === 'collision') {
         objectErrors.set(p.key, collisionReason(liveObj!, plan.cluster));
         return;
       }
-      this.memo.set(`${plan.cluster}|${p.key}`, { hash: p.hash, resourceVersion: liveObj?.metadata.resourceVersion ?? '' });
+      memo.set(p.key, { object: p.object, resourceVersion: liveObj?.metadata.resourceVersion ?? '' });
       if (liveObj) conn.informerFor(p.object.kind)?.observe(liveObj);
     };
     const prune = async (o: KubeObject): Promise<void> => {
@@ -524,7 +546,7 @@ export class Controller {
           pruned++;
           this.metrics.pruned.inc({ cluster: plan.cluster });
         }
-        this.memo.delete(`${plan.cluster}|${objectKey(o)}`);
+        memo.delete(objectKey(o));
       } catch (e) {
         fail(`prune:${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, e);
       }
@@ -546,11 +568,11 @@ export class Controller {
     for (const d of desired) {
       const cur = this.mw.get(d.metadata.namespace, d.metadata.name);
       if (cur && !isDiscovered(cur)) continue;
-      const key = `(management)|MeshWorkload/${d.metadata.namespace}/${d.metadata.name}`;
-      const hash = hashObject(d);
-      const m = this.memo.get(key);
-      if (cur && ((m && m.hash === hash && m.resourceVersion === cur.metadata.resourceVersion) || applyIsNoop(d, cur, FIELD_MANAGER))) {
-        this.memo.set(key, { hash, resourceVersion: cur.metadata.resourceVersion ?? '' });
+      const key = objectKey(d);
+      const memo = this.memoFor('(management)');
+      const m = memo.get(key);
+      if (cur && ((m && m.resourceVersion === cur.metadata.resourceVersion && jsonEqual(m.object, d)) || applyIsNoop(d, cur, FIELD_MANAGER))) {
+        memo.set(key, { object: d, resourceVersion: cur.metadata.resourceVersion ?? '' });
         continue;
       }
       tasks.push(async () => {
@@ -558,7 +580,7 @@ export class Controller {
         try {
           const res = await applyObject(this.o.management, d, { fieldManager: FIELD_MANAGER, force: cur !== undefined });
           this.mw.observe(res);
-          this.memo.set(key, { hash, resourceVersion: res.metadata.resourceVersion ?? '' });
+          memo.set(key, { object: d, resourceVersion: res.metadata.resourceVersion ?? '' });
           writes++;
         } catch (e) {
           if (e instanceof NotLeaderError) throw e;

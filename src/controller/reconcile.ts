@@ -5,7 +5,7 @@
  *     docs      the management cluster's MeshClusters, MeshWorkloads and FailoverServices (informer caches)
  *     clusters  per member cluster: is its live state trustworthy (`ready`), and the objects in it that carry
  *               Spillway's managed-by label
- *     memo      what we last applied per object (hash of the desired object, resourceVersion it produced)
+ *     memo      what we last applied per object (the desired object, and the resourceVersion it produced)
  *   Per cluster the plan lists objects to apply (owned and different), objects to probe (not seen with our
  *   labels: the executor GETs them and calls `decideProbed`), objects to prune (ours for this cluster, no longer
  *   desired) and collisions. A cluster that is not ready gets no writes and no prunes at all.
@@ -22,7 +22,7 @@ import type { Message } from '../analyze/messages.ts';
 import type { KubeObject } from '../api/types.ts';
 import { LABEL_CLUSTER, LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_VALUE } from '../api/types.ts';
 import { objectKey } from '../kube/resources.ts';
-import { applyIsNoop, hashObject } from './compare.ts';
+import { applyIsNoop, jsonEqual } from './compare.ts';
 
 export const FIELD_MANAGER = 'spillway';
 
@@ -35,17 +35,17 @@ export interface LiveCluster {
 }
 
 export interface MemoEntry {
-  hash: string;
+  /** The desired object we applied (or found already in place). */
+  object: KubeObject;
   resourceVersion: string;
 }
 
-/** What we last applied: `cluster` + objectKey -> hash and the resourceVersion the apply produced. */
+/** What we last applied: `cluster` + objectKey -> the desired object and the resourceVersion the apply produced. */
 export type ApplyMemo = (cluster: string, key: string) => MemoEntry | undefined;
 
 export interface PlannedObject {
   key: string;
   object: KubeObject;
-  hash: string;
 }
 
 export interface Collision {
@@ -66,10 +66,10 @@ export interface ClusterPlan {
   /** Objects ours for this cluster and no longer desired: delete with uid/resourceVersion preconditions. */
   prune: KubeObject[];
   collisions: Collision[];
-  /** Owned objects already as desired, with the live resourceVersion (the executor memoises them). */
+  /** Owned objects found already as desired, with the live resourceVersion (the executor memoises them). */
   unchanged: (PlannedObject & { resourceVersion: string })[];
-  /** Every desired object's key, for status attribution. */
-  desired: PlannedObject[];
+  /** Owned objects known to be as desired (memo hit): nothing to do. */
+  settled: number;
 }
 
 export interface ReconcileInput {
@@ -89,15 +89,18 @@ export function isOwnedBy(o: KubeObject, cluster: string): boolean {
   return l[LABEL_MANAGED_BY] === MANAGED_BY_VALUE && l[LABEL_CLUSTER] === cluster;
 }
 
-export type Decision = 'create' | 'update' | 'unchanged' | 'collision';
+export type Decision = 'create' | 'update' | 'unchanged' | 'settled' | 'collision';
 
-/** Decides what to do with one desired object given what is live (undefined: it does not exist). */
+/**
+ * Decides what to do with one desired object given what is live (undefined: it does not exist). `settled` is
+ * "unchanged, and already known to be" (the memo matched); `unchanged` means the comparison found it in place.
+ */
 export function decide(desired: PlannedObject, live: KubeObject | undefined, cluster: string, memo: ApplyMemo): Decision {
   if (!live) return 'create';
   if (!isOwnedBy(live, cluster)) return 'collision';
   const m = memo(cluster, desired.key);
   // We already applied exactly this onto exactly this version: the server kept what it kept (defaults, pruning).
-  if (m && m.hash === desired.hash && m.resourceVersion === live.metadata.resourceVersion) return 'unchanged';
+  if (m && m.resourceVersion === live.metadata.resourceVersion && jsonEqual(m.object, desired.object)) return 'settled';
   return applyIsNoop(desired.object, live, FIELD_MANAGER) ? 'unchanged' : 'update';
 }
 
@@ -109,14 +112,14 @@ export function collisionReason(o: KubeObject, cluster: string): string {
 }
 
 export function planCluster(cluster: string, desiredObjects: readonly KubeObject[], live: LiveCluster | undefined, memo: ApplyMemo): ClusterPlan {
-  const desired = desiredObjects.map((object) => ({ key: objectKey(object), object, hash: hashObject(object) }));
-  const plan: ClusterPlan = { cluster, apply: [], probe: [], prune: [], collisions: [], unchanged: [], desired };
+  const plan: ClusterPlan = { cluster, apply: [], probe: [], prune: [], collisions: [], unchanged: [], settled: 0 };
   if (!live || !live.ready) {
     plan.skipped = live?.notReadyReason ?? 'not connected';
     return plan;
   }
   const wanted = new Set<string>();
-  for (const d of desired) {
+  for (const object of desiredObjects) {
+    const d = { key: objectKey(object), object };
     wanted.add(d.key);
     const l = live.labelled.get(d.key);
     if (!l) {
@@ -124,9 +127,10 @@ export function planCluster(cluster: string, desiredObjects: readonly KubeObject
       continue;
     }
     const decision = decide(d, l, cluster, memo);
-    if (decision === 'update') plan.apply.push(d);
+    if (decision === 'settled') plan.settled++;
+    else if (decision === 'update') plan.apply.push(d);
     else if (decision === 'collision') plan.collisions.push({ key: d.key, object: d.object, reason: collisionReason(l, cluster) });
-    else plan.unchanged.push({ ...d, resourceVersion: l.metadata.resourceVersion ?? '' });
+    else plan.unchanged.push({ key: d.key, object: d.object, resourceVersion: l.metadata.resourceVersion ?? '' });
   }
   for (const [key, o] of live.labelled) if (!wanted.has(key) && isOwnedBy(o, cluster)) plan.prune.push(o);
   plan.prune.sort((a, b) => (objectKey(a) < objectKey(b) ? -1 : 1));
@@ -287,18 +291,5 @@ export function clusterStatus(i: ClusterStatusInput): Record<string, unknown> {
 
 /** Whether writing `next` over `prev` would change anything. */
 export function sameStatus(prev: unknown, next: unknown): boolean {
-  return stable(prev ?? {}) === stable(next);
-}
-
-function stable(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (typeof v === 'object' && v !== null) {
-    const r = v as Record<string, unknown>;
-    return `{${Object.keys(r)
-      .filter((k) => r[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stable(r[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
+  return jsonEqual(prev ?? {}, next);
 }

@@ -88,6 +88,8 @@ export class Informer {
   private _healthy = false;
   private _lastError: string | undefined;
   readonly counters: InformerCounters = { lists: 0, watches: 0, stalls: 0, gone: 0, errors: 0 };
+  /** Bumped on every cache mutation (for callers that derive data from the cache). */
+  version = 0;
   private syncWaiters: (() => void)[] = [];
 
   constructor(private readonly o: InformerOptions) {
@@ -122,11 +124,14 @@ export class Informer {
   /** Records an object returned by our own write so that its watch event is not mistaken for a change. */
   observe(o: KubeObject): void {
     const cur = this.cache.get(keyOf(o));
-    if (!cur || isNewer(o.metadata.resourceVersion, cur.metadata.resourceVersion) || o.metadata.resourceVersion === cur.metadata.resourceVersion) this.cache.set(keyOf(o), o);
+    if (!cur || isNewer(o.metadata.resourceVersion, cur.metadata.resourceVersion) || o.metadata.resourceVersion === cur.metadata.resourceVersion) {
+      this.cache.set(keyOf(o), o);
+      this.version++;
+    }
   }
   /** Records our own successful delete. */
   observeDeleted(namespace: string | undefined, name: string): void {
-    this.cache.delete(`${namespace ?? ''}/${name}`);
+    if (this.cache.delete(`${namespace ?? ''}/${name}`)) this.version++;
   }
 
   start(): void {
@@ -150,6 +155,7 @@ export class Informer {
   }
 
   private emit(ev: InformerEvent): void {
+    if (ev.type !== 'state') this.version++;
     this.o.onEvent?.(ev);
   }
 

@@ -9,7 +9,6 @@ import { applyIsNoop, isSubset, ownedFieldsMissing } from '../../src/controller/
 import { FIELD_MANAGER, clusterStatus, decide, planCluster, planReconcile, sameStatus, serviceStatus } from '../../src/controller/reconcile.ts';
 import type { ApplyMemo, ClusterOutcome, LiveCluster } from '../../src/controller/reconcile.ts';
 import { objectKey } from '../../src/kube/resources.ts';
-import { hashObject } from '../../src/controller/compare.ts';
 
 const seed = yaml.loadAll(readFileSync(new URL('../../examples/seed.yaml', import.meta.url), 'utf8')) as KubeObject[];
 const noMemo: ApplyMemo = () => undefined;
@@ -30,7 +29,7 @@ function asLive(o: KubeObject, rv = '7', extra: Record<string, unknown> = {}): K
 }
 
 const cluster1 = (): KubeObject[] => renderDetailed(seed).clusters.cluster1!;
-const planned = (o: KubeObject) => ({ key: objectKey(o), object: o, hash: hashObject(o) });
+const planned = (o: KubeObject) => ({ key: objectKey(o), object: o });
 
 describe('change detection', () => {
   it('isSubset: extra live fields are fine, different or missing ones are not; lists compare whole', () => {
@@ -87,8 +86,8 @@ describe('decide and planCluster', () => {
     const pruned = asLive(o, '9');
     delete (pruned.spec as { location?: string }).location;
     assert.equal(decide(p, pruned, 'cluster1', noMemo), 'update');
-    assert.equal(decide(p, pruned, 'cluster1', () => ({ hash: p.hash, resourceVersion: '9' })), 'unchanged');
-    assert.equal(decide(p, pruned, 'cluster1', () => ({ hash: p.hash, resourceVersion: '8' })), 'update', 'changed since our apply');
+    assert.equal(decide(p, pruned, 'cluster1', () => ({ object: structuredClone(o), resourceVersion: '9' })), 'settled');
+    assert.equal(decide(p, pruned, 'cluster1', () => ({ object: structuredClone(o), resourceVersion: '8' })), 'update', 'changed since our apply');
   });
 
   it('plans applies, probes, prunes; never prunes objects of other clusters or unlabelled ones', () => {
