@@ -25,9 +25,9 @@ export interface ControllerCommandOptions {
   discovery?: boolean;
   /** Namespaces whose Services are not discovered (default kube-system, kube-public, kube-node-lease, istio-system). */
   discoveryExcludeNamespaces?: string[];
-  /** Full resync period (default 300). */
-  resyncSeconds?: number;
-  logLevel?: LogLevel;
+  /** Full resync period in seconds (default 300); a string is parsed (commander passes strings). */
+  resyncSeconds?: number | string;
+  logLevel?: LogLevel | string;
   /** Stops the controller when aborted (tests); SIGINT/SIGTERM always do. */
   signal?: AbortSignal;
   /** Log sink (default stderr). */
@@ -38,7 +38,13 @@ export interface ControllerCommandOptions {
 
 export async function controllerCommand(opts: ControllerCommandOptions): Promise<number> {
   const write = opts.write ?? ((l: string) => void process.stderr.write(l));
-  const log = jsonLogger(write, opts.logLevel ?? 'info', { component: 'spillway-controller' });
+  const level = opts.logLevel ?? 'info';
+  const resync = Number(opts.resyncSeconds ?? 300);
+  if (!['debug', 'info', 'warn', 'error'].includes(level) || !(resync > 0)) {
+    write(`${JSON.stringify({ level: 'error', msg: 'invalid options', logLevel: level, resyncSeconds: opts.resyncSeconds })}\n`);
+    return 2;
+  }
+  const log = jsonLogger(write, level as LogLevel, { component: 'spillway-controller' });
   let controller: Controller;
   try {
     const kc = loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context });
@@ -49,7 +55,7 @@ export async function controllerCommand(opts: ControllerCommandOptions): Promise
       identity: opts.identity ?? hostname(),
       leaderElection: opts.leaderElect === false ? false : { leaseName: opts.leaseName },
       discovery: opts.discovery === false ? false : { excludeNamespaces: opts.discoveryExcludeNamespaces },
-      scheduler: { resyncMs: (opts.resyncSeconds ?? 300) * 1000 },
+      scheduler: { resyncMs: resync * 1000 },
       log,
     });
     log.info('starting', { server: management.server, namespace: opts.namespace, leaderElection: opts.leaderElect !== false });
