@@ -110,7 +110,7 @@ export class Controller {
   private readonly fs: Informer;
   private readonly secretInformers = new Map<string, Informer>();
   private readonly entries = new Map<string, ClusterEntry>();
-  private readonly stopping: Promise<void>[] = [];
+  private readonly stopping = new Set<Promise<void>>();
   /** Per cluster, per objectKey: what we last applied (see MemoEntry). */
   private readonly memo = new Map<string, Map<string, MemoEntry>>();
   private memoFor(cluster: string): Map<string, MemoEntry> {
@@ -194,6 +194,12 @@ export class Controller {
     await Promise.all([...this.entries.values()].map((e) => e.conn?.stop()));
     await Promise.all(this.stopping);
     this.entries.clear();
+  }
+
+  /** Keeps a background stop (of a replaced connection or informer) until it finishes. */
+  private track(p: Promise<void>): void {
+    const q = p.catch(() => undefined).finally(() => this.stopping.delete(q));
+    this.stopping.add(q);
   }
 
   /** May this replica write? */
@@ -291,7 +297,8 @@ export class Controller {
       }
       const cur = this.entries.get(name);
       if (cur && cur.fingerprint === fingerprint) continue;
-      if (cur?.conn) this.stopping.push(cur.conn.stop());
+      if (cur?.conn) this.track(cur.conn.stop());
+      this.memo.delete(name); // possibly another cluster behind the name now: trust nothing we remembered
       let conn: ClusterConnection | undefined;
       if (fingerprint === 'management' || text !== undefined) {
         try {
@@ -317,13 +324,14 @@ export class Controller {
     }
     for (const [name, e] of this.entries) {
       if (seen.has(name)) continue;
-      if (e.conn) this.stopping.push(e.conn.stop());
+      if (e.conn) this.track(e.conn.stop());
       this.entries.delete(name);
+      this.memo.delete(name);
       this.log.info('cluster connection stopped (MeshCluster deleted)', { cluster: name });
     }
     for (const [ns, inf] of this.secretInformers) {
       if (namespaces.has(ns)) continue;
-      this.stopping.push(inf.stop());
+      this.track(inf.stop());
       this.secretInformers.delete(ns);
     }
   }
