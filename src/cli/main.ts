@@ -11,6 +11,7 @@ import type { InstallCommandOptions } from './install.ts';
 import { clusterRegisterCommand } from './cluster.ts';
 import type { ClusterRegisterOptions } from './cluster.ts';
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, DEFAULT_REPLICAS } from '../install/common.ts';
+import { controllerCommand } from './controller.ts';
 import { CliError } from './errors.ts';
 
 export interface CliIO {
@@ -112,7 +113,40 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--management', 'the management cluster itself (no Secret)')
     .action((name: string, opts: Omit<ClusterRegisterOptions, 'name'>) => setExit(clusterRegisterCommand({ name, ...opts }, io)));
 
+  program
+    .command('controller')
+    .description('run the multi-cluster controller against the management cluster')
+    .option('--kubeconfig <path>', 'kubeconfig of the management cluster (default: in-cluster service account)')
+    .option('--context <name>', 'context of that kubeconfig')
+    .option('--namespace <ns>', 'controller namespace: Lease and kubeconfig Secrets', DEFAULT_NAMESPACE)
+    .option('--metrics-addr <addr>', '/metrics, /healthz and /readyz listen address (empty disables)', ':8080')
+    .option('--no-leader-elect', 'do not take the Lease (run a single replica only)')
+    .option('--lease-name <name>', 'Lease used for leader election', 'spillway-controller')
+    .option('--identity <id>', 'identity in the Lease (default: the host name, i.e. the pod)')
+    .option('--no-discovery', 'do not create MeshWorkloads from member clusters\' Services')
+    .option('--discovery-exclude-namespace <ns>', 'namespace whose Services are not discovered (repeatable)', collect, [])
+    .option('--resync-seconds <n>', 'full resync period', '300')
+    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .action(async (opts: ControllerCliOptions) => {
+      const { discoveryExcludeNamespace, ...rest } = opts;
+      setExit(await controllerCommand({ ...rest, ...(discoveryExcludeNamespace.length > 0 ? { discoveryExcludeNamespaces: discoveryExcludeNamespace } : {}) }));
+    });
+
   return program;
+}
+
+interface ControllerCliOptions {
+  kubeconfig?: string;
+  context?: string;
+  namespace: string;
+  metricsAddr: string;
+  leaderElect: boolean;
+  leaseName: string;
+  identity?: string;
+  discovery: boolean;
+  discoveryExcludeNamespace: string[];
+  resyncSeconds: string;
+  logLevel: string;
 }
 
 /** Runs the CLI and returns its exit status: 0 fine, 1 invalid input (valid parts still rendered), 2 unusable invocation or input. */

@@ -9,8 +9,6 @@ export const CONTROLLER_NAME = 'spillway-controller';
 export const MEMBER_NAME = 'spillway-member';
 /** The controller serves Prometheus metrics at `/metrics` on this port. */
 export const METRICS_PORT = 8080;
-/** The controller serves `/healthz` (liveness) and `/readyz` (readiness) on this port. */
-export const HEALTH_PORT = 8081;
 
 /** Data key of the kubeconfig in a cluster's Secret (see MeshCluster `spec.kubeconfigSecret`). */
 export const KUBECONFIG_KEY = 'kubeconfig';

@@ -3,7 +3,7 @@ import type { KubeObject } from '../api/types.ts';
 import { customResourceDefinitions } from '../api/crds.ts';
 import { dns1123LabelError } from '../analyze/dns.ts';
 import {
-  CONTROLLER_NAME, DEFAULT_IMAGE, DEFAULT_NAMESPACE, DEFAULT_REPLICAS, HEALTH_PORT, METRICS_PORT, baseLabels,
+  CONTROLLER_NAME, DEFAULT_IMAGE, DEFAULT_NAMESPACE, DEFAULT_REPLICAS, METRICS_PORT, baseLabels,
 } from './common.ts';
 import { controllerRbacManifests, memberRbacManifests } from './rbac.ts';
 
@@ -67,7 +67,8 @@ function deployment(namespace: string, image: string, replicas: number): KubeObj
               name: 'controller',
               image,
               imagePullPolicy: 'IfNotPresent',
-              args: ['controller', '--namespace', namespace],
+              // One listener serves /metrics, /healthz and /readyz (spillway controller --metrics-addr).
+              args: ['controller', '--namespace', namespace, '--metrics-addr', `:${METRICS_PORT}`],
               env: [
                 { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                 { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -76,10 +77,9 @@ function deployment(namespace: string, image: string, replicas: number): KubeObj
               ],
               ports: [
                 { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
-                { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
               ],
-              livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-              readinessProbe: { httpGet: { path: '/readyz', port: 'health' }, initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
+              livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+              readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
               resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
               // tsx keeps its transform cache under the temp dir; the root filesystem is read-only.

@@ -4,7 +4,7 @@ import yaml from 'js-yaml';
 import { KINDS } from '../../src/api/schemas.ts';
 import { GROUP, VERSION } from '../../src/api/types.ts';
 import { installManifests, installOptionErrors } from '../../src/install/install.ts';
-import { HEALTH_PORT, METRICS_PORT } from '../../src/install/common.ts';
+import { METRICS_PORT } from '../../src/install/common.ts';
 import { installCommand } from '../../src/cli/install.ts';
 
 type Obj = Record<string, unknown>;
@@ -111,7 +111,7 @@ test('the Deployment is hardened: replicas, non-root, read-only root, limits, pr
   const c = containers[0]!;
   assert.equal(c.image, 'registry.example/spillway:1.2.3');
   assert.deepEqual(arr(c.args).slice(0, 1), ['controller']);
-  assert.deepEqual(arr(c.args).slice(1), ['--namespace', 'spillway-system']);
+  assert.deepEqual(arr(c.args).slice(1), ['--namespace', 'spillway-system', '--metrics-addr', ':8080']);
   const sc = obj(c.securityContext);
   assert.equal(sc.readOnlyRootFilesystem, true);
   assert.equal(sc.allowPrivilegeEscalation, false);
@@ -130,8 +130,11 @@ test('the Deployment is hardened: replicas, non-root, read-only root, limits, pr
   const portNumber = (name: unknown) => ports.find((p) => p.name === name)?.containerPort;
   assert.equal(obj(obj(c.livenessProbe).httpGet).path, '/healthz');
   assert.equal(obj(obj(c.readinessProbe).httpGet).path, '/readyz');
-  assert.equal(portNumber(obj(obj(c.livenessProbe).httpGet).port), HEALTH_PORT);
-  assert.equal(portNumber(obj(obj(c.readinessProbe).httpGet).port), HEALTH_PORT);
+  // The controller serves /metrics, /healthz and /readyz on the one address given by --metrics-addr.
+  const args = arr(c.args).map(String);
+  assert.equal(args[args.indexOf('--metrics-addr') + 1], `:${METRICS_PORT}`);
+  assert.equal(portNumber(obj(obj(c.livenessProbe).httpGet).port), METRICS_PORT);
+  assert.equal(portNumber(obj(obj(c.readinessProbe).httpGet).port), METRICS_PORT);
   assert.equal(portNumber('metrics'), METRICS_PORT);
   const ann = obj(tmeta.annotations);
   assert.equal(ann['prometheus.io/scrape'], 'true');
@@ -183,4 +186,15 @@ test('unusable options fail with exit 2 and one line each, printing nothing to s
   }
   assert.deepEqual(installOptionErrors({}), []);
   assert.throws(() => installManifests({ replicas: -1 }), /--replicas/);
+});
+
+test('the Deployment passes only flags that `spillway controller` accepts', async () => {
+  const { runCli } = await import('../../src/cli/main.ts');
+  let help = '';
+  assert.equal(await runCli(['controller', '--help'], { stdout: (s) => (help += s), stderr: (s) => (help += s) }), 0);
+  const deploy = installManifests().find((o) => o.kind === 'Deployment')!;
+  const args = (deploy.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args;
+  const flags = args.filter((a) => a.startsWith('--'));
+  assert.ok(flags.length >= 2);
+  for (const f of flags) assert.match(help, new RegExp(`\\s${f}\\b`), `${f} is a controller flag`);
 });
