@@ -119,6 +119,7 @@ try {
   // Latency.
   const lat: number[] = [];
   const recon: number[] = [];
+  const phases = new Map<string, number[]>();
   for (let k = 0; k < CHANGES; k++) {
     const i = 1 + k;
     const order = k % 2 ? ['cluster3', 'cluster1', 'cluster2'] : ['cluster2', 'cluster3', 'cluster1'];
@@ -130,10 +131,14 @@ try {
     while (!satisfied(exp)) await new Promise((r) => setImmediate(r));
     lat.push(performance.now() - t0);
     await ctl.idle();
-    if (ctl.reconcileCount > n0 && ctl.lastReport) recon.push(ctl.lastReport.durationMs);
+    if (ctl.reconcileCount > n0 && ctl.lastReport) {
+      recon.push(ctl.lastReport.durationMs);
+      for (const [name, v] of Object.entries(ctl.lastReport.phases)) phases.set(name, [...(phases.get(name) ?? []), v]);
+    }
   }
   log(`convergence latency over ${CHANGES} changes with ${N} FailoverServices, 3 clusters: p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))} (target p99 < 250 ms)`);
   log(`  of which one full reconcile (read caches, renderDetailed, plan, writes, statuses): p50 ${ms(pct(recon, 50))}, p99 ${ms(pct(recon, 99))}`);
+  log(`  reconcile phases, p50: ${[...phases].map(([name, v]) => `${name} ${ms(pct(v, 50))}`).join(', ')}`);
   const docs = await inputs(f);
   const r0 = performance.now();
   renderDetailed(docs);

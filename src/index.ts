@@ -1,5 +1,5 @@
 /** Spillway's public, pure API. */
-export { render, renderDetailed, hasErrors, compareObjects } from './core/render.ts';
+export { render, renderDetailed, hasErrors, compareObjects, RenderCache } from './core/render.ts';
 export type { RenderResult, DetailedRenderResult, ServiceOutcome } from './core/render.ts';
 export type { Message, Level } from './analyze/messages.ts';
 export { MSG } from './analyze/messages.ts';

@@ -66,6 +66,14 @@ export class Reporter {
     if (type.level === 'error') this.failed.add(object);
   }
 
+  /** Re-reports messages recorded by an earlier run (a render cache hit). */
+  replay(messages: readonly Message[]): void {
+    for (const m of messages) {
+      this.messages.push(m);
+      if (m.level === 'error') this.failed.add(m.object);
+    }
+  }
+
   hasErrors(object: string): boolean {
     return this.failed.has(object);
   }

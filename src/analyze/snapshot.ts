@@ -6,6 +6,7 @@ import { API_VERSION, GROUP } from '../api/types.ts';
 import type { FailoverService, KubeObject, MeshCluster, MeshWorkload } from '../api/types.ts';
 import { kindInfo } from '../api/schemas.ts';
 import { validate } from '../schema/structural.ts';
+import type { SchemaIssue } from '../schema/structural.ts';
 import { MSG, cmp } from './messages.ts';
 import type { Reporter } from './messages.ts';
 import { objectRef } from '../translate/naming.ts';
@@ -19,6 +20,20 @@ export interface Snapshot {
   services: FailoverService[];
   /** References of documents that were read but rejected, so dependents can say why they fail. */
   rejected: Set<string>;
+  /**
+   * Content fingerprint of each accepted object (identity, creationTimestamp and spec; not status or server
+   * metadata): what a render cache keys on, since it is everything translation reads.
+   */
+  fingerprints: WeakMap<KubeObject, string>;
+}
+
+/** What buildSnapshot may reuse across runs: per raw document (by identity), its schema issues and fingerprint. */
+export interface SnapshotCache {
+  docs: WeakMap<object, { issues: readonly SchemaIssue[]; fingerprint: string }>;
+}
+
+function fingerprint(raw: Record<string, unknown>, meta: Record<string, unknown> | undefined): string {
+  return JSON.stringify([raw.kind, meta?.name, meta?.namespace, meta?.creationTimestamp, raw.spec]);
 }
 
 export interface SourcedDocument {
@@ -34,12 +49,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Reporter): Snapshot {
+export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Reporter, cache?: SnapshotCache): Snapshot {
   const clusters = new Map<string, MeshCluster>();
   const workloads = new Map<string, MeshWorkload>();
   const services = new Map<string, FailoverService>();
   const rejected = new Set<string>();
   const seen = new Map<string, number>();
+  const fingerprints = new WeakMap<KubeObject, string>();
 
   docs.forEach((doc, i) => {
     const where = doc.source ?? `document #${i + 1}`;
@@ -87,7 +103,12 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
         rejected.add(ref);
       }
     }
-    const issues = validate(info.schema, raw, { closed: true });
+    let known = cache?.docs.get(raw);
+    if (!known) {
+      known = { issues: validate(info.schema, raw, { closed: true }), fingerprint: fingerprint(raw, meta) };
+      cache?.docs.set(raw, known);
+    }
+    const issues = known.issues;
     for (const issue of issues) reporter.report(MSG.InvalidSpec, ref, `${issue.path || '(root)'}: ${issue.message}`);
     if (issues.length > 0) rejected.add(ref);
 
@@ -100,6 +121,7 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     if (rejected.has(ref)) return;
 
     const obj = { ...raw, apiVersion: API_VERSION, kind, metadata: { ...meta, name, ...(namespace ? { namespace } : {}) } } as KubeObject;
+    fingerprints.set(obj, `${namespace ?? ''}\u0000${known.fingerprint}`);
     if (kind === 'MeshCluster') clusters.set(name, obj as MeshCluster);
     else if (kind === 'MeshWorkload') workloads.set(`${namespace}/${name}`, obj as MeshWorkload);
     else services.set(ref, obj as FailoverService);
@@ -112,7 +134,7 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     else if (kind === 'MeshWorkload' && a && b) workloads.delete(`${a}/${b}`);
     else services.delete(ref);
   }
-  return { clusters, workloads, services: [...services.values()].sort(byAge), rejected };
+  return { clusters, workloads, services: [...services.values()].sort(byAge), rejected, fingerprints };
 }
 
 /** Oldest first: creationTimestamp when both have one, then namespace/name. */

@@ -14,6 +14,7 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   creationTimestamp?: string;
+  deletionTimestamp?: string;
   generation?: number;
   resourceVersion?: string;
   uid?: string;

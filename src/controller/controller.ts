@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../api/types.ts';
+import { RenderCache } from '../core/render.ts';
 import type { ServiceOutcome } from '../core/render.ts';
 import type { Clock, Jitter } from '../kube/clock.ts';
 import { backoffDelay, randomJitter, realClock } from '../kube/clock.ts';
@@ -16,7 +17,7 @@ import { HttpKubeClient } from '../kube/client.ts';
 import { kubeConfigFromText } from '../kube/config.ts';
 import { describeError, isKubeApiError } from '../kube/errors.ts';
 import { Informer } from '../kube/informer.ts';
-import type { InformerTiming } from '../kube/informer.ts';
+import type { InformerEvent, InformerTiming } from '../kube/informer.ts';
 import { LeaderElector } from '../kube/lease.ts';
 import { applyObject, deleteObject, getObject, patchStatus } from '../kube/ops.ts';
 import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, SECRETS, objectKey, typeOfObject } from '../kube/resources.ts';
@@ -113,6 +114,7 @@ export class Controller {
   private readonly stopping = new Set<Promise<void>>();
   /** Per cluster, per objectKey: what we last applied (see MemoEntry). */
   private readonly memo = new Map<string, Map<string, MemoEntry>>();
+  private readonly renderCache = new RenderCache();
   private memoFor(cluster: string): Map<string, MemoEntry> {
     let m = this.memo.get(cluster);
     if (!m) this.memo.set(cluster, (m = new Map()));
@@ -131,12 +133,15 @@ export class Controller {
     this.jitter = o.jitter ?? randomJitter();
     this.log = o.log ?? silentLogger;
     this.metrics = o.metrics ?? new ControllerMetrics();
-    const onEvent = (): void => this.scheduler.trigger();
-    const onClusterEvent = (): void => {
+    const onEvent = (ev: InformerEvent): void => {
+      if (!statusOnly(ev)) this.scheduler.trigger();
+    };
+    const onClusterEvent = (ev: InformerEvent): void => {
+      if (statusOnly(ev)) return;
       this.syncConnections();
       this.scheduler.trigger();
     };
-    const mk = (type: typeof MESH_CLUSTERS, cb: () => void): Informer =>
+    const mk = (type: typeof MESH_CLUSTERS, cb: (ev: InformerEvent) => void): Informer =>
       new Informer({ client: o.management, type, clock: this.clock, jitter: this.jitter, timing: o.timing, onEvent: cb, onLog: (l, m, f) => this.log[l](m, { cluster: '(management)', ...f }) });
     this.mc = mk(MESH_CLUSTERS, onClusterEvent);
     this.mw = mk(MESH_WORKLOADS, onEvent);
@@ -409,7 +414,7 @@ export class Controller {
     phase('discovery');
     const live = new Map<string, LiveCluster>();
     for (const [name, e] of this.entries) if (e.conn) live.set(name, e.conn.live());
-    const plan = planReconcile({ docs: [...meshClusters, ...effective, ...services], clusters: live, memo: (c, k) => this.memo.get(c)?.get(k) });
+    const plan = planReconcile({ docs: [...meshClusters, ...effective, ...services], clusters: live, memo: (c, k) => this.memo.get(c)?.get(k), renderCache: this.renderCache });
 
     phase('renderPlan');
     const outcomes = await Promise.all(plan.clusters.map((p) => this.execute(p)));
@@ -623,4 +628,21 @@ export class Controller {
     }
     this.metrics.leader.set({}, this.isLeader ? 1 : 0);
   }
+}
+
+/**
+ * An update that changed only status or server metadata (our own status writes echo back this way). Rendering reads
+ * name, namespace, creationTimestamp and spec, so such an event needs no reconcile; the informer cache still holds
+ * the new status for the next status comparison.
+ */
+export function statusOnly(ev: InformerEvent): boolean {
+  if (ev.type !== 'upsert' || !ev.old) return false;
+  const a = ev.old;
+  const b = ev.object;
+  return (
+    a.metadata.deletionTimestamp === b.metadata.deletionTimestamp &&
+    a.metadata.creationTimestamp === b.metadata.creationTimestamp &&
+    jsonEqual(a.spec ?? null, b.spec ?? null) &&
+    jsonEqual(a.metadata.labels ?? {}, b.metadata.labels ?? {})
+  );
 }

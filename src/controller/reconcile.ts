@@ -1,7 +1,7 @@
 /**
  * The Reconcile contract (pure; no I/O, no clock):
  *
- *   planReconcile({docs, clusters, memo}) -> {render, clusters: ClusterPlan[]}
+ *   planReconcile({docs, clusters, memo, renderCache?}) -> {render, clusters: ClusterPlan[]}
  *     docs      the management cluster's MeshClusters, MeshWorkloads and FailoverServices (informer caches)
  *     clusters  per member cluster: is its live state trustworthy (`ready`), and the objects in it that carry
  *               Spillway's managed-by label
@@ -17,7 +17,7 @@
  * uid + resourceVersion preconditions, and status merge patches, skipping anything that would change nothing.
  */
 import { renderDetailed } from '../core/render.ts';
-import type { DetailedRenderResult, ServiceOutcome } from '../core/render.ts';
+import type { DetailedRenderResult, RenderCache, ServiceOutcome } from '../core/render.ts';
 import type { Message } from '../analyze/messages.ts';
 import type { KubeObject } from '../api/types.ts';
 import { LABEL_CLUSTER, LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_VALUE } from '../api/types.ts';
@@ -76,6 +76,8 @@ export interface ReconcileInput {
   docs: readonly KubeObject[];
   clusters: ReadonlyMap<string, LiveCluster>;
   memo: ApplyMemo;
+  /** Reused across reconciles: unchanged services then render to the very objects the memo holds. */
+  renderCache?: RenderCache;
 }
 
 export interface ReconcilePlan {
@@ -138,7 +140,7 @@ export function planCluster(cluster: string, desiredObjects: readonly KubeObject
 }
 
 export function planReconcile(input: ReconcileInput): ReconcilePlan {
-  const render = renderDetailed(input.docs);
+  const render = renderDetailed(input.docs, input.renderCache);
   const clusters = Object.entries(render.clusters).map(([name, objs]) => planCluster(name, objs, input.clusters.get(name), input.memo));
   return { render, clusters };
 }

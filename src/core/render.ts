@@ -5,10 +5,12 @@
  */
 import type { KubeObject } from '../api/types.ts';
 import { Reporter, MSG, cmp } from '../analyze/messages.ts';
+import { objectRef } from '../translate/naming.ts';
 import type { Message } from '../analyze/messages.ts';
 import { buildSnapshot } from '../analyze/snapshot.ts';
-import type { Snapshot, SourcedDocument } from '../analyze/snapshot.ts';
+import type { Snapshot, SnapshotCache, SourcedDocument } from '../analyze/snapshot.ts';
 import { resolveContext } from '../analyze/context.ts';
+import type { FailoverContext } from '../analyze/context.ts';
 import { CHECKS } from '../analyze/checks/index.ts';
 import { checkMesh } from '../analyze/mesh.ts';
 import { buildPlan, translatePlan } from '../translate/index.ts';
@@ -62,33 +64,94 @@ function asSourced(docs: readonly unknown[] | readonly SourcedDocument[]): Sourc
   return docs.map((d) => (isSourced(d) ? d : { value: d }));
 }
 
+interface Entry {
+  /** Sort key: kind order, kind, namespace, name. */
+  k: string;
+  o: KubeObject;
+  /** Index of the owning plan in this run's survivors. */
+  p: number;
+}
+
+interface ServiceMemo {
+  /** Fingerprints of everything the service's checks and plan read. */
+  key: string;
+  messages: Message[];
+  plan?: FailoverPlan;
+}
+
+interface TranslationMemo {
+  plan: FailoverPlan;
+  address: string;
+  entries: Map<string, Omit<Entry, 'p'>[]>;
+}
+
+/**
+ * Lets repeated renders of a slowly changing snapshot (the controller's reconciles) reuse work: schema checks per
+ * input document, per-service checks and plans keyed by the fingerprints of what they read, and translations per
+ * (plan, address). A service whose inputs did not change yields the very same output objects as last time, so a
+ * caller can compare by identity. Mesh-wide checks, conflicts and ordering are always recomputed, so a cached render
+ * is exactly a fresh one. Output objects are shared between renders: treat them as read-only.
+ */
+export class RenderCache {
+  readonly snapshot: SnapshotCache = { docs: new WeakMap() };
+  readonly services = new Map<string, ServiceMemo>();
+  readonly translations = new Map<string, TranslationMemo>();
+}
+
+/** Fingerprints of everything a service's checks read: the service, each listed workload and its cluster. */
+function dependencyKey(ctx: FailoverContext): string {
+  const fp = ctx.snapshot.fingerprints;
+  const parts = [fp.get(ctx.fs) ?? ''];
+  for (const w of ctx.listed) {
+    const [ns, name] = w.key.split('/') as [string, string];
+    parts.push(w.workload ? (fp.get(w.workload) ?? '') : ctx.snapshot.rejected.has(objectRef('MeshWorkload', name, ns)) ? '!rejected' : '!missing');
+    if (w.workload) parts.push(w.cluster ? (fp.get(w.cluster) ?? '') : ctx.snapshot.rejected.has(objectRef('MeshCluster', w.clusterName ?? '')) ? '!rejected' : '!missing');
+  }
+  return parts.join('\u0001');
+}
+
 /** Renders documents (raw objects, or `{value, source}` pairs) into Istio objects per cluster, with messages. */
 export function render(docs: readonly unknown[] | readonly SourcedDocument[]): RenderResult {
   const { clusters, messages } = renderDetailed(docs);
   return { clusters, messages };
 }
 
-export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocument[]): DetailedRenderResult {
+export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocument[], cache?: RenderCache): DetailedRenderResult {
   const reporter = new Reporter();
-  const snapshot = buildSnapshot(asSourced(docs), reporter);
+  const snapshot = buildSnapshot(asSourced(docs), reporter, cache?.snapshot);
 
   const plans: FailoverPlan[] = [];
+  const seen = new Set<string>();
   for (const fs of snapshot.services) {
     const ctx = resolveContext(fs, snapshot);
+    seen.add(ctx.ref);
+    const key = cache ? dependencyKey(ctx) : '';
+    const memo = cache?.services.get(ctx.ref);
+    if (memo && memo.key === key) {
+      reporter.replay(memo.messages);
+      if (memo.plan) plans.push(memo.plan);
+      continue;
+    }
+    const before = reporter.messages.length;
     for (const check of CHECKS) check.run(ctx, reporter);
-    if (!reporter.hasErrors(ctx.ref)) plans.push(buildPlan(ctx));
+    const plan = reporter.hasErrors(ctx.ref) ? undefined : buildPlan(ctx);
+    if (plan) plans.push(plan);
+    cache?.services.set(ctx.ref, { key, messages: reporter.messages.slice(before), ...(plan ? { plan } : {}) });
+  }
+  if (cache) {
+    for (const ref of cache.services.keys()) if (!seen.has(ref)) cache.services.delete(ref);
+    for (const ref of cache.translations.keys()) if (!seen.has(ref)) cache.translations.delete(ref);
   }
   const survivors = checkMesh(plans, reporter);
 
   // Translate every plan, then sort each cluster's objects. Two plans writing the same object show up as equal
   // adjacent keys; the newer plan is rejected whole (oldest first, so a rejected plan frees its claims).
-  interface Entry { k: string; o: KubeObject; p: number }
   const perCluster = new Map<string, Entry[]>();
   survivors.forEach((plan, p) => {
-    for (const [cluster, objs] of translatePlan(plan)) {
+    for (const [cluster, entries] of translated(plan, cache)) {
       let list = perCluster.get(cluster);
       if (!list) perCluster.set(cluster, (list = []));
-      for (const o of objs) list.push({ k: sortKey(o), o, p });
+      for (const e of entries) list.push({ k: e.k, o: e.o, p });
     }
   });
   const clashes = new Map<number, { older: number; what: string }[]>();
@@ -143,6 +206,22 @@ export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocume
   });
 
   return { clusters, messages: reporter.sorted(), services, snapshot };
+}
+
+/** The plan's objects per cluster with their sort keys, from the cache when the plan and its address are unchanged. */
+function translated(plan: FailoverPlan, cache: RenderCache | undefined): Map<string, Omit<Entry, 'p'>[]> {
+  const memo = cache?.translations.get(plan.ref);
+  // checkMesh copies plans to set the address, so the cached plan is compared through what it was copied from.
+  if (memo && memo.address === plan.address && sameBase(memo.plan, plan)) return memo.entries;
+  const entries = new Map<string, Omit<Entry, 'p'>[]>();
+  for (const [cluster, objs] of translatePlan(plan)) entries.set(cluster, objs.map((o) => ({ k: sortKey(o), o })));
+  cache?.translations.set(plan.ref, { plan, address: plan.address, entries });
+  return entries;
+}
+
+/** Two plans made by the same buildPlan call (checkMesh only adds the address): their parts are identical. */
+function sameBase(a: FailoverPlan, b: FailoverPlan): boolean {
+  return a.fs === b.fs && a.clients === b.clients && a.targets === b.targets;
 }
 
 export function hasErrors(messages: readonly Message[]): boolean {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { controllerCommand } from '../../src/cli/controller.ts';
-import { converged, create, failoverService, service, startFleet, until } from './harness.ts';
+import { create, divergence, failoverService, service, startFleet, until } from './harness.ts';
 
 describe('spillway controller (command)', () => {
   it('exits 2 on an unusable kubeconfig or option, without starting', async () => {
@@ -27,7 +27,9 @@ describe('spillway controller (command)', () => {
       const lines: string[] = [];
       let port = 0;
       const run = controllerCommand({ kubeconfig, namespace: 'spillway-system', metricsAddr: '127.0.0.1:0', identity: 'cli-test', signal: ac.signal, write: (l) => lines.push(l), onListening: (p) => (port = p) });
-      await converged(f, 'controller command converges');
+      // Converged on real output, not vacuously: discovery must first have turned the Services into MeshWorkloads.
+      await until(async () => ((f.mgmt.peek('spillway.dev', 'meshworkloads', 'default', 'reviews-cluster2') ? [] : ['no MeshWorkload reviews-cluster2 yet'])), 'discovery');
+      await until(async () => ((await divergence(f)).length === 0 && f.clients.length > 0 && f.members[0]!.peek('networking.istio.io', 'envoyfilters', 'istio-system', 'reviews-global.default.global') ? [] : ['not converged on the rendered objects']), 'controller command converges');
       assert.ok(port > 0);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       assert.match(metrics, /^spillway_objects_applied_total\{cluster="cluster1"\} [1-9]/m);

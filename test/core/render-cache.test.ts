@@ -1,0 +1,102 @@
+/**
+ * The render cache is an optimisation only: across random sequences of edits, a render that reuses the cache is
+ * byte-identical to a fresh one, and services whose inputs did not change keep their very output objects.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RenderCache, renderDetailed } from '../../src/core/render.ts';
+import { renderJson } from '../../src/cli/output.ts';
+import type { KubeObject } from '../../src/api/types.ts';
+import { failoverService, meshCluster, meshWorkload } from './fixtures.ts';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function world(): Map<string, KubeObject> {
+  const docs = new Map<string, KubeObject>();
+  const put = (o: KubeObject) => docs.set(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, o);
+  for (const c of ['c1', 'c2', 'c3', 'c4']) put(meshCluster(c));
+  for (let i = 0; i < 12; i++) {
+    for (const c of ['c1', 'c2', 'c3', 'c4']) put(meshWorkload(`s${i}-${c}`, c, { service: `s${i}` }));
+    put(failoverService(`s${i}`, ['c1', 'c2', 'c3'].map((c) => `s${i}-${c}`)));
+  }
+  return docs;
+}
+
+const EDITS: ((docs: Map<string, KubeObject>, r: () => number) => void)[] = [
+  // Reorder a service's workloads.
+  (d, r) => {
+    const fs = [...d.values()].filter((o) => o.kind === 'FailoverService');
+    const f = fs[Math.floor(r() * fs.length)]!;
+    const list = [...(f.spec as { meshWorkloads: string[] }).meshWorkloads].reverse();
+    d.set(`FailoverService/default/${f.metadata.name}`, { ...f, spec: { ...(f.spec as object), meshWorkloads: list } });
+  },
+  // Change a cluster's gateway or Istio version.
+  (d, r) => {
+    const c = `c${1 + Math.floor(r() * 4)}`;
+    const mc = d.get(`MeshCluster//${c}`)!;
+    const v = ['1.6', '1.20', '1.30', undefined][Math.floor(r() * 4)];
+    d.set(`MeshCluster//${c}`, { ...mc, spec: { gateway: { address: `198.51.100.${Math.floor(r() * 200)}`, port: 32000 }, ...(v ? { istio: { version: v } } : {}) } });
+  },
+  // Break or fix a workload (bad port number is a schema error).
+  (d, r) => {
+    const key = `MeshWorkload/default/s${Math.floor(r() * 12)}-c${1 + Math.floor(r() * 4)}`;
+    const w = d.get(key)!;
+    const bad = r() < 0.5;
+    d.set(key, { ...w, spec: { ...(w.spec as object), ports: [{ name: 'http', number: bad ? 99999 : 9080, protocol: 'HTTP' }] } });
+  },
+  // Pin an address that may collide with another service's.
+  (d, r) => {
+    const i = Math.floor(r() * 12);
+    const f = d.get(`FailoverService/default/s${i}`)!;
+    d.set(`FailoverService/default/s${i}`, { ...f, spec: { ...(f.spec as object), address: `240.0.0.${1 + Math.floor(r() * 3)}` } });
+  },
+  // Add or remove a service, or point one at a missing workload.
+  (d, r) => {
+    const i = 12 + Math.floor(r() * 3);
+    const key = `FailoverService/default/extra${i}`;
+    if (d.has(key)) d.delete(key);
+    else d.set(key, failoverService(`extra${i}`, [`s${i % 12}-c4`, r() < 0.3 ? 'ghost' : `s${i % 12}-c2`], { hostname: `extra${i}.global` }));
+  },
+  // Remove a cluster, or bring it back.
+  (d, r) => {
+    const c = `c${1 + Math.floor(r() * 4)}`;
+    if (d.has(`MeshCluster//${c}`)) d.delete(`MeshCluster//${c}`);
+    else d.set(`MeshCluster//${c}`, meshCluster(c));
+  },
+];
+
+for (const seed of [1, 2, 3, 4, 5]) {
+  test(`seed ${seed}: 40 random edits, cached renders equal fresh renders byte for byte`, () => {
+    const r = rng(seed);
+    const docs = world();
+    const cache = new RenderCache();
+    for (let step = 0; step < 40; step++) {
+      EDITS[Math.floor(r() * EDITS.length)]!(docs, r);
+      const input = [...docs.values()];
+      const cached = renderDetailed(input, cache);
+      const fresh = renderDetailed(input);
+      assert.equal(renderJson(cached), renderJson(fresh), `step ${step}`);
+      assert.deepEqual(cached.services, fresh.services, `step ${step}`);
+    }
+  });
+}
+
+test('unchanged services keep their output objects; a changed service gets new ones', () => {
+  const docs = world();
+  const cache = new RenderCache();
+  const first = renderDetailed([...docs.values()], cache);
+  const f = docs.get('FailoverService/default/s3')!;
+  docs.set('FailoverService/default/s3', { ...f, spec: { ...(f.spec as object), outlierDetection: { consecutive5xxErrors: 3 } } });
+  const second = renderDetailed([...docs.values()], cache);
+  const owner = (o: KubeObject) => o.metadata.labels?.['spillway.dev/failover-service'];
+  const before = new Set(Object.values(first.clusters).flat());
+  for (const o of Object.values(second.clusters).flat()) {
+    assert.equal(before.has(o), owner(o) !== 's3', `${owner(o)} ${o.kind} ${o.metadata.name}`);
+  }
+});
