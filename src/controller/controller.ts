@@ -28,8 +28,8 @@ import type { DiscoveryNote } from './discovery.ts';
 import type { Logger } from './log.ts';
 import { silentLogger } from './log.ts';
 import { ControllerMetrics } from './metrics.ts';
-import type { ClusterOutcome, ClusterPlan, LiveCluster, MemoEntry, PlannedObject } from './reconcile.ts';
-import { FIELD_MANAGER, clusterStatus, collisionReason, decide, objectsByService, planReconcile, sameStatus, serviceStatus } from './reconcile.ts';
+import type { ClusterOutcome, ClusterPlan, LiveCluster, MemoEntry, PlannedObject, ServiceStatusInput } from './reconcile.ts';
+import { FIELD_MANAGER, clusterStatus, collisionReason, decide, objectsByService, outcomesSignature, planReconcile, sameServiceStatusInput, sameStatus, serviceStatus } from './reconcile.ts';
 import { Scheduler } from './scheduler.ts';
 import type { RunResult } from './scheduler.ts';
 
@@ -115,6 +115,12 @@ export class Controller {
   /** Per cluster, per objectKey: what we last applied (see MemoEntry). */
   private readonly memo = new Map<string, Map<string, MemoEntry>>();
   private readonly renderCache = new RenderCache();
+  /**
+   * Per FailoverService ref: the inputs of the last status computed that needed no write, and the cluster outcomes
+   * it was computed with. Same inputs, same previous status object: the status still needs no write.
+   */
+  private statusMemo = new Map<string, Omit<ServiceStatusInput, 'outcomes' | 'now'>>();
+  private statusMemoOutcomes = '';
   private memoFor(cluster: string): Map<string, MemoEntry> {
     let m = this.memo.get(cluster);
     if (!m) this.memo.set(cluster, (m = new Map()));
@@ -433,25 +439,39 @@ export class Controller {
     const objects = objectsByService(plan.render);
     const outcomeMap = new Map(outcomes.map((o) => [o.cluster, o]));
     const messagesByObject = new Map<string, typeof plan.render.messages>();
-    for (const m of plan.render.messages) messagesByObject.set(m.object, [...(messagesByObject.get(m.object) ?? []), m]);
+    for (const m of plan.render.messages) {
+      const list = messagesByObject.get(m.object);
+      if (list) list.push(m);
+      else messagesByObject.set(m.object, [m]);
+    }
     let accepted = 0;
     const statusTasks: (() => Promise<void>)[] = [];
+    const outcomesSig = outcomesSignature(outcomeMap);
+    const prevMemo = outcomesSig === this.statusMemoOutcomes ? this.statusMemo : undefined;
+    const statusMemo = new Map<string, Omit<ServiceStatusInput, 'outcomes' | 'now'>>();
     for (const fs of services) {
       const ns = fs.metadata.namespace ?? 'default';
       const ref = `FailoverService/${ns}/${fs.metadata.name}`;
       const outcome = byRef.get(ref) ?? { ref, namespace: ns, name: fs.metadata.name, accepted: false, clusters: [] };
       if (outcome.accepted) accepted++;
-      const next = serviceStatus({
+      const input = {
         generation: fs.metadata.generation,
         outcome,
         messages: messagesByObject.get(ref) ?? [],
         objects: objects.get(ref),
-        outcomes: outcomeMap,
         prev: fs.status as Record<string, unknown> | undefined,
-        now,
-      });
+      };
+      const last = prevMemo?.get(ref);
+      if (last && sameServiceStatusInput(last, input)) {
+        statusMemo.set(ref, last);
+        continue;
+      }
+      const next = serviceStatus({ ...input, outcomes: outcomeMap, now });
       if (!sameStatus(fs.status, next)) statusTasks.push(() => this.writeStatus(this.fs, fs, next, report));
+      else statusMemo.set(ref, input);
     }
+    this.statusMemo = statusMemo;
+    this.statusMemoOutcomes = outcomesSig;
     this.metrics.services.set({ accepted: 'true' }, accepted);
     this.metrics.services.set({ accepted: 'false' }, services.length - accepted);
     for (const mc of meshClusters) {

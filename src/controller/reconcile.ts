@@ -173,9 +173,18 @@ export interface Condition {
   message: string;
 }
 
+/** Owner refs per rendered object (render outputs are reused across reconciles); checked against the labels read. */
+const owners = new WeakMap<KubeObject, { labels: unknown; ns: string | undefined; name: string | undefined; ref: string }>();
+
 function ownerOf(o: KubeObject): string {
   const l = o.metadata.labels ?? {};
-  return `FailoverService/${l[LABEL_OWNER_NAMESPACE] ?? ''}/${l[LABEL_OWNER_NAME] ?? ''}`;
+  const ns = l[LABEL_OWNER_NAMESPACE];
+  const name = l[LABEL_OWNER_NAME];
+  const m = owners.get(o);
+  if (m && m.labels === o.metadata.labels && m.ns === ns && m.name === name) return m.ref;
+  const ref = `FailoverService/${ns ?? ''}/${name ?? ''}`;
+  owners.set(o, { labels: o.metadata.labels, ns, name, ref });
+  return ref;
 }
 
 /** Object keys per (owning service ref, cluster), from the owner labels of the rendered objects. */
@@ -186,9 +195,9 @@ export function objectsByService(render: DetailedRenderResult): Map<string, Map<
       const ref = ownerOf(o);
       let per = out.get(ref);
       if (!per) out.set(ref, (per = new Map()));
-      const list = per.get(cluster) ?? [];
-      list.push(objectKey(o));
-      per.set(cluster, list);
+      const list = per.get(cluster);
+      if (list) list.push(objectKey(o));
+      else per.set(cluster, [objectKey(o)]);
     }
   }
   return out;
@@ -289,6 +298,53 @@ export function clusterStatus(i: ClusterStatusInput): Record<string, unknown> {
     ...(lastSyncTime ? { lastSyncTime } : {}),
     ...(lastError ? { lastError } : {}),
   };
+}
+
+/**
+ * Whether two status inputs give the same `serviceStatus` for the same `prev` (whatever `now` is, as long as the
+ * result was equal to `prev`: then no condition took `now`). `outcomes` are compared by the caller as a whole.
+ */
+export function sameServiceStatusInput(a: Omit<ServiceStatusInput, 'outcomes' | 'now'>, b: Omit<ServiceStatusInput, 'outcomes' | 'now'>): boolean {
+  if (a.prev !== b.prev || a.generation !== b.generation) return false;
+  if (!sameOutcome(a.outcome, b.outcome)) return false;
+  if (a.messages.length !== b.messages.length) return false;
+  for (let j = 0; j < a.messages.length; j++) {
+    const x = a.messages[j]!;
+    const y = b.messages[j]!;
+    if (x !== y && (x.level !== y.level || x.code !== y.code || x.message !== y.message)) return false;
+  }
+  if (a.objects === b.objects) return true;
+  if (!a.objects || !b.objects || a.objects.size !== b.objects.size) return false;
+  for (const [cluster, keys] of a.objects) {
+    const other = b.objects.get(cluster);
+    if (!other || other.length !== keys.length) return false;
+    for (let j = 0; j < keys.length; j++) if (keys[j] !== other[j]) return false;
+  }
+  return true;
+}
+
+function sameOutcome(a: ServiceOutcome, b: ServiceOutcome): boolean {
+  if (a === b) return true;
+  if (a.accepted !== b.accepted || a.clusters.length !== b.clusters.length) return false;
+  for (let j = 0; j < a.clusters.length; j++) {
+    const x = a.clusters[j]!;
+    const y = b.clusters[j]!;
+    if (x.name !== y.name || x.roles.length !== y.roles.length || x.failoverOrder.length !== y.failoverOrder.length) return false;
+    for (let k = 0; k < x.roles.length; k++) if (x.roles[k] !== y.roles[k]) return false;
+    for (let k = 0; k < x.failoverOrder.length; k++) if (x.failoverOrder[k] !== y.failoverOrder[k]) return false;
+  }
+  return true;
+}
+
+/** Everything `serviceStatus` reads from the cluster outcomes, as one string. */
+export function outcomesSignature(outcomes: ReadonlyMap<string, ClusterOutcome>): string {
+  const parts: string[] = [];
+  for (const [name, o] of outcomes) {
+    parts.push(name, o.state, o.message ?? '\u0002');
+    for (const [k, e] of o.objectErrors) parts.push(k, e);
+    parts.push('\u0003');
+  }
+  return parts.join('\u0001');
 }
 
 /** Whether writing `next` over `prev` would change anything. */
