@@ -29,7 +29,17 @@ export interface Snapshot {
 
 /** What buildSnapshot may reuse across runs: per raw document (by identity), its schema issues and fingerprint. */
 export interface SnapshotCache {
-  docs: WeakMap<object, { issues: readonly SchemaIssue[]; fingerprint: string }>;
+  docs: WeakMap<object, CachedDocument>;
+}
+
+/** What one raw document yields, whatever the other documents are (name checks, schema issues, normalized object). */
+interface CachedDocument {
+  issues: readonly SchemaIssue[];
+  fingerprint: string;
+  nameError?: string | undefined;
+  nsError?: string | undefined;
+  /** The normalized object, reused so that it keeps its identity across runs. */
+  obj?: KubeObject;
 }
 
 function fingerprint(raw: Record<string, unknown>, meta: Record<string, unknown> | undefined): string {
@@ -91,22 +101,23 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
       reporter.report(MSG.InvalidSpec, ref, `${where}: metadata.name is required`);
       return;
     }
-    const nameError = kind === 'MeshWorkload' ? dns1123SubdomainError(name) : dns1123LabelError(name);
-    if (nameError) {
-      reporter.report(MSG.InvalidName, ref, `metadata.name ${nameError}${kind === 'MeshWorkload' ? '' : ' (it is embedded in hosts and label values)'}`);
-      rejected.add(ref);
-    }
-    if (namespace !== undefined) {
-      const nsError = dns1123LabelError(namespace);
-      if (nsError) {
-        reporter.report(MSG.InvalidName, ref, `metadata.namespace ${nsError}`);
-        rejected.add(ref);
-      }
-    }
     let known = cache?.docs.get(raw);
     if (!known) {
-      known = { issues: validate(info.schema, raw, { closed: true }), fingerprint: fingerprint(raw, meta) };
+      known = {
+        issues: validate(info.schema, raw, { closed: true }),
+        fingerprint: fingerprint(raw, meta),
+        nameError: kind === 'MeshWorkload' ? dns1123SubdomainError(name) : dns1123LabelError(name),
+        nsError: namespace !== undefined ? dns1123LabelError(namespace) : undefined,
+      };
       cache?.docs.set(raw, known);
+    }
+    if (known.nameError) {
+      reporter.report(MSG.InvalidName, ref, `metadata.name ${known.nameError}${kind === 'MeshWorkload' ? '' : ' (it is embedded in hosts and label values)'}`);
+      rejected.add(ref);
+    }
+    if (known.nsError) {
+      reporter.report(MSG.InvalidName, ref, `metadata.namespace ${known.nsError}`);
+      rejected.add(ref);
     }
     const issues = known.issues;
     for (const issue of issues) reporter.report(MSG.InvalidSpec, ref, `${issue.path || '(root)'}: ${issue.message}`);
@@ -120,7 +131,8 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     }
     if (rejected.has(ref)) return;
 
-    const obj = { ...raw, apiVersion: API_VERSION, kind, metadata: { ...meta, name, ...(namespace ? { namespace } : {}) } } as KubeObject;
+    const obj = known.obj ?? ({ ...raw, apiVersion: API_VERSION, kind, metadata: { ...meta, name, ...(namespace ? { namespace } : {}) } } as KubeObject);
+    if (cache) known.obj = obj;
     fingerprints.set(obj, `${namespace ?? ''}\u0000${known.fingerprint}`);
     if (kind === 'MeshCluster') clusters.set(name, obj as MeshCluster);
     else if (kind === 'MeshWorkload') workloads.set(`${namespace}/${name}`, obj as MeshWorkload);
