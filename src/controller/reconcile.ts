@@ -16,7 +16,7 @@
  * The executor (controller.ts) performs the plan: server-side apply with field manager `spillway`, deletes with
  * uid + resourceVersion preconditions, and status merge patches, skipping anything that would change nothing.
  */
-import { renderDetailed } from '../core/render.ts';
+import { compareObjects, renderDetailed } from '../core/render.ts';
 import type { DetailedRenderResult, RenderCache, ServiceOutcome } from '../core/render.ts';
 import type { Message } from '../analyze/messages.ts';
 import type { KubeObject } from '../api/types.ts';
@@ -119,22 +119,32 @@ export function planCluster(cluster: string, desiredObjects: readonly KubeObject
     plan.skipped = live?.notReadyReason ?? 'not connected';
     return plan;
   }
-  const wanted = new Set<string>();
+  // Render output is sorted: strictly increasing objects have distinct keys, so counting the labelled ones found
+  // tells whether any labelled object is left over for pruning without building a set of wanted keys.
+  let found = 0;
+  let increasing = true;
+  let prev: KubeObject | undefined;
   for (const object of desiredObjects) {
+    if (increasing && prev && compareObjects(prev, object) >= 0) increasing = false;
+    prev = object;
     const d = { key: objectKey(object), object };
-    wanted.add(d.key);
     const l = live.labelled.get(d.key);
     if (!l) {
       plan.probe.push(d);
       continue;
     }
+    found++;
     const decision = decide(d, l, cluster, memo);
     if (decision === 'settled') plan.settled++;
     else if (decision === 'update') plan.apply.push(d);
     else if (decision === 'collision') plan.collisions.push({ key: d.key, object: d.object, reason: collisionReason(l, cluster) });
     else plan.unchanged.push({ key: d.key, object: d.object, resourceVersion: l.metadata.resourceVersion ?? '' });
   }
-  for (const [key, o] of live.labelled) if (!wanted.has(key) && isOwnedBy(o, cluster)) plan.prune.push(o);
+  if (!increasing || found < live.labelled.size) {
+    const wanted = new Set<string>();
+    for (const object of desiredObjects) wanted.add(objectKey(object));
+    for (const [key, o] of live.labelled) if (!wanted.has(key) && isOwnedBy(o, cluster)) plan.prune.push(o);
+  }
   plan.prune.sort((a, b) => (objectKey(a) < objectKey(b) ? -1 : 1));
   return plan;
 }
