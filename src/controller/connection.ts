@@ -73,7 +73,11 @@ export class ClusterConnection {
         };
         const log = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void => this.o.log[level](msg, { cluster: this.name, ...fields });
         for (const t of types) {
-          const inf = new Informer({ client: this.client, type: t, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`, clock: this.o.clock, jitter: this.o.jitter, timing: this.o.timing, onEvent, onLog: log });
+          const onOutputEvent = (ev: InformerEvent): void => {
+            this.track(this.informers.get(t.kind), ev);
+            this.o.onChange();
+          };
+          const inf = new Informer({ client: this.client, type: t, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`, clock: this.o.clock, jitter: this.o.jitter, timing: this.o.timing, onEvent: onOutputEvent, onLog: log });
           this.informers.set(t.kind, inf);
           inf.start();
         }
@@ -113,7 +117,10 @@ export class ClusterConnection {
     return out;
   }
 
-  /** Live state for the planner. The labelled-object map is rebuilt only when an informer's cache changed. */
+  /**
+   * Live state for the planner. The labelled-object map follows the informers' events and our own observed writes;
+   * it is rebuilt from the caches only when an informer's cache changed in a way it did not follow.
+   */
   live(): LiveCluster {
     const empty = new Map<string, KubeObject>();
     if (!this.setupDone) return { ready: false, notReadyReason: this.setupError ?? 'connecting', labelled: empty };
@@ -121,15 +128,59 @@ export class ClusterConnection {
       if (!inf.synced) return { ready: false, notReadyReason: inf.lastError ?? `listing ${inf.type.plural}`, labelled: empty };
       if (!inf.healthy) return { ready: false, notReadyReason: inf.lastError ?? `watch of ${inf.type.plural} failing`, labelled: empty };
     }
-    const version = [...this.informers.values()].map((i) => i.version).join(',');
-    if (this.labelled?.version !== version) {
-      const map = new Map<string, KubeObject>();
-      for (const inf of this.informers.values()) for (const o of inf.list()) map.set(objectKey(o), o);
-      this.labelled = { version, map };
+    let stale = !this.labelledValid;
+    for (const inf of this.informers.values()) if (this.followed.get(inf) !== inf.version) stale = true;
+    if (stale) {
+      this.labelled.clear();
+      for (const inf of this.informers.values()) {
+        for (const o of inf.list()) this.labelled.set(objectKey(o), o);
+        this.followed.set(inf, inf.version);
+      }
+      this.labelledValid = true;
     }
-    return { ready: true, labelled: this.labelled.map };
+    return { ready: true, labelled: this.labelled };
   }
-  private labelled: { version: string; map: Map<string, KubeObject> } | undefined;
+  private readonly labelled = new Map<string, KubeObject>();
+  private labelledValid = false;
+  /** Per informer: the cache version the labelled map reflects. */
+  private readonly followed = new Map<Informer, number>();
+
+  /** Applies one informer change to the labelled map, if the map was in step with that informer before it. */
+  private track(inf: Informer | undefined, ev: InformerEvent | { type: 'observed'; prior: KubeObject | undefined; current: KubeObject | undefined; before: number }): void {
+    if (!inf || ev.type === 'state') return;
+    const before = ev.type === 'observed' ? ev.before : inf.version - 1;
+    if (!this.labelledValid || this.followed.get(inf) !== before) return; // out of step: live() rebuilds
+    if (ev.type === 'upsert') {
+      if (ev.old) this.labelled.delete(objectKey(ev.old));
+      this.labelled.set(objectKey(ev.object), ev.object);
+    }
+    else if (ev.type === 'delete') this.labelled.delete(objectKey(ev.object));
+    else if (ev.prior !== ev.current) {
+      if (ev.prior) this.labelled.delete(objectKey(ev.prior));
+      if (ev.current) this.labelled.set(objectKey(ev.current), ev.current);
+    }
+    this.followed.set(inf, inf.version);
+  }
+
+  /** Records an object returned by our own write (see Informer.observe), keeping the labelled map in step. */
+  observe(kind: string, o: KubeObject): void {
+    const inf = this.informers.get(kind);
+    if (!inf) return;
+    const before = inf.version;
+    const prior = inf.get(o.metadata.namespace, o.metadata.name);
+    inf.observe(o);
+    this.track(inf, { type: 'observed', prior, current: inf.get(o.metadata.namespace, o.metadata.name), before });
+  }
+
+  /** Records our own successful delete (see Informer.observeDeleted), keeping the labelled map in step. */
+  observeDeleted(kind: string, namespace: string | undefined, name: string): void {
+    const inf = this.informers.get(kind);
+    if (!inf) return;
+    const before = inf.version;
+    const prior = inf.get(namespace, name);
+    inf.observeDeleted(namespace, name);
+    this.track(inf, { type: 'observed', prior, current: inf.get(namespace, name), before });
+  }
 
   /** The cluster's Services when known (listed since connecting); undefined otherwise. */
   knownServices(): KubeObject[] | undefined {

@@ -541,7 +541,7 @@ export class Controller {
       try {
         const res = await applyObject(conn.client, p.object, { fieldManager: FIELD_MANAGER, force });
         memo.set(p.key, { object: p.object, resourceVersion: res.metadata.resourceVersion ?? '' });
-        conn.informerFor(p.object.kind)?.observe(res);
+        conn.observe(p.object.kind, res);
         applied++;
         this.metrics.applied.inc({ cluster: plan.cluster });
       } catch (e) {
@@ -568,13 +568,13 @@ export class Controller {
         return;
       }
       memo.set(p.key, { object: p.object, resourceVersion: liveObj?.metadata.resourceVersion ?? '' });
-      if (liveObj) conn.informerFor(p.object.kind)?.observe(liveObj);
+      if (liveObj) conn.observe(p.object.kind, liveObj);
     };
     const prune = async (o: KubeObject): Promise<void> => {
       this.guard();
       try {
         const r = await deleteObject(conn.client, o);
-        if (r !== 'changed') conn.informerFor(o.kind)?.observeDeleted(o.metadata.namespace, o.metadata.name);
+        if (r !== 'changed') conn.observeDeleted(o.kind, o.metadata.namespace, o.metadata.name);
         if (r === 'deleted') {
           pruned++;
           this.metrics.pruned.inc({ cluster: plan.cluster });
