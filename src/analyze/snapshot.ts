@@ -22,7 +22,7 @@ export interface Snapshot {
   rejected: Set<string>;
   /**
    * Content fingerprint of each accepted object (identity, creationTimestamp and spec; not status or server
-   * metadata): what a render cache keys on, since it is everything translation reads.
+   * metadata): what a render cache keys on, since it is everything translation reads. Filled only with a cache.
    */
   fingerprints: WeakMap<KubeObject, string>;
 }
@@ -105,7 +105,8 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     if (!known) {
       known = {
         issues: validate(info.schema, raw, { closed: true }),
-        fingerprint: fingerprint(raw, meta),
+        // Only a render cache reads fingerprints; a one-off render does not pay for them.
+        fingerprint: cache ? fingerprint(raw, meta) : '',
         nameError: kind === 'MeshWorkload' ? dns1123SubdomainError(name) : dns1123LabelError(name),
         nsError: namespace !== undefined ? dns1123LabelError(namespace) : undefined,
       };
@@ -133,7 +134,7 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
 
     const obj = known.obj ?? ({ ...raw, apiVersion: API_VERSION, kind, metadata: { ...meta, name, ...(namespace ? { namespace } : {}) } } as KubeObject);
     if (cache) known.obj = obj;
-    fingerprints.set(obj, `${namespace ?? ''}\u0000${known.fingerprint}`);
+    if (cache) fingerprints.set(obj, `${namespace ?? ''}\u0000${known.fingerprint}`);
     if (kind === 'MeshCluster') clusters.set(name, obj as MeshCluster);
     else if (kind === 'MeshWorkload') workloads.set(`${namespace}/${name}`, obj as MeshWorkload);
     else services.set(ref, obj as FailoverService);
