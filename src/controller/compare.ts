@@ -6,6 +6,9 @@
  * (Istio's CRD lists are atomic), element by element as subsets.
  */
 import type { KubeObject } from '../api/types.ts';
+import { jsonEqual } from '../schema/structural.ts';
+
+export { jsonEqual };
 
 type Json = unknown;
 
@@ -82,24 +85,3 @@ export function applyIsNoop(desired: KubeObject, live: KubeObject, manager: stri
   return isSubset(assertedPart(desired), live) && ownedFieldsMissing(desired, live, manager).length === 0;
 }
 
-/** Deep equality of two JSON values (key order ignored). */
-export function jsonEqual(a: Json, b: Json): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ra = a as Record<string, Json>;
-  const rb = b as Record<string, Json>;
-  let n = 0;
-  for (const k in ra) {
-    if (ra[k] === undefined) continue;
-    n++;
-    if (!jsonEqual(ra[k], rb[k])) return false;
-  }
-  for (const k in rb) if (rb[k] !== undefined) n--;
-  return n === 0;
-}

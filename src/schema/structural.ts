@@ -524,6 +524,7 @@ function enumHas(n: Node, v: unknown): boolean {
   return n.enumPrims !== undefined && n.enumPrims.has(v);
 }
 
+/** Deep equality of JSON values; key order is ignored and a key whose value is undefined counts as absent. */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
@@ -533,14 +534,16 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
     return true;
   }
   if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const bo = b as Record<string, unknown>;
-  if (ka.length !== Object.keys(bo).length) return false;
-  for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(bo, k)) return false;
-    if (!jsonEqual((a as Record<string, unknown>)[k], bo[k])) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in ra) {
+    if (ra[k] === undefined) continue;
+    n++;
+    if (!jsonEqual(ra[k], rb[k])) return false;
   }
-  return true;
+  for (const k in rb) if (rb[k] !== undefined) n--;
+  return n === 0;
 }
 
 function validateArray(ctx: Ctx, n: Node, v: unknown[], open: boolean): void {

@@ -15,7 +15,8 @@ export const unkey = (k: string): Path => JSON.parse(k) as Path;
 /** metadata fields that are owned through apply/update; the rest is the server's. */
 const OWNED_META = ['labels', 'annotations', 'finalizers', 'ownerReferences'];
 
-const META_SCHEMA: Schema = {
+/** Schema of the metadata fields managers own (shared with ssa.ts). */
+export const META_SCHEMA: Schema = {
   type: 'object',
   properties: {
     labels: { type: 'object', additionalProperties: { type: 'string' } },

@@ -1,7 +1,7 @@
 // Server-side apply and managedFields bookkeeping for updates.
 import type { StatusCause } from './errors.ts';
 import type { FieldSet, Path, Scope } from './fieldset.ts';
-import { describe, fieldsOf, fromFieldsV1, getPath, isPrefix, removePath, toFieldsV1, unkey } from './fieldset.ts';
+import { META_SCHEMA, describe, fieldsOf, fromFieldsV1, getPath, isPrefix, removePath, toFieldsV1, unkey } from './fieldset.ts';
 import type { Json, JsonObject } from './json.ts';
 import { clone, deepEqual, isObject } from './json.ts';
 import type { Schema } from './schema.ts';
@@ -16,17 +16,7 @@ export interface ManagedEntry {
   fields: FieldSet;
 }
 
-const META_LIST: Record<string, Schema> = {
-  labels: { type: 'object', additionalProperties: { type: 'string' } },
-  annotations: { type: 'object', additionalProperties: { type: 'string' } },
-  finalizers: { type: 'array', items: { type: 'string' }, 'x-kubernetes-list-type': 'set' },
-  ownerReferences: {
-    type: 'array',
-    items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-    'x-kubernetes-list-type': 'map',
-    'x-kubernetes-list-map-keys': ['uid'],
-  },
-};
+const META_LIST: Record<string, Schema> = META_SCHEMA.properties as Record<string, Schema>;
 
 export function readManaged(o: JsonObject | undefined): ManagedEntry[] {
   const meta = o?.metadata;
