@@ -58,8 +58,15 @@ export function clusterRole(name: string, rules: PolicyRule[], component: string
   return { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name, labels: baseLabels(component) }, rules };
 }
 
-function subject(name: string, namespace: string) {
-  return [{ kind: 'ServiceAccount', name, namespace }];
+/** Binds the ServiceAccount `name` in `namespace` to the (Cluster)Role of the same name. */
+function binding(kind: 'ClusterRoleBinding' | 'RoleBinding', name: string, namespace: string, labels: Record<string, string>): KubeObject {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind,
+    metadata: kind === 'RoleBinding' ? { name, namespace, labels } : { name, labels },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: kind === 'RoleBinding' ? 'Role' : 'ClusterRole', name },
+    subjects: [{ kind: 'ServiceAccount', name, namespace }],
+  };
 }
 
 /**
@@ -72,13 +79,7 @@ export function memberRbacManifests(namespace: string): KubeObject[] {
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: MEMBER_NAME, namespace, labels } },
     clusterRole(MEMBER_NAME, memberClusterRules(), 'member'),
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: MEMBER_NAME, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: MEMBER_NAME },
-      subjects: subject(MEMBER_NAME, namespace),
-    },
+    binding('ClusterRoleBinding', MEMBER_NAME, namespace, labels),
     {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -93,20 +94,8 @@ export function controllerRbacManifests(namespace: string): KubeObject[] {
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: CONTROLLER_NAME, namespace, labels } },
     clusterRole(CONTROLLER_NAME, controllerClusterRules(), 'controller'),
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: CONTROLLER_NAME, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: CONTROLLER_NAME },
-      subjects: subject(CONTROLLER_NAME, namespace),
-    },
+    binding('ClusterRoleBinding', CONTROLLER_NAME, namespace, labels),
     { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: CONTROLLER_NAME, namespace, labels }, rules: controllerNamespaceRules() },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: CONTROLLER_NAME, namespace, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: CONTROLLER_NAME },
-      subjects: subject(CONTROLLER_NAME, namespace),
-    },
+    binding('RoleBinding', CONTROLLER_NAME, namespace, labels),
   ];
 }
