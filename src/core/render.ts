@@ -36,6 +36,11 @@ export interface ServiceOutcome {
 export interface DetailedRenderResult extends RenderResult {
   services: ServiceOutcome[];
   snapshot: Snapshot;
+  /**
+   * Per cluster (every cluster of `clusters`, same order), the objects of each accepted service, oldest service
+   * first. The same objects as `clusters`, grouped by owner; `clusters` is sorted from these on first access.
+   */
+  blocks: ReadonlyMap<string, readonly RenderBlock[]>;
 }
 
 const KIND_ORDER: Record<string, number> = { ServiceEntry: 0, DestinationRule: 1, EnvoyFilter: 2, Gateway: 3, VirtualService: 4 };
@@ -64,12 +69,15 @@ function asSourced(docs: readonly unknown[] | readonly SourcedDocument[]): Sourc
   return docs.map((d) => (isSourced(d) ? d : { value: d }));
 }
 
-interface Entry {
-  /** Sort key: kind order, kind, namespace, name. */
-  k: string;
-  o: KubeObject;
-  /** Index of the owning plan in this run's survivors. */
-  p: number;
+/** The objects one accepted FailoverService writes into one cluster. */
+export interface RenderBlock {
+  /** `FailoverService/<namespace>/<name>`. */
+  ref: string;
+  /**
+   * In translation order. With a RenderCache, a service whose inputs did not change yields the very same array
+   * (and objects) as in the previous render, so callers can skip it by identity.
+   */
+  objects: readonly KubeObject[];
 }
 
 interface ServiceMemo {
@@ -79,18 +87,24 @@ interface ServiceMemo {
   plan?: FailoverPlan;
 }
 
+/** One plan's objects in one cluster, with their sort keys (kind order, kind, namespace, name). */
+interface Translated {
+  objects: KubeObject[];
+  keys: string[];
+}
+
 interface TranslationMemo {
   plan: FailoverPlan;
   address: string;
-  entries: Map<string, Omit<Entry, 'p'>[]>;
+  perCluster: Map<string, Translated>;
 }
 
 /**
  * Lets repeated renders of a slowly changing snapshot (the controller's reconciles) reuse work: schema checks per
  * input document, per-service checks and plans keyed by the fingerprints of what they read, and translations per
- * (plan, address). A service whose inputs did not change yields the very same output objects as last time, so a
- * caller can compare by identity. Mesh-wide checks, conflicts and ordering are always recomputed, so a cached render
- * is exactly a fresh one. Output objects are shared between renders: treat them as read-only.
+ * (plan, address). A service whose inputs did not change yields the very same output objects (and block arrays) as
+ * last time, so a caller can compare by identity. Mesh-wide checks and conflicts are always recomputed, so a cached
+ * render is exactly a fresh one. Output objects are shared between renders: treat them as read-only.
  */
 export class RenderCache {
   readonly snapshot: SnapshotCache = { docs: new WeakMap() };
@@ -144,48 +158,68 @@ export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocume
   }
   const survivors = checkMesh(plans, reporter);
 
-  // Translate every plan, then sort each cluster's objects. Two plans writing the same object show up as equal
-  // adjacent keys; the newer plan is rejected whole (oldest first, so a rejected plan frees its claims).
-  const perCluster = new Map<string, Entry[]>();
-  survivors.forEach((plan, p) => {
-    for (const [cluster, entries] of translated(plan, cache)) {
-      let list = perCluster.get(cluster);
-      if (!list) perCluster.set(cluster, (list = []));
-      for (const e of entries) list.push({ k: e.k, o: e.o, p });
-    }
-  });
-  const clashes = new Map<number, { older: number; what: string }[]>();
-  for (const [cluster, list] of perCluster) {
-    list.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.p - b.p));
-    for (let i = 1; i < list.length; i++) {
-      const prev = list[i - 1] as Entry;
-      const cur = list[i] as Entry;
-      if (cur.k !== prev.k) continue;
-      for (let j = i - 1; j >= 0 && (list[j] as Entry).k === cur.k; j--) {
-        const older = (list[j] as Entry).p;
-        if (older === cur.p) continue;
-        const what = `${cur.o.kind} ${cur.o.metadata.namespace}/${cur.o.metadata.name} in cluster ${cluster}`;
-        clashes.set(cur.p, [...(clashes.get(cur.p) ?? []), { older, what }]);
+  // Translate every plan. Two plans writing the same object claim the same key in a cluster; the newer plan is
+  // rejected whole (oldest first, so a rejected plan frees its claims).
+  const translations = survivors.map((plan) => translated(plan, cache));
+  const claims = new Map<string, Map<string, number | number[]>>(); // cluster -> sort key -> plans claiming it
+  const clashes = new Map<number, Clash[]>();
+  translations.forEach((perCluster, p) => {
+    for (const [cluster, t] of perCluster) {
+      let owned = claims.get(cluster);
+      if (!owned) claims.set(cluster, (owned = new Map()));
+      for (let i = 0; i < t.keys.length; i++) {
+        const k = t.keys[i] as string;
+        const prior = owned.get(k);
+        if (prior === undefined) {
+          owned.set(k, p);
+          continue;
+        }
+        const older = (typeof prior === 'number' ? [prior] : prior).filter((q) => q !== p);
+        if (older.length === 0) continue;
+        const list = clashes.get(p) ?? [];
+        for (const q of older) list.push({ cluster, key: k, older: q, object: t.objects[i] as KubeObject });
+        clashes.set(p, list);
+        owned.set(k, [...older, p]);
       }
     }
-  }
+  });
+  const clusterOrder = [...claims.keys()];
   const rejected = new Set<number>();
   for (const p of [...clashes.keys()].sort((a, b) => a - b)) {
-    const hit = clashes.get(p)?.find((c) => !rejected.has(c.older));
+    // In cluster, key and (newest older plan first) order, so the reported clash does not depend on map order.
+    const list = (clashes.get(p) as Clash[]).sort((a, b) => clusterOrder.indexOf(a.cluster) - clusterOrder.indexOf(b.cluster) || cmp(a.key, b.key) || b.older - a.older);
+    const hit = list.find((c) => !rejected.has(c.older));
     if (!hit) continue;
     rejected.add(p);
-    reporter.report(MSG.ObjectConflict, (survivors[p] as FailoverPlan).ref, `${hit.what} is already written for ${(survivors[hit.older] as FailoverPlan).ref}`);
+    const what = `${hit.object.kind} ${hit.object.metadata.namespace}/${hit.object.metadata.name} in cluster ${hit.cluster}`;
+    reporter.report(MSG.ObjectConflict, (survivors[p] as FailoverPlan).ref, `${what} is already written for ${(survivors[hit.older] as FailoverPlan).ref}`);
   }
   const accepted = new Map<string, FailoverPlan>();
+  const blocks = new Map<string, RenderBlock[]>();
+  const clusterNames = [...new Set([...snapshot.clusters.keys(), ...claims.keys()])].sort(cmp);
+  for (const name of clusterNames) blocks.set(name, []);
   survivors.forEach((plan, p) => {
-    if (!rejected.has(p)) accepted.set(plan.ref, plan);
+    if (rejected.has(p)) return;
+    accepted.set(plan.ref, plan);
+    for (const [cluster, t] of translations[p] as Map<string, Translated>) (blocks.get(cluster) as RenderBlock[]).push({ ref: plan.ref, objects: t.objects });
   });
 
-  const clusters: Record<string, KubeObject[]> = {};
-  for (const name of [...new Set([...snapshot.clusters.keys(), ...perCluster.keys()])].sort(cmp)) {
-    const list = perCluster.get(name) ?? [];
-    clusters[name] = rejected.size === 0 ? list.map((e) => e.o) : list.filter((e) => !rejected.has(e.p)).map((e) => e.o);
-  }
+  // The flat, sorted output per cluster is built on first use: the controller plans from the blocks instead.
+  let flat: Record<string, KubeObject[]> | undefined;
+  const sortedClusters = (): Record<string, KubeObject[]> => {
+    if (flat) return flat;
+    flat = {};
+    for (const name of clusterNames) {
+      const entries: { k: string; o: KubeObject; p: number }[] = [];
+      survivors.forEach((_plan, p) => {
+        const t = rejected.has(p) ? undefined : translations[p]?.get(name);
+        if (t) for (let i = 0; i < t.keys.length; i++) entries.push({ k: t.keys[i] as string, o: t.objects[i] as KubeObject, p });
+      });
+      entries.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.p - b.p));
+      flat[name] = entries.map((e) => e.o);
+    }
+    return flat;
+  };
 
   const services = snapshot.services.map((fs): ServiceOutcome => {
     const ref = `FailoverService/${fs.metadata.namespace ?? 'default'}/${fs.metadata.name}`;
@@ -205,18 +239,34 @@ export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocume
     };
   });
 
-  return { clusters, messages: reporter.sorted(), services, snapshot };
+  return {
+    get clusters() {
+      return sortedClusters();
+    },
+    messages: reporter.sorted(),
+    services,
+    snapshot,
+    blocks,
+  };
+}
+
+interface Clash {
+  cluster: string;
+  key: string;
+  older: number;
+  /** The newer plan's object. */
+  object: KubeObject;
 }
 
 /** The plan's objects per cluster with their sort keys, from the cache when the plan and its address are unchanged. */
-function translated(plan: FailoverPlan, cache: RenderCache | undefined): Map<string, Omit<Entry, 'p'>[]> {
+function translated(plan: FailoverPlan, cache: RenderCache | undefined): Map<string, Translated> {
   const memo = cache?.translations.get(plan.ref);
   // checkMesh copies plans to set the address, so the cached plan is compared through what it was copied from.
-  if (memo && memo.address === plan.address && sameBase(memo.plan, plan)) return memo.entries;
-  const entries = new Map<string, Omit<Entry, 'p'>[]>();
-  for (const [cluster, objs] of translatePlan(plan)) entries.set(cluster, objs.map((o) => ({ k: sortKey(o), o })));
-  cache?.translations.set(plan.ref, { plan, address: plan.address, entries });
-  return entries;
+  if (memo && memo.address === plan.address && sameBase(memo.plan, plan)) return memo.perCluster;
+  const perCluster = new Map<string, Translated>();
+  for (const [cluster, objs] of translatePlan(plan)) perCluster.set(cluster, { objects: objs, keys: objs.map(sortKey) });
+  cache?.translations.set(plan.ref, { plan, address: plan.address, perCluster });
+  return perCluster;
 }
 
 /** Two plans made by the same buildPlan call (checkMesh only adds the address): their parts are identical. */

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RenderCache, renderDetailed } from '../../src/core/render.ts';
+import type { DetailedRenderResult } from '../../src/core/render.ts';
 import { renderJson } from '../../src/cli/output.ts';
 import type { KubeObject } from '../../src/api/types.ts';
 import { failoverService, meshCluster, meshWorkload } from './fixtures.ts';
@@ -83,8 +84,28 @@ for (const seed of [1, 2, 3, 4, 5]) {
       const fresh = renderDetailed(input);
       assert.equal(renderJson(cached), renderJson(fresh), `step ${step}`);
       assert.deepEqual(cached.services, fresh.services, `step ${step}`);
+      assertBlocksMatch(cached, `step ${step}`);
+      assertBlocksMatch(fresh, `step ${step}`);
     }
   });
+}
+
+/** `blocks` hold exactly the objects of `clusters`, grouped by owning service, oldest accepted service first. */
+function assertBlocksMatch(r: DetailedRenderResult, why: string): void {
+  assert.deepEqual([...r.blocks.keys()], Object.keys(r.clusters), why);
+  const order = r.services.filter((s) => s.accepted).map((s) => s.ref);
+  for (const [cluster, blocks] of r.blocks) {
+    const grouped = blocks.flatMap((b) => b.objects);
+    assert.deepEqual(new Set(grouped), new Set(r.clusters[cluster]), `${why}: ${cluster}`);
+    assert.equal(grouped.length, r.clusters[cluster]!.length, `${why}: ${cluster}`);
+    const refs = blocks.map((b) => b.ref);
+    assert.deepEqual(refs, order.filter((ref) => refs.includes(ref)), `${why}: ${cluster} block order`);
+    for (const b of blocks) {
+      for (const o of b.objects) {
+        assert.equal(`FailoverService/${o.metadata.labels?.['spillway.dev/failover-service-namespace']}/${o.metadata.labels?.['spillway.dev/failover-service']}`, b.ref, why);
+      }
+    }
+  }
 }
 
 test('unchanged services keep their output objects; a changed service gets new ones', () => {
@@ -99,4 +120,7 @@ test('unchanged services keep their output objects; a changed service gets new o
   for (const o of Object.values(second.clusters).flat()) {
     assert.equal(before.has(o), owner(o) !== 's3', `${owner(o)} ${o.kind} ${o.metadata.name}`);
   }
+  // Whole blocks keep their identity too: that is what lets the controller skip unchanged services.
+  const blocksBefore = new Set([...first.blocks.values()].flat().map((b) => b.objects));
+  for (const b of [...second.blocks.values()].flat()) assert.equal(blocksBefore.has(b.objects), b.ref !== 'FailoverService/default/s3', b.ref);
 });
