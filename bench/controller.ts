@@ -5,7 +5,8 @@
  *   - write requests after one FailoverService change vs the objects that change in the render (target: equal);
  *   - convergence latency after a FailoverService change, p50/p99 over several changes, split into the
  *     controller's own reconcile phases (target p99 < 250 ms).
- * Usage: npm run bench:controller [-- --services 1000 --changes 50 --idle 5]
+ * Usage: npm run bench:controller [-- --services 1000 --changes 50 --idle 5 --no-gc --profile FILE]
+ * (`--profile` writes the V8 CPU profile of each timed window, from the change until the controller is idle again.)
  *
  * Everything (the four API doubles, the controller and this driver) shares one process. Before each timed change
  * the driver computes the expected objects with an uncached render and lists every input from the double, which
@@ -13,6 +14,8 @@
  * `--expose-gc` (the npm script does), that garbage is collected before the clock starts; the controller's own
  * garbage is not, since it is made after. Pass `--no-gc` to measure without it.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { isDeepStrictEqual } from 'node:util';
 import { renderDetailed } from '../src/core/render.ts';
@@ -22,7 +25,7 @@ import { WRITE_VERBS } from '../test/double/index.ts';
 import type { KubeDouble } from '../test/double/index.ts';
 import { applyAs, create, failoverService, inputs, meshWorkload, startFleet, strip } from '../test/controller/harness.ts';
 
-const { values } = parseArgs({ options: { services: { type: 'string', default: '1000' }, changes: { type: 'string', default: '50' }, idle: { type: 'string', default: '5' }, 'no-gc': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { services: { type: 'string', default: '1000' }, changes: { type: 'string', default: '50' }, idle: { type: 'string', default: '5' }, 'no-gc': { type: 'boolean', default: false }, profile: { type: 'string' } } });
 const collect = values['no-gc'] ? undefined : (globalThis as { gc?: () => void }).gc;
 const N = Number(values.services);
 const CHANGES = Number(values.changes);
@@ -124,7 +127,14 @@ try {
   }
 
   // Latency.
+  const session = values.profile ? new Session() : undefined;
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  }
   const lat: number[] = [];
+  const profiles: unknown[] = [];
   const recon: number[] = [];
   const phases = new Map<string, number[]>();
   for (let k = 0; k < CHANGES; k++) {
@@ -134,15 +144,21 @@ try {
     await ctl.idle();
     collect?.();
     const n0 = ctl.reconcileCount;
+    if (session) await session.post('Profiler.start');
     const t0 = performance.now();
     await applyAs(f.mc, failoverService(`svc${i}`, order.map((c) => wl(i, c))));
     while (!satisfied(exp)) await new Promise((r) => setImmediate(r));
     lat.push(performance.now() - t0);
     await ctl.idle();
+    if (session) profiles.push((await session.post('Profiler.stop')).profile);
     if (ctl.reconcileCount > n0 && ctl.lastReport) {
       recon.push(ctl.lastReport.durationMs);
       for (const [name, v] of Object.entries(ctl.lastReport.phases)) phases.set(name, [...(phases.get(name) ?? []), v]);
     }
+  }
+  if (session && values.profile) {
+    writeFileSync(values.profile, JSON.stringify(profiles));
+    log(`CPU profiles of the ${profiles.length} timed windows (change to convergence, then idle) written to ${values.profile}`);
   }
   log(`convergence latency over ${CHANGES} changes with ${N} FailoverServices, 3 clusters: p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))} (target p99 < 250 ms; driver garbage ${collect ? 'collected before each change' : 'not collected'})`);
   log(`  of which one full reconcile (read caches, renderDetailed, plan, writes, statuses): p50 ${ms(pct(recon, 50))}, p99 ${ms(pct(recon, 99))}`);
