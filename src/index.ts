@@ -1,6 +1,6 @@
 /** Spillway's public, pure API. */
 export { render, renderDetailed, hasErrors, compareObjects, RenderCache } from './core/render.ts';
-export type { RenderResult, DetailedRenderResult, ServiceOutcome } from './core/render.ts';
+export type { RenderResult, DetailedRenderResult, RenderBlock, ServiceOutcome } from './core/render.ts';
 export type { Message, Level } from './analyze/messages.ts';
 export { MSG } from './analyze/messages.ts';
 export type { SourcedDocument, Snapshot } from './analyze/snapshot.ts';

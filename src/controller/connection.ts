@@ -30,6 +30,9 @@ export interface ConnectionOptions {
   log: Logger;
 }
 
+/** Labelled-map changes remembered for planners (see LiveCluster.changedSince). */
+const MAX_LOG = 100_000;
+
 export class ClusterConnection {
   readonly name: string;
   readonly client: KubeClient;
@@ -137,11 +140,35 @@ export class ClusterConnection {
         this.followed.set(inf, inf.version);
       }
       this.labelledValid = true;
+      // Nothing before the rebuild can be listed as changed: start the log afresh.
+      this.epoch++;
+      this.logStart = this.epoch;
+      this.log.length = 0;
     }
-    return { ready: true, labelled: this.labelled };
+    return { ready: true, labelled: this.labelled, epoch: this.epoch, changedSince: (e) => this.changedSince(e) };
   }
   private readonly labelled = new Map<string, KubeObject>();
   private labelledValid = false;
+  /** Changes to `labelled` so far; `log[i]` is the key changed by change number `logStart + i + 1`. */
+  private epoch = 0;
+  private logStart = 0;
+  private readonly log: string[] = [];
+
+  private changedSince(e: number): string[] | undefined {
+    if (e < this.logStart || e > this.epoch) return undefined;
+    return this.log.slice(e - this.logStart);
+  }
+
+  private changed(key: string): void {
+    this.epoch++;
+    this.log.push(key);
+    if (this.log.length > MAX_LOG) {
+      // Planners further behind than this re-examine everything.
+      const drop = this.log.length - MAX_LOG / 2;
+      this.log.splice(0, drop);
+      this.logStart += drop;
+    }
+  }
   /** Per informer: the cache version the labelled map reflects. */
   private readonly followed = new Map<Informer, number>();
 
@@ -150,14 +177,23 @@ export class ClusterConnection {
     if (!inf || ev.type === 'state') return;
     const before = ev.type === 'observed' ? ev.before : inf.version - 1;
     if (!this.labelledValid || this.followed.get(inf) !== before) return; // out of step: live() rebuilds
+    const remove = (o: KubeObject): void => {
+      const k = objectKey(o);
+      this.labelled.delete(k);
+      this.changed(k);
+    };
+    const put = (o: KubeObject): void => {
+      const k = objectKey(o);
+      this.labelled.set(k, o);
+      this.changed(k);
+    };
     if (ev.type === 'upsert') {
-      if (ev.old) this.labelled.delete(objectKey(ev.old));
-      this.labelled.set(objectKey(ev.object), ev.object);
-    }
-    else if (ev.type === 'delete') this.labelled.delete(objectKey(ev.object));
+      if (ev.old) remove(ev.old);
+      put(ev.object);
+    } else if (ev.type === 'delete') remove(ev.object);
     else if (ev.prior !== ev.current) {
-      if (ev.prior) this.labelled.delete(objectKey(ev.prior));
-      if (ev.current) this.labelled.set(objectKey(ev.current), ev.current);
+      if (ev.prior) remove(ev.prior);
+      if (ev.current) put(ev.current);
     }
     this.followed.set(inf, inf.version);
   }

@@ -29,7 +29,7 @@ import type { Logger } from './log.ts';
 import { silentLogger } from './log.ts';
 import { ControllerMetrics } from './metrics.ts';
 import type { ClusterOutcome, ClusterPlan, LiveCluster, MemoEntry, PlannedObject, ServiceStatusInput } from './reconcile.ts';
-import { FIELD_MANAGER, clusterStatus, collisionReason, decide, objectsByService, outcomesSignature, planReconcile, sameServiceStatusInput, sameStatus, serviceStatus } from './reconcile.ts';
+import { FIELD_MANAGER, PlanCache, clusterStatus, collisionReason, decide, objectsByService, outcomesSignature, planReconcile, sameServiceStatusInput, sameStatus, serviceStatus } from './reconcile.ts';
 import { Scheduler } from './scheduler.ts';
 import type { RunResult } from './scheduler.ts';
 
@@ -115,6 +115,8 @@ export class Controller {
   /** Per cluster, per objectKey: what we last applied (see MemoEntry). */
   private readonly memo = new Map<string, Map<string, MemoEntry>>();
   private readonly renderCache = new RenderCache();
+  /** Goes with `memo`: whenever a cluster's memo is dropped, so is its plan state. */
+  private readonly planCache = new PlanCache();
   /**
    * Per FailoverService ref: the inputs of the last status computed that needed no write, and the cluster outcomes
    * it was computed with. Same inputs, same previous status object: the status still needs no write.
@@ -310,6 +312,7 @@ export class Controller {
       if (cur && cur.fingerprint === fingerprint) continue;
       if (cur?.conn) this.track(cur.conn.stop());
       this.memo.delete(name); // possibly another cluster behind the name now: trust nothing we remembered
+      this.planCache.forget(name);
       let conn: ClusterConnection | undefined;
       if (fingerprint === 'management' || text !== undefined) {
         try {
@@ -338,6 +341,7 @@ export class Controller {
       if (e.conn) this.track(e.conn.stop());
       this.entries.delete(name);
       this.memo.delete(name);
+      this.planCache.forget(name);
       this.log.info('cluster connection stopped (MeshCluster deleted)', { cluster: name });
     }
     for (const [ns, inf] of this.secretInformers) {
@@ -420,7 +424,7 @@ export class Controller {
     phase('discovery');
     const live = new Map<string, LiveCluster>();
     for (const [name, e] of this.entries) if (e.conn) live.set(name, e.conn.live());
-    const plan = planReconcile({ docs: [...meshClusters, ...effective, ...services], clusters: live, memo: (c, k) => this.memo.get(c)?.get(k), renderCache: this.renderCache });
+    const plan = planReconcile({ docs: [...meshClusters, ...effective, ...services], clusters: live, memo: (c, k) => this.memo.get(c)?.get(k), renderCache: this.renderCache, planCache: this.planCache });
 
     phase('renderPlan');
     const outcomes = await Promise.all(plan.clusters.map((p) => this.execute(p)));

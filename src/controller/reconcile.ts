@@ -16,11 +16,11 @@
  * The executor (controller.ts) performs the plan: server-side apply with field manager `spillway`, deletes with
  * uid + resourceVersion preconditions, and status merge patches, skipping anything that would change nothing.
  */
-import { compareObjects, renderDetailed } from '../core/render.ts';
-import type { DetailedRenderResult, RenderCache, ServiceOutcome } from '../core/render.ts';
+import { renderDetailed } from '../core/render.ts';
+import type { DetailedRenderResult, RenderBlock, RenderCache, ServiceOutcome } from '../core/render.ts';
 import type { Message } from '../analyze/messages.ts';
 import type { KubeObject } from '../api/types.ts';
-import { LABEL_CLUSTER, LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_VALUE } from '../api/types.ts';
+import { LABEL_CLUSTER, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
 import { objectKey } from '../kube/resources.ts';
 import { applyIsNoop, jsonEqual } from './compare.ts';
 
@@ -32,6 +32,10 @@ export interface LiveCluster {
   notReadyReason?: string;
   /** Objects in this cluster carrying `app.kubernetes.io/managed-by=spillway`, by objectKey. */
   labelled: ReadonlyMap<string, KubeObject>;
+  /** Optional change tracking: a counter of changes made to `labelled` (the same map, updated in place). */
+  epoch?: number;
+  /** The keys changed in `labelled` after `epoch`; undefined when that is no longer known (say, the map was rebuilt). */
+  changedSince?(epoch: number): Iterable<string> | undefined;
 }
 
 export interface MemoEntry {
@@ -78,6 +82,8 @@ export interface ReconcileInput {
   memo: ApplyMemo;
   /** Reused across reconciles: unchanged services then render to the very objects the memo holds. */
   renderCache?: RenderCache;
+  /** Reused across reconciles with the same memo: services settled and unchanged since are not examined again. */
+  planCache?: PlanCache;
 }
 
 export interface ReconcilePlan {
@@ -113,45 +119,149 @@ export function collisionReason(o: KubeObject, cluster: string): string {
   return `${what} already exists in cluster ${cluster} and is not managed by Spillway; left untouched`;
 }
 
-export function planCluster(cluster: string, desiredObjects: readonly KubeObject[], live: LiveCluster | undefined, memo: ApplyMemo): ClusterPlan {
+/** Object keys of a render block (cached per array: cached renders hand out the same arrays), and whether they are distinct. */
+const blockKeys = new WeakMap<readonly KubeObject[], { keys: string[]; distinct: boolean }>();
+
+export function keysOf(objects: readonly KubeObject[]): { keys: string[]; distinct: boolean } {
+  let k = blockKeys.get(objects);
+  if (!k) {
+    const keys = objects.map(objectKey);
+    k = { keys, distinct: new Set(keys).size === keys.length };
+    blockKeys.set(objects, k);
+  }
+  return k;
+}
+
+/**
+ * What the planner remembers about each cluster between reconciles, so that a reconcile costs what changed rather
+ * than what exists: the services whose objects were all settled (desired object, live object and memo agreeing), and
+ * the live-state epoch they were checked at. A service is re-examined when its rendered block is a different array
+ * (its render changed) or one of its keys changed live since (LiveCluster.changedSince). Dropping it (`forget`) is
+ * always safe: the next plan of that cluster examines every object.
+ */
+export class PlanCache {
+  private readonly clusters = new Map<string, ClusterPlanState>();
+
+  forget(cluster: string): void {
+    this.clusters.delete(cluster);
+  }
+
+  /** @internal */
+  state(cluster: string): ClusterPlanState | undefined {
+    return this.clusters.get(cluster);
+  }
+
+  /** @internal */
+  set(cluster: string, state: ClusterPlanState): void {
+    this.clusters.set(cluster, state);
+  }
+}
+
+interface SettledBlock {
+  objects: readonly KubeObject[];
+  keys: readonly string[];
+}
+
+interface ClusterPlanState {
+  /** The live map planned against (a new map means a new connection: start over). */
+  labelled: ReadonlyMap<string, KubeObject>;
+  epoch: number;
+  /** Services whose objects were all settled, by ref. */
+  settled: Map<string, SettledBlock>;
+  /** Key -> ref, for the keys of settled services (to find which services a live change touches). */
+  owner: Map<string, string>;
+}
+
+/**
+ * Plans one cluster from the render's blocks. With a PlanCache and a LiveCluster that reports its changes, services
+ * found settled last time whose block and live objects did not change since are counted as settled without looking
+ * at their objects; every other object goes through `decide`, exactly as without the cache.
+ */
+export function planClusterBlocks(cluster: string, blocks: readonly RenderBlock[], live: LiveCluster | undefined, memo: ApplyMemo, cache?: PlanCache): ClusterPlan {
   const plan: ClusterPlan = { cluster, apply: [], probe: [], prune: [], collisions: [], unchanged: [], settled: 0 };
   if (!live || !live.ready) {
     plan.skipped = live?.notReadyReason ?? 'not connected';
     return plan;
   }
-  // Render output is sorted: strictly increasing objects have distinct keys, so counting the labelled ones found
-  // tells whether any labelled object is left over for pruning without building a set of wanted keys.
+  const prev = cache?.state(cluster);
+  const dirty = prev && prev.labelled === live.labelled && live.epoch !== undefined ? live.changedSince?.(prev.epoch) : undefined;
+  const reuse = prev !== undefined && dirty !== undefined;
+  const dirtyRefs = new Set<string>();
+  if (reuse) {
+    for (const k of dirty) {
+      const ref = prev.owner.get(k);
+      if (ref !== undefined) dirtyRefs.add(ref);
+    }
+  }
+  const settled = new Map<string, SettledBlock>();
+  // Keys are distinct across blocks (the render rejects two services writing one object); within a block they are
+  // checked once per block. Then counting the labelled objects found tells whether any is left over to prune.
+  let distinct = true;
   let found = 0;
-  let increasing = true;
-  let prev: KubeObject | undefined;
-  for (const object of desiredObjects) {
-    if (increasing && prev && compareObjects(prev, object) >= 0) increasing = false;
-    prev = object;
-    const d = { key: objectKey(object), object };
-    const l = live.labelled.get(d.key);
-    if (!l) {
-      plan.probe.push(d);
+  for (const block of blocks) {
+    const last = reuse ? prev.settled.get(block.ref) : undefined;
+    if (last && last.objects === block.objects && !dirtyRefs.has(block.ref)) {
+      plan.settled += last.keys.length;
+      found += last.keys.length;
+      settled.set(block.ref, last);
       continue;
     }
-    found++;
-    const decision = decide(d, l, cluster, memo);
-    if (decision === 'settled') plan.settled++;
-    else if (decision === 'update') plan.apply.push(d);
-    else if (decision === 'collision') plan.collisions.push({ key: d.key, object: d.object, reason: collisionReason(l, cluster) });
-    else plan.unchanged.push({ key: d.key, object: d.object, resourceVersion: l.metadata.resourceVersion ?? '' });
+    const { keys, distinct: d } = keysOf(block.objects);
+    if (!d) distinct = false;
+    let all = true;
+    for (let i = 0; i < keys.length; i++) {
+      const p = { key: keys[i] as string, object: block.objects[i] as KubeObject };
+      const l = live.labelled.get(p.key);
+      if (!l) {
+        plan.probe.push(p);
+        all = false;
+        continue;
+      }
+      found++;
+      const decision = decide(p, l, cluster, memo);
+      if (decision === 'settled') plan.settled++;
+      else {
+        all = false;
+        if (decision === 'update') plan.apply.push(p);
+        else if (decision === 'collision') plan.collisions.push({ key: p.key, object: p.object, reason: collisionReason(l, cluster) });
+        else plan.unchanged.push({ ...p, resourceVersion: l.metadata.resourceVersion ?? '' });
+      }
+    }
+    if (all) settled.set(block.ref, { objects: block.objects, keys });
   }
-  if (!increasing || found < live.labelled.size) {
+  if (!distinct || found < live.labelled.size) {
     const wanted = new Set<string>();
-    for (const object of desiredObjects) wanted.add(objectKey(object));
+    for (const block of blocks) for (const k of keysOf(block.objects).keys) wanted.add(k);
     for (const [key, o] of live.labelled) if (!wanted.has(key) && isOwnedBy(o, cluster)) plan.prune.push(o);
   }
   plan.prune.sort((a, b) => (objectKey(a) < objectKey(b) ? -1 : 1));
+
+  if (cache && live.epoch !== undefined) {
+    // Keep the key -> service index in step with the settled services (changes only, not every key every time).
+    const owner = reuse ? prev.owner : new Map<string, string>();
+    if (reuse) {
+      for (const [ref, b] of prev.settled) {
+        if (settled.get(ref) === b) continue;
+        for (const k of b.keys) if (owner.get(k) === ref) owner.delete(k);
+      }
+    }
+    for (const [ref, b] of settled) {
+      if (reuse && prev.settled.get(ref) === b) continue;
+      for (const k of b.keys) owner.set(k, ref);
+    }
+    cache.set(cluster, { labelled: live.labelled, epoch: live.epoch, settled, owner });
+  }
   return plan;
+}
+
+/** Plans one cluster from a flat list of desired objects (no cache). */
+export function planCluster(cluster: string, desiredObjects: readonly KubeObject[], live: LiveCluster | undefined, memo: ApplyMemo): ClusterPlan {
+  return planClusterBlocks(cluster, [{ ref: '', objects: desiredObjects }], live, memo);
 }
 
 export function planReconcile(input: ReconcileInput): ReconcilePlan {
   const render = renderDetailed(input.docs, input.renderCache);
-  const clusters = Object.entries(render.clusters).map(([name, objs]) => planCluster(name, objs, input.clusters.get(name), input.memo));
+  const clusters = [...render.blocks].map(([name, blocks]) => planClusterBlocks(name, blocks, input.clusters.get(name), input.memo, input.planCache));
   return { render, clusters };
 }
 
@@ -183,31 +293,14 @@ export interface Condition {
   message: string;
 }
 
-/** Owner refs per rendered object (render outputs are reused across reconciles); checked against the labels read. */
-const owners = new WeakMap<KubeObject, { labels: unknown; ns: string | undefined; name: string | undefined; ref: string }>();
-
-function ownerOf(o: KubeObject): string {
-  const l = o.metadata.labels ?? {};
-  const ns = l[LABEL_OWNER_NAMESPACE];
-  const name = l[LABEL_OWNER_NAME];
-  const m = owners.get(o);
-  if (m && m.labels === o.metadata.labels && m.ns === ns && m.name === name) return m.ref;
-  const ref = `FailoverService/${ns ?? ''}/${name ?? ''}`;
-  owners.set(o, { labels: o.metadata.labels, ns, name, ref });
-  return ref;
-}
-
-/** Object keys per (owning service ref, cluster), from the owner labels of the rendered objects. */
-export function objectsByService(render: DetailedRenderResult): Map<string, Map<string, string[]>> {
-  const out = new Map<string, Map<string, string[]>>();
-  for (const [cluster, objs] of Object.entries(render.clusters)) {
-    for (const o of objs) {
-      const ref = ownerOf(o);
-      let per = out.get(ref);
-      if (!per) out.set(ref, (per = new Map()));
-      const list = per.get(cluster);
-      if (list) list.push(objectKey(o));
-      else per.set(cluster, [objectKey(o)]);
+/** Object keys per (service ref, cluster), from the render's blocks (the same arrays while a service is unchanged). */
+export function objectsByService(render: DetailedRenderResult): Map<string, Map<string, readonly string[]>> {
+  const out = new Map<string, Map<string, readonly string[]>>();
+  for (const [cluster, blocks] of render.blocks) {
+    for (const b of blocks) {
+      let per = out.get(b.ref);
+      if (!per) out.set(b.ref, (per = new Map()));
+      per.set(cluster, keysOf(b.objects).keys);
     }
   }
   return out;
@@ -327,6 +420,7 @@ export function sameServiceStatusInput(a: Omit<ServiceStatusInput, 'outcomes' | 
   if (!a.objects || !b.objects || a.objects.size !== b.objects.size) return false;
   for (const [cluster, keys] of a.objects) {
     const other = b.objects.get(cluster);
+    if (other === keys) continue;
     if (!other || other.length !== keys.length) return false;
     for (let j = 0; j < keys.length; j++) if (keys[j] !== other[j]) return false;
   }

@@ -54,7 +54,8 @@ describe('ClusterConnection.live', () => {
       await until(() => conn.live().ready && conn.live().labelled.size === 1, 'first list');
       assertInStep(conn);
 
-      // Watch events: create, update, delete.
+      // Watch events: create, update, delete. Each change is listed as changed since the epoch before it.
+      const e0 = conn.live().epoch!;
       const b = await create(admin, se('b'));
       await until(() => conn.live().labelled.has(objectKey(b)), 'b seen');
       assertInStep(conn);
@@ -65,6 +66,9 @@ describe('ClusterConnection.live', () => {
       await remove(admin, b);
       await until(() => !conn.live().labelled.has(objectKey(b)), 'b deleted');
       assertInStep(conn);
+      const since = [...(conn.live().changedSince!(e0) ?? ['(unknown)'])];
+      assert.ok(since.length >= 3 && since.every((k) => k === objectKey(b)), `changes since e0: ${since.join(', ')}`);
+      assert.deepEqual([...(conn.live().changedSince!(conn.live().epoch!) ?? ['(unknown)'])], []);
 
       // Our own writes, recorded before their watch events arrive.
       const c = await create(admin, se('c'));
@@ -81,6 +85,10 @@ describe('ClusterConnection.live', () => {
       assertInStep(conn);
       await until(() => conn.live().labelled.size === 1, 'echoes settled');
       assertInStep(conn);
+      const e1 = conn.live().epoch!;
+      assert.ok([...(conn.live().changedSince!(e0) ?? [])].includes(objectKey(c)), 'observed writes are listed too');
+      assert.equal(conn.live().changedSince!(e1 + 1), undefined, 'a future epoch is unknown');
+
     } finally {
       await conn.stop();
       admin.close();

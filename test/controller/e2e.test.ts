@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../src/api/types.ts';
 import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, SERVICES } from '../../src/kube/resources.ts';
+
+const SERVICE_ENTRIES = { group: 'networking.istio.io', version: 'v1', kind: 'ServiceEntry', plural: 'serviceentries', namespaced: true };
 import { ANNOTATION_NAME_CONFLICT, LABEL_DISCOVERED_FROM } from '../../src/controller/discovery.ts';
 import type { Controller } from '../../src/controller/controller.ts';
 import type { Fleet } from './harness.ts';
@@ -116,6 +118,20 @@ describe('controller end to end (3 member clusters)', () => {
       await ctl.idle();
     }
     assert.equal(totalWrites(f) - before, 0);
+  });
+
+  it('repairs drift: an edited object is re-applied, a deleted one re-created, between idle resyncs', async () => {
+    await ctl.idle();
+    const c = f.clients[1]!;
+    const ses = (await list(c, SERVICE_ENTRIES, 'app.kubernetes.io/managed-by=spillway')).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    assert.ok(ses.length >= 2, 'cluster2 holds Spillway ServiceEntries');
+    const [edited, deleted] = ses as [KubeObject, KubeObject];
+    // Someone else's manager takes over one of our fields; someone deletes another object.
+    await applyAs(c, { apiVersion: edited.apiVersion, kind: edited.kind, metadata: { name: edited.metadata.name, namespace: edited.metadata.namespace }, spec: { ...(edited.spec as object), hosts: ['tampered.example'] } }, 'intruder');
+    await remove(c, deleted);
+    await converged(f, 'after drift');
+    assert.deepEqual((await get(c, SERVICE_ENTRIES, edited.metadata.namespace, edited.metadata.name))?.spec, edited.spec);
+    assert.ok(await get(c, SERVICE_ENTRIES, deleted.metadata.namespace, deleted.metadata.name), 're-created');
   });
 
   it('deletes: objects are pruned everywhere', async () => {
