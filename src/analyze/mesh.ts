@@ -5,7 +5,30 @@
 import type { FailoverPlan } from '../translate/plan.ts';
 import { MSG } from './messages.ts';
 import type { Reporter } from './messages.ts';
-import { allocateAddresses, isIPv4 } from '../translate/address.ts';
+import { allocateAddresses, candidateAddress, isIPv4 } from '../translate/address.ts';
+
+/** What checkMesh reads of a plan, derived once per plan (cached renders hand out the same plans). */
+interface Claims {
+  hosts: string[];
+  services: string[];
+  derived: string;
+  /** The plan with its address set, as last returned (kept while the address stays). */
+  placed?: FailoverPlan;
+}
+const claimsOf = new WeakMap<FailoverPlan, Claims>();
+
+function claims(p: FailoverPlan): Claims {
+  let c = claimsOf.get(p);
+  if (!c) {
+    c = {
+      hosts: [p.globalHost, ...new Set(p.clients.flatMap((x) => x.remotes.map((rm) => rm.host)))],
+      services: p.targets.map((t) => `${t.serviceNamespace}/${t.serviceName} in cluster ${t.clusterName}`),
+      derived: candidateAddress(p.globalHost, 0),
+    };
+    claimsOf.set(p, c);
+  }
+  return c;
+}
 
 /** Returns the plans that survive, with addresses assigned; reports the rest. Input must be oldest first. */
 export function checkMesh(plans: readonly FailoverPlan[], r: Reporter): FailoverPlan[] {
@@ -18,7 +41,7 @@ export function checkMesh(plans: readonly FailoverPlan[], r: Reporter): Failover
       r.report(MSG.InvalidAddress, p.ref, `spec.address "${p.fs.spec.address}" is not an IPv4 address`);
       ok = false;
     }
-    const hosts = [p.globalHost, ...new Set(p.clients.flatMap((c) => c.remotes.map((x) => x.host)))];
+    const { hosts, services } = claims(p);
     for (const h of hosts) {
       const owner = hostOwner.get(h);
       if (owner !== undefined && owner !== p.ref) {
@@ -26,8 +49,7 @@ export function checkMesh(plans: readonly FailoverPlan[], r: Reporter): Failover
         ok = false;
       }
     }
-    for (const t of p.targets) {
-      const key = `${t.serviceNamespace}/${t.serviceName} in cluster ${t.clusterName}`;
+    for (const key of services) {
       const owner = serviceOwner.get(key);
       if (owner !== undefined && owner !== p.ref) {
         r.report(MSG.ServiceConflict, p.ref, `service ${key} is already served by ${owner}`);
@@ -36,11 +58,11 @@ export function checkMesh(plans: readonly FailoverPlan[], r: Reporter): Failover
     }
     if (!ok) continue;
     for (const h of hosts) hostOwner.set(h, p.ref);
-    for (const t of p.targets) serviceOwner.set(`${t.serviceNamespace}/${t.serviceName} in cluster ${t.clusterName}`, p.ref);
+    for (const key of services) serviceOwner.set(key, p.ref);
     kept.push(p);
   }
 
-  const outcomes = allocateAddresses(kept.map((p) => ({ owner: p.ref, host: p.globalHost, ...(p.fs.spec.address !== undefined ? { pinned: p.fs.spec.address } : {}) })));
+  const outcomes = allocateAddresses(kept.map((p) => ({ owner: p.ref, host: p.globalHost, derived: claims(p).derived, ...(p.fs.spec.address !== undefined ? { pinned: p.fs.spec.address } : {}) })));
   const survivors: FailoverPlan[] = [];
   kept.forEach((p, i) => {
     const o = outcomes[i]!;
@@ -49,7 +71,9 @@ export function checkMesh(plans: readonly FailoverPlan[], r: Reporter): Failover
       return;
     }
     if (o.moved) r.report(MSG.AddressMoved, p.ref, `address ${o.moved.from} derived from ${p.globalHost} is used by ${o.moved.takenBy}; using ${o.address} (pin it with spec.address to keep it)`);
-    survivors.push({ ...p, address: o.address });
+    const c = claims(p);
+    if (c.placed?.address !== o.address) c.placed = { ...p, address: o.address };
+    survivors.push(c.placed);
   });
   return survivors;
 }

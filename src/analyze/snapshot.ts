@@ -35,11 +35,14 @@ export interface SnapshotCache {
 /** What one raw document yields, whatever the other documents are (name checks, schema issues, normalized object). */
 interface CachedDocument {
   issues: readonly SchemaIssue[];
+  /** Namespace and fingerprint, one string kept across runs (identical strings compare in constant time). */
   fingerprint: string;
   nameError?: string | undefined;
   nsError?: string | undefined;
   /** The normalized object, reused so that it keeps its identity across runs. */
   obj?: KubeObject;
+  /** Set for a document of ours with the served apiVersion and a name: what the checks before the cache derived. */
+  clean?: { kind: string; name: string; namespace: string | undefined; ref: string; mapKey: string };
 }
 
 function fingerprint(raw: Record<string, unknown>, meta: Record<string, unknown> | undefined): string {
@@ -68,6 +71,12 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
   const fingerprints = new WeakMap<KubeObject, string>();
 
   docs.forEach((doc, i) => {
+    // A document seen before that passed the checks below derives the same kind, name and reference again.
+    const hit = cache && doc.value !== null && typeof doc.value === 'object' ? cache.docs.get(doc.value) : undefined;
+    if (hit?.clean) {
+      admit(doc.value as Record<string, unknown>, hit, hit.clean);
+      return;
+    }
     const where = doc.source ?? `document #${i + 1}`;
     if (doc.value === null || doc.value === undefined) return; // empty YAML document
     if (!isRecord(doc.value)) {
@@ -106,12 +115,20 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
       known = {
         issues: validate(info.schema, raw, { closed: true }),
         // Only a render cache reads fingerprints; a one-off render does not pay for them.
-        fingerprint: cache ? fingerprint(raw, meta) : '',
+        fingerprint: cache ? `${namespace ?? ''}\u0000${fingerprint(raw, meta)}` : '',
         nameError: kind === 'MeshWorkload' ? dns1123SubdomainError(name) : dns1123LabelError(name),
         nsError: namespace !== undefined ? dns1123LabelError(namespace) : undefined,
       };
       cache?.docs.set(raw, known);
     }
+    const clean = { kind, name, namespace, ref, mapKey: kind === 'MeshCluster' ? name : kind === 'MeshWorkload' ? `${namespace}/${name}` : ref };
+    // Only documents that needed no message above (those embed the document's position) take the short path.
+    if (cache && apiVersion === API_VERSION && alias === undefined) known.clean = clean;
+    admit(raw, known, clean);
+  });
+
+  function admit(raw: Record<string, unknown>, known: CachedDocument, d: NonNullable<CachedDocument['clean']>): void {
+    const { kind, name, namespace, ref } = d;
     if (known.nameError) {
       reporter.report(MSG.InvalidName, ref, `metadata.name ${known.nameError}${kind === 'MeshWorkload' ? '' : ' (it is embedded in hosts and label values)'}`);
       rejected.add(ref);
@@ -132,13 +149,16 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     }
     if (rejected.has(ref)) return;
 
+    const meta = raw.metadata as Record<string, unknown>;
     const obj = known.obj ?? ({ ...raw, apiVersion: API_VERSION, kind, metadata: { ...meta, name, ...(namespace ? { namespace } : {}) } } as KubeObject);
-    if (cache) known.obj = obj;
-    if (cache) fingerprints.set(obj, `${namespace ?? ''}\u0000${known.fingerprint}`);
-    if (kind === 'MeshCluster') clusters.set(name, obj as MeshCluster);
-    else if (kind === 'MeshWorkload') workloads.set(`${namespace}/${name}`, obj as MeshWorkload);
-    else services.set(ref, obj as FailoverService);
-  });
+    if (cache) {
+      known.obj = obj;
+      fingerprints.set(obj, known.fingerprint);
+    }
+    if (kind === 'MeshCluster') clusters.set(d.mapKey, obj as MeshCluster);
+    else if (kind === 'MeshWorkload') workloads.set(d.mapKey, obj as MeshWorkload);
+    else services.set(d.mapKey, obj as FailoverService);
+  }
 
   // Drop everything that turned out to be duplicated.
   for (const ref of rejected) {

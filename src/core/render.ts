@@ -82,7 +82,7 @@ export interface RenderBlock {
 
 interface ServiceMemo {
   /** Fingerprints of everything the service's checks and plan read. */
-  key: string;
+  key: readonly string[];
   messages: Message[];
   plan?: FailoverPlan;
 }
@@ -97,6 +97,8 @@ interface TranslationMemo {
   plan: FailoverPlan;
   address: string;
   perCluster: Map<string, Translated>;
+  /** The service's outcome, built from this very plan (shared between renders like the objects). */
+  outcome?: ServiceOutcome;
 }
 
 /**
@@ -110,10 +112,93 @@ export class RenderCache {
   readonly snapshot: SnapshotCache = { docs: new WeakMap() };
   readonly services = new Map<string, ServiceMemo>();
   readonly translations = new Map<string, TranslationMemo>();
+  readonly claims = new Claims();
 }
 
-/** Fingerprints of everything a service's checks read: the service, each listed workload and its cluster. */
-function dependencyKey(ctx: FailoverContext): string {
+/**
+ * Which services' translations claim which object keys, per cluster, kept up to date by difference: a render that
+ * reuses it re-claims only the services whose translation changed. `contested` lists the keys claimed more than once.
+ */
+class Claims {
+  private readonly by = new Map<string, Map<string, Translated>>();
+  private readonly keys = new Map<string, Map<string, string | string[]>>();
+  readonly contested = new Map<string, Set<string>>();
+
+  /** Makes the claims those of exactly these services' translations. */
+  update(current: readonly (readonly [string, Map<string, Translated>])[]): void {
+    const present = new Set(current.map(([ref]) => ref));
+    for (const [ref, old] of this.by) {
+      if (present.has(ref)) continue;
+      this.release(ref, old);
+      this.by.delete(ref);
+    }
+    for (const [ref, perCluster] of current) {
+      const old = this.by.get(ref);
+      if (old === perCluster) continue;
+      if (old) this.release(ref, old);
+      this.claim(ref, perCluster);
+      this.by.set(ref, perCluster);
+    }
+  }
+
+  clusters(): IterableIterator<string> {
+    return this.keys.keys();
+  }
+
+  claimants(cluster: string, key: string): readonly string[] | undefined {
+    const c = this.keys.get(cluster)?.get(key);
+    return c === undefined ? undefined : typeof c === 'string' ? [c] : c;
+  }
+
+  private claim(ref: string, perCluster: Map<string, Translated>): void {
+    for (const [cluster, t] of perCluster) {
+      let owned = this.keys.get(cluster);
+      if (!owned) this.keys.set(cluster, (owned = new Map()));
+      for (const k of t.keys) {
+        const prior = owned.get(k);
+        if (prior === undefined) owned.set(k, ref);
+        else {
+          const list = typeof prior === 'string' ? [prior] : prior;
+          if (!list.includes(ref)) list.push(ref);
+          owned.set(k, list);
+          if (list.length > 1) {
+            let c = this.contested.get(cluster);
+            if (!c) this.contested.set(cluster, (c = new Set()));
+            c.add(k);
+          }
+        }
+      }
+    }
+  }
+
+  private release(ref: string, perCluster: Map<string, Translated>): void {
+    for (const [cluster, t] of perCluster) {
+      const owned = this.keys.get(cluster);
+      if (!owned) continue;
+      for (const k of t.keys) {
+        const prior = owned.get(k);
+        if (prior === ref) owned.delete(k);
+        else if (Array.isArray(prior)) {
+          const rest = prior.filter((r) => r !== ref);
+          if (rest.length === 0) owned.delete(k);
+          else owned.set(k, rest.length === 1 ? (rest[0] as string) : rest);
+          if (rest.length <= 1) {
+            const c = this.contested.get(cluster);
+            c?.delete(k);
+            if (c?.size === 0) this.contested.delete(cluster);
+          }
+        }
+      }
+      if (owned.size === 0) this.keys.delete(cluster);
+    }
+  }
+}
+
+/**
+ * Fingerprints of everything a service's checks read: the service, each listed workload and its cluster. The
+ * snapshot cache hands out the same fingerprint strings while documents are unchanged, so comparing is cheap.
+ */
+function dependencyKey(ctx: FailoverContext): string[] {
   const fp = ctx.snapshot.fingerprints;
   const parts = [fp.get(ctx.fs) ?? ''];
   for (const w of ctx.listed) {
@@ -121,7 +206,13 @@ function dependencyKey(ctx: FailoverContext): string {
     parts.push(w.workload ? (fp.get(w.workload) ?? '') : ctx.snapshot.rejected.has(objectRef('MeshWorkload', name, ns)) ? '!rejected' : '!missing');
     if (w.workload) parts.push(w.cluster ? (fp.get(w.cluster) ?? '') : ctx.snapshot.rejected.has(objectRef('MeshCluster', w.clusterName ?? '')) ? '!rejected' : '!missing');
   }
-  return parts.join('\u0001');
+  return parts;
+}
+
+function sameKey(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Renders documents (raw objects, or `{value, source}` pairs) into Istio objects per cluster, with messages. */
@@ -139,9 +230,9 @@ export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocume
   for (const fs of snapshot.services) {
     const ctx = resolveContext(fs, snapshot);
     seen.add(ctx.ref);
-    const key = cache ? dependencyKey(ctx) : '';
+    const key = cache ? dependencyKey(ctx) : [];
     const memo = cache?.services.get(ctx.ref);
-    if (memo && memo.key === key) {
+    if (memo && sameKey(memo.key, key)) {
       reporter.replay(memo.messages);
       if (memo.plan) plans.push(memo.plan);
       continue;
@@ -161,33 +252,27 @@ export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocume
   // Translate every plan. Two plans writing the same object claim the same key in a cluster; the newer plan is
   // rejected whole (oldest first, so a rejected plan frees its claims).
   const translations = survivors.map((plan) => translated(plan, cache));
-  const claims = new Map<string, Map<string, number | number[]>>(); // cluster -> sort key -> plans claiming it
+  const claims = cache?.claims ?? new Claims();
+  claims.update(survivors.map((plan, p) => [plan.ref, translations[p] as Map<string, Translated>]));
+  const index = new Map(survivors.map((plan, p) => [plan.ref, p]));
   const clashes = new Map<number, Clash[]>();
-  translations.forEach((perCluster, p) => {
-    for (const [cluster, t] of perCluster) {
-      let owned = claims.get(cluster);
-      if (!owned) claims.set(cluster, (owned = new Map()));
-      for (let i = 0; i < t.keys.length; i++) {
-        const k = t.keys[i] as string;
-        const prior = owned.get(k);
-        if (prior === undefined) {
-          owned.set(k, p);
-          continue;
-        }
-        const older = (typeof prior === 'number' ? [prior] : prior).filter((q) => q !== p);
-        if (older.length === 0) continue;
+  for (const [cluster, keys] of claims.contested) {
+    for (const key of keys) {
+      const ps = (claims.claimants(cluster, key) as string[]).map((ref) => index.get(ref) as number).sort((a, b) => a - b);
+      for (let j = 1; j < ps.length; j++) {
+        const p = ps[j] as number;
+        const t = translations[p]?.get(cluster) as Translated;
+        const object = t.objects[t.keys.indexOf(key)] as KubeObject;
         const list = clashes.get(p) ?? [];
-        for (const q of older) list.push({ cluster, key: k, older: q, object: t.objects[i] as KubeObject });
+        for (let i = 0; i < j; i++) list.push({ cluster, key, older: ps[i] as number, object });
         clashes.set(p, list);
-        owned.set(k, [...older, p]);
       }
     }
-  });
-  const clusterOrder = [...claims.keys()];
+  }
   const rejected = new Set<number>();
   for (const p of [...clashes.keys()].sort((a, b) => a - b)) {
     // In cluster, key and (newest older plan first) order, so the reported clash does not depend on map order.
-    const list = (clashes.get(p) as Clash[]).sort((a, b) => clusterOrder.indexOf(a.cluster) - clusterOrder.indexOf(b.cluster) || cmp(a.key, b.key) || b.older - a.older);
+    const list = (clashes.get(p) as Clash[]).sort((a, b) => cmp(a.cluster, b.cluster) || cmp(a.key, b.key) || b.older - a.older);
     const hit = list.find((c) => !rejected.has(c.older));
     if (!hit) continue;
     rejected.add(p);
@@ -196,7 +281,7 @@ export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocume
   }
   const accepted = new Map<string, FailoverPlan>();
   const blocks = new Map<string, RenderBlock[]>();
-  const clusterNames = [...new Set([...snapshot.clusters.keys(), ...claims.keys()])].sort(cmp);
+  const clusterNames = [...new Set([...snapshot.clusters.keys(), ...claims.clusters()])].sort(cmp);
   for (const name of clusterNames) blocks.set(name, []);
   survivors.forEach((plan, p) => {
     if (rejected.has(p)) return;
@@ -226,7 +311,9 @@ export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocume
     const plan = accepted.get(ref);
     const base = { ref, namespace: fs.metadata.namespace ?? 'default', name: fs.metadata.name };
     if (!plan) return { ...base, accepted: false, clusters: [] };
-    return {
+    const memo = cache?.translations.get(ref);
+    if (memo?.outcome && memo.plan === plan) return memo.outcome;
+    const outcome: ServiceOutcome = {
       ...base,
       accepted: true,
       globalHost: plan.globalHost,
@@ -237,6 +324,8 @@ export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocume
         failoverOrder: [c.local.clusterName, ...c.remotes.map((r) => r.target.clusterName)],
       })),
     };
+    if (memo?.plan === plan) memo.outcome = outcome;
+    return outcome;
   });
 
   return {

@@ -51,6 +51,8 @@ export interface AddressRequest {
   owner: string;
   host: string;
   pinned?: string;
+  /** `candidateAddress(host, 0)`, when the caller has it already. */
+  derived?: string;
 }
 
 export type AddressOutcome =
@@ -75,7 +77,7 @@ export function allocateAddresses(requests: readonly AddressRequest[]): AddressO
   }
   for (const r of requests) {
     if (r.pinned !== undefined) continue;
-    const first = candidateAddress(r.host, 0);
+    const first = r.derived ?? candidateAddress(r.host, 0);
     let address = first;
     for (let attempt = 1; taken.has(address); attempt++) address = candidateAddress(r.host, attempt);
     taken.set(address, r.owner);
