@@ -24,7 +24,7 @@ export interface Snapshot {
    * Content fingerprint of each accepted object (identity, creationTimestamp and spec; not status or server
    * metadata): what a render cache keys on, since it is everything translation reads. Filled only with a cache.
    */
-  fingerprints: WeakMap<KubeObject, string>;
+  fingerprints: ReadonlyMap<KubeObject, string>;
 }
 
 /** What buildSnapshot may reuse across runs: per raw document (by identity), its schema issues and fingerprint. */
@@ -68,7 +68,7 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
   const services = new Map<string, FailoverService>();
   const rejected = new Set<string>();
   const seen = new Map<string, number>();
-  const fingerprints = new WeakMap<KubeObject, string>();
+  const fingerprints = new Map<KubeObject, string>();
 
   docs.forEach((doc, i) => {
     // A document seen before that passed the checks below derives the same kind, name and reference again.

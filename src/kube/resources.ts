@@ -59,30 +59,12 @@ export function typeOfObject(o: Pick<KubeObject, 'apiVersion' | 'kind'>): Resour
   return rt(group, version, o.kind, plural);
 }
 
-interface KeyMemo {
-  apiVersion: string;
-  kind: string;
-  metadata: object;
-  namespace: string | undefined;
-  name: string;
-  key: string;
-}
-
-/**
- * Keys computed per object (the controller keys the same render outputs and informer objects every reconcile):
- * reusing the string saves building it and lets Maps reuse its cached hash. Each entry remembers what it was
- * computed from and is only used while those fields are unchanged, so a mutated object gets a fresh key.
- */
-const keyMemo = new WeakMap<object, KeyMemo>();
-
 /** Identity of an object independent of the API version it is read at: `group/Kind/namespace/name`. */
 export function objectKey(o: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>): string {
+  // Not memoised per object: a WeakMap over every object the controller ever keyed grew to hundreds of thousands
+  // of entries, and resizing it after a GC stalled reconciles for ~60 ms. Callers that key the same objects
+  // repeatedly keep the keys themselves (render blocks, the labelled map).
   const meta = o.metadata;
-  const m = keyMemo.get(o);
-  if (m && m.apiVersion === o.apiVersion && m.kind === o.kind && m.metadata === meta && m.namespace === meta.namespace && m.name === meta.name) return m.key;
-  const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
-  // Flattened once here, so every later Map lookup hashes a flat string.
-  const key = `${group}/${o.kind}/${meta.namespace ?? ''}/${meta.name}`;
-  keyMemo.set(o, { apiVersion: o.apiVersion, kind: o.kind, metadata: meta, namespace: meta.namespace, name: meta.name, key });
-  return key;
+  const slash = o.apiVersion.indexOf('/');
+  return `${slash < 0 ? '' : o.apiVersion.slice(0, slash)}/${o.kind}/${meta.namespace ?? ''}/${meta.name}`;
 }
