@@ -236,9 +236,9 @@ export class ClusterConnection {
     return undefined;
   }
 
-  /** Has this connection ever been ready (for telling Pending from Failed)? */
+  /** Has every informer of this connection listed at least once (for telling Pending from Failed)? */
   get everReady(): boolean {
-    return this.setupDone && [...this.informers.values()].every((i) => i.synced);
+    return this.setupDone && [...this.informers.values(), ...(this.services ? [this.services] : [])].every((i) => i.synced);
   }
 
   informerFor(kind: string): Informer | undefined {

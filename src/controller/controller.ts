@@ -381,6 +381,16 @@ export class Controller {
       this.metrics.reconciles.inc({ result: skipped ? 'skipped' : report.outcomes.some((o) => o.state === 'Failed') ? 'error' : 'success' });
       if (!skipped) this.metrics.duration.observe(report.durationMs / 1000);
       this.lastReport = report;
+      this.log.debug('reconcile finished', {
+        ...(skipped ? { skipped } : {}),
+        durationMs: Math.round(report.durationMs * 10) / 10,
+        applied: report.applied,
+        pruned: report.pruned,
+        statusWrites: report.statusWrites,
+        workloadWrites: report.workloadWrites,
+        clusters: Object.fromEntries(report.outcomes.map((o) => [o.cluster, o.state])),
+        phasesMs: Object.fromEntries(Object.entries(report.phases).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+      });
       return report;
     };
     if (!this.isLeader) return done('not the leader');
@@ -450,6 +460,13 @@ export class Controller {
     }
     let accepted = 0;
     const statusTasks: (() => Promise<void>)[] = [];
+    // A cluster whose connection is still listing for the first time (controller start, leader change, new
+    // kubeconfig) says nothing yet about the objects there: statuses that depend on it wait, instead of flapping
+    // every FailoverService to Pending and back on each restart.
+    const firstSync = new Set<string>();
+    for (const [name, e] of this.entries) {
+      if (e.fingerprint.startsWith('waiting:') || (e.error === undefined && e.conn && !e.conn.everReady && e.conn.error === undefined)) firstSync.add(name);
+    }
     const outcomesSig = outcomesSignature(outcomeMap);
     const prevMemo = outcomesSig === this.statusMemoOutcomes ? this.statusMemo : undefined;
     const statusMemo = new Map<string, Omit<ServiceStatusInput, 'outcomes' | 'now'>>();
@@ -458,6 +475,7 @@ export class Controller {
       const ref = `FailoverService/${ns}/${fs.metadata.name}`;
       const outcome = byRef.get(ref) ?? { ref, namespace: ns, name: fs.metadata.name, accepted: false, clusters: [] };
       if (outcome.accepted) accepted++;
+      if (firstSync.size > 0 && outcome.clusters.some((c) => firstSync.has(c.name))) continue;
       const input = {
         generation: fs.metadata.generation,
         outcome,
@@ -479,6 +497,7 @@ export class Controller {
     this.metrics.services.set({ accepted: 'true' }, accepted);
     this.metrics.services.set({ accepted: 'false' }, services.length - accepted);
     for (const mc of meshClusters) {
+      if (firstSync.has(mc.metadata.name)) continue;
       const entry = this.entries.get(mc.metadata.name);
       const next = clusterStatus({
         generation: mc.metadata.generation,

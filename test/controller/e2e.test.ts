@@ -120,6 +120,19 @@ describe('controller end to end (3 member clusters)', () => {
     assert.equal(totalWrites(f) - before, 0);
   });
 
+  it('a restarted controller writes nothing when everything is in place: no object, no status flapping', async () => {
+    await ctl.idle();
+    await ctl.stop();
+    const before = totalWrites(f);
+    ctl = await f.startController();
+    await until(async () => {
+      const r = ctl.lastReport;
+      return r && !r.skipped && r.outcomes.length === 3 && r.outcomes.every((o) => o.state === 'Synced') ? [] : [JSON.stringify(r?.outcomes.map((o) => o.state))];
+    }, 'restarted controller in sync');
+    await ctl.idle();
+    assert.equal(totalWrites(f) - before, 0);
+  });
+
   it('repairs drift: an edited object is re-applied, a deleted one re-created, between idle resyncs', async () => {
     await ctl.idle();
     const c = f.clients[1]!;
