@@ -1,13 +1,14 @@
 /**
  * The Reconcile contract (pure; no I/O, no clock):
  *
- *   planReconcile({docs, clusters, memo, renderCache?}) -> {render, clusters: ClusterPlan[]}
+ *   planReconcile({docs, clusters, memo, renderCache?, planCache?}) -> {render, clusters: ClusterPlan[]}
  *     docs      the management cluster's MeshClusters, MeshWorkloads and FailoverServices (informer caches)
- *     clusters  per member cluster: is its live state trustworthy (`ready`), and the objects in it that carry
- *               Spillway's managed-by label
+ *     clusters  per member cluster: is its live state trustworthy (`ready`), the objects in it that carry
+ *               Spillway's managed-by label, and (optionally) which of them changed since a given epoch
  *     memo      what we last applied per object (the desired object, and the resourceVersion it produced)
+ *     caches    optional, kept across reconciles: they change how much work a plan takes, never the plan
  *   Per cluster the plan lists objects to apply (owned and different), objects to probe (not seen with our
- *   labels: the executor GETs them and calls `decideProbed`), objects to prune (ours for this cluster, no longer
+ *   labels: the executor GETs them and calls `decide`), objects to prune (ours for this cluster, no longer
  *   desired) and collisions. A cluster that is not ready gets no writes and no prunes at all.
  *
  *   serviceStatus(...) / clusterStatus(...) turn the render outcome and what the executor achieved into the
