@@ -66,7 +66,7 @@ export interface ClusterPlan {
   skipped?: string;
   /** Objects we own there whose live state differs from the desired one: apply with force. */
   apply: PlannedObject[];
-  /** Desired objects not seen with our labels: GET, then `decideProbed`. */
+  /** Desired objects not seen with our labels: GET, then `decide`. */
   probe: PlannedObject[];
   /** Objects ours for this cluster and no longer desired: delete with uid/resourceVersion preconditions. */
   prune: KubeObject[];
