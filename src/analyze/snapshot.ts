@@ -167,14 +167,17 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     else if (kind === 'MeshWorkload' && a && b) workloads.delete(`${a}/${b}`);
     else services.delete(ref);
   }
-  return { clusters, workloads, services: [...services.values()].sort(byAge), rejected, fingerprints };
+  // Sorted by age with the references as the namespace/name tie-break (they share the `FailoverService/` prefix),
+  // so ties, common when services are created together, compare existing strings instead of building new ones.
+  const ordered = [...services].sort(([ra, a], [rb, b]) => byTimestamp(a, b) || cmp(ra, rb)).map(([, o]) => o);
+  return { clusters, workloads, services: ordered, rejected, fingerprints };
 }
 
-/** Oldest first: creationTimestamp when both have one, then namespace/name. */
-export function byAge(a: KubeObject, b: KubeObject): number {
+/** Oldest first by creationTimestamp; objects without one (offline drafts) after those with one; 0 on a tie. */
+function byTimestamp(a: KubeObject, b: KubeObject): number {
   const ta = a.metadata.creationTimestamp ?? '';
   const tb = b.metadata.creationTimestamp ?? '';
   if (ta && tb && ta !== tb) return cmp(ta, tb);
   if (ta !== tb) return ta ? -1 : 1; // objects the server has seen come before offline drafts
-  return cmp(`${a.metadata.namespace ?? ''}/${a.metadata.name}`, `${b.metadata.namespace ?? ''}/${b.metadata.name}`);
+  return 0;
 }
