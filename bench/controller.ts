@@ -142,7 +142,8 @@ try {
   const idleFrom = ctl.reconciles.length;
   await ctl.until(() => ctl!.reconciles.length - idleFrom >= IDLE, idleFrom);
   const idle = ctl.reconciles.slice(idleFrom, idleFrom + IDLE);
-  log(`idle resyncs: ${idle.length}, write requests: ${all.reduce((n, d) => n + writes(d), 0)} (target 0); reconcile p50 ${ms(pct(idle.map((r) => r.durationMs), 50))}`);
+  const phasesP50 = (rs: Reconcile[]) => Object.keys(rs[0]?.phasesMs ?? {}).map((name) => `${name} ${ms(pct(rs.map((r) => r.phasesMs[name] ?? 0), 50))}`).join(', ');
+  log(`idle resyncs: ${idle.length}, write requests: ${all.reduce((n, d) => n + writes(d), 0)} (target 0); reconcile p50 ${ms(pct(idle.map((r) => r.durationMs), 50))} (${phasesP50(idle)})`);
   await ctl.stop();
 
   // A restarted controller (no memory of what it applied) finds everything in place, then serves the changes.
@@ -222,6 +223,8 @@ try {
   log(`convergence latency over ${CHANGES} changes with ${N} FailoverServices, 3 clusters: p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))} (target p99 < 250 ms)`);
   log(`  of which the reconcile that wrote the change (read caches, render, plan, writes, statuses): p50 ${ms(pct(recon, 50))}, p99 ${ms(pct(recon, 99))}`);
   log(`  reconcile phases, p50: ${[...phases].map(([name, v]) => `${name} ${ms(pct(v, 50))}`).join(', ')}`);
+  const echoes = ctl.reconciles.filter((r) => r.applied === 0 && !r.skipped).slice(-CHANGES);
+  log(`  reconciles that wrote nothing in the same run (the watch echoes of our writes): p50 ${ms(pct(echoes.map((r) => r.durationMs), 50))} (${phasesP50(echoes)})`);
   const docs = await inputs(f);
   const r0 = performance.now();
   renderDetailed(docs);
