@@ -460,7 +460,7 @@ export class Controller {
     }
     let accepted = 0;
     const statusTasks: (() => Promise<void>)[] = [];
-    // A cluster whose connection is still listing for the first time (controller start, leader change, new
+    // A cluster whose connection is still listing for the first time (controller start, new or changed
     // kubeconfig) says nothing yet about the objects there: statuses that depend on it wait, instead of flapping
     // every FailoverService to Pending and back on each restart.
     const firstSync = new Set<string>();
