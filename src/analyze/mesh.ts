@@ -8,16 +8,16 @@ import type { Reporter } from './messages.ts';
 import { allocateAddresses, candidateAddress, isIPv4 } from '../translate/address.ts';
 
 /** What checkMesh reads of a plan, derived once per plan (cached renders hand out the same plans). */
-interface Claims {
+interface MeshClaims {
   hosts: string[];
   services: string[];
   derived: string;
   /** The plan with its address set, as last returned (kept while the address stays). */
   placed?: FailoverPlan;
 }
-const claimsOf = new WeakMap<FailoverPlan, Claims>();
+const claimsOf = new WeakMap<FailoverPlan, MeshClaims>();
 
-function claims(p: FailoverPlan): Claims {
+function claims(p: FailoverPlan): MeshClaims {
   let c = claimsOf.get(p);
   if (!c) {
     c = {
