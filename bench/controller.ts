@@ -17,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -108,6 +108,17 @@ class ControllerProcess {
     }
   }
 
+  /** Resident memory of the controller process now and at its peak (Linux /proc), in MiB. */
+  memory(): string {
+    try {
+      const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+      const kb = (field: string) => Number(/\s(\d+) kB/.exec(status.split('\n').find((l) => l.startsWith(field)) ?? '')?.[1] ?? NaN);
+      return `RSS ${(kb('VmRSS:') / 1024).toFixed(0)} MiB, peak ${(kb('VmHWM:') / 1024).toFixed(0)} MiB`;
+    } catch {
+      return 'memory unknown (no /proc)';
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode === null) this.child.kill('SIGTERM');
     await this.exited;
@@ -143,6 +154,7 @@ try {
   await ctl.until(() => ctl!.reconciles.length - idleFrom >= IDLE, idleFrom);
   const idle = ctl.reconciles.slice(idleFrom, idleFrom + IDLE);
   const phasesP50 = (rs: Reconcile[]) => Object.keys(rs[0]?.phasesMs ?? {}).map((name) => `${name} ${ms(pct(rs.map((r) => r.phasesMs[name] ?? 0), 50))}`).join(', ');
+  log(`controller process after the initial sync: ${ctl.memory()}`);
   log(`idle resyncs: ${idle.length}, write requests: ${all.reduce((n, d) => n + writes(d), 0)} (target 0); reconcile p50 ${ms(pct(idle.map((r) => r.durationMs), 50))} (${phasesP50(idle)})`);
   await ctl.stop();
 
@@ -225,6 +237,7 @@ try {
   log(`  reconcile phases, p50: ${[...phases].map(([name, v]) => `${name} ${ms(pct(v, 50))}`).join(', ')}`);
   const echoes = ctl.reconciles.filter((r) => r.applied === 0 && !r.skipped).slice(-CHANGES);
   log(`  reconciles that wrote nothing in the same run (the watch echoes of our writes): p50 ${ms(pct(echoes.map((r) => r.durationMs), 50))} (${phasesP50(echoes)})`);
+  log(`controller process after the changes (restarted, so no initial-sync garbage): ${ctl.memory()}`);
   const docs = await inputs(f);
   const r0 = performance.now();
   renderDetailed(docs);

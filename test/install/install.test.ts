@@ -126,6 +126,12 @@ test('the Deployment is hardened: replicas, non-root, read-only root, limits, pr
     assert.ok(obj(res.requests)[r], `request ${r}`);
     assert.ok(obj(res.limits)[r], `limit ${r}`);
   }
+  // The V8 heap cap leaves at least a quarter of the memory limit for code, buffers and the young generation, so
+  // a full heap fails as a JavaScript OOM (logged) rather than a kernel OOM kill.
+  const mib = (q: string) => Number(/^(\d+)(Mi|Gi)$/.exec(q)?.[1]) * (q.endsWith('Gi') ? 1024 : 1);
+  const heap = Number(/--max-old-space-size=(\d+)/.exec(String(arr(c.env).map(obj).find((e) => e.name === 'NODE_OPTIONS')?.value))?.[1]);
+  const limit = mib(String(obj(res.limits).memory));
+  assert.ok(heap > 0 && heap <= limit * 0.75, `heap cap ${heap} MiB vs memory limit ${limit} MiB`);
   const ports = arr(c.ports).map(obj);
   const portNumber = (name: unknown) => ports.find((p) => p.name === name)?.containerPort;
   assert.equal(obj(obj(c.livenessProbe).httpGet).path, '/healthz');
