@@ -2,10 +2,10 @@
  * Mesh-wide checks across FailoverServices, oldest first so that an existing service is never displaced by a
  * newer one: hosts and services claimed twice, and virtual-address allocation.
  */
-import type { FailoverPlan } from '../translate/plan.ts';
+import type { FailoverPlan } from '../model/plan.ts';
 import { MSG } from './messages.ts';
 import type { Reporter } from './messages.ts';
-import { allocateAddresses, candidateAddress, isIPv4 } from '../translate/address.ts';
+import { allocateAddresses, candidateAddress, isIPv4 } from '../model/address.ts';
 
 /** What checkMesh reads of a plan, derived once per plan (cached renders hand out the same plans). */
 interface MeshClaims {

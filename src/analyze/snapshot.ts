@@ -4,28 +4,14 @@
  */
 import { API_VERSION, GROUP } from '../api/types.ts';
 import type { FailoverService, KubeObject, MeshCluster, MeshWorkload } from '../api/types.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import { kindInfo } from '../api/schemas.ts';
 import { validate } from '../schema/structural.ts';
 import type { SchemaIssue } from '../schema/structural.ts';
 import { MSG, cmp } from './messages.ts';
 import type { Reporter } from './messages.ts';
-import { objectRef } from '../translate/naming.ts';
+import { objectRef } from '../model/naming.ts';
 import { dns1123LabelError, dns1123SubdomainError } from './dns.ts';
-
-export interface Snapshot {
-  clusters: Map<string, MeshCluster>;
-  /** Keyed by `namespace/name`. */
-  workloads: Map<string, MeshWorkload>;
-  /** Valid FailoverServices, oldest first (creationTimestamp, then namespace/name). */
-  services: FailoverService[];
-  /** References of documents that were read but rejected, so dependents can say why they fail. */
-  rejected: Set<string>;
-  /**
-   * Content fingerprint of each accepted object (identity, creationTimestamp and spec; not status or server
-   * metadata): what a render cache keys on, since it is everything translation reads. Filled only with a cache.
-   */
-  fingerprints: ReadonlyMap<KubeObject, string>;
-}
 
 /** What buildSnapshot may reuse across runs: per raw document (by identity), its schema issues and fingerprint. */
 export interface SnapshotCache {

@@ -5,16 +5,18 @@
  */
 import type { KubeObject } from '../api/types.ts';
 import { Reporter, MSG, cmp } from '../analyze/messages.ts';
-import { objectRef } from '../translate/naming.ts';
+import { objectRef } from '../model/naming.ts';
 import type { Message } from '../analyze/messages.ts';
 import { buildSnapshot } from '../analyze/snapshot.ts';
-import type { Snapshot, SnapshotCache, SourcedDocument } from '../analyze/snapshot.ts';
-import { resolveContext } from '../analyze/context.ts';
-import type { FailoverContext } from '../analyze/context.ts';
+import type { SnapshotCache, SourcedDocument } from '../analyze/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import { resolveContext } from '../model/context.ts';
+import type { FailoverContext } from '../model/context.ts';
 import { CHECKS } from '../analyze/checks/index.ts';
 import { checkMesh } from '../analyze/mesh.ts';
-import { buildPlan, translatePlan } from '../translate/index.ts';
-import type { FailoverPlan } from '../translate/index.ts';
+import { translatePlan } from '../translate/index.ts';
+import { buildPlan } from '../model/plan.ts';
+import type { FailoverPlan } from '../model/plan.ts';
 
 export interface RenderResult {
   /** Objects per target cluster, every valid MeshCluster present (possibly with none). Sorted. */

@@ -5,10 +5,10 @@
  * a service with fewer than 10 pods would otherwise never be ejected.
  */
 import type { KubeObject } from '../api/types.ts';
-import type { ClientView, FailoverPlan, RemoteTier } from './plan.ts';
+import type { ClientView, FailoverPlan, RemoteTier } from '../model/plan.ts';
 import { istioObject, remoteAnnotations } from './meta.ts';
 import type { ClusterMeta } from './meta.ts';
-import { localRuleName } from './naming.ts';
+import { localRuleName } from '../model/naming.ts';
 
 export function remoteDestinationRule(plan: FailoverPlan, client: ClientView, remote: RemoteTier, meta: ClusterMeta, annotations: Record<string, string> = remoteAnnotations(remote.target.clusterName)): KubeObject {
   const l = client.local;

@@ -5,11 +5,11 @@
  * replaces a cluster; the added cluster gets none of Istio's defaults, so its panic threshold is set here.
  */
 import type { KubeObject } from '../api/types.ts';
-import type { ClientView, FailoverPlan } from './plan.ts';
+import type { ClientView, FailoverPlan } from '../model/plan.ts';
 import { istioObject } from './meta.ts';
 import type { ClusterMeta } from './meta.ts';
-import { envoyFilterName, outboundCluster } from './naming.ts';
-import { protoDuration } from './duration.ts';
+import { envoyFilterName, outboundCluster } from '../model/naming.ts';
+import { protoDuration } from '../model/duration.ts';
 
 export function aggregateCluster(plan: FailoverPlan, client: ClientView): Record<string, unknown> {
   return {

@@ -3,11 +3,11 @@
  * exactly what client sidecars originate (Istio mTLS with SNI = the global host, or plain HTTP).
  */
 import type { KubeObject } from '../api/types.ts';
-import type { ClusterTarget, FailoverPlan } from './plan.ts';
+import type { ClusterTarget, FailoverPlan } from '../model/plan.ts';
 import { istioObject } from './meta.ts';
 import type { ClusterMeta } from './meta.ts';
-import { gatewayName } from './naming.ts';
-import { DEFAULTS } from '../analyze/context.ts';
+import { gatewayName } from '../model/naming.ts';
+import { DEFAULTS } from '../model/context.ts';
 
 export function receivingGateway(plan: FailoverPlan, t: ClusterTarget, meta: ClusterMeta): KubeObject {
   const gw = t.cluster.spec.gateway!;

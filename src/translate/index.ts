@@ -1,6 +1,6 @@
 /** Translates one plan into objects per cluster. Pure: the parent only loops over plans. */
 import type { KubeObject } from '../api/types.ts';
-import type { FailoverPlan } from './plan.ts';
+import type { FailoverPlan } from '../model/plan.ts';
 import { globalServiceEntry, remoteServiceEntry } from './service-entry.ts';
 import { localDestinationRule, remoteDestinationRule } from './destination-rule.ts';
 import { envoyFilter } from './envoy-filter.ts';
@@ -37,6 +37,3 @@ export function translatePlan(plan: FailoverPlan): Map<string, KubeObject[]> {
   }
   return out;
 }
-
-export { buildPlan } from './plan.ts';
-export type { FailoverPlan, ClientView, ClusterTarget, RemoteTier } from './plan.ts';

@@ -1,6 +1,6 @@
 import type { KubeObject } from '../api/types.ts';
 import { ANNOTATION_REMOTE_CLUSTER, ANNOTATION_ROLE, LABEL_CLUSTER, LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_VALUE } from '../api/types.ts';
-import type { FailoverPlan } from './plan.ts';
+import type { FailoverPlan } from '../model/plan.ts';
 
 export type Role = 'client' | 'receiver';
 

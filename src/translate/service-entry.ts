@@ -3,11 +3,11 @@
  * and one host per remote cluster whose only endpoint is that cluster's gateway.
  */
 import type { KubeObject } from '../api/types.ts';
-import type { ClientView, FailoverPlan, RemoteTier } from './plan.ts';
+import type { ClientView, FailoverPlan, RemoteTier } from '../model/plan.ts';
 import { istioObject, remoteAnnotations } from './meta.ts';
 import type { ClusterMeta } from './meta.ts';
-import { globalObjectName } from './naming.ts';
-import { isIP } from './address.ts';
+import { globalObjectName } from '../model/naming.ts';
+import { isIP } from '../model/address.ts';
 
 export function globalServiceEntry(plan: FailoverPlan, client: ClientView, meta: ClusterMeta): KubeObject {
   const l = client.local;

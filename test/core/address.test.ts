@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allocateAddresses, candidateAddress, isIP, isIPv4, isIPv6 } from '../../src/translate/address.ts';
+import { allocateAddresses, candidateAddress, isIP, isIPv4, isIPv6 } from '../../src/model/address.ts';
 import { render } from '../../src/index.ts';
 import { failoverService, meshCluster, meshWorkload } from './fixtures.ts';
 

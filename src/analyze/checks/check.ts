@@ -1,4 +1,4 @@
-import type { FailoverContext } from '../context.ts';
+import type { FailoverContext } from '../../model/context.ts';
 import type { Reporter } from '../messages.ts';
 
 /** One check: reads one FailoverService in context and reports problems against it. Never throws for bad input. */

@@ -1,7 +1,7 @@
 /** A FailoverService spans at least two clusters, with one workload in each. */
 import type { Check } from './check.ts';
 import { MSG } from '../messages.ts';
-import { tiers } from '../context.ts';
+import { tiers } from '../../model/context.ts';
 
 export const clustersCheck: Check = {
   name: 'clusters',

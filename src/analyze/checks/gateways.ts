@@ -1,8 +1,8 @@
 /** Every cluster that receives spill-over has a gateway with a usable address. */
 import type { Check } from './check.ts';
 import { MSG } from '../messages.ts';
-import { tiers } from '../context.ts';
-import { isIP } from '../../translate/address.ts';
+import { tiers } from '../../model/context.ts';
+import { isIP } from '../../model/address.ts';
 import { dns1123SubdomainError } from '../dns.ts';
 
 export const gatewaysCheck: Check = {

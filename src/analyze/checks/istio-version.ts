@@ -1,8 +1,8 @@
 /** Every cluster runs an Istio that can take the output, and none has the 1.8.0-1.8.2 aggregate crash. */
 import type { Check } from './check.ts';
 import { MSG } from '../messages.ts';
-import { tiers } from '../context.ts';
-import { hasAggregateCrashBug, profileFor } from '../../translate/profile.ts';
+import { tiers } from '../../model/context.ts';
+import { hasAggregateCrashBug, profileFor } from '../../model/profile.ts';
 
 export const istioVersionCheck: Check = {
   name: 'istio-version',

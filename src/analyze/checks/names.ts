@@ -1,9 +1,9 @@
 /** Names that become hosts, object names or label values are valid DNS-1123 and fit 63-character labels. */
 import type { Check } from './check.ts';
 import { MSG } from '../messages.ts';
-import { DEFAULTS, tiers } from '../context.ts';
+import { DEFAULTS, tiers } from '../../model/context.ts';
 import { dns1123LabelError, dns1123SubdomainError } from '../dns.ts';
-import { defaultGlobalHost, remoteHost, serviceHost } from '../../translate/naming.ts';
+import { defaultGlobalHost, remoteHost, serviceHost } from '../../model/naming.ts';
 
 export const namesCheck: Check = {
   name: 'names',

@@ -1,7 +1,7 @@
 /** One port is chosen, it exists on every workload, and its number and protocol agree across clusters. */
 import type { Check } from './check.ts';
 import { MSG } from '../messages.ts';
-import { choosePort, normalizeProtocol, tiers } from '../context.ts';
+import { choosePort, normalizeProtocol, tiers } from '../../model/context.ts';
 
 export const portsCheck: Check = {
   name: 'ports',

@@ -1,7 +1,7 @@
 /** Spill-over crosses the remote gateway as L7 routed on the Host header: only HTTP-family protocols can. */
 import type { Check } from './check.ts';
 import { MSG } from '../messages.ts';
-import { ISTIO_PROTOCOLS, L7_PROTOCOLS, choosePort, normalizeProtocol, tiers } from '../context.ts';
+import { ISTIO_PROTOCOLS, L7_PROTOCOLS, choosePort, normalizeProtocol, tiers } from '../../model/context.ts';
 
 export const protocolCheck: Check = {
   name: 'protocol',

@@ -1,7 +1,7 @@
 /** Every listed MeshWorkload exists and is valid, is listed once, and names a MeshCluster that exists. */
 import type { Check } from './check.ts';
 import { MSG } from '../messages.ts';
-import { objectRef } from '../../translate/naming.ts';
+import { objectRef } from '../../model/naming.ts';
 
 export const referencesCheck: Check = {
   name: 'references',

@@ -4,7 +4,7 @@
  */
 import type { FailoverService, MeshCluster, MeshWorkload, WorkloadPort } from '../api/types.ts';
 import type { Snapshot } from './snapshot.ts';
-import { objectRef } from '../translate/naming.ts';
+import { objectRef } from './naming.ts';
 
 export interface ResolvedWorkload {
   /** As listed in spec.meshWorkloads. */

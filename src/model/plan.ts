@@ -3,8 +3,8 @@
  * per-cluster targets and defaulted options. Translation reads only plans, never raw input.
  */
 import type { FailoverService, MeshCluster, WorkloadPort } from '../api/types.ts';
-import type { FailoverContext, Tier } from '../analyze/context.ts';
-import { DEFAULTS, choosePort, normalizeProtocol, tiers } from '../analyze/context.ts';
+import type { FailoverContext, Tier } from './context.ts';
+import { DEFAULTS, choosePort, normalizeProtocol, tiers } from './context.ts';
 import { profileFor } from './profile.ts';
 import type { Profile } from './profile.ts';
 import { defaultGlobalHost, outboundCluster, remoteHost, remoteObjectName, serviceHost } from './naming.ts';
