@@ -4,6 +4,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { ensureGoTools } from './build-go-tools.mjs';
 
 function collect(dir, out) {
   for (const name of readdirSync(dir).sort()) {
@@ -18,6 +19,14 @@ const filters = process.argv.slice(2);
 const files = collect('test', []).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error('no test files matched');
+  process.exit(1);
+}
+// The upstream Go components the suite runs against (today Istio's CRD bundle): a no-op when
+// cached, so a plain clone needs only `npm ci && npm test`. A failure here is one line, not a hung suite.
+try {
+  ensureGoTools();
+} catch (e) {
+  console.error(`build-go-tools: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 }
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });

@@ -1,6 +1,6 @@
 /**
  * `render --out-dir DIR` then `kubectl apply -f DIR/<cluster>`, for real: kubectl (an independent client) applies
- * every rendered object to the Kubernetes API double with Istio 1.30's own CRDs registered, so the server validates
+ * every rendered object to the Kubernetes API double with Istio's own CRDs (the pinned istio.io/istio module's bundle) registered, so the server validates
  * each object against its schema and would prune any field the schema does not declare. What comes back must be
  * exactly what was rendered.
  */
@@ -10,14 +10,14 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { runCli } from '../../src/cli/main.ts';
-import { ISTIO_CRD_BUNDLE } from '../support/istio-crds.ts';
+import { istioCrdDocuments } from '../support/istio-crds.ts';
 import { NO_KUBECTL, hasKubectl, kubectl, startHarness } from '../double-conformance/helpers.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const ISTIO_KINDS = new Set(['ServiceEntry', 'DestinationRule', 'EnvoyFilter', 'Gateway', 'VirtualService']);
 
 test('kubectl apply -f DIR/<cluster> accepts every rendered object, and the server stores them unchanged', { skip: hasKubectl ? false : NO_KUBECTL, timeout: 180_000 }, async () => {
-  const crds = (yaml.loadAll(readFileSync(ISTIO_CRD_BUNDLE, 'utf8')) as { kind?: string; spec?: { names?: { kind?: string } } }[])
+  const crds = (istioCrdDocuments() as { kind?: string; spec?: { names?: { kind?: string } } }[])
     .filter((d) => d?.kind === 'CustomResourceDefinition' && ISTIO_KINDS.has(d.spec?.names?.kind ?? ''));
   assert.equal(crds.length, 5);
   const crdYaml = crds.map((c) => `---\n${yaml.dump(c)}`).join('');

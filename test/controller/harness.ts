@@ -4,10 +4,9 @@
  * registered as a MeshCluster whose kubeconfig lives in a Secret. Plus helpers to compare every member's live
  * Spillway objects with `renderDetailed` of the management cluster's inputs.
  */
-import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import yaml from 'js-yaml';
 import { KubeDouble } from '../double/index.ts';
+import { istioCrdDocuments } from '../support/istio-crds.ts';
 import { renderDetailed } from '../../src/core/render.ts';
 import { customResourceDefinitions } from '../../src/api/crds.ts';
 import type { KubeObject } from '../../src/api/types.ts';
@@ -22,12 +21,11 @@ import { Controller } from '../../src/controller/controller.ts';
 import type { ControllerOptions } from '../../src/controller/controller.ts';
 
 export const NS = 'spillway-system';
-const ISTIO_CRDS = new URL('../../../shared/istio/crd-all.gen.yaml', import.meta.url);
 const WANTED = new Set(OUTPUT_KINDS.map((k) => `${k.plural}.${ISTIO_GROUP}`));
 let istioCrds: KubeObject[] | undefined;
 
 function loadIstioCrds(): KubeObject[] {
-  istioCrds ??= (yaml.loadAll(readFileSync(ISTIO_CRDS, 'utf8')) as KubeObject[]).filter((d) => d && d.kind === 'CustomResourceDefinition' && WANTED.has(d.metadata.name));
+  istioCrds ??= (istioCrdDocuments() as KubeObject[]).filter((d) => d && d.kind === 'CustomResourceDefinition' && WANTED.has(d.metadata.name));
   return istioCrds;
 }
 

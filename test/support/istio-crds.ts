@@ -1,5 +1,6 @@
 /**
- * Istio's CRD bundle (shared/istio/crd-all.gen.yaml, Istio 1.30.3) as a strict schema check for tests.
+ * Istio's CRD bundle (manifests/charts/base/files/crd-all.gen.yaml of the istio.io/istio module pinned in
+ * tools/istio-oracle/go.mod, fetched by scripts/build-go-tools.mjs) as a strict schema check for tests.
  *
  * Every served version of every kind is indexed by (group/version, kind). validateIstioObject() treats
  * every object schema without x-kubernetes-preserve-unknown-fields as closed, so a misspelled field
@@ -8,9 +9,20 @@
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { validate } from '../../src/schema/structural.ts';
+import { requireGoTool } from './go-tools.ts';
 import type { JSONSchemaProps, SchemaIssue } from '../../src/schema/structural.ts';
 
-export const ISTIO_CRD_BUNDLE = new URL('../../../shared/istio/crd-all.gen.yaml', import.meta.url);
+/** Path of the cached bundle; throws a one-line error naming the build command when it is missing. */
+export function istioCrdBundlePath(): string {
+  return requireGoTool('istioCrds');
+}
+
+/** Every document of the bundle (parsed once per process). */
+let bundle: unknown[] | undefined;
+export function istioCrdDocuments(): unknown[] {
+  bundle ??= yaml.loadAll(readFileSync(istioCrdBundlePath(), 'utf8'));
+  return bundle;
+}
 
 interface CrdVersion {
   name: string;
@@ -30,7 +42,7 @@ function key(apiVersion: string, kind: string): string {
 
 function load(): Map<string, JSONSchemaProps> {
   if (index) return index;
-  const docs = yaml.loadAll(readFileSync(ISTIO_CRD_BUNDLE, 'utf8')) as (Crd | null | undefined)[];
+  const docs = istioCrdDocuments() as (Crd | null | undefined)[];
   const m = new Map<string, JSONSchemaProps>();
   for (const d of docs) {
     if (!d || d.kind !== 'CustomResourceDefinition' || !d.spec?.group || !d.spec.names?.kind) continue;

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Fetches and builds the upstream Go components the tests run against, into .cache/ (gitignored), keyed
+// by the pinned module version, so a warm run only checks that the files exist.
+//
+//   node scripts/build-go-tools.mjs                  everything below
+//   node scripts/build-go-tools.mjs istio-crds       Istio's CRD bundle only (seconds: one module download)
+//   node scripts/build-go-tools.mjs --force ...      rebuild even when cached
+//   node scripts/build-go-tools.mjs --print          print the cached paths as JSON, build nothing
+//
+// Each target is pinned by a go.mod in tools/<dir>/ and verified by its go.sum: the CRD bundle comes out
+// of the istio.io/istio module pinned in tools/istio-oracle/go.mod. Builds use -trimpath and whatever GOFLAGS the caller sets; run them
+// under `nice` on shared machines.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const cacheRoot = join(repoRoot, '.cache');
+const oracleDir = join(repoRoot, 'tools', 'istio-oracle');
+
+export const BUILD_COMMAND = 'node scripts/build-go-tools.mjs';
+
+/** The version go.mod in `dir` requires for `module` (a require line, block or single). */
+export function pinnedVersion(dir, module) {
+  const gomod = readFileSync(join(dir, 'go.mod'), 'utf8');
+  const re = new RegExp(`^\\s*(?:require\\s+)?${module.replace(/\./g, '\\.')}\\s+(v\\S+)`, 'm');
+  const m = re.exec(gomod);
+  if (!m) throw new Error(`${relative(repoRoot, dir)}/go.mod does not require ${module}`);
+  return m[1];
+}
+
+/** Where every cached artifact lives; computing this never builds anything. */
+export function goToolPaths() {
+  const istio = pinnedVersion(oracleDir, 'istio.io/istio');
+  return {
+    istioVersion: istio,
+    istioCrds: join(cacheRoot, 'istio', istio, 'crd-all.gen.yaml'),
+  };
+}
+
+function run(cmd, args, cwd, what) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, GOFLAGS: process.env.GOFLAGS ?? '-mod=readonly' } });
+  if (r.error) {
+    const why = r.error.code === 'ENOENT' ? `${cmd} is not on PATH (Go 1.26 is needed to build the test tools)` : r.error.message;
+    throw new Error(`${what}: ${why}`);
+  }
+  if (r.status !== 0) throw new Error(`${what}: ${cmd} ${args.join(' ')} exited ${r.status}\n${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** Places `src` at `dest` atomically (a reader never sees half a file). */
+function install(src, dest) {
+  mkdirSync(dirname(dest), { recursive: true });
+  const tmp = `${dest}.tmp-${process.pid}`;
+  copyFileSync(src, tmp);
+  chmodSync(tmp, 0o644);
+  renameSync(tmp, dest);
+}
+
+/** Istio's CRD bundle, from the pinned istio.io/istio module (go mod download, checked against go.sum). */
+function buildIstioCrds(paths, force) {
+  if (!force && existsSync(paths.istioCrds)) return false;
+  const info = JSON.parse(run('go', ['mod', 'download', '-json', `istio.io/istio@${paths.istioVersion}`], oracleDir, 'downloading istio.io/istio'));
+  if (info.Error) throw new Error(`downloading istio.io/istio: ${info.Error}`);
+  const src = join(info.Dir, 'manifests', 'charts', 'base', 'files', 'crd-all.gen.yaml');
+  if (!existsSync(src)) throw new Error(`istio.io/istio@${paths.istioVersion} has no manifests/charts/base/files/crd-all.gen.yaml`);
+  install(src, paths.istioCrds);
+  return true;
+}
+
+const TARGETS = {
+  'istio-crds': { build: buildIstioCrds, path: (p) => p.istioCrds },
+};
+
+/** Builds the named targets (all by default) unless cached; logs what it builds to stderr. */
+export function ensureGoTools({ targets = Object.keys(TARGETS), force = false, log = (line) => process.stderr.write(`${line}\n`) } = {}) {
+  const paths = goToolPaths();
+  for (const name of targets) {
+    const t = TARGETS[name];
+    if (!t) throw new Error(`unknown target ${name} (known: ${Object.keys(TARGETS).join(', ')})`);
+    const dest = t.path(paths);
+    if (!force && existsSync(dest)) continue;
+    const started = Date.now();
+    log(`build-go-tools: ${name} (istio.io/istio ${paths.istioVersion}) -> ${relative(repoRoot, dest)}`);
+    t.build(paths, force);
+    log(`build-go-tools: ${name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return paths;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  try {
+    if (args.includes('--print')) {
+      console.log(JSON.stringify(goToolPaths(), null, 2));
+    } else {
+      const targets = args.filter((a) => !a.startsWith('--'));
+      ensureGoTools({ targets: targets.length ? targets : undefined, force: args.includes('--force') });
+    }
+  } catch (e) {
+    console.error(`build-go-tools: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  }
+}
