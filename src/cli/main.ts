@@ -1,18 +1,18 @@
 #!/usr/bin/env node
-/** The `spillway` command line: thin shells around the pure core. */
+/**
+ * The `spillway` command line: thin shells around the pure core.
+ *
+ * Start-up cost matters (a CLI is typed and piped all day): this module loads commander and nothing else of
+ * weight. Each command imports its implementation when it runs, so only `controller`, `install` and `cluster`
+ * load Kubernetes code, and `--version` loads nothing but this file.
+ */
 import { Command, CommanderError, Option } from 'commander';
-import { render, hasErrors } from '../core/render.ts';
-import { customResourceDefinitions } from '../api/crds.ts';
-import { readInputDocuments } from './inputs.ts';
-import { formatMessage, jsonChunks, toYaml, writeChunks, writeOutDir, yamlChunks } from './output.ts';
-import { simulateCommand } from './simulate.ts';
-import { installCommand } from './install.ts';
+import type { RenderCommandOptions, ValidateCommandOptions } from './render.ts';
 import type { InstallCommandOptions } from './install.ts';
-import { clusterRegisterCommand } from './cluster.ts';
 import type { ClusterRegisterOptions } from './cluster.ts';
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, DEFAULT_REPLICAS } from '../install/common.ts';
-import { controllerCommand } from './controller.ts';
 import { CliError } from './errors.ts';
+import { VERSION } from './version.ts';
 
 export interface CliIO {
   stdout: (s: string) => void;
@@ -24,7 +24,7 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
   const program = new Command('spillway')
     .description('Local-first, spill-over failover for multi-cluster Istio meshes')
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showSuggestionAfterError(true);
@@ -36,25 +36,9 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .option('--out-dir <dir>', 'write DIR/<cluster>/*.yaml for `kubectl apply -f DIR/<cluster>` instead of printing')
     .option('--cluster <name>', 'only this cluster\'s objects (repeatable)', collect, [])
-    .action((opts: { filename: string[]; output: 'yaml' | 'json'; outDir?: string; cluster: string[] }) => {
-      const result = render(readInputDocuments(opts.filename));
-      let clusters = result.clusters;
-      if (opts.cluster.length > 0) {
-        const unknown = opts.cluster.filter((c) => !(c in clusters));
-        if (unknown.length > 0) throw new CliError(`--cluster ${unknown.join(', ')}: no such cluster in the input (have: ${Object.keys(clusters).join(', ') || 'none'})`);
-        clusters = Object.fromEntries(Object.entries(clusters).filter(([c]) => opts.cluster.includes(c)));
-      }
-      if (opts.outDir !== undefined) {
-        const files = writeOutDir(opts.outDir, clusters);
-        io.stderr(`wrote ${files.length} file(s) under ${opts.outDir}\n`);
-        for (const m of result.messages) io.stderr(`${formatMessage(m)}\n`);
-      } else if (opts.output === 'json') {
-        writeChunks(jsonChunks({ clusters, messages: result.messages }), io.stdout);
-      } else {
-        writeChunks(yamlChunks(clusters), io.stdout);
-        for (const m of result.messages) io.stderr(`${formatMessage(m)}\n`);
-      }
-      setExit(hasErrors(result.messages) ? 1 : 0);
+    .action(async (opts: RenderCommandOptions) => {
+      const { renderCommand } = await import('./render.ts');
+      setExit(renderCommand(opts, io));
     });
 
   program
@@ -62,12 +46,9 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .description('check inputs and print coded messages (a dry run of render)')
     .requiredOption('-f, --filename <file>', 'input YAML file, directory or - (repeatable)', collect, [])
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((opts: { filename: string[]; output: 'text' | 'json' }) => {
-      const { messages } = render(readInputDocuments(opts.filename));
-      if (opts.output === 'json') io.stdout(`${JSON.stringify({ messages }, null, 2)}\n`);
-      else if (messages.length === 0) io.stdout('no problems found\n');
-      else for (const m of messages) io.stdout(`${formatMessage(m)}\n`);
-      setExit(hasErrors(messages) ? 1 : 0);
+    .action(async (opts: ValidateCommandOptions) => {
+      const { validateCommand } = await import('./render.ts');
+      setExit(validateCommand(opts, io));
     });
 
   program
@@ -77,14 +58,16 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--healthy <cluster=h/t>', 'healthy/total instances of the service in a cluster, e.g. cluster1=1/3 (repeatable)', collect, [])
     .option('--down <cluster>', 'the whole cluster is down: shorthand for <cluster>=0/N (repeatable)', collect, [])
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((opts: { filename: string[]; healthy: string[]; down: string[]; output: 'text' | 'json' }) => {
+    .action(async (opts: { filename: string[]; healthy: string[]; down: string[]; output: 'text' | 'json' }) => {
+      const { simulateCommand } = await import('./simulate.ts');
       setExit(simulateCommand({ files: opts.filename, healthy: opts.healthy, down: opts.down, output: opts.output }, io));
     });
 
   program
     .command('crds')
     .description('print the CustomResourceDefinitions of MeshCluster, MeshWorkload and FailoverService')
-    .action(() => {
+    .action(async () => {
+      const [{ customResourceDefinitions }, { toYaml }] = await Promise.all([import('../api/crds.ts'), import('./output.ts')]);
       io.stdout(customResourceDefinitions().map((c) => `---\n${toYaml(c)}`).join(''));
       setExit(0);
     });
@@ -96,7 +79,10 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--image <image>', 'controller image', DEFAULT_IMAGE)
     .option('--replicas <n>', 'replicas (one leader writes at a time)', String(DEFAULT_REPLICAS))
     .option('--member-rbac', 'print instead the RBAC a member cluster\'s identity needs')
-    .action((opts: InstallCommandOptions) => setExit(installCommand(opts, io)));
+    .action(async (opts: InstallCommandOptions) => {
+      const { installCommand } = await import('./install.ts');
+      setExit(installCommand(opts, io));
+    });
 
   program
     .command('cluster')
@@ -111,7 +97,10 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--istio-version <v>', 'Istio version of the cluster, e.g. 1.24')
     .option('--namespace <ns>', 'controller namespace, where the Secret goes', DEFAULT_NAMESPACE)
     .option('--management', 'the management cluster itself (no Secret)')
-    .action((name: string, opts: Omit<ClusterRegisterOptions, 'name'>) => setExit(clusterRegisterCommand({ name, ...opts }, io)));
+    .action(async (name: string, opts: Omit<ClusterRegisterOptions, 'name'>) => {
+      const { clusterRegisterCommand } = await import('./cluster.ts');
+      setExit(clusterRegisterCommand({ name, ...opts }, io));
+    });
 
   program
     .command('controller')
@@ -129,6 +118,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (opts: ControllerCliOptions) => {
       const { discoveryExcludeNamespace, ...rest } = opts;
+      const { controllerCommand } = await import('./controller.ts');
       setExit(await controllerCommand({ ...rest, ...(discoveryExcludeNamespace.length > 0 ? { discoveryExcludeNamespaces: discoveryExcludeNamespace } : {}) }));
     });
 
@@ -172,11 +162,17 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   }
 }
 
-const isMain = process.argv[1] !== undefined && /(?:^|[/\\])(?:main\.ts|spillway(?:\.mjs)?)$/.test(process.argv[1]);
-if (isMain) {
-  const code = await runCli(process.argv.slice(2), {
+/** The process entry point (bin/spillway.mjs, or `tsx src/cli/main.ts`): real stdio, exit status in process.exitCode. */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  // A reader that goes away (`spillway render ... | head`) ends the command quietly, as other CLIs do.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  process.exitCode = await runCli(argv, {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
   });
-  process.exitCode = code;
 }
+
+if (process.argv[1] !== undefined && /(?:^|[/\\])main\.ts$/.test(process.argv[1])) await main();

@@ -35,10 +35,14 @@
  *   is not nullable, removes `null` where the field is not nullable and has no default (the API server
  *   does this before defaulting), and recurses into defaulted values, maps and lists.
  */
-import { celEnv, isCelError, parse as celParse, plan as celPlan } from '@bufbuild/cel';
+// Loading a library is not I/O: CEL and RE2 are required on the first rule that runs, since they cost more
+// start-up time than the rest of the CLI and Spillway's own schemas carry no rules.
+// eslint-disable-next-line no-restricted-imports
+import { createRequire } from 'node:module';
+import type * as CelLib from '@bufbuild/cel';
+import type * as CelExt from '@bufbuild/cel/ext';
+import type * as Re2Lib from '@bufbuild/re2';
 import type { CelEnv, CelResult } from '@bufbuild/cel';
-import { strings as celStrings } from '@bufbuild/cel/ext';
-import { RE2JS } from '@bufbuild/re2';
 
 export interface JSONSchemaProps {
   type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
@@ -618,29 +622,43 @@ function validateObject(ctx: Ctx, n: Node, v: Record<string, unknown>, root: boo
 
 // --- CEL ------------------------------------------------------------------------------------------------
 
-let env: CelEnv | undefined;
+interface Cel {
+  lib: typeof CelLib;
+  env: CelEnv;
+}
+let cel: Cel | undefined;
+
+function loadCel(): Cel {
+  if (cel === undefined) {
+    const require = createRequire(import.meta.url);
+    const lib = require('@bufbuild/cel') as typeof CelLib;
+    const ext = require('@bufbuild/cel/ext') as typeof CelExt;
+    const { RE2JS } = require('@bufbuild/re2') as typeof Re2Lib;
+    /** The default `matches` compiles its pattern on every call; rules use a handful of constant patterns. */
+    const re2Cache = new Map<string, { test(text: string): boolean }>();
+    const cachedRe2 = {
+      compile(pattern: string): { test(text: string): boolean } {
+        let m = re2Cache.get(pattern);
+        if (m === undefined) {
+          const re = RE2JS.compile(pattern);
+          m = { test: (text: string) => re.test(text) };
+          if (re2Cache.size < MEMO_LIMIT) re2Cache.set(pattern, m);
+        }
+        return m;
+      },
+    };
+    cel = { lib, env: lib.celEnv({ funcs: ext.strings, re2: cachedRe2 }) };
+  }
+  return cel;
+}
 const OLD_SELF = /\boldSelf\b/;
 const MEMO_LIMIT = 4096;
 
-/** The default `matches` compiles its pattern on every call; rules use a handful of constant patterns. */
-const re2Cache = new Map<string, { test(text: string): boolean }>();
-const cachedRe2 = {
-  compile(pattern: string): { test(text: string): boolean } {
-    let m = re2Cache.get(pattern);
-    if (m === undefined) {
-      const re = RE2JS.compile(pattern);
-      m = { test: (text: string) => re.test(text) };
-      if (re2Cache.size < MEMO_LIMIT) re2Cache.set(pattern, m);
-    }
-    return m;
-  },
-};
-
 function compileRule(r: CompiledRule): RuleProgram | null {
   if (OLD_SELF.test(r.rule)) return null;
+  const { lib, env } = loadCel();
   try {
-    env ??= celEnv({ funcs: celStrings, re2: cachedRe2 });
-    return celPlan(env, celParse(r.rule)) as RuleProgram;
+    return lib.plan(env, lib.parse(r.rule)) as RuleProgram;
   } catch {
     return null;
   }
@@ -671,7 +689,7 @@ const SKIP = /unbound function|no such overload|no matching overload|unsupported
 /** true: passed; false: failed; string: evaluation error; undefined: skipped (a library we do not bind). */
 function evalRule(r: CompiledRule, self: unknown): boolean | string | undefined {
   const res = (r.program as RuleProgram)({ self });
-  if (isCelError(res)) return SKIP.test(res.message) ? undefined : res.message;
+  if ((cel as Cel).lib.isCelError(res)) return SKIP.test(res.message) ? undefined : res.message;
   return res === true;
 }
 

@@ -129,7 +129,5 @@ test('the README quick start command works from a checkout: npm run --silent spi
   const r = spawnSync('npm', ['run', '--silent', 'spillway', '--', 'render', '-f', '-', '-o', 'json'], { cwd: REPO, input: readFileSync(SEED), encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(Object.keys((JSON.parse(r.stdout) as { clusters: object }).clusters).length, 2);
-  const bin = spawnSync(process.execPath, [join(REPO, 'bin/spillway.mjs'), 'validate', '-f', SEED], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(bin.status, 0, bin.stderr);
-  assert.equal(bin.stdout, 'no problems found\n');
+  // The installed command (bin/spillway.mjs, compiled dist/) is tested from a packed tarball: package.test.ts.
 });

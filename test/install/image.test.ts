@@ -29,11 +29,23 @@ test('every COPY source of the build context exists and is not excluded by .dock
       assert.ok(!dockerignored(src), `${src} is not in .dockerignore`);
     }
   }
-  // What the runtime loads is copied: the bin entry and the CLI it imports.
+  // What the runtime loads is copied: the bin entry, package.json (the version), and the sources the build compiles.
   const copied = copies.flatMap((l) => l.split(/\s+/).slice(1, -1));
-  for (const needed of [...Object.values(pkg.bin), 'src/cli/main.ts', 'package.json']) {
+  for (const needed of [...Object.values(pkg.bin), 'src/cli/main.ts', 'package.json', 'tsconfig.build.json']) {
     assert.ok(copied.some((c) => needed === c || needed.startsWith(`${c.replace(/\/$/, '')}/`)), `${needed} is copied`);
   }
+});
+
+test('the image compiles dist/ in a build stage and the runtime copies only dist/, never the TypeScript sources', () => {
+  const stages = dockerfile.split(/^FROM /m).slice(1).map((s) => s.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')));
+  const build = stages.find((s) => / AS build$/.test(s[0]!));
+  assert.ok(build, 'a stage named build');
+  assert.ok(build.includes('RUN npm run build'), 'the build stage runs npm run build');
+  const runtime = stages.at(-1)!;
+  assert.ok(runtime.includes('COPY --from=build /app/dist ./dist'), 'the runtime copies dist from the build stage');
+  assert.ok(!runtime.some((l) => /^COPY\s+(?!--from)[^\n]*\bsrc\b/.test(l)), 'the runtime does not copy src/');
+  const bin = readFileSync(join(ROOT, pkg.bin.spillway!), 'utf8');
+  assert.match(bin, /import\('\.\.\/dist\/cli\/main\.js'\)/, 'the bin entry runs the compiled CLI');
 });
 
 test('node 20 slim stages, production-only npm ci, numeric non-root user matching the Deployment, controller by default', () => {
@@ -78,12 +90,15 @@ test('everything the image runs imports only production dependencies (npm ci --o
     const specs: string[] = [];
     for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]/g)) if (!m[1]) specs.push(m[2]!);
     for (const m of text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) specs.push(m[1]!);
+    for (const m of text.matchAll(/\brequire\(\s*['"]([^'"]+)['"]\s*\)/g)) specs.push(m[1]!);
     for (const s of specs) {
       if (s.startsWith('.') || s.startsWith('node:') || builtins.has(s)) continue;
       used.set(packageOf(s), file.slice(ROOT.length + 1));
     }
   }
-  assert.ok(used.has('tsx'), 'bin/spillway.mjs runs the sources through tsx');
+  assert.ok(used.has('commander') && used.has('js-yaml'), 'the scan found the CLI\'s imports');
+  assert.ok(!used.has('tsx'), `no TypeScript loader at run time (tsx imported by ${used.get('tsx')})`);
+  assert.ok(!('tsx' in pkg.dependencies), 'tsx is a devDependency');
   for (const [name, file] of used) {
     assert.ok(name in pkg.dependencies, `${name} (imported by ${file}) must be in dependencies, not devDependencies`);
   }

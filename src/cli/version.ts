@@ -1,0 +1,4 @@
+/** The package's version, read from the package.json next to src/ or dist/ (both are two levels below it). */
+import { readFileSync } from 'node:fs';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
