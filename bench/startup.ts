@@ -10,13 +10,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spillwayBin } from './startup-install.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg >= 0 ? Number(process.argv[runsArg + 1]) : 21;
-const work = resolve('.tmp/bench/startup');
+// Outside the repository, so that nothing resolves from its node_modules.
+const work = join(tmpdir(), 'spillway-bench-startup');
 const bin = spillwayBin(join(work, 'package'));
 const elsewhere = join(work, 'elsewhere');
 mkdirSync(elsewhere, { recursive: true });
