@@ -5,8 +5,8 @@
 import yaml from 'js-yaml';
 import type { FailoverService, KubeObject, MeshCluster } from '../api/types.ts';
 import { LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_VALUE } from '../api/types.ts';
-import { DEFAULTS, choosePort, resolveContext, tiers } from '../analyze/context.ts';
-import { serviceHost } from '../translate/naming.ts';
+import { DEFAULTS, choosePort, resolveContext, tiers } from '../model/context.ts';
+import { serviceHost } from '../model/naming.ts';
 import type { CheckLevel, CheckResult, CheckSnapshot, ClusterFacts, Listing } from './types.ts';
 
 export interface ServiceInCluster {

@@ -64,6 +64,20 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     });
 
   program
+    .command('check')
+    .description('preflight and health checks against live clusters: Istio, DNS capture, root of trust, gateways, injection, conflicting config')
+    .option('-f, --filename <file>', 'Spillway inputs: file, directory or - (repeatable; default: read them from the management cluster)', collect, [])
+    .option('--kubeconfig <path>', 'kubeconfig (default: $KUBECONFIG or ~/.kube/config)')
+    .option('--context <cluster=context>', 'kubeconfig context of a member cluster (repeatable; default: the context named like the cluster, else its MeshCluster kubeconfig Secret)', collect, [])
+    .option('--management-context <ctx>', 'context of the management cluster (default without -f: the current context)')
+    .option('--namespace <ns>', 'controller namespace (Lease, kubeconfig Secrets)', DEFAULT_NAMESPACE)
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (opts: { filename: string[]; kubeconfig?: string; context: string[]; managementContext?: string; namespace: string; output: 'text' | 'json' }) => {
+      const { checkCommand } = await import('./check.ts');
+      setExit(await checkCommand(opts, io));
+    });
+
+  program
     .command('crds')
     .description('print the CustomResourceDefinitions of MeshCluster, MeshWorkload and FailoverService')
     .action(async () => {

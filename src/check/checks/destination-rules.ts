@@ -4,7 +4,7 @@
  * `reviews.default.svc.cluster.local` (Bookinfo-style mTLS rules are common) silently drops Spillway's outlier
  * detection, or Spillway's drops the user's policy. Rules with only subsets merge and are reported as warnings.
  */
-import { DEFAULTS } from '../../analyze/context.ts';
+import { DEFAULTS } from '../../model/context.ts';
 import type { Check } from '../types.ts';
 import { asString, clientHosts, isOurs, meshCluster, qualifyHost, ref, results, serviceViews, spec, unreadable } from '../view.ts';
 

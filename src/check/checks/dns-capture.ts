@@ -6,7 +6,7 @@
  */
 import yaml from 'js-yaml';
 import type { KubeObject } from '../../api/types.ts';
-import { profileFor } from '../../translate/profile.ts';
+import { profileFor } from '../../model/profile.ts';
 import type { Check, CheckSnapshot, ClusterFacts } from '../types.ts';
 import { asArray, containers, hasSidecar, isRecord, meshConfig, meshCluster, ref, results, rootNamespace, selects, serviceViews, unreadable } from '../view.ts';
 import { detectIstioVersion } from './istio-installed.ts';

@@ -37,7 +37,7 @@ export const exportToCheck: Check = {
           if (unset.length === 0) continue;
           const visible = value.map((x) => (x === '.' ? c.serviceNamespace : x));
           bad++;
-          r.add('warn', 'SPC163', `mesh config ${mesh?.source ?? ''} sets ${st.key}: [${value.join(', ')}] and Spillway's ${st.kinds.join('/')}s in ${c.serviceNamespace} set no exportTo: visible only to ${visible.join(', ')}; ${st.what}`, {
+          r.add('warn', 'SPC163', `mesh config ${mesh?.source ?? ''} sets ${st.key}: [${value.join(', ')}] and Spillway's ${st.kinds.join('/')} objects in ${c.serviceNamespace} set no exportTo: visible only to ${visible.join(', ')}; ${st.what}`, {
             cluster: c.cluster,
             hint: `set ${st.key}: ["*"] in the mesh config, or keep the callers in ${c.serviceNamespace}`,
           });

@@ -9,7 +9,7 @@
  *   external IP, or a node address for a NodePort).
  */
 import type { KubeObject } from '../../api/types.ts';
-import { DEFAULTS } from '../../analyze/context.ts';
+import { DEFAULTS } from '../../model/context.ts';
 import type { Check } from '../types.ts';
 import { asArray, isRecord, meshCluster, ref, results, serviceViews, spec } from '../view.ts';
 

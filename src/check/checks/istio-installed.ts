@@ -4,7 +4,7 @@
  * one the MeshCluster selects (`spec.istio.version`).
  */
 import { OUTPUT_KINDS } from '../../kube/resources.ts';
-import { hasAggregateCrashBug, parseIstioVersion, profileFor } from '../../translate/profile.ts';
+import { hasAggregateCrashBug, parseIstioVersion, profileFor } from '../../model/profile.ts';
 import type { Check, ClusterFacts } from '../types.ts';
 import { asArray, asString, isRecord, meshCluster, ref, results, rootNamespace, spec } from '../view.ts';
 import type { KubeObject } from '../../api/types.ts';
