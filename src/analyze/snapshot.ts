@@ -37,7 +37,7 @@ function fingerprint(raw: Record<string, unknown>, meta: Record<string, unknown>
 
 export interface SourcedDocument {
   value: unknown;
-  /** Where the document came from, for messages about documents that are not objects (`file.yaml#2`). */
+  /** Where the document came from, for messages about documents that are not objects (`file.yaml:12`: the line it starts at). */
   source?: string;
 }
 

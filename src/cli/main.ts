@@ -36,6 +36,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .option('--out-dir <dir>', 'write DIR/<cluster>/*.yaml for `kubectl apply -f DIR/<cluster>` instead of printing')
     .option('--cluster <name>', 'only this cluster\'s objects (repeatable)', collect, [])
+    .option('-R, --recursive', 'read directories given with -f recursively (like kubectl)')
     .action(async (opts: RenderCommandOptions) => {
       const { renderCommand } = await import('./render.ts');
       setExit(renderCommand(opts, io));
@@ -46,6 +47,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .description('check inputs and print coded messages (a dry run of render)')
     .requiredOption('-f, --filename <file>', 'input YAML file, directory or - (repeatable)', collect, [])
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-R, --recursive', 'read directories given with -f recursively (like kubectl)')
     .action(async (opts: ValidateCommandOptions) => {
       const { validateCommand } = await import('./render.ts');
       setExit(validateCommand(opts, io));
@@ -58,9 +60,10 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--healthy <cluster=h/t>', 'healthy/total instances of the service in a cluster, e.g. cluster1=1/3 (repeatable)', collect, [])
     .option('--down <cluster>', 'the whole cluster is down: shorthand for <cluster>=0/N (repeatable)', collect, [])
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (opts: { filename: string[]; healthy: string[]; down: string[]; output: 'text' | 'json' }) => {
+    .option('-R, --recursive', 'read directories given with -f recursively (like kubectl)')
+    .action(async (opts: { filename: string[]; healthy: string[]; down: string[]; output: 'text' | 'json'; recursive?: boolean }) => {
       const { simulateCommand } = await import('./simulate.ts');
-      setExit(simulateCommand({ files: opts.filename, healthy: opts.healthy, down: opts.down, output: opts.output }, io));
+      setExit(simulateCommand({ files: opts.filename, healthy: opts.healthy, down: opts.down, output: opts.output, recursive: opts.recursive === true }, io));
     });
 
   program

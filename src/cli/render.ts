@@ -11,11 +11,13 @@ export interface RenderCommandOptions {
   output: 'yaml' | 'json';
   outDir?: string;
   cluster: string[];
+  /** Read directories recursively (`-R`). */
+  recursive?: boolean;
 }
 
 /** Exit status: 0 fine, 1 invalid input (valid parts still rendered); unusable invocations throw CliError. */
 export function renderCommand(opts: RenderCommandOptions, io: CliIO): number {
-  const result = render(readInputDocuments(opts.filename));
+  const result = render(readInputDocuments(opts.filename, { recursive: opts.recursive === true }));
   let clusters: Record<string, KubeObject[]> = result.clusters;
   if (opts.cluster.length > 0) {
     const unknown = opts.cluster.filter((c) => !(c in clusters));
@@ -38,10 +40,12 @@ export function renderCommand(opts: RenderCommandOptions, io: CliIO): number {
 export interface ValidateCommandOptions {
   filename: string[];
   output: 'text' | 'json';
+  /** Read directories recursively (`-R`). */
+  recursive?: boolean;
 }
 
 export function validateCommand(opts: ValidateCommandOptions, io: CliIO): number {
-  const { messages } = render(readInputDocuments(opts.filename));
+  const { messages } = render(readInputDocuments(opts.filename, { recursive: opts.recursive === true }));
   if (opts.output === 'json') io.stdout(`${JSON.stringify({ messages }, null, 2)}\n`);
   else if (messages.length === 0) io.stdout('no problems found\n');
   else for (const m of messages) io.stdout(`${formatMessage(m)}\n`);

@@ -16,6 +16,8 @@ export interface SimulateArgs {
   healthy: string[];
   down: string[];
   output: 'text' | 'json';
+  /** Read directories recursively (`-R`). */
+  recursive?: boolean;
 }
 
 const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -144,7 +146,7 @@ export function formatJson(sim: SimulationResult): string {
  */
 export function simulateCommand(args: SimulateArgs, io: { stdout: (s: string) => void }): number {
   const health = parseHealth(args.healthy, args.down);
-  const values = readInputDocuments(args.files).map((d) => d.value);
+  const values = readInputDocuments(args.files, { recursive: args.recursive === true }).map((d) => d.value);
   const { clusters, gatewayAddresses, renderWarnings, renderErrors } = collect(values);
   const known = Object.keys(clusters);
   const unknown = Object.keys(health).filter((c) => !known.includes(c));

@@ -66,7 +66,7 @@ test('exit 2 with one line naming file and position for a YAML syntax error, nev
     assert.equal(r.code, 2);
     assert.equal(r.out, '', 'nothing partial is printed');
     assert.equal(r.err.trim().split('\n').length, 1);
-    assert.match(r.err, new RegExp(`^spillway: ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: YAML syntax error: `));
+    assert.match(r.err, new RegExp(`^spillway: SPW007 ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: YAML syntax error: `));
     assert.doesNotMatch(r.err, /\bat .*\.ts:\d+/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -76,7 +76,7 @@ test('exit 2 with one line naming file and position for a YAML syntax error, nev
 test('exit 2 for unusable invocations and unreadable files', async () => {
   const missing = await cli('render', '-f', '/nonexistent/x.yaml');
   assert.equal(missing.code, 2);
-  assert.equal(missing.err, 'spillway: /nonexistent/x.yaml: cannot read: no such file or directory\n');
+  assert.equal(missing.err, 'spillway: SPW001 /nonexistent/x.yaml: cannot read: no such file or directory\n');
   assert.equal((await cli('render')).code, 2, 'no -f');
   assert.equal((await cli('render', '-f', SEED, '-o', 'xml')).code, 2);
   assert.equal((await cli('frobnicate')).code, 2);
