@@ -108,7 +108,7 @@ const packagesIn = (urls: string[]) => [...new Set(urls.flatMap((u) => /\/node_m
 test('commands load lazily: --version loads commander only, render and validate never load the Kubernetes client or CEL', { timeout: 300_000 }, () => {
   const version = loaded(['--version']);
   assert.deepEqual(packagesIn(version), ['commander']);
-  assert.deepEqual(version.filter((u) => u.includes('/spillway/dist/')).map((u) => u.replace(/^.*\/spillway\/dist\//, '')).sort(), ['cli/errors.js', 'cli/main.js', 'cli/version.js', 'install/common.js']);
+  assert.deepEqual(version.filter((u) => u.includes('/spillway/dist/')).map((u) => u.replace(/^.*\/spillway\/dist\//, '')).sort(), ['api/text.js', 'cli/errors.js', 'cli/main.js', 'cli/version.js', 'install/common.js']);
   for (const args of [['validate', '-f', 'seed.yaml'], ['render', '-f', 'seed.yaml', '--cluster', 'cluster2'], ['crds']]) {
     const pkgs = packagesIn(loaded(args));
     assert.ok(pkgs.includes('js-yaml'), `${args[0]} loads js-yaml (the scan sees packages)`);
