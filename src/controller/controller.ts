@@ -14,7 +14,8 @@ import type { Clock, Jitter } from '../kube/clock.ts';
 import { backoffDelay, randomJitter, realClock } from '../kube/clock.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { HttpKubeClient } from '../kube/client.ts';
-import { kubeConfigFromText } from '../kube/config.ts';
+import { KUBECONFIG_CODES, KubeconfigPolicyError, memberConfigFromText } from '../kube/config.ts';
+import type { MemberConfig } from '../kube/config.ts';
 import { describeError, isKubeApiError } from '../kube/errors.ts';
 import { Informer } from '../kube/informer.ts';
 import type { InformerEvent, InformerTiming } from '../kube/informer.ts';
@@ -48,8 +49,11 @@ export interface ControllerOptions {
   leaderElection?: false | { leaseName?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   /** Service discovery; default on with kube-system, kube-public, kube-node-lease and istio-system excluded. */
   discovery?: false | { excludeNamespaces?: readonly string[] };
-  /** Builds a member cluster's client from its kubeconfig text (default: one KubeConfig + HttpKubeClient per cluster). */
-  memberClient?: (kubeconfig: string, cluster: string) => KubeClient;
+  /**
+   * Builds a member cluster's client from its Secret's kubeconfig, already checked to be data only (see
+   * `memberConfigFromText`; default: one HttpKubeClient per cluster).
+   */
+  memberClient?: (config: MemberConfig, cluster: string) => KubeClient;
   log?: Logger;
   metrics?: ControllerMetrics;
   /** Parallel writes per cluster. */
@@ -80,17 +84,12 @@ interface ClusterEntry {
   fingerprint: string;
   conn?: ClusterConnection;
   error?: string;
+  /** When the member credentials expire (a TokenRequest token's `exp`), if known. */
+  expiresAt?: Date;
 }
 
-function defaultMemberClient(text: string, cluster: string): KubeClient {
-  let kc;
-  try {
-    kc = kubeConfigFromText(text);
-  } catch {
-    // Parser errors can quote the document (credentials included): never pass them on.
-    throw new Error(`the kubeconfig for cluster ${cluster} could not be parsed`);
-  }
-  return new HttpKubeClient(kc);
+function defaultMemberClient(config: MemberConfig): KubeClient {
+  return new HttpKubeClient(config);
 }
 
 async function pool(tasks: (() => Promise<void>)[], n: number): Promise<void> {
@@ -314,9 +313,17 @@ export class Controller {
       this.memo.delete(name); // possibly another cluster behind the name now: trust nothing we remembered
       this.planCache.forget(name);
       let conn: ClusterConnection | undefined;
+      let expiresAt: Date | undefined;
       if (fingerprint === 'management' || text !== undefined) {
         try {
-          const client = fingerprint === 'management' ? this.o.management : (this.o.memberClient ?? defaultMemberClient)(text!, name);
+          let client: KubeClient;
+          if (fingerprint === 'management') client = this.o.management;
+          else {
+            // The Secret is data, never code: refused fields get a coded error naming the field, never its value.
+            const config = memberConfigFromText(text!);
+            expiresAt = config.expiresAt;
+            client = (this.o.memberClient ?? defaultMemberClient)(config, name);
+          }
           conn = new ClusterConnection({
             name,
             client,
@@ -329,10 +336,11 @@ export class Controller {
             log: this.log,
           });
         } catch (e) {
-          error = e instanceof Error ? e.message : 'invalid kubeconfig';
+          // Only our own policy errors are known to hold no secret; anything else is summarized.
+          error = e instanceof KubeconfigPolicyError ? e.message : `the kubeconfig in ${ref?.name ? `Secret ${ref.namespace || this.o.namespace}/${ref.name}` : 'the Secret'} could not be used`;
         }
       }
-      this.entries.set(name, { fingerprint, conn, error });
+      this.entries.set(name, { fingerprint, conn, error, ...(expiresAt ? { expiresAt } : {}) });
       conn?.start();
       this.log.info(cur ? 'cluster connection restarted' : 'cluster connection started', { cluster: name, server: conn?.client.server, ...(error ? { error } : {}) });
     }
@@ -499,10 +507,14 @@ export class Controller {
     for (const mc of meshClusters) {
       if (firstSync.has(mc.metadata.name)) continue;
       const entry = this.entries.get(mc.metadata.name);
+      const expiresAt = entry?.expiresAt;
+      const expired = expiresAt !== undefined && expiresAt.getTime() <= this.clock.wallTime().getTime();
+      const expiry = expiresAt?.toISOString().replace(/\.\d{3}Z$/, 'Z');
       const next = clusterStatus({
         generation: mc.metadata.generation,
         reachable: entry?.conn?.reachable ?? false,
-        connectionError: entry?.error ?? entry?.conn?.error,
+        connectionError: (expired ? `${KUBECONFIG_CODES.ExpiredCredentials}: the member token expired at ${expiry}; rotate it (spillway cluster register)` : undefined) ?? entry?.error ?? entry?.conn?.error,
+        ...(expiry ? { credentialsExpireAt: expiry } : {}),
         outcome: outcomeMap.get(mc.metadata.name),
         prev: mc.status as Record<string, unknown> | undefined,
         now,

@@ -380,6 +380,8 @@ export interface ClusterStatusInput {
   /** Connection health: reachable and the last error talking to it. */
   reachable: boolean;
   connectionError?: string;
+  /** Expiry of the member credentials (RFC 3339), when known. */
+  credentialsExpireAt?: string;
   outcome: ClusterOutcome | undefined;
   prev: Record<string, unknown> | undefined;
   now: string;
@@ -401,6 +403,7 @@ export function clusterStatus(i: ClusterStatusInput): Record<string, unknown> {
     reachable: i.reachable,
     ...(lastSyncTime ? { lastSyncTime } : {}),
     ...(lastError ? { lastError } : {}),
+    ...(i.credentialsExpireAt ? { credentialsExpireAt: i.credentialsExpireAt } : {}),
   };
 }
 

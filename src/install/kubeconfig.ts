@@ -1,9 +1,12 @@
 /**
  * Minimizing a kubeconfig to one context with its credentials embedded, for a Secret the in-cluster
  * controller reads. Pure: files referenced by path come through `readFile`. Error and warning texts name
- * fields and paths, never credential values or file contents.
+ * fields and paths, never credential values or file contents. What it writes passes the controller's own
+ * data-only policy (`memberKubeconfigProblems` in src/kube/config.ts): a Secret register writes is one the
+ * controller accepts, and anything the controller would refuse is refused here first, with the same code.
  */
 import yaml from 'js-yaml';
+import { memberKubeconfigProblems, redactUrl } from '../kube/config.ts';
 
 export interface MinimizeOptions {
   /** Context to keep. @default the kubeconfig's current-context */
@@ -26,9 +29,12 @@ export interface MinimizedKubeconfig {
 
 /** A kubeconfig that cannot be used in-cluster; the message is safe to print (no credentials). */
 export class KubeconfigError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** The controller's policy code (SPW2xx) when the kubeconfig breaks the data-only rules. */
+  readonly code: string | undefined;
+  constructor(message: string, code?: string) {
+    super(code ? `${code}: ${message}` : message);
     this.name = 'KubeconfigError';
+    this.code = code;
   }
 }
 
@@ -126,7 +132,7 @@ export function minimizeKubeconfig(source: Obj | string, opts: MinimizeOptions):
   const server = cluster.server;
   if (typeof server !== 'string' || server === '') throw new KubeconfigError(`cluster "${clusterName}" has no server`);
   if (isLoopbackServer(server)) {
-    warnings.push(`cluster "${clusterName}" server ${server} is a loopback address: the controller cannot reach it from inside the management cluster (for kind, use \`kind get kubeconfig --internal\`)`);
+    warnings.push(`cluster "${clusterName}" server ${redactUrl(server)} is a loopback address: the controller cannot reach it from inside the management cluster (for kind, use \`kind get kubeconfig --internal\`)`);
   }
   if (cluster['certificate-authority'] !== undefined) {
     if (cluster['certificate-authority-data'] === undefined) {
@@ -134,7 +140,6 @@ export function minimizeKubeconfig(source: Obj | string, opts: MinimizeOptions):
     }
     delete cluster['certificate-authority'];
   }
-  if (cluster['insecure-skip-tls-verify'] === true) warnings.push(`cluster "${clusterName}" skips TLS verification (insecure-skip-tls-verify)`);
 
   // User: refuse plugins, inline files.
   const user: Obj = { ...named(doc, 'users', 'user', userName) };
@@ -165,9 +170,9 @@ export function minimizeKubeconfig(source: Obj | string, opts: MinimizeOptions):
   const hasCert = user['client-certificate-data'] !== undefined, hasKey = user['client-key-data'] !== undefined;
   if (hasCert !== hasKey) throw new KubeconfigError(`user "${userName}" has a client ${hasCert ? 'certificate without a key' : 'key without a certificate'}`);
   const hasToken = typeof user.token === 'string' && user.token !== '';
-  const hasBasic = typeof user.username === 'string' && typeof user.password === 'string';
+  const hasBasic = user.username !== undefined || user.password !== undefined;
   if (!hasCert && !hasToken && !hasBasic) {
-    throw new KubeconfigError(`user "${userName}" has no credentials (token, tokenFile, client certificate and key, or username and password)`);
+    throw new KubeconfigError(`user "${userName}" has no credentials (token, tokenFile, or client certificate and key)`);
   }
 
   const ctx: Obj = { cluster: clusterName, user: userName };
@@ -181,6 +186,10 @@ export function minimizeKubeconfig(source: Obj | string, opts: MinimizeOptions):
     'current-context': contextName,
     preferences: {},
   };
+  // The controller's own gate: basic auth, impersonation, proxies, skipped TLS verification, http:// servers and
+  // credentials in the URL are refused here with the code the controller would put in the MeshCluster's status.
+  const { problems } = memberKubeconfigProblems(config);
+  if (problems.length > 0) throw new KubeconfigError(problems.map((p, i) => (i === 0 ? p.message : `${p.code}: ${p.message}`)).join('; '), problems[0]!.code);
   return { config, context: contextName, server, warnings };
 }
 

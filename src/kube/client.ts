@@ -1,12 +1,15 @@
 /**
  * A small Kubernetes REST client over node:http/https. Authentication comes from one `KubeConfig` per cluster
- * (client-node's exec plugins, tokens, client certificates, in-cluster service accounts); the transport is our
- * own so that every request has a timeout, watches can be aborted by a watchdog, connections are kept alive,
+ * for the controller's own cluster (client-node: tokens, client certificates, in-cluster service accounts), or
+ * from a data-only `MemberConfig` for a member cluster (inline CA, token or client certificate; nothing runs or
+ * reads files, see config.ts); the transport is our own so that every request has a timeout, watches can be aborted by a watchdog, connections are kept alive,
  * and requests are counted (the benchmarks and tests assert on write counts).
  */
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { MemberConfig } from './config.ts';
+import { redactUrl } from './config.ts';
 import { KubeApiError } from './errors.ts';
 
 export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -84,12 +87,20 @@ export class HttpKubeClient implements KubeClient {
   private readonly defaultTimeoutMs: number;
   private readonly userAgent: string;
 
-  constructor(
-    private readonly kc: KubeConfig,
-    opts: { timeoutMs?: number; userAgent?: string } = {},
-  ) {
+  private readonly kc: KubeConfig | undefined;
+  private readonly member: MemberConfig | undefined;
+
+  constructor(source: KubeConfig | MemberConfig, opts: { timeoutMs?: number; userAgent?: string } = {}) {
     this.defaultTimeoutMs = opts.timeoutMs ?? 30_000;
     this.userAgent = opts.userAgent ?? 'spillway-controller/0.1.0';
+    if (isMemberConfig(source)) {
+      this.member = source;
+      this.server = redactUrl(source.server);
+      if (!this.server.startsWith('https://')) throw new Error(`member cluster "${source.cluster}" server is not an https URL`);
+      return;
+    }
+    const kc = source;
+    this.kc = kc;
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error(`kubeconfig has no cluster for context "${kc.getCurrentContext()}"`);
     if (!/^https?:\/\//.test(cluster.server)) throw new Error(`kubeconfig cluster "${cluster.name}" has an invalid server URL`);
@@ -102,11 +113,13 @@ export class HttpKubeClient implements KubeClient {
 
   /** Credentials are applied per request (tokens from exec plugins and token files rotate); the agent is reused. */
   private async prepare(): Promise<{ t: Transport; headers: Record<string, string> }> {
+    if (this.member) return this.prepareMember(this.member);
+    const kc = this.kc!;
     const opts: https.RequestOptions & { headers: Record<string, string | string[] | number> } = { headers: {} };
-    await this.kc.applyToHTTPSOptions(opts);
+    await kc.applyToHTTPSOptions(opts);
     if (!this.transport) {
       const base = new URL(this.server);
-      const cluster = this.kc.getCurrentCluster();
+      const cluster = kc.getCurrentCluster();
       const module = base.protocol === 'http:' ? http : https;
       const agent =
         cluster?.proxyUrl !== undefined && opts.agent instanceof http.Agent
@@ -130,6 +143,22 @@ export class HttpKubeClient implements KubeClient {
     for (const [k, v] of Object.entries(opts.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
     if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
     return { t: this.transport, headers };
+  }
+
+  /** A member cluster: a TLS agent from inline data and a static bearer token; no plugin, file or proxy. */
+  private prepareMember(m: MemberConfig): { t: Transport; headers: Record<string, string> } {
+    if (!this.transport) {
+      const agent = new https.Agent({
+        keepAlive: true,
+        maxSockets: 16,
+        ...(m.caPem !== undefined ? { ca: m.caPem } : {}),
+        ...(m.certPem !== undefined ? { cert: m.certPem, key: m.keyPem } : {}),
+        ...(m.tlsServerName !== undefined ? { servername: m.tlsServerName } : {}),
+        rejectUnauthorized: true,
+      });
+      this.transport = { agent, module: https, base: new URL(m.server) };
+    }
+    return { t: this.transport, headers: m.token !== undefined ? { Authorization: `Bearer ${m.token}` } : {} };
   }
 
   private count(method: Verb, path: string, watch: boolean): void {
@@ -247,6 +276,10 @@ export class HttpKubeClient implements KubeClient {
     this.closed = true;
     this.transport?.agent.destroy();
   }
+}
+
+function isMemberConfig(s: KubeConfig | MemberConfig): s is MemberConfig {
+  return typeof (s as MemberConfig).server === 'string' && typeof (s as MemberConfig).context === 'string' && !('getCurrentCluster' in s);
 }
 
 function readAll(res: http.IncomingMessage, verb: string, path: string): Promise<string> {

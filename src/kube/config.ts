@@ -1,8 +1,17 @@
 /**
- * KubeConfig loading. One KubeConfig instance per cluster, never shared: client-node keeps the current
- * context on the instance, so sharing one would mix one cluster's URL with another's credentials.
+ * KubeConfig loading.
+ *
+ * The controller's own kubeconfig (a file the operator passes, or the pod's service account) is trusted and goes
+ * through client-node. A member cluster's kubeconfig comes from a Secret, which anyone allowed to write Secrets in
+ * that namespace can change: it is data, never code. `memberConfigFromText` accepts only a server (an https URL
+ * without user info, query or fragment), an inline CA, and an inline bearer token or client certificate and key.
+ * Everything that would run a command (exec, auth-provider), read a file of the controller's pod (tokenFile,
+ * certificate-authority, client-certificate, client-key), send traffic elsewhere (proxy-url), act as someone else
+ * (as, as-groups, as-uid, as-user-extra), send a password (username/password) or skip verification
+ * (insecure-skip-tls-verify, http://) is refused with a code and the path of the field, never its value.
  */
 import { KubeConfig } from '@kubernetes/client-node';
+import yaml from 'js-yaml';
 
 export interface ConfigSource {
   /** Path to a kubeconfig file; absent means in-cluster configuration (service account). */
@@ -18,7 +27,10 @@ export function loadKubeConfig(src: ConfigSource): KubeConfig {
   return kc;
 }
 
-/** A member cluster's kubeconfig from its Secret's `kubeconfig` key (already base64-decoded). */
+/**
+ * A kubeconfig text through client-node, for kubeconfigs the caller trusts (tests, the operator's own). Member
+ * clusters' Secrets go through `memberConfigFromText` instead.
+ */
 export function kubeConfigFromText(text: string, context?: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromString(text);
@@ -30,4 +42,298 @@ export function kubeConfigFromText(text: string, context?: string): KubeConfig {
 function selectContext(kc: KubeConfig, name: string): void {
   if (!kc.getContextObject(name)) throw new Error(`context "${name}" is not in the kubeconfig (have: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
   kc.setCurrentContext(name);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Member kubeconfigs: data only
+
+/** Codes of refused member kubeconfigs (stable; documented in docs/security.md). Append only. */
+export const KUBECONFIG_CODES = {
+  Unparseable: 'SPW200',
+  ExecPlugin: 'SPW201',
+  AuthProvider: 'SPW202',
+  FileReference: 'SPW203',
+  Proxy: 'SPW204',
+  Impersonation: 'SPW205',
+  BasicAuth: 'SPW206',
+  InsecureTransport: 'SPW207',
+  InvalidServer: 'SPW208',
+  AmbiguousContext: 'SPW209',
+  NoCredentials: 'SPW210',
+  UnknownField: 'SPW211',
+  InvalidData: 'SPW212',
+  ExpiredCredentials: 'SPW213',
+} as const;
+export type KubeconfigCode = (typeof KUBECONFIG_CODES)[keyof typeof KUBECONFIG_CODES];
+
+/** One refused field; `message` names the field (a path into the kubeconfig) and never holds its value. */
+export interface KubeconfigProblem {
+  code: KubeconfigCode;
+  field: string;
+  message: string;
+}
+
+/** A refused member kubeconfig. `message` is `<code>: <first problem>` and is safe for logs and status. */
+export class KubeconfigPolicyError extends Error {
+  readonly code: KubeconfigCode;
+  readonly field: string;
+  constructor(readonly problems: readonly KubeconfigProblem[]) {
+    const first = problems[0] ?? { code: KUBECONFIG_CODES.Unparseable, field: '', message: 'the kubeconfig was refused' };
+    super(`${first.code}: ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''}`);
+    this.name = 'KubeconfigPolicyError';
+    this.code = first.code;
+    this.field = first.field;
+  }
+}
+
+/** What a member client needs, all of it data. */
+export interface MemberConfig {
+  /** The API server URL: https, no user info, no query, no fragment, no trailing slash. */
+  server: string;
+  /** PEM of the CA to trust; absent means Node's default roots. */
+  caPem?: string;
+  /** Server name to verify instead of the URL's host (`tls-server-name`). */
+  tlsServerName?: string;
+  token?: string;
+  certPem?: string;
+  keyPem?: string;
+  /** Names of the context, cluster and user used (for messages). */
+  context: string;
+  cluster: string;
+  user: string;
+  /** The bearer token's expiry, when it is a JWT with an `exp` claim (TokenRequest tokens are). */
+  expiresAt?: Date;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A name from the kubeconfig, printable and short, for field paths (the names are not credentials). */
+function shown(name: unknown): string {
+  const s = typeof name === 'string' ? name : String(name);
+  const clean = s.replace(/[^\x20-\x7e]/g, '?');
+  return JSON.stringify(clean.length > 63 ? `${clean.slice(0, 60)}...` : clean);
+}
+
+const CLUSTER_ALLOWED = new Set(['server', 'certificate-authority-data', 'tls-server-name', 'disable-compression', 'insecure-skip-tls-verify', 'extensions']);
+const USER_ALLOWED = new Set(['token', 'client-certificate-data', 'client-key-data', 'extensions']);
+const CONTEXT_ALLOWED = new Set(['cluster', 'user', 'namespace', 'extensions']);
+const TOP_ALLOWED = new Set(['apiVersion', 'kind', 'clusters', 'users', 'contexts', 'current-context', 'preferences', 'extensions']);
+
+/** Why a key is refused, by key; undefined for an allowed or merely unknown key. */
+function refusal(section: 'cluster' | 'user', key: string): { code: KubeconfigCode; why: string } | undefined {
+  if (section === 'user') {
+    if (key === 'exec') return { code: KUBECONFIG_CODES.ExecPlugin, why: 'runs a credential plugin command; member kubeconfigs may not run commands' };
+    if (key === 'auth-provider') return { code: KUBECONFIG_CODES.AuthProvider, why: 'runs an auth-provider plugin; member kubeconfigs may not run plugins' };
+    if (key === 'tokenFile' || key === 'client-certificate' || key === 'client-key') return { code: KUBECONFIG_CODES.FileReference, why: `reads a file of the controller's pod; embed the value as ${key === 'tokenFile' ? 'token' : `${key}-data`} instead` };
+    if (key === 'as' || key === 'as-groups' || key === 'as-uid' || key === 'as-user-extra') return { code: KUBECONFIG_CODES.Impersonation, why: 'impersonates another identity; grant the member identity its own RBAC instead' };
+    if (key === 'username' || key === 'password') return { code: KUBECONFIG_CODES.BasicAuth, why: 'is basic authentication; use a ServiceAccount token or a client certificate' };
+  } else {
+    if (key === 'certificate-authority') return { code: KUBECONFIG_CODES.FileReference, why: 'reads a file of the controller\'s pod; embed it as certificate-authority-data instead' };
+    if (key === 'proxy-url') return { code: KUBECONFIG_CODES.Proxy, why: 'sends the cluster\'s traffic and credentials through a proxy; member kubeconfigs connect directly' };
+  }
+  if (/(^|-)file$|File$|-path$|Path$/.test(key)) return { code: KUBECONFIG_CODES.FileReference, why: 'names a file of the controller\'s pod' };
+  return undefined;
+}
+
+/** Decodes base64 data strictly (alphabet and padding); undefined when it is not base64. */
+function decodeBase64(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const s = v.replace(/\s+/g, '');
+  if (s === '' || !/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 === 1) return undefined;
+  return Buffer.from(s, 'base64').toString('utf8');
+}
+
+/** The `exp` claim of a JWT, without verifying it (the API server does that); undefined for other tokens. */
+export function tokenExpiry(token: string): Date | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as unknown;
+    const exp = isObj(claims) ? claims.exp : undefined;
+    return typeof exp === 'number' && Number.isFinite(exp) && exp > 0 ? new Date(exp * 1000) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a server URL is refused (the message never repeats the URL: it may hold a password). */
+export function serverProblem(server: unknown): { code: KubeconfigCode; why: string } | undefined {
+  if (typeof server !== 'string' || server === '') return { code: KUBECONFIG_CODES.InvalidServer, why: 'is missing' };
+  let u: URL;
+  try {
+    u = new URL(server);
+  } catch {
+    return { code: KUBECONFIG_CODES.InvalidServer, why: 'is not a URL' };
+  }
+  if (u.username !== '' || u.password !== '') return { code: KUBECONFIG_CODES.InvalidServer, why: 'carries user info (a user name or password in the URL); put credentials in the user entry' };
+  if (u.protocol === 'http:') return { code: KUBECONFIG_CODES.InsecureTransport, why: 'is plain http://; member clusters are reached over https with a CA' };
+  if (u.protocol !== 'https:') return { code: KUBECONFIG_CODES.InvalidServer, why: `has scheme ${JSON.stringify(u.protocol.slice(0, 10))}; use https://` };
+  if (u.search !== '' || u.hash !== '') return { code: KUBECONFIG_CODES.InvalidServer, why: 'has a query or fragment' };
+  return undefined;
+}
+
+/** A URL without user info, query or fragment: safe to log. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+function entries(doc: Obj, list: string, entry: string, add: (p: KubeconfigProblem) => void): Map<string, Obj> {
+  const out = new Map<string, Obj>();
+  const items = doc[list];
+  if (items === undefined || items === null) return out;
+  if (!Array.isArray(items)) {
+    add({ code: KUBECONFIG_CODES.Unparseable, field: list, message: `${list} is not a list` });
+    return out;
+  }
+  items.forEach((item, i) => {
+    if (!isObj(item) || typeof item.name !== 'string' || item.name === '') {
+      add({ code: KUBECONFIG_CODES.Unparseable, field: `${list}[${i}]`, message: `${list}[${i}] has no name` });
+      return;
+    }
+    const field = `${list}[${shown(item.name)}]`;
+    if (out.has(item.name)) {
+      add({ code: KUBECONFIG_CODES.AmbiguousContext, field, message: `${field} is defined twice; which one applies would be a guess` });
+      return;
+    }
+    for (const k of Object.keys(item)) {
+      if (k !== 'name' && k !== entry) add({ code: KUBECONFIG_CODES.UnknownField, field: `${field}.${k}`, message: `${field}.${k} is not a kubeconfig field Spillway accepts` });
+    }
+    const body = item[entry];
+    if (!isObj(body)) {
+      add({ code: KUBECONFIG_CODES.Unparseable, field: `${field}.${entry}`, message: `${field} has no ${entry} section` });
+      return;
+    }
+    out.set(item.name, body);
+  });
+  return out;
+}
+
+/**
+ * Every reason a member kubeconfig (parsed) is refused, in document order. Every cluster and user entry is
+ * checked, used or not: nothing in a member Secret may run or read files.
+ */
+export function memberKubeconfigProblems(doc: unknown): { problems: KubeconfigProblem[]; config?: MemberConfig } {
+  const problems: KubeconfigProblem[] = [];
+  const add = (p: KubeconfigProblem): void => {
+    problems.push(p);
+  };
+  if (!isObj(doc)) return { problems: [{ code: KUBECONFIG_CODES.Unparseable, field: '', message: 'the kubeconfig is not a YAML mapping' }] };
+  for (const k of Object.keys(doc)) {
+    if (!TOP_ALLOWED.has(k)) add({ code: KUBECONFIG_CODES.UnknownField, field: k, message: `${k} is not a kubeconfig field Spillway accepts` });
+  }
+  const clusters = entries(doc, 'clusters', 'cluster', add);
+  const users = entries(doc, 'users', 'user', add);
+  const contexts = entries(doc, 'contexts', 'context', add);
+
+  for (const [name, c] of clusters) {
+    const field = `clusters[${shown(name)}].cluster`;
+    for (const k of Object.keys(c)) {
+      const r = refusal('cluster', k);
+      if (r) add({ code: r.code, field: `${field}.${k}`, message: `${field}.${k} ${r.why}` });
+      else if (!CLUSTER_ALLOWED.has(k)) add({ code: KUBECONFIG_CODES.UnknownField, field: `${field}.${k}`, message: `${field}.${k} is not a field Spillway accepts in a member kubeconfig` });
+    }
+    if (c['insecure-skip-tls-verify'] !== undefined && c['insecure-skip-tls-verify'] !== false) {
+      add({ code: KUBECONFIG_CODES.InsecureTransport, field: `${field}.insecure-skip-tls-verify`, message: `${field}.insecure-skip-tls-verify turns off server verification; embed the server's CA as certificate-authority-data instead` });
+    }
+    const sp = serverProblem(c.server);
+    if (sp) add({ code: sp.code, field: `${field}.server`, message: `${field}.server ${sp.why}` });
+    if (c['certificate-authority-data'] !== undefined && !/-----BEGIN CERTIFICATE-----/.test(decodeBase64(c['certificate-authority-data']) ?? '')) {
+      add({ code: KUBECONFIG_CODES.InvalidData, field: `${field}.certificate-authority-data`, message: `${field}.certificate-authority-data is not base64 of a PEM certificate` });
+    }
+    if (c['tls-server-name'] !== undefined && (typeof c['tls-server-name'] !== 'string' || !/^[A-Za-z0-9.-]{1,253}$/.test(c['tls-server-name']))) {
+      add({ code: KUBECONFIG_CODES.InvalidData, field: `${field}.tls-server-name`, message: `${field}.tls-server-name is not a host name` });
+    }
+  }
+  for (const [name, u] of users) {
+    const field = `users[${shown(name)}].user`;
+    for (const k of Object.keys(u)) {
+      const r = refusal('user', k);
+      if (r) add({ code: r.code, field: `${field}.${k}`, message: `${field}.${k} ${r.why}` });
+      else if (!USER_ALLOWED.has(k)) add({ code: KUBECONFIG_CODES.UnknownField, field: `${field}.${k}`, message: `${field}.${k} is not a field Spillway accepts in a member kubeconfig` });
+    }
+    if (u.token !== undefined && (typeof u.token !== 'string' || u.token === '' || !/^[\x21-\x7e]+$/.test(u.token))) {
+      add({ code: KUBECONFIG_CODES.InvalidData, field: `${field}.token`, message: `${field}.token is not a bearer token (printable characters, no spaces)` });
+    }
+    for (const [k, marker] of [['client-certificate-data', /-----BEGIN CERTIFICATE-----/], ['client-key-data', /-----BEGIN [A-Z ]*PRIVATE KEY-----/]] as const) {
+      if (u[k] !== undefined && !marker.test(decodeBase64(u[k]) ?? '')) add({ code: KUBECONFIG_CODES.InvalidData, field: `${field}.${k}`, message: `${field}.${k} is not base64 of a PEM ${k === 'client-key-data' ? 'private key' : 'certificate'}` });
+    }
+    const hasCert = u['client-certificate-data'] !== undefined, hasKey = u['client-key-data'] !== undefined;
+    if (hasCert !== hasKey) add({ code: KUBECONFIG_CODES.NoCredentials, field, message: `${field} has a client ${hasCert ? 'certificate without a key' : 'key without a certificate'}` });
+  }
+  for (const [name, c] of contexts) {
+    const field = `contexts[${shown(name)}].context`;
+    for (const k of Object.keys(c)) {
+      if (!CONTEXT_ALLOWED.has(k)) add({ code: KUBECONFIG_CODES.UnknownField, field: `${field}.${k}`, message: `${field}.${k} is not a field Spillway accepts in a member kubeconfig` });
+    }
+  }
+
+  // Which context: current-context, or the only one there is.
+  const current = doc['current-context'];
+  let contextName: string | undefined;
+  if (typeof current === 'string' && current !== '') {
+    if (!contexts.has(current)) add({ code: KUBECONFIG_CODES.AmbiguousContext, field: 'current-context', message: `current-context names a context that is not in contexts (have ${contexts.size})` });
+    else contextName = current;
+  } else if (contexts.size === 1) contextName = [...contexts.keys()][0];
+  else add({ code: KUBECONFIG_CODES.AmbiguousContext, field: 'current-context', message: contexts.size === 0 ? 'the kubeconfig has no context' : `the kubeconfig has ${contexts.size} contexts and no current-context; set current-context (or keep one context)` });
+
+  let config: MemberConfig | undefined;
+  if (contextName !== undefined) {
+    const ctx = contexts.get(contextName)!;
+    const cf = `contexts[${shown(contextName)}].context`;
+    const clusterName = ctx.cluster, userName = ctx.user;
+    const cluster = typeof clusterName === 'string' ? clusters.get(clusterName) : undefined;
+    const user = typeof userName === 'string' ? users.get(userName) : undefined;
+    if (!cluster) add({ code: KUBECONFIG_CODES.AmbiguousContext, field: `${cf}.cluster`, message: `${cf}.cluster names no cluster in clusters` });
+    if (!user) add({ code: KUBECONFIG_CODES.NoCredentials, field: `${cf}.user`, message: `${cf}.user names no user in users` });
+    if (cluster && user) {
+      const hasToken = typeof user.token === 'string' && user.token !== '';
+      const hasCert = user['client-certificate-data'] !== undefined && user['client-key-data'] !== undefined;
+      const uf = `users[${shown(userName)}].user`;
+      if (!hasToken && !hasCert) add({ code: KUBECONFIG_CODES.NoCredentials, field: uf, message: `${uf} has no token and no client-certificate-data/client-key-data` });
+      if (problems.length === 0) {
+        const token = hasToken ? (user.token as string) : undefined;
+        const expiresAt = token !== undefined ? tokenExpiry(token) : undefined;
+        config = {
+          server: (cluster.server as string).replace(/\/+$/, ''),
+          ...(cluster['certificate-authority-data'] !== undefined ? { caPem: decodeBase64(cluster['certificate-authority-data'])! } : {}),
+          ...(typeof cluster['tls-server-name'] === 'string' ? { tlsServerName: cluster['tls-server-name'] } : {}),
+          ...(token !== undefined ? { token } : {}),
+          ...(hasCert ? { certPem: decodeBase64(user['client-certificate-data'])!, keyPem: decodeBase64(user['client-key-data'])! } : {}),
+          context: contextName,
+          cluster: clusterName as string,
+          user: userName as string,
+          ...(expiresAt ? { expiresAt } : {}),
+        };
+      }
+    }
+  }
+  return problems.length ? { problems } : { problems, config };
+}
+
+/** Parses YAML without ever quoting the text (it holds credentials): errors give the line only. */
+export function parseKubeconfigText(text: string): unknown {
+  try {
+    // JSON_SCHEMA: no custom tags, no timestamps; aliases stay bounded by the text's size.
+    return yaml.load(text, { schema: yaml.JSON_SCHEMA, json: true });
+  } catch (e) {
+    const line = (e as { mark?: { line?: number } }).mark?.line;
+    throw new KubeconfigPolicyError([{ code: KUBECONFIG_CODES.Unparseable, field: '', message: `the kubeconfig is not valid YAML${line !== undefined ? ` (line ${line + 1})` : ''}` }]);
+  }
+}
+
+/** Maximum size of a member kubeconfig (a Secret is at most 1 MiB anyway). */
+export const MAX_MEMBER_KUBECONFIG_BYTES = 1 << 20;
+
+/** A member cluster's kubeconfig (the Secret's `kubeconfig` key, decoded) as data, or a KubeconfigPolicyError. */
+export function memberConfigFromText(text: string): MemberConfig {
+  if (text.length > MAX_MEMBER_KUBECONFIG_BYTES) throw new KubeconfigPolicyError([{ code: KUBECONFIG_CODES.Unparseable, field: '', message: `the kubeconfig is larger than ${MAX_MEMBER_KUBECONFIG_BYTES} bytes` }]);
+  const { problems, config } = memberKubeconfigProblems(parseKubeconfigText(text));
+  if (!config) throw new KubeconfigPolicyError(problems);
+  return config;
 }

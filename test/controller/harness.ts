@@ -107,7 +107,8 @@ export async function prepareMember(d: KubeDouble): Promise<void> {
 export async function startFleet(n = 3, opts: { register?: number } = {}): Promise<Fleet> {
   const mgmt = await KubeDouble.start({ name: 'management' });
   const members: KubeDouble[] = [];
-  for (let i = 1; i <= n; i++) members.push(await KubeDouble.start({ name: `cluster${i}` }));
+  // Members serve HTTPS: the controller accepts only https servers with a CA in member kubeconfigs.
+  for (let i = 1; i <= n; i++) members.push(await KubeDouble.start({ name: `cluster${i}`, tls: true }));
   const mc = clientFor(mgmt);
   for (const crd of customResourceDefinitions()) await create(mc, crd);
   await create(mc, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
@@ -127,7 +128,7 @@ export async function startFleet(n = 3, opts: { register?: number } = {}): Promi
       const identity = o.identity ?? `replica-${controllers.length + 1}`;
       const c = new Controller({
         management: clientFor(mgmt, `spillway/${identity}`),
-        memberClient: (text) => new HttpKubeClient(kubeConfigFromText(text), { timeoutMs: 3_000, userAgent: `spillway/${identity}` }),
+        memberClient: (config) => new HttpKubeClient(config, { timeoutMs: 3_000, userAgent: `spillway/${identity}` }),
         identity,
         namespace: NS,
         jitter: noJitter,

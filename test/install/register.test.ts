@@ -211,7 +211,7 @@ test('the pure builders take parsed input and file readers, and report every pro
     {
       'current-context': 'c',
       clusters: [{ name: 'k', cluster: { server: 'https://k:6443', 'certificate-authority': 'ca.pem' } }],
-      users: [{ name: 'u', user: { username: 'admin', password: 'pw' } }],
+      users: [{ name: 'u', user: { token: 'tok' } }],
       contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
     },
     { readFile: (p) => files.get(p) },
