@@ -1,5 +1,5 @@
 /**
- * A real `spillway controller` process (bin/spillway.mjs) fed hostile member kubeconfig Secrets: plugins that would
+ * A real `spillway controller` process (`tsx src/cli/main.ts controller`) fed hostile member kubeconfig Secrets: plugins that would
  * run, files it would read, a password in a URL, a proxy, impersonation, basic auth, skipped TLS verification. Every
  * one is refused with a coded status naming the field; no plugin runs (each would write a marker file), no request
  * reaches the servers they name, and no planted secret appears in any output: stdout, stderr, every status, Events,
@@ -20,7 +20,8 @@ import type { KubeObject } from '../../src/api/types.ts';
 import { MESH_CLUSTERS } from '../../src/kube/resources.ts';
 import { NS, applyAs, clientFor, create, failoverService, get, list, meshCluster, prepareMember, service, until } from './harness.ts';
 
-const BIN = new URL('../../bin/spillway.mjs', import.meta.url).pathname;
+// The CLI's entry point from the sources (what bin/spillway.mjs runs once compiled; never a stale dist/).
+const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 const TLS_KEY = new URL('../double/tls/server.key', import.meta.url);
 const TLS_CRT = new URL('../double/tls/server.crt', import.meta.url);
 type Obj = Record<string, unknown>;
@@ -126,7 +127,7 @@ describe('spillway controller with hostile member Secrets (real process)', { tim
 
       const kubeconfig = join(dir, 'management.kubeconfig');
       writeFileSync(kubeconfig, mgmt.kubeconfig());
-      child = spawn(process.execPath, [BIN, 'controller', '--kubeconfig', kubeconfig, '--namespace', NS, '--metrics-addr', '127.0.0.1:0', '--log-level', 'debug', '--no-leader-elect', '--resync-seconds', '2'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: dir } });
+      child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'controller', '--kubeconfig', kubeconfig, '--namespace', NS, '--metrics-addr', '127.0.0.1:0', '--log-level', 'debug', '--no-leader-elect', '--resync-seconds', '2'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: dir } });
       let stdout = '';
       let stderr = '';
       child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
