@@ -46,7 +46,7 @@ describe('fault matrix', () => {
   });
   afterEach(async () => f.close());
 
-  it('watches dropped: reconnects and converges', async () => {
+  it('watches dropped: reconnects and converges', { timeout: 90_000 }, async () => {
     const ctl = await f.startController();
     await create(f.mc, failoverService('reviews', ALL));
     await converged(f, 'initial');
@@ -61,7 +61,7 @@ describe('fault matrix', () => {
     assert.ok(metric(ctl, 'spillway_watch_restarts{cluster="cluster1",reason="error"}') >= 1, 'the drops were seen as watch errors');
   });
 
-  it('watches stalled silently: the watchdog aborts and re-watches', async () => {
+  it('watches stalled silently: the watchdog aborts and re-watches', { timeout: 90_000 }, async () => {
     const ctl = await f.startController();
     await create(f.mc, failoverService('reviews', ALL));
     await converged(f, 'initial');
@@ -69,11 +69,11 @@ describe('fault matrix', () => {
     // Neither the input change nor the drift can be seen until the stalled watches are replaced.
     await applyAs(f.mc, failoverService('reviews', [ALL[1]!, ALL[0]!]));
     await remove(f.clients[0]!, { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'reviews-global', namespace: 'default' } });
-    await converged(f, 'after stall', undefined, 10_000);
+    await converged(f, 'after stall', { timeoutMs: 15_000 });
     assert.ok(metric(ctl, 'spillway_watch_restarts{cluster="cluster1",reason="stall"}') >= 1, 'a stall was detected in cluster1');
   });
 
-  it('410 Gone during watch: re-lists (changes made meanwhile, deletions included, are not lost)', async () => {
+  it('410 Gone during watch: re-lists (changes made meanwhile, deletions included, are not lost)', { timeout: 90_000 }, async () => {
     const ctl = await f.startController();
     await create(f.mc, failoverService('reviews', ALL));
     await create(f.mc, failoverService('ratings', [ALL[0]!, ALL[1]!].map((w) => w.replace('reviews', 'ratings'))));
@@ -93,7 +93,7 @@ describe('fault matrix', () => {
     assert.ok(metric(ctl, 'spillway_watch_restarts{cluster="cluster3",reason="gone"}') >= 1);
   });
 
-  it('409 on apply and 500s on every verb: retried with backoff until converged', async () => {
+  it('409 on apply and 500s on every verb: retried with backoff until converged', { timeout: 90_000 }, async () => {
     const ctl = await f.startController();
     for (const d of f.members) {
       d.injectFailures({ verb: 'patch', group: 'networking.istio.io', code: 409, count: 3, message: 'the object has been modified' });
@@ -112,7 +112,7 @@ describe('fault matrix', () => {
     }, 'status recovers');
   });
 
-  it('a member unreachable for a while: others converge, its objects stay, it catches up', async () => {
+  it('a member unreachable for a while: others converge, its objects stay, it catches up', { timeout: 90_000 }, async () => {
     await f.startController();
     await create(f.mc, failoverService('reviews', ALL));
     await converged(f, 'initial');
@@ -122,7 +122,7 @@ describe('fault matrix', () => {
     await seed(f, []);
     await create(f.clients[0]!, service('details'));
     await create(f.clients[1]!, service('details'));
-    await converged(f, 'cluster1 and cluster2 converge while cluster3 is down', ['cluster1', 'cluster2']);
+    await converged(f, 'cluster1 and cluster2 converge while cluster3 is down', { only: ['cluster1', 'cluster2'] });
     await until(async () => {
       const st = (await get(f.mc, MESH_CLUSTERS, undefined, 'cluster3'))?.status as { reachable?: boolean; lastError?: string } | undefined;
       const fs = (await get(f.mc, FAILOVER_SERVICES, 'default', 'reviews'))?.status as { clusters?: { name: string; syncState: string }[] } | undefined;
@@ -135,7 +135,7 @@ describe('fault matrix', () => {
     await converged(f, 'cluster3 caught up');
   });
 
-  it('unowned objects with colliding names are left untouched and reported', async () => {
+  it('unowned objects with colliding names are left untouched and reported', { timeout: 90_000 }, async () => {
     await f.startController();
     const mine = await create(f.clients[0]!, {
       apiVersion: 'networking.istio.io/v1',
@@ -144,7 +144,7 @@ describe('fault matrix', () => {
       spec: { hosts: ['something.else'], resolution: 'DNS', ports: [{ name: 'http', number: 80, protocol: 'HTTP' }] },
     });
     await create(f.mc, failoverService('reviews', ALL));
-    await converged(f, 'clusters without the collision converge', ['cluster2', 'cluster3']);
+    await converged(f, 'clusters without the collision converge', { only: ['cluster2', 'cluster3'] });
     await until(async () => {
       const s = (await get(f.mc, FAILOVER_SERVICES, 'default', 'reviews'))?.status as { clusters?: { name: string; syncState: string; message?: string }[]; conditions?: { type: string; status: string; reason: string }[] } | undefined;
       const c1 = s?.clusters?.find((c) => c.name === 'cluster1');
@@ -161,7 +161,7 @@ describe('fault matrix', () => {
     await converged(f, 'after the unowned object is removed');
   });
 
-  it('two controllers at once: only the leader writes; the other takes over when it stops', async () => {
+  it('two controllers at once: only the leader writes; the other takes over when it stops', { timeout: 90_000 }, async () => {
     const le = { leaseDurationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 100 };
     const a = await f.startController({ identity: 'a', leaderElection: le });
     const b = await f.startController({ identity: 'b', leaderElection: le });
@@ -190,7 +190,7 @@ describe('controller killed mid-apply (separate process, SIGKILL) and restarted'
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the restarted controller converges exactly: missing objects written, orphans pruned', async () => {
+  it('the restarted controller converges exactly: missing objects written, orphans pruned', { timeout: 90_000 }, async () => {
     f = await startFleet(3);
     await seed(f, ['reviews', 'ratings', 'details']);
     dir = mkdtempSync(join(tmpdir(), 'spillway-kill-'));

@@ -166,10 +166,36 @@ export function strip(o: KubeObject): KubeObject {
   return { ...rest, metadata: metadata as unknown as KubeObject['metadata'] };
 }
 
-/** Differences between what renderDetailed wants in each member and what is there (empty: converged). */
-export async function divergence(f: Pick<Fleet, 'mc' | 'clients' | 'names'>, only?: readonly string[]): Promise<string[]> {
-  const desired = renderDetailed(await inputs(f)).clusters;
+export interface Expectation {
+  /** Only these clusters are compared (the others may be down or deliberately behind). */
+  only?: readonly string[];
+  /**
+   * Render messages (errors or warnings) the test expects, as `CODE` or `CODE Kind/namespace/name`. Any other error
+   * or warning in the expected render is a problem: the controller must not be judged against a render made from
+   * inputs the test did not mean (a workload not discovered yet, a typo).
+   */
+  allow?: readonly string[];
+  /** The expected render may hold no object at all (everything deleted). Otherwise an empty expectation fails. */
+  allowEmpty?: boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * Differences between what renderDetailed wants in each member and what is there (empty: converged). Never empty
+ * vacuously: an expected render that holds no object in the compared clusters, or that has errors or warnings the
+ * test did not declare, is itself reported as a problem.
+ */
+export async function divergence(f: Pick<Fleet, 'mc' | 'clients' | 'names'>, only?: readonly string[], e: Omit<Expectation, 'only' | 'timeoutMs'> = {}): Promise<string[]> {
+  const r = renderDetailed(await inputs(f));
+  const desired = r.clusters;
   const problems: string[] = [];
+  const allowed = (m: { code: string; object: string }): boolean => (e.allow ?? []).some((a) => a === m.code || a === `${m.code} ${m.object}`);
+  for (const m of r.messages) {
+    if (m.level === 'info' || allowed(m)) continue;
+    problems.push(`expected render has ${m.level} ${m.code} ${m.object}: ${m.message}`);
+  }
+  const compared = f.names.filter((n) => !only || only.includes(n));
+  if (!e.allowEmpty && compared.every((n) => (desired[n] ?? []).length === 0)) problems.push(`expected render is empty in ${compared.join(', ')}`);
   for (const [i, name] of f.names.entries()) {
     if (only && !only.includes(name)) continue;
     const c = f.clients[i]!;
@@ -197,7 +223,7 @@ export async function divergence(f: Pick<Fleet, 'mc' | 'clients' | 'names'>, onl
 }
 
 /** Polls `check` until it returns an empty list, or fails with the last problems after `timeoutMs`. */
-export async function until(check: () => Promise<string[]>, what: string, timeoutMs = 8_000): Promise<void> {
+export async function until(check: () => Promise<string[]>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: string[] = [];
   for (;;) {
@@ -208,9 +234,13 @@ export async function until(check: () => Promise<string[]>, what: string, timeou
   }
 }
 
-export async function converged(f: Pick<Fleet, 'mc' | 'clients' | 'names'>, what = 'convergence', only?: readonly string[], timeoutMs?: number): Promise<void> {
-  await until(() => divergence(f, only), what, timeoutMs);
+/** Waits until every compared member holds exactly the (non-empty, error-free) render of the management cluster's inputs. */
+export async function converged(f: Pick<Fleet, 'mc' | 'clients' | 'names'>, what = 'convergence', e: Expectation = {}): Promise<void> {
+  await until(() => divergence(f, e.only, e), what, e.timeoutMs);
 }
+
+/** Per-test timeout for controller tests: generous for a loaded two-core machine, finite so a hang fails. */
+export const TEST_TIMEOUT = { timeout: 90_000 };
 
 export function service(name: string, namespace = 'default', port = 9080, portName = 'http'): KubeObject {
   return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector: { app: name }, ports: [{ name: portName, port, protocol: 'TCP' }] } };

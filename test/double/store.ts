@@ -106,9 +106,13 @@ export class Store {
     return this.history.filter((e) => e.rv > rv && e.group === group && e.plural === plural);
   }
 
-  /** Forgets all history: any watch from a resourceVersion older than now gets 410 Expired. */
+  /**
+   * Forgets all history: any watch from a resourceVersion handed out so far gets 410 Expired (the store's version
+   * moves on by one, so even a watcher that saw the latest event or bookmark must re-list).
+   */
   compact(): void {
     this.history = [];
+    this.rv++;
     this.compactedBelow = this.rv;
   }
 
