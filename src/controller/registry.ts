@@ -1,0 +1,191 @@
+/**
+ * The cluster registry: one ClusterConnection per MeshCluster, started, restarted and stopped to match the
+ * MeshClusters and the kubeconfig Secrets they name (watched per namespace). A connection is replaced whenever
+ * what identifies the cluster behind a name changes (the kubeconfig's hash), and `onReplaced` tells the owner to
+ * drop what it remembered about the old one.
+ */
+import { createHash } from 'node:crypto';
+import type { KubeObject } from '../api/types.ts';
+import type { Clock, Jitter } from '../kube/clock.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { HttpKubeClient } from '../kube/client.ts';
+import { KubeconfigPolicyError, memberConfigFromText } from '../kube/config.ts';
+import type { MemberConfig } from '../kube/config.ts';
+import { Informer } from '../kube/informer.ts';
+import type { InformerTiming } from '../kube/informer.ts';
+import { SECRETS } from '../kube/resources.ts';
+import { ClusterConnection } from './connection.ts';
+import type { Logger } from './log.ts';
+
+export interface ClusterEntry {
+  /** What identifies the cluster behind the name: `management`, `<secret>#<sha256 of the kubeconfig>`, or why there is none. */
+  fingerprint: string;
+  conn?: ClusterConnection;
+  error?: string;
+  /** When the member credentials expire (a TokenRequest token's `exp`), if known. */
+  expiresAt?: Date;
+}
+
+export interface RegistryOptions {
+  management: KubeClient;
+  /** Default namespace of kubeconfig Secrets. */
+  namespace: string;
+  clock: Clock;
+  jitter: Jitter;
+  timing?: Partial<InformerTiming>;
+  discovery: boolean;
+  memberClient?: (config: MemberConfig, cluster: string) => KubeClient;
+  log: Logger;
+  /** The MeshClusters as listed now, or undefined while they are not listed yet. */
+  meshClusters: () => readonly KubeObject[] | undefined;
+  /** Something changed (a connection's state, a Secret): reconcile. */
+  onChange: () => void;
+  /** The connection behind `cluster` was replaced or removed: forget what was remembered about it. */
+  onReplaced: (cluster: string) => void;
+}
+
+function defaultMemberClient(config: MemberConfig): KubeClient {
+  return new HttpKubeClient(config);
+}
+
+export class ClusterRegistry {
+  readonly entries = new Map<string, ClusterEntry>();
+  private readonly secretInformers = new Map<string, Informer>();
+  private readonly stopping = new Set<Promise<void>>();
+  private started = false;
+
+  constructor(private readonly o: RegistryOptions) {}
+
+  start(): void {
+    this.started = true;
+    for (const inf of this.secretInformers.values()) inf.start();
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    await Promise.all([...this.secretInformers.values()].map((i) => i.stop()));
+    await Promise.all([...this.entries.values()].map((e) => e.conn?.stop()));
+    await Promise.all(this.stopping);
+    this.entries.clear();
+  }
+
+  /** Keeps a background stop (of a replaced connection or informer) until it finishes. */
+  private track(p: Promise<void>): void {
+    const q = p.catch(() => undefined).finally(() => this.stopping.delete(q));
+    this.stopping.add(q);
+  }
+
+  private secretsIn(namespace: string): Informer {
+    let inf = this.secretInformers.get(namespace);
+    if (!inf) {
+      inf = new Informer({
+        client: this.o.management,
+        type: SECRETS,
+        namespace,
+        clock: this.o.clock,
+        jitter: this.o.jitter,
+        timing: this.o.timing,
+        onEvent: () => {
+          this.sync();
+          this.o.onChange();
+        },
+        onLog: (l, m, f) => this.o.log[l](m, { cluster: '(management)', ...f }),
+      });
+      this.secretInformers.set(namespace, inf);
+      if (this.started) inf.start();
+    }
+    return inf;
+  }
+
+  /** Starts, restarts and stops member connections to match the MeshClusters and their Secrets. */
+  sync(): void {
+    const meshClusters = this.o.meshClusters();
+    if (!this.started || !meshClusters) return;
+    const seen = new Set<string>();
+    const namespaces = new Set<string>();
+    for (const mc of meshClusters) {
+      const name = mc.metadata.name;
+      seen.add(name);
+      const ref = (mc.spec as { kubeconfigSecret?: { name?: string; namespace?: string } } | undefined)?.kubeconfigSecret;
+      let fingerprint: string;
+      let text: string | undefined;
+      let error: string | undefined;
+      if (!ref?.name) fingerprint = 'management';
+      else {
+        const ns = ref.namespace || this.o.namespace;
+        namespaces.add(ns);
+        const secrets = this.secretsIn(ns);
+        const where = `Secret ${ns}/${ref.name}`;
+        const secret = secrets.synced ? secrets.get(ns, ref.name) : undefined;
+        const data = (secret?.data as Record<string, string> | undefined)?.kubeconfig;
+        if (!secrets.synced) {
+          fingerprint = `waiting:${where}`;
+          error = `waiting to read ${where}`;
+        } else if (!secret) {
+          fingerprint = `missing:${where}`;
+          error = `${where} not found`;
+        } else if (!data) {
+          fingerprint = `nokey:${where}`;
+          error = `${where} has no data key "kubeconfig"`;
+        } else {
+          text = Buffer.from(data, 'base64').toString('utf8');
+          fingerprint = `${where}#${createHash('sha256').update(text).digest('hex')}`;
+        }
+      }
+      const cur = this.entries.get(name);
+      if (cur && cur.fingerprint === fingerprint) continue;
+      if (cur?.conn) this.track(cur.conn.stop());
+      this.o.onReplaced(name); // possibly another cluster behind the name now: trust nothing we remembered
+      let conn: ClusterConnection | undefined;
+      let expiresAt: Date | undefined;
+      if (fingerprint === 'management' || text !== undefined) {
+        try {
+          let client: KubeClient;
+          if (fingerprint === 'management') client = this.o.management;
+          else {
+            // The Secret is data, never code: refused fields get a coded error naming the field, never its value.
+            const config = memberConfigFromText(text!);
+            expiresAt = config.expiresAt;
+            client = (this.o.memberClient ?? defaultMemberClient)(config, name);
+          }
+          conn = new ClusterConnection({
+            name,
+            client,
+            ownsClient: fingerprint !== 'management',
+            clock: this.o.clock,
+            jitter: this.o.jitter,
+            timing: this.o.timing,
+            discovery: this.o.discovery,
+            onChange: () => this.o.onChange(),
+            log: this.o.log,
+          });
+        } catch (e) {
+          // Only our own policy errors are known to hold no secret; anything else is summarized.
+          error = e instanceof KubeconfigPolicyError ? e.message : `the kubeconfig in ${ref?.name ? `Secret ${ref.namespace || this.o.namespace}/${ref.name}` : 'the Secret'} could not be used`;
+        }
+      }
+      this.entries.set(name, { fingerprint, conn, error, ...(expiresAt ? { expiresAt } : {}) });
+      conn?.start();
+      this.o.log.info(cur ? 'cluster connection restarted' : 'cluster connection started', { cluster: name, server: conn?.client.server, ...(error ? { error } : {}) });
+    }
+    for (const [name, e] of this.entries) {
+      if (seen.has(name)) continue;
+      if (e.conn) this.track(e.conn.stop());
+      this.entries.delete(name);
+      this.o.onReplaced(name);
+      this.o.log.info('cluster connection stopped (MeshCluster deleted)', { cluster: name });
+    }
+    for (const [ns, inf] of this.secretInformers) {
+      if (namespaces.has(ns)) continue;
+      this.track(inf.stop());
+      this.secretInformers.delete(ns);
+    }
+  }
+
+  /** A connection is still listing for the first time (or waiting for its Secret): statuses that depend on it wait. */
+  firstSync(name: string): boolean {
+    const e = this.entries.get(name);
+    if (!e) return false;
+    return e.fingerprint.startsWith('waiting:') || (e.error === undefined && e.conn !== undefined && !e.conn.everReady && e.conn.error === undefined);
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Status writing: turns a reconcile's render and cluster outcomes into FailoverService and MeshCluster statuses
+ * (the pure serviceStatus/clusterStatus of reconcile.ts) and writes those that changed, through the status
+ * subresource. Remembers which statuses needed no write so an idle reconcile does not even recompute them.
+ */
+import type { KubeObject } from '../api/types.ts';
+import type { DetailedRenderResult, ServiceOutcome } from '../core/render.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { KUBECONFIG_CODES } from '../kube/config.ts';
+import { describeError, isKubeApiError } from '../kube/errors.ts';
+import type { Informer } from '../kube/informer.ts';
+import { patchStatus } from '../kube/ops.ts';
+import { typeOfObject } from '../kube/resources.ts';
+import type { Logger } from './log.ts';
+import type { ControllerMetrics } from './metrics.ts';
+import { NotLeaderError, pool } from './pool.ts';
+import type { WriteGate } from './pool.ts';
+import type { ClusterOutcome, ServiceStatusInput } from './reconcile.ts';
+import { clusterStatus, objectsByService, outcomesSignature, sameServiceStatusInput, sameStatus, serviceStatus } from './reconcile.ts';
+
+/** What the status writer needs to know about one MeshCluster's connection. */
+export interface ConnectionState {
+  reachable: boolean;
+  /** Why it cannot be reached (bad kubeconfig, setup failure, failing watch). */
+  error: string | undefined;
+  /** Still listing for the first time (controller start, new kubeconfig): statuses depending on it wait. */
+  firstSync: boolean;
+  /** When the member credentials expire (a TokenRequest token's `exp`), if known. */
+  expiresAt?: Date;
+}
+
+export interface StatusWriterDeps {
+  management: KubeClient;
+  /** Informers of the two kinds whose status is written (our writes are fed back into them). */
+  failoverServices: Informer;
+  meshClusters: Informer;
+  gate: WriteGate;
+  /** Wall-clock time now (for credential expiry). */
+  wallTime: () => Date;
+  log: Logger;
+  metrics: ControllerMetrics;
+}
+
+export interface StatusRound {
+  render: DetailedRenderResult;
+  services: readonly KubeObject[];
+  meshClusters: readonly KubeObject[];
+  outcomes: readonly ClusterOutcome[];
+  connections: ReadonlyMap<string, ConnectionState>;
+  /** RFC 3339, seconds. */
+  now: string;
+}
+
+export class StatusWriter {
+  /**
+   * Per FailoverService ref: the inputs of the last status computed that needed no write, and the cluster outcomes
+   * it was computed with. Same inputs, same previous status object: the status still needs no write.
+   */
+  private memo = new Map<string, Omit<ServiceStatusInput, 'outcomes' | 'now'>>();
+  private memoOutcomes = '';
+
+  constructor(private readonly d: StatusWriterDeps) {}
+
+  /** Writes the statuses that changed; returns the number of writes. Throws (for a retry) if a write failed. */
+  async write(r: StatusRound): Promise<number> {
+    let writes = 0;
+    const byRef = new Map<string, ServiceOutcome>(r.render.services.map((s) => [s.ref, s]));
+    const objects = objectsByService(r.render);
+    const outcomeMap = new Map(r.outcomes.map((o) => [o.cluster, o]));
+    const messagesByObject = new Map<string, typeof r.render.messages>();
+    for (const m of r.render.messages) {
+      const list = messagesByObject.get(m.object);
+      if (list) list.push(m);
+      else messagesByObject.set(m.object, [m]);
+    }
+    let accepted = 0;
+    const tasks: (() => Promise<void>)[] = [];
+    const firstSync = new Set([...r.connections].filter(([, c]) => c.firstSync).map(([n]) => n));
+    const sig = outcomesSignature(outcomeMap);
+    const prevMemo = sig === this.memoOutcomes ? this.memo : undefined;
+    const memo = new Map<string, Omit<ServiceStatusInput, 'outcomes' | 'now'>>();
+    const write = (inf: Informer, obj: KubeObject, next: Record<string, unknown>) => async (): Promise<void> => {
+      if (await this.writeOne(inf, obj, next)) writes++;
+    };
+    for (const fs of r.services) {
+      const ns = fs.metadata.namespace ?? 'default';
+      const ref = `FailoverService/${ns}/${fs.metadata.name}`;
+      const outcome = byRef.get(ref) ?? { ref, namespace: ns, name: fs.metadata.name, accepted: false, clusters: [] };
+      if (outcome.accepted) accepted++;
+      // A cluster still listing for the first time says nothing yet about the objects there: statuses that depend
+      // on it wait, instead of flapping every FailoverService to Pending and back on each restart.
+      if (firstSync.size > 0 && outcome.clusters.some((c) => firstSync.has(c.name))) continue;
+      const input = {
+        generation: fs.metadata.generation,
+        outcome,
+        messages: messagesByObject.get(ref) ?? [],
+        objects: objects.get(ref),
+        prev: fs.status as Record<string, unknown> | undefined,
+      };
+      const last = prevMemo?.get(ref);
+      if (last && sameServiceStatusInput(last, input)) {
+        memo.set(ref, last);
+        continue;
+      }
+      const next = serviceStatus({ ...input, outcomes: outcomeMap, now: r.now });
+      if (!sameStatus(fs.status, next)) tasks.push(write(this.d.failoverServices, fs, next));
+      else memo.set(ref, input);
+    }
+    this.memo = memo;
+    this.memoOutcomes = sig;
+    this.d.metrics.services.set({ accepted: 'true' }, accepted);
+    this.d.metrics.services.set({ accepted: 'false' }, r.services.length - accepted);
+    for (const mc of r.meshClusters) {
+      if (firstSync.has(mc.metadata.name)) continue;
+      const c = r.connections.get(mc.metadata.name);
+      const expiresAt = c?.expiresAt;
+      const expired = expiresAt !== undefined && expiresAt.getTime() <= this.d.wallTime().getTime();
+      const expiry = expiresAt?.toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const next = clusterStatus({
+        generation: mc.metadata.generation,
+        reachable: c?.reachable ?? false,
+        connectionError: (expired ? `${KUBECONFIG_CODES.ExpiredCredentials}: the member token expired at ${expiry}; rotate it (spillway cluster register)` : undefined) ?? c?.error,
+        ...(expiry ? { credentialsExpireAt: expiry } : {}),
+        outcome: outcomeMap.get(mc.metadata.name),
+        prev: mc.status as Record<string, unknown> | undefined,
+        now: r.now,
+      });
+      if (!sameStatus(mc.status, next)) tasks.push(write(this.d.meshClusters, mc, next));
+    }
+    await pool(tasks, this.d.gate.concurrency);
+    return writes;
+  }
+
+  private async writeOne(inf: Informer, obj: KubeObject, next: Record<string, unknown>): Promise<boolean> {
+    this.d.gate.guard();
+    try {
+      const res = await patchStatus(this.d.management, typeOfObject(obj), obj.metadata.namespace, obj.metadata.name, next, obj.status as Record<string, unknown> | undefined);
+      inf.observe(res);
+      this.d.metrics.statusWrites.inc({ kind: obj.kind });
+      return true;
+    } catch (e) {
+      if (e instanceof NotLeaderError) throw e;
+      if (isKubeApiError(e) && e.notFound) return false; // deleted meanwhile
+      this.d.log.warn('status write failed', { object: `${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name}`, error: describeError(e) });
+      throw e; // retried with backoff
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Discovery writing: applies the discovered MeshWorkloads `discoverWorkloads` wants and deletes the ones whose
+ * Service went away. Hand-written MeshWorkloads (without the discovery labels) are never touched.
+ */
+import type { KubeObject } from '../api/types.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { describeError } from '../kube/errors.ts';
+import type { Informer } from '../kube/informer.ts';
+import { applyObject, deleteObject } from '../kube/ops.ts';
+import { objectKey } from '../kube/resources.ts';
+import { applyIsNoop, jsonEqual } from './compare.ts';
+import { isDiscovered } from './discovery.ts';
+import type { ApplyMemos } from './executor.ts';
+import type { Logger } from './log.ts';
+import { NotLeaderError, pool } from './pool.ts';
+import type { WriteGate } from './pool.ts';
+import { FIELD_MANAGER } from './reconcile.ts';
+
+/** The memo key under which discovered MeshWorkloads are remembered. */
+export const MANAGEMENT_MEMO = '(management)';
+
+export interface WorkloadWriterDeps {
+  management: KubeClient;
+  /** The MeshWorkloads informer (our writes are fed back into it). */
+  workloads: Informer;
+  memos: ApplyMemos;
+  gate: WriteGate;
+  log: Logger;
+}
+
+/** Returns the number of writes made. Failures are logged and retried by the next reconcile. */
+export async function writeWorkloads(d: WorkloadWriterDeps, desired: readonly KubeObject[], remove: readonly KubeObject[]): Promise<number> {
+  let writes = 0;
+  const tasks: (() => Promise<void>)[] = [];
+  const memo = d.memos.for(MANAGEMENT_MEMO);
+  for (const w of desired) {
+    const cur = d.workloads.get(w.metadata.namespace, w.metadata.name);
+    if (cur && !isDiscovered(cur)) continue;
+    const key = objectKey(w);
+    const m = memo.get(key);
+    if (cur && ((m && m.resourceVersion === cur.metadata.resourceVersion && jsonEqual(m.object, w)) || applyIsNoop(w, cur, FIELD_MANAGER))) {
+      memo.set(key, { object: w, resourceVersion: cur.metadata.resourceVersion ?? '' });
+      continue;
+    }
+    tasks.push(async () => {
+      d.gate.guard();
+      try {
+        const res = await applyObject(d.management, w, { fieldManager: FIELD_MANAGER, force: cur !== undefined });
+        d.workloads.observe(res);
+        memo.set(key, { object: w, resourceVersion: res.metadata.resourceVersion ?? '' });
+        writes++;
+      } catch (e) {
+        if (e instanceof NotLeaderError) throw e;
+        d.log.warn('could not write discovered MeshWorkload', { workload: `${w.metadata.namespace}/${w.metadata.name}`, error: describeError(e) });
+      }
+    });
+  }
+  for (const r of remove) {
+    tasks.push(async () => {
+      d.gate.guard();
+      try {
+        const res = await deleteObject(d.management, r);
+        if (res !== 'changed') d.workloads.observeDeleted(r.metadata.namespace, r.metadata.name);
+        writes++;
+      } catch (e) {
+        if (e instanceof NotLeaderError) throw e;
+        d.log.warn('could not delete discovered MeshWorkload', { workload: `${r.metadata.namespace}/${r.metadata.name}`, error: describeError(e) });
+      }
+    });
+  }
+  await pool(tasks, d.gate.concurrency);
+  return writes;
+}
