@@ -6,7 +6,7 @@
  * weight. Each command imports its implementation when it runs, so only `controller`, `install` and `cluster`
  * load Kubernetes code, and `--version` loads nothing but this file.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import type { RenderCommandOptions, ValidateCommandOptions } from './render.ts';
 import type { InstallCommandOptions } from './install.ts';
 import type { ClusterRegisterOptions } from './cluster.ts';
@@ -17,9 +17,21 @@ import { VERSION } from './version.ts';
 export interface CliIO {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
+  /** stdout is a terminal (a person reads it). Absent or false: a pipe or a file, where a program reads it. */
+  stdoutIsTTY?: boolean;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** The `Examples:` section every `--help` ends with: real commands a user can paste. */
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+}
+
+/** `install --help`: which image the Deployment runs, and how to get one (`install` says it again on stderr). */
+const IMAGE_HINT =
+  `The Deployment runs --image (default ${DEFAULT_IMAGE}, the tag a local docker build gives). No Spillway image is published: ` +
+  `build and push one from a Spillway checkout and pass --image REGISTRY/spillway:${VERSION} (see Examples).`;
 
 function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
   const program = new Command('spillway')
@@ -27,16 +39,33 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .version(VERSION)
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .addHelpText('after', examples(
+      'spillway render -f examples/seed.yaml                        # every cluster\'s objects, on a terminal',
+      'spillway render -f mesh.yaml --cluster cluster1 | kubectl --context cluster1 apply -f -',
+      'spillway validate -f examples/',
+      'source <(spillway completion bash)                           # shell completion',
+    ));
 
   program
     .command('render')
-    .description('render Istio objects for every cluster from MeshCluster, MeshWorkload and FailoverService documents')
+    .description(
+      'render Istio objects for every cluster from MeshCluster, MeshWorkload and FailoverService documents. ' +
+        'To a pipe or a file, YAML and names hold one cluster (--cluster NAME): `kubectl apply -f -` applies whatever ' +
+        'it reads to one cluster. -o json prints a v1 List with one --cluster, else the {clusters, messages} document.',
+    )
     .requiredOption('-f, --filename <file>', 'input YAML file, directory or - (repeatable)', collect, [])
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json', 'name']).default('yaml'))
     .option('--out-dir <dir>', 'write DIR/<cluster>/*.yaml for `kubectl apply -f DIR/<cluster>` instead of printing')
     .option('--cluster <name>', 'only this cluster\'s objects (repeatable)', collect, [])
     .option('-R, --recursive', 'read directories given with -f recursively (like kubectl)')
+    .addHelpText('after', examples(
+      'spillway render -f mesh.yaml --cluster cluster1 | kubectl --context cluster1 apply -f -',
+      'spillway render -f mesh.yaml --cluster cluster1 -o json > cluster1.json     # a v1 List',
+      'spillway render -f mesh.yaml --cluster cluster1 -o name                     # destinationrule.networking.istio.io/...',
+      'spillway render -f mesh.yaml --out-dir out && kubectl --context cluster1 apply -f out/cluster1',
+      'spillway render -f mesh.yaml -o json | jq \'.clusters | keys\'                 # every cluster, for programs',
+    ))
     .action(async (opts: RenderCommandOptions) => {
       const { renderCommand } = await import('./render.ts');
       setExit(renderCommand(opts, io));
@@ -48,6 +77,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .requiredOption('-f, --filename <file>', 'input YAML file, directory or - (repeatable)', collect, [])
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-R, --recursive', 'read directories given with -f recursively (like kubectl)')
+    .addHelpText('after', examples('spillway validate -f examples/', 'spillway validate -f - -o json < mesh.yaml'))
     .action(async (opts: ValidateCommandOptions) => {
       const { validateCommand } = await import('./render.ts');
       setExit(validateCommand(opts, io));
@@ -61,6 +91,10 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--down <cluster>', 'the whole cluster is down: shorthand for <cluster>=0/N (repeatable)', collect, [])
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-R, --recursive', 'read directories given with -f recursively (like kubectl)')
+    .addHelpText('after', examples(
+      'spillway simulate -f examples/three-clusters.yaml --healthy east=1/3 --down west',
+      'spillway render -f mesh.yaml -o json | spillway simulate -f - --down cluster1',
+    ))
     .action(async (opts: { filename: string[]; healthy: string[]; down: string[]; output: 'text' | 'json'; recursive?: boolean }) => {
       const { simulateCommand } = await import('./simulate.ts');
       setExit(simulateCommand({ files: opts.filename, healthy: opts.healthy, down: opts.down, output: opts.output, recursive: opts.recursive === true }, io));
@@ -75,6 +109,10 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--management-context <ctx>', 'context of the management cluster (default without -f: the current context)')
     .option('--namespace <ns>', 'controller namespace (Lease, kubeconfig Secrets)', DEFAULT_NAMESPACE)
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText('after', examples(
+      'spillway check -f mesh.yaml --context cluster1=kind-cluster1 --context cluster2=kind-cluster2    # before installing',
+      'spillway check --management-context mgmt                                                        # what the controller sees',
+    ))
     .action(async (opts: { filename: string[]; kubeconfig?: string; context: string[]; managementContext?: string; namespace: string; output: 'text' | 'json' }) => {
       const { checkCommand } = await import('./check.ts');
       setExit(await checkCommand(opts, io));
@@ -83,6 +121,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
   program
     .command('crds')
     .description('print the CustomResourceDefinitions of MeshCluster, MeshWorkload and FailoverService')
+    .addHelpText('after', examples('spillway crds | kubectl --context mgmt apply -f -'))
     .action(async () => {
       const [{ customResourceDefinitions }, { toYaml }] = await Promise.all([import('../api/crds.ts'), import('./output.ts')]);
       io.stdout(customResourceDefinitions().map((c) => `---\n${toYaml(c)}`).join(''));
@@ -91,21 +130,29 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
 
   program
     .command('install')
-    .description('print the controller\'s install (CRDs, RBAC, Deployment) for `kubectl apply -f -`')
+    .description(`print the controller's install (CRDs, RBAC, Deployment) for \`kubectl apply -f -\`. ${IMAGE_HINT}`)
     .option('--namespace <ns>', 'controller namespace', DEFAULT_NAMESPACE)
-    .option('--image <image>', 'controller image', DEFAULT_IMAGE)
+    .option('--image <image>', 'controller image (the tag a local `docker build` gives)', DEFAULT_IMAGE)
     .option('--replicas <n>', 'replicas (one leader writes at a time)', String(DEFAULT_REPLICAS))
     .option('--member-rbac', 'print instead the RBAC a member cluster\'s identity needs')
+    .addHelpText('after', examples(
+      `docker build -t registry.example.com/spillway:${VERSION} . && docker push registry.example.com/spillway:${VERSION}`,
+      `spillway install --image registry.example.com/spillway:${VERSION} | kubectl --context mgmt apply -f -`,
+      'spillway install --member-rbac | kubectl --context cluster1 apply -f -',
+    ))
     .action(async (opts: InstallCommandOptions) => {
       const { installCommand } = await import('./install.ts');
       setExit(installCommand(opts, io));
     });
 
+  const registerExample = 'spillway cluster register cluster1 --kubeconfig cluster1.kubeconfig --gateway-address 192.0.2.10 --gateway-port 15443 | kubectl --context mgmt apply -f -';
   program
     .command('cluster')
     .description('manage member clusters')
+    .addHelpText('after', examples(registerExample))
     .command('register <name>')
     .description('print a member cluster\'s kubeconfig Secret and MeshCluster for `kubectl apply -f -`')
+    .addHelpText('after', examples(registerExample, 'spillway cluster register mgmt --management --gateway-address 192.0.2.1 --gateway-port 15443 | kubectl --context mgmt apply -f -'))
     .option('--kubeconfig <path>', 'kubeconfig with access to the member cluster (required unless --management)')
     .option('--context <ctx>', 'context of that kubeconfig (default: its current context)')
     .option('--gateway-address <addr>', 'IP or DNS name other clusters dial to reach this cluster\'s gateway')
@@ -133,10 +180,40 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--discovery-exclude-namespace <ns>', 'namespace whose Services are not discovered (repeatable)', collect, [])
     .option('--resync-seconds <n>', 'full resync period', '300')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .addHelpText('after', examples(
+      'spillway controller --kubeconfig mgmt.kubeconfig --no-leader-elect     # from a workstation, one replica',
+      'spillway controller                                                    # in a pod (what `spillway install` runs)',
+    ))
     .action(async (opts: ControllerCliOptions) => {
       const { discoveryExcludeNamespace, ...rest } = opts;
       const { controllerCommand } = await import('./controller.ts');
       setExit(await controllerCommand({ ...rest, ...(discoveryExcludeNamespace.length > 0 ? { discoveryExcludeNamespaces: discoveryExcludeNamespace } : {}) }));
+    });
+
+  program
+    .command('version')
+    .description('print the version of spillway and of the Node.js running it')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText('after', examples('spillway version', 'spillway version -o json'))
+    .action((opts: { output: 'text' | 'json' }) => {
+      const info = { spillway: VERSION, node: process.version, platform: `${process.platform}/${process.arch}`, defaultImage: DEFAULT_IMAGE };
+      io.stdout(opts.output === 'json' ? `${JSON.stringify(info, null, 2)}\n` : `spillway ${info.spillway}\nnode ${info.node} ${info.platform}\ndefault controller image ${info.defaultImage} (not published: see \`spillway install --help\`)\n`);
+      setExit(0);
+    });
+
+  program
+    .command('completion')
+    .description('print a shell completion script for bash or zsh')
+    .addArgument(new Argument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
+    .addHelpText('after', examples(
+      'source <(spillway completion bash)                                                # this shell',
+      'spillway completion bash > ~/.local/share/bash-completion/completions/spillway    # every bash',
+      'echo \'source <(spillway completion zsh)\' >> ~/.zshrc                              # zsh, after compinit',
+    ))
+    .action(async (shell: 'bash' | 'zsh') => {
+      const { completionScript } = await import('./completion.ts');
+      io.stdout(completionScript(program, shell));
+      setExit(0);
     });
 
   return program;
@@ -189,6 +266,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   process.exitCode = await runCli(argv, {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
+    stdoutIsTTY: process.stdout.isTTY === true,
   });
 }
 

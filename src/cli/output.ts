@@ -39,6 +39,32 @@ export function* jsonChunks(result: RenderResult): Generator<string> {
   yield msgs.length === 0 ? ']}\n' : '\n]}\n';
 }
 
+/**
+ * One cluster's objects as the `v1` List `kubectl get -o json` prints and `kubectl apply -f -` accepts, one object
+ * a line (streams, like jsonChunks).
+ */
+export function* listChunks(objs: readonly KubeObject[]): Generator<string> {
+  yield '{"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": [';
+  for (let i = 0; i < objs.length; i++) yield `${i === 0 ? '' : ','}\n${JSON.stringify(objs[i])}`;
+  yield objs.length === 0 ? ']}\n' : '\n]}\n';
+}
+
+/** An object's name as `kubectl get -o name` prints it: `destinationrule.networking.istio.io/reviews-local`. */
+export function kubectlName(o: KubeObject): string {
+  const slash = o.apiVersion.indexOf('/');
+  const kind = o.kind.toLowerCase();
+  return `${slash < 0 ? kind : `${kind}.${o.apiVersion.slice(0, slash)}`}/${o.metadata.name}`;
+}
+
+/** `-o name`: one line an object; several clusters (only on a terminal) get a `# cluster: NAME` line each. */
+export function* nameChunks(clusters: Record<string, KubeObject[]>): Generator<string> {
+  const several = Object.keys(clusters).length > 1;
+  for (const [cluster, objs] of Object.entries(clusters)) {
+    if (several) yield `# cluster: ${cluster}\n`;
+    for (const o of objs) yield `${kubectlName(o)}\n`;
+  }
+}
+
 /** Joins chunks into writes of about 1 MiB each. */
 export function writeChunks(chunks: Iterable<string>, write: (s: string) => void): void {
   let buf = '';

@@ -3,12 +3,12 @@ import { render, hasErrors } from '../core/render.ts';
 import type { KubeObject } from '../api/types.ts';
 import type { CliIO } from './main.ts';
 import { readInputDocuments } from './inputs.ts';
-import { formatMessage, jsonChunks, writeChunks, writeOutDir, yamlChunks } from './output.ts';
+import { formatMessage, jsonChunks, listChunks, nameChunks, writeChunks, writeOutDir, yamlChunks } from './output.ts';
 import { CliError } from './errors.ts';
 
 export interface RenderCommandOptions {
   filename: string[];
-  output: 'yaml' | 'json';
+  output: 'yaml' | 'json' | 'name';
   outDir?: string;
   cluster: string[];
   /** Read directories recursively (`-R`). */
@@ -28,13 +28,31 @@ export function renderCommand(opts: RenderCommandOptions, io: CliIO): number {
     const files = writeOutDir(opts.outDir, clusters);
     io.stderr(`wrote ${files.length} file(s) under ${opts.outDir}\n`);
     for (const m of result.messages) io.stderr(`${formatMessage(m)}\n`);
-  } else if (opts.output === 'json') {
+  } else if (opts.output === 'json' && opts.cluster.length !== 1) {
+    // All clusters (or several chosen ones): the {clusters, messages} document for programs. kubectl refuses it
+    // (it has no kind), so it can never put two clusters' objects into one.
     writeChunks(jsonChunks({ clusters, messages: result.messages }), io.stdout);
   } else {
-    writeChunks(yamlChunks(clusters), io.stdout);
+    refuseMixedStream(clusters, opts.output, io);
+    const only = Object.values(clusters)[0] ?? [];
+    writeChunks(opts.output === 'json' ? listChunks(only) : opts.output === 'name' ? nameChunks(clusters) : yamlChunks(clusters), io.stdout);
     for (const m of result.messages) io.stderr(`${formatMessage(m)}\n`);
   }
   return hasErrors(result.messages) ? 1 : 0;
+}
+
+/**
+ * A stream that is not read by a person goes somewhere like `kubectl apply -f -`, which applies everything it
+ * reads to one cluster. So YAML or names for more than one cluster are printed only to a terminal.
+ */
+function refuseMixedStream(clusters: Record<string, KubeObject[]>, output: string, io: CliIO): void {
+  if (io.stdoutIsTTY === true) return;
+  const withObjects = Object.keys(clusters).filter((c) => (clusters[c]?.length ?? 0) > 0);
+  if (withObjects.length <= 1) return;
+  throw new CliError(
+    `-o ${output} to a pipe or file would mix ${withObjects.length} clusters' objects (${withObjects.join(', ')}) in one stream; ` +
+      `pick one with --cluster ${withObjects[0]}, or write --out-dir DIR (a folder per cluster) or -o json (all clusters, for programs)`,
+  );
 }
 
 export interface ValidateCommandOptions {

@@ -12,10 +12,11 @@ const REPO = new URL('../../', import.meta.url).pathname;
 const SEED = join(REPO, 'examples/seed.yaml');
 const THREE = join(REPO, 'examples/three-clusters.yaml');
 
+/** Runs the CLI as a terminal user would (stdout a TTY); habits.test.ts covers pipes. */
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
+  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s), stdoutIsTTY: true });
   return { code, out, err };
 }
 

@@ -44,7 +44,12 @@ const CLUSTER_SCOPED = new Set(['Namespace', 'CustomResourceDefinition', 'Cluste
 test('install prints a YAML stream whose objects have the right apiVersion and scope, namespace first', () => {
   const { code, out, err } = runInstall({ namespace: 'mesh-ctl' });
   assert.equal(code, 0);
-  assert.equal(err, '');
+  // The default image is a local build's tag: stderr says so, and how to build and push one, in one line.
+  assert.match(err, /^spillway: the Deployment runs image spillway:\d+\.\d+\.\d+, the tag a local docker build gives; no Spillway image is published: build and push one .*docker build -t REGISTRY\/spillway:.* docker push .* --image REGISTRY\/spillway:[^\n]*\n$/);
+  assert.match(out, /^# Image: the Deployment runs image spillway:/m);
+  const chosen = runInstall({ namespace: 'mesh-ctl', image: 'registry.example.com/spillway:9.9.9' });
+  assert.equal(chosen.err, '', 'an explicit --image is not second-guessed');
+  assert.match(chosen.out, /^# Image: the Deployment runs image registry\.example\.com\/spillway:9\.9\.9$/m);
   const docs = parseStream(out);
   assert.equal(docs[0]?.kind, 'Namespace');
   assert.equal(obj(docs[0]?.metadata).name, 'mesh-ctl');
