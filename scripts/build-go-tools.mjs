@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 // Fetches and builds the upstream Go components the tests run against, into .cache/ (gitignored), keyed
-// by the pinned module version, so a warm run only checks that the files exist.
+// by the pinned module version (and, for binaries, a hash of the wrapper's own sources), so a warm run
+// only checks that the files exist.
 //
 //   node scripts/build-go-tools.mjs                  everything below
 //   node scripts/build-go-tools.mjs istio-crds       Istio's CRD bundle only (seconds: one module download)
+//   node scripts/build-go-tools.mjs istio-oracle     the istiod translation oracle (tools/istio-oracle)
 //   node scripts/build-go-tools.mjs --force ...      rebuild even when cached
 //   node scripts/build-go-tools.mjs --print          print the cached paths as JSON, build nothing
 //
 // Each target is pinned by a go.mod in tools/<dir>/ and verified by its go.sum: the CRD bundle comes out
-// of the istio.io/istio module pinned in tools/istio-oracle/go.mod. Builds use -trimpath and whatever GOFLAGS the caller sets; run them
+// of the same istio.io/istio module the oracle is built from, so schema checks and the oracle never
+// disagree about the Istio version. Builds use -trimpath and whatever GOFLAGS the caller sets; run them
 // under `nice` on shared machines.
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,12 +34,24 @@ export function pinnedVersion(dir, module) {
   return m[1];
 }
 
+/** Short hash of a Go wrapper's own sources (go.mod, go.sum, *.go), so editing it rebuilds the binary. */
+function sourceKey(dir) {
+  const h = createHash('sha256');
+  for (const name of readdirSync(dir).sort()) {
+    if (name === 'go.mod' || name === 'go.sum' || name.endsWith('.go')) {
+      h.update(name).update('\0').update(readFileSync(join(dir, name))).update('\0');
+    }
+  }
+  return h.digest('hex').slice(0, 12);
+}
+
 /** Where every cached artifact lives; computing this never builds anything. */
 export function goToolPaths() {
   const istio = pinnedVersion(oracleDir, 'istio.io/istio');
   return {
     istioVersion: istio,
     istioCrds: join(cacheRoot, 'istio', istio, 'crd-all.gen.yaml'),
+    istioOracle: join(cacheRoot, 'istio-oracle', `${istio}-${sourceKey(oracleDir)}`, 'istio-oracle'),
   };
 }
 
@@ -69,8 +85,27 @@ function buildIstioCrds(paths, force) {
   return true;
 }
 
+function buildIstioOracle(paths, force) {
+  if (!force && existsSync(paths.istioOracle)) return false;
+  const out = `${paths.istioOracle}.tmp-${process.pid}`;
+  mkdirSync(dirname(out), { recursive: true });
+  try {
+    run('go', ['build', '-trimpath', '-o', out, '.'], oracleDir, 'building tools/istio-oracle');
+    renameSync(out, paths.istioOracle);
+    // Binaries of earlier sources or pins are ~200 MB each and never used again.
+    const root = dirname(dirname(paths.istioOracle));
+    for (const old of readdirSync(root)) {
+      if (old !== basename(dirname(paths.istioOracle))) rmSync(join(root, old), { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(out, { force: true });
+  }
+  return true;
+}
+
 const TARGETS = {
   'istio-crds': { build: buildIstioCrds, path: (p) => p.istioCrds },
+  'istio-oracle': { build: buildIstioOracle, path: (p) => p.istioOracle },
 };
 
 /** Builds the named targets (all by default) unless cached; logs what it builds to stderr. */

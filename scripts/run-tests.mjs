@@ -21,7 +21,7 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-// The upstream Go components the suite runs against (today Istio's CRD bundle): a no-op when
+// The upstream Go components the suite runs against (Istio's CRD bundle, the istiod oracle): a no-op when
 // cached, so a plain clone needs only `npm ci && npm test`. A failure here is one line, not a hung suite.
 try {
   ensureGoTools();
