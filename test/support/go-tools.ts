@@ -1,5 +1,5 @@
 /**
- * Paths of the upstream Go components the tests run against (today Istio's CRD bundle), as
+ * Paths of the upstream Go components the tests run against (Istio's CRD bundle, the istiod oracle), as
  * scripts/build-go-tools.mjs caches them under .cache/. Tests never build: a missing artifact is a one-line
  * error naming the command that builds it (`npm test` runs that command first, so this only trips when a
  * test file is run on its own in a fresh clone).
@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export interface GoToolPaths {
   istioVersion: string;
   istioCrds: string;
+  istioOracle: string;
 }
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -32,15 +33,15 @@ export function goToolPaths(): GoToolPaths {
     if (typeof v !== 'string') throw new Error(`scripts/build-go-tools.mjs: goToolPaths().${k} is not a string`);
     return v;
   };
-  return { istioVersion: field('istioVersion'), istioCrds: field('istioCrds') };
+  return { istioVersion: field('istioVersion'), istioCrds: field('istioCrds'), istioOracle: field('istioOracle') };
 }
 
 /** The cached artifact's path, or an error naming the command that builds it. */
-export function requireGoTool(which: 'istioCrds'): string {
+export function requireGoTool(which: 'istioCrds' | 'istioOracle'): string {
   const paths = goToolPaths();
   const path = paths[which];
   if (!existsSync(path)) {
-    const what = `Istio CRD bundle (istio.io/istio ${paths.istioVersion})`;
+    const what = which === 'istioCrds' ? `Istio CRD bundle (istio.io/istio ${paths.istioVersion})` : `istio-oracle binary (istio.io/istio ${paths.istioVersion})`;
     throw new Error(`${what} is missing at ${relative(repoRoot, path)}: run \`${BUILD_COMMAND}\``);
   }
   return path;
