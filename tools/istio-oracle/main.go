@@ -89,7 +89,10 @@ type response struct {
 	Proxies  []proxyResult `json:"proxies"`
 }
 
-const clusterID = "Kubernetes"
+const (
+	clusterID    = "Kubernetes"
+	domainSuffix = "cluster.local"
+)
 
 var baseTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -156,7 +159,8 @@ func main() {
 			rejected = append(rejected, rejection{Kind: head.Kind, Namespace: obj.Namespace, Name: obj.Name, Error: fmt.Sprintf("%s %s is not a kind istiod reads", head.APIVersion, head.Kind)})
 			continue
 		}
-		parsed, err := crd.ConvertObject(sch, &obj, "")
+		// The domain suffix istiod resolves short host names with (reviews -> reviews.<ns>.svc.cluster.local).
+		parsed, err := crd.ConvertObject(sch, &obj, domainSuffix)
 		if err != nil {
 			rejected = append(rejected, rejection{Kind: head.Kind, Namespace: obj.Namespace, Name: obj.Name, Error: err.Error()})
 			continue
