@@ -3,6 +3,8 @@
  * The wording may change; the codes may not. Checks report through a `Reporter` keyed by the input object.
  */
 
+import { escapeControl } from '../api/text.ts';
+
 export type Level = 'error' | 'warning' | 'info';
 
 export interface MessageType {
@@ -42,6 +44,7 @@ export const MSG = {
   NotADocument: t('SPW124', 'error', 'a YAML document is not a Kubernetes object'),
   ZeroEjection: t('SPW125', 'warning', 'outlier detection can never eject a host, so failover depends on readiness alone'),
   PanicThreshold: t('SPW126', 'warning', 'a non-zero panic threshold can send traffic to a tier with no healthy host'),
+  UnknownKind: t('SPW130', 'error', 'a document of the spillway.dev group (or spelled like one of its kinds) has a kind Spillway does not serve'),
 } as const satisfies Record<string, MessageType>;
 
 export type MessageKey = keyof typeof MSG;
@@ -62,7 +65,8 @@ export class Reporter {
   private readonly failed = new Set<string>();
 
   report(type: MessageType, object: string, detail: string): void {
-    this.messages.push({ code: type.code, level: type.level, object, message: detail });
+    // Input text reaches messages (names, values, file names): never a control character to a terminal or a log.
+    this.messages.push({ code: type.code, level: type.level, object: escapeControl(object), message: escapeControl(detail) });
     if (type.level === 'error') this.failed.add(object);
   }
 
@@ -78,13 +82,30 @@ export class Reporter {
     return this.failed.has(object);
   }
 
-  /** Messages sorted deterministically: by object, then level, code and text. */
+  /**
+   * Messages sorted deterministically, causes before their consequences: documents that are not objects first,
+   * then MeshClusters, MeshWorkloads (which refer to clusters), FailoverServices (which refer to both) and other
+   * kinds; within a kind by object, then level, code and text.
+   */
   sorted(): Message[] {
     return [...this.messages].sort(
       (a, b) =>
-        cmp(a.object, b.object) || LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level] || cmp(a.code, b.code) || cmp(a.message, b.message),
+        kindRank(a.object) - kindRank(b.object) ||
+        cmp(a.object, b.object) ||
+        LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level] ||
+        cmp(a.code, b.code) ||
+        cmp(a.message, b.message),
     );
   }
+}
+
+const KIND_RANK: Record<string, number> = { MeshCluster: 1, MeshWorkload: 2, FailoverService: 3 };
+
+/** 0 for a document position (`file:line`), 1-3 for Spillway's kinds in dependency order, 4 for other kinds. */
+function kindRank(object: string): number {
+  const rank = KIND_RANK[object.slice(0, object.indexOf('/'))];
+  if (rank !== undefined) return rank;
+  return /:\d+$|^document #/.test(object) ? 0 : 4;
 }
 
 export function cmp(a: string, b: string): number {

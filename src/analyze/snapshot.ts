@@ -7,6 +7,7 @@ import type { FailoverService, KubeObject, MeshCluster, MeshWorkload } from '../
 import type { Snapshot } from '../model/snapshot.ts';
 import { kindInfo } from '../api/schemas.ts';
 import { validate } from '../schema/structural.ts';
+import { friendlyIssue, valueIssues } from '../api/values.ts';
 import type { SchemaIssue } from '../schema/structural.ts';
 import { MSG, cmp } from './messages.ts';
 import type { Reporter } from './messages.ts';
@@ -39,6 +40,40 @@ export interface SourcedDocument {
   value: unknown;
   /** Where the document came from, for messages about documents that are not objects (`file.yaml:12`: the line it starts at). */
   source?: string;
+}
+
+const KNOWN_KINDS = ['MeshCluster', 'MeshWorkload', 'FailoverService'];
+
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps), ignoring case. */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  const d: number[][] = Array.from({ length: x.length + 1 }, (_, i) => [i, ...Array<number>(y.length).fill(0)]);
+  for (let j = 1; j <= y.length; j++) (d[0] as number[])[j] = j;
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      const row = d[i] as number[];
+      const prev = d[i - 1] as number[];
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (x[i - 1] === y[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+    }
+  }
+  return (d[x.length] as number[])[y.length] as number;
+}
+
+/** The kind of ours a misspelled or plural kind most likely means (`FailoverServce`, `failoverservices`, `MeshClusters`). */
+function kindSuggestion(kind: string): string | undefined {
+  if (!kind || kind.length > 40) return undefined;
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of KNOWN_KINDS) {
+    const d = distance(kind, k);
+    if (d < bestD) {
+      best = k;
+      bestD = d;
+    }
+  }
+  return bestD <= 3 ? best : undefined;
 }
 
 /** Spellings of our kinds that earlier drafts used. */
@@ -77,6 +112,12 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     const alias = KIND_ALIASES[kind];
     const ours = kindInfo(alias ?? kind) !== undefined && (apiVersion === undefined || apiVersion.startsWith(`${GROUP}/`));
     if (!ours) {
+      const suggestion = kindSuggestion(kind);
+      if (apiVersion?.startsWith(`${GROUP}/`) || (apiVersion === undefined && suggestion !== undefined)) {
+        const label = objectRef(kind || '?', name || '?', meta && typeof meta.namespace === 'string' ? meta.namespace : undefined);
+        reporter.report(MSG.UnknownKind, label, `${where}: ${kind ? `${kind}: ` : 'no kind: '}${suggestion ? `did you mean ${suggestion}?` : `${GROUP} serves ${KNOWN_KINDS.join(', ')}`}`);
+        return;
+      }
       const label = kind ? objectRef(kind, name || '?', meta && typeof meta.namespace === 'string' ? meta.namespace : undefined) : where;
       reporter.report(MSG.IgnoredKind, label, `${where}: ${kind || 'a document without kind'}${apiVersion ? ` (${apiVersion})` : ''} is not a Spillway resource; ignored`);
       return;
@@ -99,7 +140,7 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     let known = cache?.docs.get(raw);
     if (!known) {
       known = {
-        issues: validate(info.schema, raw, { closed: true }),
+        issues: [...validate(info.schema, raw, { closed: true }).map(friendlyIssue), ...valueIssues(kind, raw)],
         // Only a render cache reads fingerprints; a one-off render does not pay for them.
         fingerprint: cache ? `${namespace ?? ''}\u0000${fingerprint(raw, meta)}` : '',
         nameError: kind === 'MeshWorkload' ? dns1123SubdomainError(name) : dns1123LabelError(name),

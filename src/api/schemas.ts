@@ -3,10 +3,24 @@
  * input against them and `crds.ts` serves them as the CustomResourceDefinitions' `openAPIV3Schema`.
  */
 import type { JSONSchemaProps } from '../schema/structural.ts';
+import { DNS_1035_LABEL, DNS_LABEL, DNS_SUBDOMAIN, LABEL_VALUE, WORKLOAD_REF } from './values.ts';
 
 const str = (description: string, extra: Partial<JSONSchemaProps> = {}): JSONSchemaProps => ({ type: 'string', description, ...extra });
 const int = (description: string, minimum: number, maximum: number): JSONSchemaProps => ({ type: 'integer', format: 'int32', description, minimum, maximum });
-const labelMap = (description: string): JSONSchemaProps => ({ type: 'object', description, additionalProperties: { type: 'string' } });
+/** Label selectors: values are checked here, keys (which a schema cannot constrain) in values.ts. */
+const labelMap = (description: string): JSONSchemaProps => ({ type: 'object', description, maxProperties: 64, additionalProperties: { type: 'string', maxLength: 63, pattern: LABEL_VALUE } });
+/** Names that become parts of hosts, object names, labels or file paths: checked where they enter. */
+const dnsLabel = (description: string): JSONSchemaProps => str(description, { minLength: 1, maxLength: 63, pattern: DNS_LABEL });
+const dnsSubdomain = (description: string): JSONSchemaProps => str(description, { minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN });
+const labelValue = (description: string): JSONSchemaProps => str(description, { maxLength: 63, pattern: LABEL_VALUE });
+/** Go-style durations; their range (at least 1ms, whole milliseconds) is checked in values.ts. */
+const duration = (description: string): JSONSchemaProps => str(description, { maxLength: 64, pattern: DURATION_PATTERN });
+
+/**
+ * Most clusters one FailoverService may list: its output grows with the square of the count (every client
+ * cluster gets a tier for every other), about 3.7 x count times the input, so 32 clusters is 1.3 MB for one service.
+ */
+export const MAX_FAILOVER_CLUSTERS = 32;
 
 /** A Go-style duration as Istio and Kubernetes accept it: `5s`, `1m30s`, `250ms`. */
 export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$';
@@ -53,20 +67,20 @@ export const meshClusterSchema: JSONSchemaProps = {
           type: 'object',
           properties: {
             version: str('Istio version of this cluster (1.5 or later), e.g. "1.22" or "1.7.8"; selects the output profile.', { pattern: '^1\\.[0-9]+(\\.[0-9]+)?$' }),
-            rootNamespace: str('Istio root namespace, where mesh-wide EnvoyFilters live; defaults to istio-system.', { minLength: 1, maxLength: 63 }),
+            rootNamespace: dnsLabel('Istio root namespace, where mesh-wide EnvoyFilters live; defaults to istio-system.'),
           },
         },
-        clusterDomain: str('Kubernetes cluster DNS domain; defaults to cluster.local.', { minLength: 1, maxLength: 253 }),
-        network: str('Network name (informational).'),
+        clusterDomain: dnsSubdomain('Kubernetes cluster DNS domain; defaults to cluster.local.'),
+        network: labelValue('Network name (informational; a label value, as Istio\'s topology.istio.io/network).'),
         locality: {
           type: 'object',
-          properties: { region: str('Region.'), zone: str('Zone.'), subzone: str('Subzone.') },
+          properties: { region: labelValue('Region.'), zone: labelValue('Zone.'), subzone: labelValue('Subzone.') },
         },
         kubeconfigSecret: {
           type: 'object',
           description: 'Secret with this cluster\'s kubeconfig under data key `kubeconfig`; absent means the management cluster itself.',
           required: ['name'],
-          properties: { name: str('Secret name.', { minLength: 1 }), namespace: str('Secret namespace; defaults to the controller\'s.') },
+          properties: { name: dnsSubdomain('Secret name.'), namespace: dnsLabel('Secret namespace; defaults to the controller\'s.') },
         },
       },
     },
@@ -93,25 +107,26 @@ export const meshWorkloadSchema: JSONSchemaProps = {
       description: 'One instance of a service in one cluster.',
       required: ['cluster', 'service', 'ports'],
       properties: {
-        cluster: str('Name of the MeshCluster the service runs in.', { minLength: 1 }),
+        cluster: dnsLabel('Name of the MeshCluster the service runs in.'),
         service: {
           type: 'object',
           required: ['name'],
           properties: {
-            name: str('Kubernetes Service name.', { minLength: 1 }),
-            namespace: str('Kubernetes Service namespace; defaults to the MeshWorkload\'s namespace.', { minLength: 1 }),
+            name: str('Kubernetes Service name.', { minLength: 1, maxLength: 63, pattern: DNS_1035_LABEL }),
+            namespace: dnsLabel('Kubernetes Service namespace; defaults to the MeshWorkload\'s namespace.'),
           },
         },
         ports: {
           type: 'array',
           minItems: 1,
+          maxItems: 256,
           items: {
             type: 'object',
             required: ['name', 'number', 'protocol'],
             properties: {
-              name: str('Port name.', { minLength: 1 }),
+              name: dnsLabel('Port name.'),
               number: portNumber('Service port.'),
-              protocol: str('Istio protocol (HTTP, HTTP2, GRPC, ...), case-insensitive.', { minLength: 1 }),
+              protocol: str('Istio protocol (HTTP, HTTP2, GRPC, ...), case-insensitive.', { minLength: 1, maxLength: 32 }),
             },
           },
         },
@@ -133,11 +148,12 @@ export const failoverServiceSchema: JSONSchemaProps = {
           type: 'array',
           description: 'MeshWorkload names (this namespace, or namespace/name), highest priority first.',
           minItems: 1,
-          items: { type: 'string', minLength: 1 },
+          maxItems: MAX_FAILOVER_CLUSTERS,
+          items: { type: 'string', minLength: 1, maxLength: 317, pattern: WORKLOAD_REF },
         },
-        port: { 'x-kubernetes-int-or-string': true, description: 'Port to fail over (number or name); required for multi-port services.' },
+        port: { 'x-kubernetes-int-or-string': true, maxLength: 63, description: 'Port to fail over (number or name); required for multi-port services.' },
         hostname: str('Global host clients call; defaults to <service>-global.<namespace>.global of the first workload.', { minLength: 1, maxLength: 253 }),
-        address: str('Virtual IPv4 address of the global host; defaults to one derived from the hostname in 240.0.0.0/4.'),
+        address: str('Virtual IPv4 address of the global host; defaults to one derived from the hostname in 240.0.0.0/4.', { maxLength: 45 }),
         tls: {
           type: 'object',
           properties: { mode: str('TLS from client sidecars to remote gateways; defaults to ISTIO_MUTUAL.', { enum: ['ISTIO_MUTUAL', 'DISABLE'] }) },
@@ -148,13 +164,13 @@ export const failoverServiceSchema: JSONSchemaProps = {
           properties: {
             consecutive5xxErrors: int('5xx responses in a row that eject a host; defaults to 10.', 0, 1_000_000),
             consecutiveGatewayErrors: int('502/503/504 responses in a row that eject a host.', 0, 1_000_000),
-            interval: str('Time between ejection sweeps; defaults to 5s.', { pattern: DURATION_PATTERN }),
-            baseEjectionTime: str('Minimum ejection time, multiplied by the number of ejections; defaults to 120s.', { pattern: DURATION_PATTERN }),
+            interval: duration('Time between ejection sweeps (at least 1ms); defaults to 5s.'),
+            baseEjectionTime: duration('Minimum ejection time (at least 1ms), multiplied by the number of ejections; defaults to 120s.'),
             maxEjectionPercent: int('Largest share of hosts that may be ejected; defaults to 100.', 0, 100),
           },
         },
         panicThreshold: { type: 'number', minimum: 0, maximum: 100, description: 'Envoy panic threshold on the aggregate cluster, percent; defaults to 0.' },
-        connectTimeout: str('Connect timeout of the aggregate cluster; defaults to 1s.', { pattern: DURATION_PATTERN }),
+        connectTimeout: duration('Connect timeout of the aggregate cluster (at least 1ms); defaults to 1s.'),
         clientSelector: labelMap('Only proxies of pods with these labels get the aggregate cluster; defaults to every proxy.'),
       },
     },

@@ -22,6 +22,7 @@ export const INPUT_ERRORS = {
   Syntax: 'SPW007',
   NoObjects: 'SPW008',
   OutDir: 'SPW009',
+  TooMuchOutput: 'SPW010',
 } as const;
 
 export type InputErrorCode = (typeof INPUT_ERRORS)[keyof typeof INPUT_ERRORS];

@@ -15,6 +15,7 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import type { SourcedDocument } from '../analyze/snapshot.ts';
+import { MAX_FAILOVER_CLUSTERS } from '../api/schemas.ts';
 import { INPUT_ERRORS, InputError } from './errors.ts';
 
 export interface InputLimits {
@@ -26,17 +27,25 @@ export interface InputLimits {
   maxDepth: number;
   /** Nodes that aliases (and merge keys) may add beyond what the text holds, all inputs together. */
   maxAliasNodes: number;
+  /**
+   * Sum over FailoverServices of (workloads listed)^2: what the output grows with, since every client cluster of a
+   * service gets a tier for each other cluster. Bounds output and memory before rendering starts.
+   */
+  maxTierPairs: number;
 }
 
 /**
  * Sized for what a real mesh needs with room to spare: the 10k-service x 5-cluster benchmark input is 15 MB and
  * 60,005 documents, and no Spillway resource nests deeper than 6 levels (kubectl output of other kinds ~20).
+ * Output is bounded by the tier pairs the FailoverServices declare, each listing at most MAX_FAILOVER_CLUSTERS.
  */
 export const INPUT_LIMITS: Readonly<InputLimits> = {
   maxBytes: 64 * 1024 * 1024,
   maxDocuments: 100_000,
   maxDepth: 100,
   maxAliasNodes: 100_000,
+  // 2x the 10k x 5 benchmark (250,000 pairs: 500 MB of JSON, under 1 GB of memory).
+  maxTierPairs: 500_000,
 };
 
 export interface ReadOptions {
@@ -440,5 +449,22 @@ export function readInputDocuments(paths: readonly string[], options: ReadOption
   if (!docs.some((d) => d.value !== null && d.value !== undefined)) {
     throw new InputError(INPUT_ERRORS.NoObjects, `${paths.join(', ')}: no objects in the input (only empty documents or comments)`);
   }
+  checkTierPairs(docs, budget.limits.maxTierPairs);
   return docs;
+}
+
+/** Refuses, before rendering, input whose FailoverServices would render more than the output bound. */
+function checkTierPairs(docs: readonly SourcedDocument[], max: number): void {
+  let pairs = 0;
+  for (const d of docs) {
+    const v = d.value;
+    if (!isRecord(v) || v.kind !== 'FailoverService' || !isRecord(v.spec) || !Array.isArray(v.spec.meshWorkloads)) continue;
+    // A longer list is a schema error and renders nothing.
+    const n = v.spec.meshWorkloads.length;
+    if (n > MAX_FAILOVER_CLUSTERS) continue;
+    pairs += n * n;
+    if (pairs > max) {
+      throw new InputError(INPUT_ERRORS.TooMuchOutput, `${d.source ?? 'input'}: the FailoverServices would render more than ${max} cluster tiers (the sum of each one's workloads squared); render a namespace or a few at a time`);
+    }
+  }
 }

@@ -222,3 +222,16 @@ test('.nan and .inf stay strings (JSON cannot hold them); unquoted timestamps st
   const r = await cli('validate', '-f', f);
   assert.deepEqual([r.code, r.out], [0, 'no problems found\n'], r.err);
 }));
+
+test('output is bounded before rendering: FailoverServices declaring more tier pairs than the limit are SPW010', withDir(async (dir) => {
+  const fos = (i: number, n: number) => ({ apiVersion: 'spillway.dev/v1alpha1', kind: 'FailoverService', metadata: { name: `s${i}`, namespace: 'default' }, spec: { meshWorkloads: Array.from({ length: n }, (_, k) => `w${i}-${k}`) } });
+  const f = join(dir, 'many-tiers.json');
+  writeFileSync(f, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: Array.from({ length: 7000 }, (_, i) => fos(i, 9)) }));
+  assertInputError(await cli('render', '-f', f, '-o', 'json'), 'SPW010', /many-tiers\.json:\d+: the FailoverServices would render more than 500000 cluster tiers/);
+  // The 10k-service x 5-cluster benchmark's shape (250,000 pairs) is well inside.
+  const ok = join(dir, 'bench-shape.json');
+  writeFileSync(ok, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: Array.from({ length: 10_000 }, (_, i) => fos(i, 5)) }));
+  const r = await cli('validate', '-f', ok, '-o', 'json');
+  assert.equal(r.code, 1, 'its workloads are missing, but it is read and validated');
+  assert.ok(readInputDocuments([ok]).length === 10_000);
+}));
