@@ -60,7 +60,11 @@ export function registerClusterManifests(opts: RegisterOptions): RegisterResult 
   if (!opts.management) spec.kubeconfigSecret = { name: secretName, namespace };
   const meshCluster: MeshCluster = { apiVersion: API_VERSION, kind: 'MeshCluster', metadata: { name: opts.name }, spec };
   // The same structural schema the analyzer and the CRD use; paths such as spec.gateway.port map to the flags.
-  for (const issue of validate(meshClusterSchema, meshCluster, { closed: true })) problems.push(formatIssue(issue));
+  // The Secret's name and namespace derive from the name and --namespace, reported above when they are invalid.
+  for (const issue of validate(meshClusterSchema, meshCluster, { closed: true })) {
+    if ((nameError || nsError) && issue.path.startsWith('spec.kubeconfigSecret.')) continue;
+    problems.push(formatIssue(issue));
+  }
 
   const warnings: string[] = [];
   let secret: KubeObject | undefined;
