@@ -43,6 +43,8 @@ export interface MemberOptions {
   mesh?: MeshOptions;
   /** User objects, placed before Spillway's (so older, which matters when istiod picks one of several). */
   userObjects?: unknown[];
+  /** Annotations on each workload's Service (e.g. `networking.istio.io/exportTo`). */
+  serviceAnnotations?: Record<string, string>;
   /** User objects placed after Spillway's (newer). */
   userObjectsAfter?: unknown[];
 }
@@ -73,7 +75,11 @@ export function member(docs: readonly unknown[], cluster: string, opts: MemberOp
   namespaces.add(clientNs);
 
   const objects: unknown[] = [...[...namespaces].sort().map((n) => namespace(n))];
-  for (const w of workloads) objects.push(...workload({ name: w.spec.service.name, namespace: svcNs(w), ports: servicePorts(w), zones: opts.zones ?? [ZONE_A] }).objects);
+  for (const w of workloads) {
+    const wl = workload({ name: w.spec.service.name, namespace: svcNs(w), ports: servicePorts(w), zones: opts.zones ?? [ZONE_A] });
+    if (opts.serviceAnnotations) wl.service.metadata.annotations = { ...wl.service.metadata.annotations, ...opts.serviceAnnotations };
+    objects.push(...wl.objects);
+  }
   const c = client({ namespace: clientNs, zone: opts.clientZone ?? ZONE_A });
   const selector = mc.spec.gateway?.selector;
   const chart = opts.chart ?? (selector?.istio === 'eastwestgateway' ? 'eastwest' : 'istioctl');
