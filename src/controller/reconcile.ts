@@ -22,10 +22,11 @@ import type { DetailedRenderResult, RenderBlock, RenderCache, ServiceOutcome } f
 import type { Message } from '../analyze/messages.ts';
 import type { KubeObject } from '../api/types.ts';
 import { LABEL_CLUSTER, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
+import { ANNOTATION_OWNER, FIELD_MANAGER, isSpillwayOwned, notOwnedReason } from '../api/ownership.ts';
 import { objectKey } from '../kube/resources.ts';
 import { applyIsNoop, jsonEqual } from './compare.ts';
 
-export const FIELD_MANAGER = 'spillway';
+export { FIELD_MANAGER };
 
 export interface LiveCluster {
   /** Every output kind listed since (re)connecting and the watches currently healthy. */
@@ -92,10 +93,25 @@ export interface ReconcilePlan {
   clusters: ClusterPlan[];
 }
 
-/** An object Spillway wrote for `cluster` (labels say so); anything else is never modified or deleted. */
+/**
+ * An object Spillway wrote for `cluster`: its labels, its `spillway.dev/owner` annotation and its managedFields
+ * (field manager `spillway`) all say so (see src/api/ownership.ts). Only such objects are ever pruned.
+ */
 export function isOwnedBy(o: KubeObject, cluster: string): boolean {
+  return isSpillwayOwned(o, cluster);
+}
+
+/**
+ * An object with our labels for `cluster` that field manager `spillway` applied (its labels are in our Apply
+ * entry) but that has no owner annotation yet: written by a Spillway from before the annotation. When it is
+ * desired under its own name, applying the desired object adopts it (adds the annotation); it is never pruned.
+ */
+function appliedBeforeOwnerAnnotation(o: KubeObject, cluster: string): boolean {
   const l = o.metadata.labels ?? {};
-  return l[LABEL_MANAGED_BY] === MANAGED_BY_VALUE && l[LABEL_CLUSTER] === cluster;
+  if (l[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE || l[LABEL_CLUSTER] !== cluster || o.metadata.annotations?.[ANNOTATION_OWNER] !== undefined) return false;
+  const entries = (o.metadata as { managedFields?: unknown }).managedFields;
+  return Array.isArray(entries) && entries.some((e: { manager?: string; operation?: string; subresource?: string; fieldsV1?: Record<string, Record<string, Record<string, unknown>>> }) =>
+    e?.manager === FIELD_MANAGER && e.operation === 'Apply' && (e.subresource ?? '') === '' && e.fieldsV1?.['f:metadata']?.['f:labels']?.[`f:${LABEL_MANAGED_BY}`] !== undefined);
 }
 
 export type Decision = 'create' | 'update' | 'unchanged' | 'settled' | 'collision';
@@ -106,7 +122,7 @@ export type Decision = 'create' | 'update' | 'unchanged' | 'settled' | 'collisio
  */
 export function decide(desired: PlannedObject, live: KubeObject | undefined, cluster: string, memo: ApplyMemo): Decision {
   if (!live) return 'create';
-  if (!isOwnedBy(live, cluster)) return 'collision';
+  if (!isOwnedBy(live, cluster)) return appliedBeforeOwnerAnnotation(live, cluster) ? 'update' : 'collision';
   const m = memo(cluster, desired.key);
   // We already applied exactly this onto exactly this version: the server kept what it kept (defaults, pruning).
   if (m && m.resourceVersion === live.metadata.resourceVersion && jsonEqual(m.object, desired.object)) return 'settled';
@@ -114,10 +130,10 @@ export function decide(desired: PlannedObject, live: KubeObject | undefined, clu
 }
 
 export function collisionReason(o: KubeObject, cluster: string): string {
-  const l = o.metadata.labels ?? {};
   const what = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
-  if (l[LABEL_MANAGED_BY] === MANAGED_BY_VALUE) return `${what} in cluster ${cluster} is labelled for cluster ${l[LABEL_CLUSTER] ?? '(none)'}; left untouched`;
-  return `${what} already exists in cluster ${cluster} and is not managed by Spillway; left untouched`;
+  const l = o.metadata.labels ?? {};
+  if (l[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE) return `${what} already exists in cluster ${cluster} and is not managed by Spillway; left untouched`;
+  return `${what} in cluster ${cluster} ${notOwnedReason(o, cluster) ?? 'is not Spillway\'s'}; left untouched`;
 }
 
 /** Object keys of a render block (cached per array: cached renders hand out the same arrays), and whether they are distinct. */

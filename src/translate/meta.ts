@@ -1,5 +1,6 @@
 import type { KubeObject } from '../api/types.ts';
 import { ANNOTATION_REMOTE_CLUSTER, ANNOTATION_ROLE, LABEL_CLUSTER, LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_VALUE } from '../api/types.ts';
+import { ANNOTATION_OWNER, ownerId } from '../api/ownership.ts';
 import type { FailoverPlan } from '../model/plan.ts';
 
 export type Role = 'client' | 'receiver';
@@ -33,7 +34,10 @@ export function remoteAnnotations(remoteCluster: string): Record<string, string>
   return { [ANNOTATION_REMOTE_CLUSTER]: remoteCluster, [ANNOTATION_ROLE]: 'client' };
 }
 
-/** An emitted object: apiVersion, kind and metadata first, owner and target cluster in its labels. */
+/**
+ * An emitted object: apiVersion, kind and metadata first, owner and target cluster in its labels, and the
+ * `spillway.dev/owner` annotation that lets the controller tell its own objects from look-alikes.
+ */
 export function istioObject(apiVersion: string, kind: string, name: string, namespace: string, meta: ClusterMeta, annotations: Record<string, string>, spec: Record<string, unknown>): KubeObject {
-  return { apiVersion, kind, metadata: { name, namespace, labels: meta.labels, annotations }, spec };
+  return { apiVersion, kind, metadata: { name, namespace, labels: meta.labels, annotations: { ...annotations, [ANNOTATION_OWNER]: ownerId(meta.cluster, kind, namespace, name) } }, spec };
 }

@@ -35,7 +35,7 @@ class FakeLive {
     };
   }
   put(o: KubeObject): KubeObject {
-    const live = { ...structuredClone(o), metadata: { ...structuredClone(o.metadata), resourceVersion: String(this.rv++), managedFields: [{ manager: FIELD_MANAGER, operation: 'Apply', fieldsV1: {} }] } } as KubeObject;
+    const live = { ...structuredClone(o), metadata: { ...structuredClone(o.metadata), resourceVersion: String(this.rv++), managedFields: [{ manager: FIELD_MANAGER, operation: 'Apply', fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:spillway.dev/owner': {} } } } }] } } as KubeObject;
     this.labelled.set(objectKey(o), live);
     this.epoch++;
     this.log.push(objectKey(o));

@@ -6,9 +6,10 @@ import yaml from 'js-yaml';
 import { renderDetailed } from '../../src/core/render.ts';
 import type { KubeObject } from '../../src/api/types.ts';
 import { applyIsNoop, isSubset, ownedFieldsMissing } from '../../src/controller/compare.ts';
-import { FIELD_MANAGER, clusterStatus, decide, planCluster, planReconcile, sameStatus, serviceStatus } from '../../src/controller/reconcile.ts';
+import { FIELD_MANAGER, clusterStatus, collisionReason, decide, planCluster, planReconcile, sameStatus, serviceStatus } from '../../src/controller/reconcile.ts';
 import type { ApplyMemo, ClusterOutcome, LiveCluster } from '../../src/controller/reconcile.ts';
 import { objectKey } from '../../src/kube/resources.ts';
+import { ANNOTATION_OWNER, ownerId } from '../../src/api/ownership.ts';
 
 const seed = yaml.loadAll(readFileSync(new URL('../../examples/seed.yaml', import.meta.url), 'utf8')) as KubeObject[];
 const noMemo: ApplyMemo = () => undefined;
@@ -96,7 +97,8 @@ describe('decide and planCluster', () => {
     const drifted = asLive(second!);
     (drifted.spec as Record<string, unknown>).extra = 1; // someone else's field: fine
     (drifted.spec as Record<string, unknown>).hosts = ['tampered.example']; // ours, changed: re-apply
-    const stale = asLive({ ...first!, metadata: { ...first!.metadata, name: 'old-one' } });
+    // An object Spillway wrote under a name it no longer renders: its own owner annotation, our managedFields.
+    const stale = asLive({ ...first!, metadata: { ...first!.metadata, name: 'old-one', annotations: { ...first!.metadata.annotations, [ANNOTATION_OWNER]: ownerId('cluster1', first!.kind, first!.metadata.namespace, 'old-one') } } });
     const otherCluster = asLive({ ...first!, metadata: { ...first!.metadata, name: 'elsewhere', labels: { ...first!.metadata.labels, 'spillway.dev/cluster': 'cluster9' } } });
     const labelled = new Map<string, KubeObject>([first!, ...others.slice(0, 2)].map((o) => [objectKey(o), asLive(o)]));
     labelled.set(objectKey(drifted), drifted);
@@ -107,6 +109,33 @@ describe('decide and planCluster', () => {
     assert.deepEqual(plan.probe.map((p) => p.key), others.slice(2).map(objectKey));
     assert.deepEqual(plan.prune.map((o) => o.metadata.name), ['old-one']);
     assert.equal(plan.unchanged.length, 3);
+  });
+
+  it('ownership is not a label: look-alikes and renamed copies are never pruned or updated; pre-annotation objects are adopted', { timeout: 90_000 }, () => {
+    const desired = cluster1();
+    const first = desired[0]!;
+    const named = (name: string, annotations = first.metadata.annotations) => ({ ...first, metadata: { ...first.metadata, name, annotations } });
+    // Someone else labelled an object of theirs with Spillway's labels (their field manager, no owner annotation).
+    const lookalike = asLive(named('payments', {}));
+    (lookalike.metadata as unknown as { managedFields: { manager: string }[] }).managedFields[0]!.manager = 'kubectl-label';
+    // A copy of one of our objects (annotation and managedFields included) under another name.
+    const copy = asLive(named('copy-of-ours'));
+    // The right annotation for its name, but written by another field manager.
+    const forged = asLive(named('forged', { [ANNOTATION_OWNER]: ownerId('cluster1', first.kind, first.metadata.namespace, 'forged') }));
+    (forged.metadata as unknown as { managedFields: { manager: string }[] }).managedFields[0]!.manager = 'kubectl';
+    const labelled = new Map<string, KubeObject>([lookalike, copy, forged].map((o) => [objectKey(o), o]));
+    const plan = planCluster('cluster1', desired, { ready: true, labelled }, noMemo);
+    assert.deepEqual(plan.prune, [], 'nothing that is not provably ours is pruned');
+    // At a desired name: a look-alike is a collision (reported, untouched), never force-applied.
+    const atDesired = asLive(named(first.metadata.name, {}));
+    (atDesired.metadata as unknown as { managedFields: { manager: string }[] }).managedFields[0]!.manager = 'kubectl';
+    assert.equal(decide(planned(first), atDesired, 'cluster1', noMemo), 'collision');
+    assert.match(collisionReason(atDesired, 'cluster1'), /carries Spillway's labels but not its spillway\.dev\/owner annotation for this object; left untouched/);
+    // Written by an older Spillway (our Apply owns the labels, no annotation yet): re-applied, which adds the annotation.
+    const legacy = asLive(named(first.metadata.name, { 'spillway.dev/role': 'client' }));
+    assert.equal(decide(planned(first), legacy, 'cluster1', noMemo), 'update');
+    assert.equal(planCluster('cluster1', [], { ready: true, labelled: new Map([[objectKey(legacy), legacy]]) }, noMemo).prune.length, 0, 'but never pruned');
+    assert.equal(decide(planned(first), asLive(first), 'cluster1', noMemo), 'unchanged', 'our own object, as rendered');
   });
 
   it('a cluster that is not ready gets no writes and no prunes', { timeout: 90_000 }, () => {
