@@ -151,21 +151,23 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     const clean = { kind, name, namespace, ref, mapKey: kind === 'MeshCluster' ? name : kind === 'MeshWorkload' ? `${namespace}/${name}` : ref };
     // Only documents that needed no message above (those embed the document's position) take the short path.
     if (cache && apiVersion === API_VERSION && alias === undefined) known.clean = clean;
-    admit(raw, known, clean);
+    admit(raw, known, clean, doc.source);
   });
 
-  function admit(raw: Record<string, unknown>, known: CachedDocument, d: NonNullable<CachedDocument['clean']>): void {
+  /** `at`: the document's `file:line` when it came from a file, put before messages about its content. */
+  function admit(raw: Record<string, unknown>, known: CachedDocument, d: NonNullable<CachedDocument['clean']>, at?: string): void {
     const { kind, name, namespace, ref } = d;
+    const pos = at ? `${at}: ` : '';
     if (known.nameError) {
-      reporter.report(MSG.InvalidName, ref, `metadata.name ${known.nameError}${kind === 'MeshWorkload' ? '' : ' (it is embedded in hosts and label values)'}`);
+      reporter.report(MSG.InvalidName, ref, `${pos}metadata.name ${known.nameError}${kind === 'MeshWorkload' ? '' : ' (it is embedded in hosts and label values)'}`);
       rejected.add(ref);
     }
     if (known.nsError) {
-      reporter.report(MSG.InvalidName, ref, `metadata.namespace ${known.nsError}`);
+      reporter.report(MSG.InvalidName, ref, `${pos}metadata.namespace ${known.nsError}`);
       rejected.add(ref);
     }
     const issues = known.issues;
-    for (const issue of issues) reporter.report(MSG.InvalidSpec, ref, `${issue.path || '(root)'}: ${issue.message}`);
+    for (const issue of issues) reporter.report(MSG.InvalidSpec, ref, `${pos}${issue.path || '(root)'}: ${issue.message}`);
     if (issues.length > 0) rejected.add(ref);
 
     const count = (seen.get(ref) ?? 0) + 1;

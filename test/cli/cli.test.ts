@@ -94,7 +94,7 @@ test('validate prints coded messages only and shares render\'s verdict', async (
     writeFileSync(f, readFileSync(SEED, 'utf8').replace('port: 32000', 'port: 99999'));
     const bad = await cli('validate', '-f', f);
     assert.equal(bad.code, 1);
-    assert.match(bad.out, /^error SPW100 MeshCluster\/cluster1: spec\.gateway\.port: /m);
+    assert.match(bad.out, /^error SPW100 MeshCluster\/cluster1: \S+x\.yaml:\d+: spec\.gateway\.port: /m);
     assert.match(bad.out, /^error SPW102 FailoverService\/default\/reviews-remote: /m);
     const json = await cli('validate', '-f', f, '-o', 'json');
     const rendered = await cli('render', '-f', f, '-o', 'json');
