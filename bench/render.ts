@@ -7,7 +7,8 @@
  * Options: --sizes 1000,10000 --runs 3 --clusters 5 --bin PATH (an installed `spillway`; default: pack and install)
  * --profile (one more render run under `node --cpu-prof`, profile in .tmp/bench/).
  */
-import { mkdirSync, openSync, closeSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, openSync, closeSync, readSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -41,10 +42,21 @@ function inputYaml(n: number): string {
   return parts.join('---\n');
 }
 
-// Each measured process reports its own peak RSS at exit (a one-line hook, no other effect on the process).
+// Each measured process reports its own peak RSS and CPU time at exit (a one-line hook, no other effect on the
+// process). Peak RSS is VmHWM, the high-water mark of the process's own memory since exec: getrusage's maxRSS would
+// also count the parent's memory that the child held between fork and exec.
 const RSS_HOOK_FILE = resolve('.tmp/bench/rss-hook.mjs');
 mkdirSync(dirname(RSS_HOOK_FILE), { recursive: true });
-writeFileSync(RSS_HOOK_FILE, "process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write(`\\nbench-usage ${u.maxRSS} ${u.userCPUTime + u.systemCPUTime}\\n`); });\n");
+writeFileSync(
+  RSS_HOOK_FILE,
+  "import { readFileSync } from 'node:fs';\n" +
+    "process.on('exit', () => {\n" +
+    "  const u = process.resourceUsage();\n" +
+    "  let kb = u.maxRSS;\n" +
+    "  try { kb = Number(/^VmHWM:\\s+(\\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]); } catch { /* not Linux */ }\n" +
+    "  process.stderr.write(`\\nbench-usage ${kb} ${u.userCPUTime + u.systemCPUTime}\\n`);\n" +
+    "});\n",
+);
 const RSS_HOOK = pathToFileURL(RSS_HOOK_FILE).href;
 
 /** Peak RSS (MB) and CPU time, user + system (ms), the process reported at exit. */
@@ -80,6 +92,15 @@ function floorJob(input: string, rendered: string, out: string): Floor {
   return { ...f, ms: f.parseMs + f.stringifyMs + f.writeMs, rssMB: usage(r.stderr).rssMB };
 }
 
+function digest(file: string): string {
+  const h = createHash('sha256');
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  closeSync(fd);
+  return h.digest('hex');
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -102,11 +123,12 @@ for (const n of sizes) {
   const jobs: Job[] = [];
   const floors: Floor[] = [];
   jobs.push(renderJob(bin, input, out)); // also provides the output the floor serializes
-  const reference = readFileSync(out);
+  // Compared by digest: this process stays small, so what it holds cannot leak into a child's figures.
+  const reference = digest(out);
   for (let r = 0; r < runs; r++) {
     if (r > 0) jobs.push(renderJob(bin, input, out));
     floors.push(floorJob(input, out, floorOut));
-    if (!readFileSync(out).equals(reference)) throw new Error('render output differs between runs');
+    if (digest(out) !== reference) throw new Error('render output differs between runs');
   }
   rmSync(floorOut, { force: true });
   const job = median(jobs.map((j) => j.ms));
