@@ -10,21 +10,82 @@
  * (as, as-groups, as-uid, as-user-extra), send a password (username/password) or skip verification
  * (insecure-skip-tls-verify, http://) is refused with a code and the path of the field, never its value.
  */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
+import type { Cluster, Context, User } from '@kubernetes/client-node';
 
 export interface ConfigSource {
-  /** Path to a kubeconfig file; absent means in-cluster configuration (service account). */
+  /** Path to a kubeconfig file (`--kubeconfig`): only this file is read. */
   kubeconfig?: string;
   context?: string;
+  /** Environment and home directory to load from (tests); default: this process's. */
+  env?: Record<string, string | undefined>;
+  home?: string;
 }
 
+/** The service account files a pod gets; their presence (with KUBERNETES_SERVICE_HOST) means "in a pod". */
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * kubectl's loading rules: `--kubeconfig` alone if given; else every file of `$KUBECONFIG` (a list separated
+ * by the platform's path delimiter; missing files skipped) merged with the first definition of each cluster,
+ * user and context winning and the first non-empty current-context winning; else `~/.kube/config`; else,
+ * inside a pod, the pod's service account. `context` then picks a context from the result. Relative paths in
+ * a file resolve against that file's folder.
+ */
 export function loadKubeConfig(src: ConfigSource): KubeConfig {
+  const env = src.env ?? process.env;
   const kc = new KubeConfig();
-  if (src.kubeconfig) kc.loadFromFile(src.kubeconfig);
-  else kc.loadFromCluster();
+  if (src.kubeconfig) {
+    const path = resolve(src.kubeconfig);
+    if (!existsSync(path)) throw new Error(`--kubeconfig ${src.kubeconfig}: file does not exist`);
+    kc.loadFromFile(path);
+  } else {
+    const files = kubeconfigFiles(env, src.home ?? homedir());
+    if (files.length > 0) mergeFiles(kc, files);
+    else if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) kc.loadFromCluster();
+    else throw new Error('no kubeconfig: pass --kubeconfig, set $KUBECONFIG or create ~/.kube/config (inside a pod the service account is used)');
+  }
   if (src.context) selectContext(kc, src.context);
+  else if (!kc.getCurrentContext() || !kc.getContextObject(kc.getCurrentContext())) {
+    throw new Error(`the kubeconfig has no current-context${kc.getCurrentContext() ? ` named "${kc.getCurrentContext()}"` : ''}: pass --context (have: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+  }
   return kc;
+}
+
+/** The files kubectl would read, in order: existing entries of $KUBECONFIG (deduplicated), else ~/.kube/config. */
+export function kubeconfigFiles(env: Record<string, string | undefined>, home: string): string[] {
+  const list = env.KUBECONFIG ?? '';
+  if (list !== '') {
+    const seen = new Set<string>();
+    for (const f of list.split(delimiter)) if (f !== '' && !seen.has(resolve(f))) seen.add(resolve(f));
+    return [...seen].filter((f) => existsSync(f));
+  }
+  const def = join(home, '.kube', 'config');
+  return existsSync(def) ? [def] : [];
+}
+
+function mergeFiles(kc: KubeConfig, files: string[]): void {
+  const clusters = new Map<string, Cluster>();
+  const users = new Map<string, User>();
+  const contexts = new Map<string, Context>();
+  let current = '';
+  for (const f of files) {
+    const one = new KubeConfig();
+    try {
+      one.loadFromFile(f);
+    } catch (e) {
+      throw new Error(`kubeconfig ${f} could not be read: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    }
+    for (const c of one.getClusters()) if (!clusters.has(c.name)) clusters.set(c.name, c);
+    for (const u of one.getUsers()) if (!users.has(u.name)) users.set(u.name, u);
+    for (const c of one.getContexts()) if (!contexts.has(c.name)) contexts.set(c.name, c);
+    if (!current && one.getCurrentContext()) current = one.getCurrentContext();
+  }
+  kc.loadFromOptions({ clusters: [...clusters.values()], users: [...users.values()], contexts: [...contexts.values()], currentContext: current });
 }
 
 /**
