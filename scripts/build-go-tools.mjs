@@ -11,17 +11,19 @@
 //
 // Each target is pinned by a go.mod in tools/<dir>/ and verified by its go.sum: the CRD bundle comes out
 // of the same istio.io/istio module the oracle is built from, so schema checks and the oracle never
-// disagree about the Istio version. Builds use -trimpath and whatever GOFLAGS the caller sets; run them
+// disagree about the Istio version; kube-apiserver, etcd and kubectl (one binary) out of k8s.io/kubernetes
+// and go.etcd.io/etcd/server/v3 pinned in tools/kube-cluster/go.mod. Builds use -trimpath and whatever GOFLAGS the caller sets; run them
 // under `nice` on shared machines.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cacheRoot = join(repoRoot, '.cache');
 const oracleDir = join(repoRoot, 'tools', 'istio-oracle');
+const kubeDir = join(repoRoot, 'tools', 'kube-cluster');
 
 export const BUILD_COMMAND = 'node scripts/build-go-tools.mjs';
 
@@ -52,10 +54,16 @@ function sourceKey(dir, flags) {
 /** Where every cached artifact lives; computing this never builds anything. */
 export function goToolPaths() {
   const istio = pinnedVersion(oracleDir, 'istio.io/istio');
+  const kube = pinnedVersion(kubeDir, 'k8s.io/kubernetes');
   return {
     istioVersion: istio,
     istioCrds: join(cacheRoot, 'istio', istio, 'crd-all.gen.yaml'),
     istioOracle: join(cacheRoot, 'istio-oracle', `${istio}-${sourceKey(oracleDir, ORACLE_BUILD_FLAGS)}`, 'istio-oracle'),
+    kubeVersion: kube,
+    // One binary: embedded etcd + kube-apiserver (`kube-cluster serve`), and kubectl (`kube-cluster kubectl`,
+    // or through the `kubectl` link beside it).
+    kubeCluster: join(cacheRoot, 'kube', kube, 'kube-cluster'),
+    kubectl: join(cacheRoot, 'kube', kube, 'kubectl'),
   };
 }
 
@@ -107,9 +115,30 @@ function buildIstioOracle(paths, force) {
   return true;
 }
 
+/**
+ * kube-apiserver, etcd and kubectl of the pinned k8s.io/kubernetes release in one binary (tools/kube-cluster).
+ * The version stamps are what a release build sets, so /version and `kubectl version` report the release.
+ */
+function buildKubeCluster(paths) {
+  const v = paths.kubeVersion;
+  const [, major, minor] = /^v(\d+)\.(\d+)\./.exec(v) ?? [];
+  const stamps = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) => [
+    `-X ${pkg}.gitVersion=${v}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`, `-X ${pkg}.gitTreeState=clean`,
+  ]);
+  mkdirSync(dirname(paths.kubeCluster), { recursive: true });
+  const tmp = `${paths.kubeCluster}.tmp-${process.pid}`;
+  run('go', ['build', '-trimpath', '-ldflags', ['-s', '-w', ...stamps].join(' '), '-o', tmp, '.'], kubeDir, `building kube-cluster (k8s.io/kubernetes ${v})`);
+  chmodSync(tmp, 0o755);
+  renameSync(tmp, paths.kubeCluster);
+  rmSync(paths.kubectl, { force: true });
+  symlinkSync('kube-cluster', paths.kubectl);
+  return true;
+}
+
 const TARGETS = {
-  'istio-crds': { build: buildIstioCrds, path: (p) => p.istioCrds },
-  'istio-oracle': { build: buildIstioOracle, path: (p) => p.istioOracle },
+  'istio-crds': { build: buildIstioCrds, path: (p) => p.istioCrds, what: (p) => `istio.io/istio ${p.istioVersion}` },
+  'istio-oracle': { build: buildIstioOracle, path: (p) => p.istioOracle, what: (p) => `istio.io/istio ${p.istioVersion}` },
+  'kube-cluster': { build: buildKubeCluster, path: (p) => p.kubeCluster, what: (p) => `k8s.io/kubernetes ${p.kubeVersion}, etcd, kubectl; 10-20 min cold on 2 cores` },
 };
 
 /** Builds the named targets (all by default) unless cached; logs what it builds to stderr. */
@@ -121,7 +150,7 @@ export function ensureGoTools({ targets = Object.keys(TARGETS), force = false, l
     const dest = t.path(paths);
     if (!force && existsSync(dest)) continue;
     const started = Date.now();
-    log(`build-go-tools: ${name} (istio.io/istio ${paths.istioVersion}) -> ${relative(repoRoot, dest)}`);
+    log(`build-go-tools: ${name} (${t.what(paths)}) -> ${relative(repoRoot, dest)}`);
     t.build(paths, force);
     log(`build-go-tools: ${name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }

@@ -1,5 +1,6 @@
 /**
- * Paths of the upstream Go components the tests run against (Istio's CRD bundle, the istiod oracle), as
+ * Paths of the upstream Go components the tests run against (Istio's CRD bundle, the istiod oracle; kube-apiserver,
+ * etcd and kubectl), as
  * scripts/build-go-tools.mjs caches them under .cache/. Tests never build: a missing artifact is a one-line
  * error naming the command that builds it (`npm test` runs that command first, so this only trips when a
  * test file is run on its own in a fresh clone).
@@ -12,6 +13,11 @@ export interface GoToolPaths {
   istioVersion: string;
   istioCrds: string;
   istioOracle: string;
+  kubeVersion: string;
+  /** etcd + kube-apiserver (`serve`) and kubectl (`kubectl`) in one binary. */
+  kubeCluster: string;
+  /** A link to kubeCluster named kubectl. */
+  kubectl: string;
 }
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -33,16 +39,19 @@ export function goToolPaths(): GoToolPaths {
     if (typeof v !== 'string') throw new Error(`scripts/build-go-tools.mjs: goToolPaths().${k} is not a string`);
     return v;
   };
-  return { istioVersion: field('istioVersion'), istioCrds: field('istioCrds'), istioOracle: field('istioOracle') };
+  return { istioVersion: field('istioVersion'), istioCrds: field('istioCrds'), istioOracle: field('istioOracle'), kubeVersion: field('kubeVersion'), kubeCluster: field('kubeCluster'), kubectl: field('kubectl') };
 }
 
 /** The cached artifact's path, or an error naming the command that builds it. */
-export function requireGoTool(which: 'istioCrds' | 'istioOracle'): string {
+export function requireGoTool(which: 'istioCrds' | 'istioOracle' | 'kubeCluster' | 'kubectl'): string {
   const paths = goToolPaths();
   const path = paths[which];
   if (!existsSync(path)) {
-    const what = which === 'istioCrds' ? `Istio CRD bundle (istio.io/istio ${paths.istioVersion})` : `istio-oracle binary (istio.io/istio ${paths.istioVersion})`;
-    throw new Error(`${what} is missing at ${relative(repoRoot, path)}: run \`${BUILD_COMMAND}\``);
+    const what = which === 'istioCrds' ? `Istio CRD bundle (istio.io/istio ${paths.istioVersion})`
+      : which === 'istioOracle' ? `istio-oracle binary (istio.io/istio ${paths.istioVersion})`
+      : `kube-apiserver/etcd/kubectl binary (k8s.io/kubernetes ${paths.kubeVersion})`;
+    const target = which === 'kubeCluster' || which === 'kubectl' ? ' kube-cluster' : '';
+    throw new Error(`${what} is missing at ${relative(repoRoot, path)}: run \`${BUILD_COMMAND}${target}\``);
   }
   return path;
 }
