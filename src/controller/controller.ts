@@ -301,7 +301,8 @@ export class Controller {
     if (this.o.discovery !== false) {
       const known = new Map<string, KubeObject[] | undefined>();
       for (const mc of meshClusters) known.set(mc.metadata.name, entries.get(mc.metadata.name)?.conn?.knownServices());
-      discovery = discoverWorkloads({ services: known, existing: workloads, excludeNamespaces: new Set(this.o.discovery?.excludeNamespaces ?? DEFAULT_EXCLUDED_NAMESPACES) });
+      discovery = discoverWorkloads({ services: known, existing: workloads, // The controller's own namespace holds its metrics Service and the member kubeconfigs: never a workload.
+        excludeNamespaces: new Set([...(this.o.discovery?.excludeNamespaces ?? DEFAULT_EXCLUDED_NAMESPACES), this.o.namespace]) });
       effective = discovery.effective;
       report.discoveryNotes = discovery.notes;
     }

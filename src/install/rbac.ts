@@ -14,19 +14,26 @@ export interface PolicyRule {
   resourceNames?: string[];
 }
 
-const READ = ['get', 'list', 'watch'];
+/**
+ * Informers list and watch; nothing reads these kinds one by one (a `get` nobody calls is not granted: the suite
+ * against a real API server fails on a rule the controller never used).
+ */
+const READ = ['list', 'watch'];
 /**
  * The controller writes with server-side apply (a PATCH, authorized as `create` when the object does not exist
  * yet) and prunes with DELETE; it never PUTs these objects.
  */
+// get: the executor reads an object before replacing one it does not own yet (executor.ts).
 const APPLY_PRUNE = ['get', 'list', 'watch', 'create', 'patch', 'delete'];
+/** MeshWorkloads are written from the informer's view alone: no single-object reads. */
+const APPLY_PRUNE_NO_GET = ['list', 'watch', 'create', 'patch', 'delete'];
 
 /** Cluster-wide rules of the controller in the management cluster. */
 export function controllerClusterRules(): PolicyRule[] {
   return [
     // Inputs: clusters and failover services are read; MeshWorkloads are also written by service discovery.
     { apiGroups: [GROUP], resources: ['failoverservices', 'meshclusters'], verbs: READ },
-    { apiGroups: [GROUP], resources: ['meshworkloads'], verbs: APPLY_PRUNE },
+    { apiGroups: [GROUP], resources: ['meshworkloads'], verbs: APPLY_PRUNE_NO_GET },
     // Status is written with merge patches on the status subresource only.
     { apiGroups: [GROUP], resources: ['failoverservices/status', 'meshclusters/status'], verbs: ['patch'] },
     // Service discovery in the management cluster (when it is also a member).

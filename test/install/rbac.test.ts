@@ -19,15 +19,15 @@ const SSA_AND_PRUNE = ['create', 'patch', 'delete', 'get'];
 const INFORMER = ['list', 'watch'];
 
 const CALLS: Call[] = [
-  { where: 'management', group: GROUP, resources: ['meshclusters', 'failoverservices'], verbs: [...INFORMER, 'get'], why: 'inputs: informers, fresh reads before status writes' },
-  { where: 'management', group: GROUP, resources: ['meshworkloads'], verbs: [...INFORMER, ...SSA_AND_PRUNE], why: 'discovery applies and prunes MeshWorkloads' },
+  { where: 'management', group: GROUP, resources: ['meshclusters', 'failoverservices'], verbs: INFORMER, why: 'inputs: informers' },
+  { where: 'management', group: GROUP, resources: ['meshworkloads'], verbs: [...INFORMER, 'create', 'patch', 'delete'], why: 'discovery applies and prunes MeshWorkloads' },
   { where: 'management', group: GROUP, resources: ['meshclusters/status', 'failoverservices/status'], verbs: ['patch'], why: 'kube/ops.ts patchStatus: merge patch on the status subresource' },
-  { where: 'management', group: '', resources: ['services'], verbs: [...INFORMER, 'get'], why: 'discovery when the management cluster is also a member' },
+  { where: 'management', group: '', resources: ['services'], verbs: INFORMER, why: 'discovery when the management cluster is also a member' },
   { where: 'management', group: ISTIO_GROUP, resources: ISTIO_RESOURCES, verbs: [...INFORMER, ...SSA_AND_PRUNE], why: 'the management cluster as a member (--management)' },
-  { where: 'management-namespace', group: '', resources: ['secrets'], verbs: [...INFORMER, 'get'], why: 'member kubeconfigs, only in the controller namespace' },
+  { where: 'management-namespace', group: '', resources: ['secrets'], verbs: INFORMER, why: 'member kubeconfigs, only in the controller namespace' },
   { where: 'management-namespace', group: 'coordination.k8s.io', resources: ['leases'], verbs: ['get', 'create', 'update'], why: 'kube/lease.ts: GET, POST, PUT' },
   { where: 'member', group: ISTIO_GROUP, resources: ISTIO_RESOURCES, verbs: [...INFORMER, ...SSA_AND_PRUNE], why: 'controller/connection.ts informers; kube/ops.ts apply/delete' },
-  { where: 'member', group: '', resources: ['services'], verbs: [...INFORMER, 'get'], why: 'controller/connection.ts services informer' },
+  { where: 'member', group: '', resources: ['services'], verbs: INFORMER, why: 'controller/connection.ts services informer' },
 ];
 
 function rulesFor(where: Where): PolicyRule[] {

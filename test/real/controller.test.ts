@@ -1,0 +1,274 @@
+/**
+ * The controller end to end against three real Kubernetes API servers (kube-apiserver + etcd of the pinned
+ * release, TLS, RBAC): `spillway install` applied with kubectl in the management cluster (which is also member
+ * cluster1), cluster2 and cluster3 registered with `spillway cluster register` (which creates the member
+ * identity and a TokenRequest token), and the controller running in-process as the ServiceAccount the install
+ * creates, with a TokenRequest token and nothing but the generated roles. The audit logs then say what each
+ * identity called: a request RBAC refused fails the suite, and so does a granted rule nothing used.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import type { KubeObject } from '../../src/api/types.ts';
+import { LABEL_MANAGED_BY } from '../../src/api/types.ts';
+import { runCli } from '../../src/cli/main.ts';
+import { clusterRegister } from '../../src/cli/cluster.ts';
+import { HttpKubeClient } from '../../src/kube/client.ts';
+import { kubeConfigFromText } from '../../src/kube/config.ts';
+import { noJitter } from '../../src/kube/clock.ts';
+import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, OUTPUT_KINDS, ISTIO_GROUP } from '../../src/kube/resources.ts';
+import { Controller } from '../../src/controller/controller.ts';
+import { CONTROLLER_NAME, MEMBER_NAME } from '../../src/install/common.ts';
+import { controllerClusterRules, controllerNamespaceRules, memberClusterRules } from '../../src/install/rbac.ts';
+import { istioCrdDocuments } from '../support/istio-crds.ts';
+import { startRealClusters } from '../support/real-cluster.ts';
+import type { RealCluster } from '../support/real-cluster.ts';
+import { FAST_SCHEDULER, FAST_TIMING, NS, applyAs, converged, create, divergence, failoverService, get, list, remove, service, until } from '../controller/harness.ts';
+import { kubectl, ok, ruleKeys, serviceAccountUser, usedKeys, writesBy } from './kube.ts';
+
+const CONTROLLER_USER = serviceAccountUser(NS, CONTROLLER_NAME);
+const MEMBER_USER = serviceAccountUser(NS, MEMBER_NAME);
+const IDENTITIES = new Set([CONTROLLER_USER, MEMBER_USER]);
+const WAIT = 45_000;
+const SERVICE_ENTRIES = { group: ISTIO_GROUP, version: 'v1', kind: 'ServiceEntry', plural: 'serviceentries', namespaced: true };
+
+interface FsStatus {
+  observedGeneration?: number;
+  conditions?: { type: string; status: string; reason: string }[];
+  clusters?: { name: string; failoverOrder: string[]; syncState: string }[];
+}
+const cond = (s: FsStatus, type: string) => s.conditions?.find((c) => c.type === type);
+
+async function cli(args: string[]): Promise<string> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
+  assert.equal(code, 0, `spillway ${args.join(' ')}: ${err}`);
+  return out;
+}
+
+describe('controller against real API servers, as the installed identity', { timeout: 900_000 }, () => {
+  let clusters: RealCluster[];
+  let mgmt: RealCluster;
+  let mc: HttpKubeClient;
+  let clients: HttpKubeClient[];
+  const names = ['cluster1', 'cluster2', 'cluster3'];
+  let ctl: Controller | undefined;
+  let fleet: { mc: HttpKubeClient; clients: HttpKubeClient[]; names: string[] };
+  /** When cluster3 was stopped and when it was ready again. */
+  const outage = { from: 0, until: 0 };
+
+  const startController = async (): Promise<Controller> => {
+    const token = await mgmt.token(NS, CONTROLLER_NAME, 3600);
+    const management = new HttpKubeClient(kubeConfigFromText(mgmt.tokenKubeconfig(token)), { timeoutMs: 10_000, userAgent: 'spillway/replica-1' });
+    const c = new Controller({
+      management,
+      memberClient: (config) => new HttpKubeClient(config, { timeoutMs: 10_000, userAgent: 'spillway/replica-1' }),
+      identity: 'replica-1',
+      namespace: NS,
+      jitter: noJitter,
+      timing: FAST_TIMING,
+      scheduler: FAST_SCHEDULER,
+      leaderElection: { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 },
+    });
+    await c.start();
+    return c;
+  };
+
+  const fsStatus = async (name: string): Promise<FsStatus & { generation?: number }> => {
+    const o = await get(mc, FAILOVER_SERVICES, 'default', name);
+    return { ...((o?.status ?? {}) as FsStatus), generation: o?.metadata.generation };
+  };
+  const statusUntil = async (name: string, okf: (s: FsStatus) => boolean, what: string): Promise<FsStatus> => {
+    let last: FsStatus = {};
+    await until(async () => {
+      const s = await fsStatus(name);
+      last = s;
+      return s.observedGeneration === s.generation && okf(s) ? [] : [JSON.stringify(s)];
+    }, what, WAIT);
+    return last;
+  };
+
+  before(async () => {
+    clusters = await startRealClusters(['management', 'cluster2', 'cluster3']);
+    mgmt = clusters[0]!;
+    // `spillway install | kubectl apply -f -`, as the install guide says.
+    ok(await kubectl(mgmt, ['apply', '-f', '-'], await cli(['install'])), 'kubectl apply (install)');
+    ok(await kubectl(mgmt, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/failoverservices.spillway.dev', 'crd/meshclusters.spillway.dev', 'crd/meshworkloads.spillway.dev']), 'CRDs established');
+    // Istio's CRDs for the kinds Spillway writes, in every cluster (the management cluster is member cluster1).
+    const wanted = new Set(OUTPUT_KINDS.map((k) => `${k.plural}.${ISTIO_GROUP}`));
+    const crds = (istioCrdDocuments() as KubeObject[]).filter((d) => d?.kind === 'CustomResourceDefinition' && wanted.has(d.metadata.name));
+    assert.equal(crds.length, OUTPUT_KINDS.length);
+    const crdYaml = crds.map((d) => yaml.dump(d, { lineWidth: -1 })).join('---\n');
+    await Promise.all(clusters.map(async (c) => {
+      ok(await kubectl(c, ['apply', '--server-side', '--field-manager=istio-install', '-f', '-'], crdYaml), `Istio CRDs in ${c.name}`);
+      ok(await kubectl(c, ['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((d) => `crd/${d.metadata.name}`)]), `Istio CRDs established in ${c.name}`);
+      ok(await kubectl(c, ['create', 'namespace', 'istio-system']), 'istio-system');
+    }));
+    // Registration: the management cluster itself, then each member (identity + token created by register).
+    ok(await kubectl(mgmt, ['apply', '-f', '-'], await cli(['cluster', 'register', 'cluster1', '--management', '--gateway-address', '192.0.2.1', '--gateway-port', '32000'])), 'register cluster1');
+    for (const [i, c] of clusters.slice(1).entries()) {
+      let out = '';
+      let err = '';
+      const code = await clusterRegister({ name: names[i + 1]!, kubeconfig: c.kubeconfigPath, gatewayAddress: `192.0.2.${i + 2}`, gatewayPort: '32000', namespace: NS, tokenExpiration: '2h' }, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
+      assert.equal(code, 0, err);
+      ok(await kubectl(mgmt, ['apply', '-f', '-'], out), `register ${c.name}`);
+    }
+    mc = mgmt.client();
+    clients = [mc, ...clusters.slice(1).map((c) => c.client())];
+    fleet = { mc, clients, names };
+    ctl = await startController();
+  });
+
+  after(async () => {
+    await ctl?.stop();
+    await Promise.all((clusters ?? []).map((c) => c.close()));
+  });
+
+  it('discovers services in every cluster as <service>-<cluster> MeshWorkloads', { timeout: 120_000 }, async () => {
+    for (const c of clients) await create(c, service('reviews'));
+    await until(async () => {
+      const got = (await list(mc, MESH_WORKLOADS)).map((o) => o.metadata.name).sort().join(',');
+      return got === 'reviews-cluster1,reviews-cluster2,reviews-cluster3' ? [] : [got];
+    }, 'discovered workloads', WAIT);
+  });
+
+  it('creates a FailoverService: each cluster converges to exactly the render; status and observedGeneration follow', { timeout: 120_000 }, async () => {
+    await create(mc, failoverService('reviews', ['reviews-cluster1', 'reviews-cluster2']));
+    await converged(fleet, 'create', { timeoutMs: WAIT });
+    const s = await statusUntil('reviews', (x) => cond(x, 'Programmed')?.status === 'True', 'programmed');
+    assert.equal(cond(s, 'Accepted')?.status, 'True');
+    assert.deepEqual(s.clusters?.map((c) => [c.name, c.failoverOrder.join('>'), c.syncState]), [
+      ['cluster1', 'cluster1>cluster2', 'Synced'],
+      ['cluster2', 'cluster2>cluster1', 'Synced'],
+    ]);
+    assert.deepEqual(await divergence(fleet, ['cluster3'], { allowEmpty: true }), []);
+    // kubectl prints the printer columns the CRD declares.
+    const table = ok(await kubectl(mgmt, ['get', 'fos', 'reviews', '-n', 'default']), 'kubectl get fos');
+    assert.match(table, /ACCEPTED\s+PROGRAMMED/);
+    assert.match(table, /reviews\s+True\s+True/);
+  });
+
+  it('reorders, adds a cluster and removes one; unowned look-alikes stay untouched', { timeout: 180_000 }, async () => {
+    // Someone else's objects in the same namespace and for the same host: never ours to change or prune.
+    const lookalike = await create(clients[1]!, {
+      apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry',
+      metadata: { name: 'reviews-by-hand', namespace: 'default', labels: { app: 'reviews' } },
+      spec: { hosts: ['reviews.global'], ports: [{ number: 9080, name: 'http', protocol: 'HTTP' }], resolution: 'DNS', location: 'MESH_INTERNAL' },
+    });
+    for (const ws of [['reviews-cluster2', 'reviews-cluster1'], ['reviews-cluster2', 'reviews-cluster1', 'reviews-cluster3'], ['reviews-cluster3', 'reviews-cluster2']]) {
+      await applyAs(mc, failoverService('reviews', ws));
+      await converged(fleet, `meshWorkloads ${ws.join(',')}`, { timeoutMs: WAIT });
+      const s = await statusUntil('reviews', (x) => cond(x, 'Programmed')?.status === 'True' && x.clusters?.length === ws.length, 'status after update');
+      const order = ws.map((w) => w.replace('reviews-', ''));
+      assert.deepEqual(s.clusters?.find((c) => c.name === order[0])?.failoverOrder, order);
+    }
+    const after = await get(clients[1]!, SERVICE_ENTRIES, 'default', 'reviews-by-hand');
+    assert.equal(after?.metadata.resourceVersion, lookalike.metadata.resourceVersion);
+    assert.equal(after?.metadata.labels?.[LABEL_MANAGED_BY], undefined);
+  });
+
+  it('idle resyncs and a restarted controller write nothing', { timeout: 120_000 }, async () => {
+    await ctl!.idle();
+    const marks = clusters.map((c) => c.audit().length);
+    for (let i = 0; i < 3; i++) {
+      const n = ctl!.reconcileCount;
+      ctl!.trigger();
+      await until(async () => (ctl!.reconcileCount > n ? [] : ['waiting']), 'a reconcile', WAIT);
+      await ctl!.idle();
+    }
+    await ctl!.stop();
+    ctl = await startController();
+    await until(async () => {
+      const r = ctl!.lastReport;
+      return r && !r.skipped && r.outcomes.length === 3 && r.outcomes.every((o) => o.state === 'Synced') ? [] : [JSON.stringify(r?.outcomes.map((o) => o.state))];
+    }, 'restarted controller in sync', WAIT);
+    await ctl!.idle();
+    // Lease renewals are the only writes an idle leader makes.
+    const writes = clusters.flatMap((c, i) => writesBy(c.audit().slice(marks[i]), IDENTITIES)).filter((e) => e.objectRef?.resource !== 'leases');
+    assert.deepEqual(writes.map((e) => `${e.verb} ${e.requestURI}`), []);
+    assert.ok(clusters.some((c, i) => c.audit().length > marks[i]!), 'the audit log records requests');
+  });
+
+  it('a member that goes down is reported and left alone; the others keep converging; it catches up when back', { timeout: 240_000 }, async () => {
+    const down = clusters[2]!;
+    assert.ok((await list(clients[2]!, SERVICE_ENTRIES, `${LABEL_MANAGED_BY}=spillway`)).length > 0, 'cluster3 holds Spillway objects');
+    outage.from = Date.now();
+    await down.stop();
+    await until(async () => {
+      const st = (await get(mc, MESH_CLUSTERS, undefined, 'cluster3'))?.status as { reachable?: boolean } | undefined;
+      return st?.reachable === false ? [] : [JSON.stringify(st)];
+    }, 'cluster3 unreachable', WAIT);
+    await applyAs(mc, failoverService('reviews', ['reviews-cluster1', 'reviews-cluster2', 'reviews-cluster3']));
+    await converged(fleet, 'the reachable clusters converge', { only: ['cluster1', 'cluster2'], timeoutMs: WAIT });
+    const s = await statusUntil('reviews', (x) => x.clusters?.find((c) => c.name === 'cluster3')?.syncState !== 'Synced', 'cluster3 reported');
+    assert.notEqual(s.clusters?.find((c) => c.name === 'cluster3')?.syncState, 'Synced');
+    const st = (await get(mc, MESH_CLUSTERS, undefined, 'cluster3'))?.status as { lastError?: string } | undefined;
+    assert.match(st?.lastError ?? '', /ECONNREFUSED|connect|closed|reset/i);
+    await down.restart();
+    // Requests that reach a restarting server before it is ready can be refused while its RBAC caches fill.
+    outage.until = Date.now();
+    await converged(fleet, 'cluster3 caught up', { timeoutMs: 90_000 });
+    await statusUntil('reviews', (x) => cond(x, 'Programmed')?.status === 'True' && x.clusters?.every((c) => c.syncState === 'Synced') === true, 'all synced');
+  });
+
+  it('deletes: objects are pruned everywhere; the discovered MeshWorkload of a deleted Service goes', { timeout: 120_000 }, async () => {
+    await remove(mc, failoverService('reviews', []));
+    await converged(fleet, 'after delete', { timeoutMs: WAIT, allowEmpty: true });
+    for (const c of clients) assert.equal((await list(c, SERVICE_ENTRIES, `${LABEL_MANAGED_BY}=spillway`)).length, 0);
+    await remove(clients[1]!, service('reviews'));
+    await until(async () => ((await get(mc, MESH_WORKLOADS, 'default', 'reviews-cluster2')) ? ['still there'] : []), 'discovered workload removed', WAIT);
+    await ctl!.idle();
+  });
+
+  it('RBAC: every request the identities made was allowed, and every rule they hold was used', { timeout: 60_000 }, async () => {
+    const problems: string[] = [];
+    const check = (who: string, granted: Set<string>, events: ReturnType<RealCluster['audit']>, user: string): void => {
+      const { used, denied } = usedKeys(events, user);
+      for (const d of denied) problems.push(`${who}: RBAC refused ${d}`);
+      for (const k of used) if (!granted.has(k)) problems.push(`${who}: used ${k}, which the generated roles do not grant`);
+      for (const k of granted) if (!used.has(k)) problems.push(`${who}: the generated roles grant ${k}, which the controller never used`);
+    };
+    check('controller (management cluster)', ruleKeys([...controllerClusterRules(), ...controllerNamespaceRules()]), mgmt.audit(), CONTROLLER_USER);
+    const starting = (e: { requestReceivedTimestamp?: string }): boolean => {
+      const t = Date.parse(e.requestReceivedTimestamp ?? '');
+      return t >= outage.from && t <= outage.until;
+    };
+    check('member identity (cluster2, cluster3)', ruleKeys(memberClusterRules()), [...clusters[1]!.audit(), ...clusters[2]!.audit().filter((e) => !starting(e))], MEMBER_USER);
+    assert.deepEqual(problems, []);
+  });
+
+  it('RBAC: the identities hold exactly the generated roles (SelfSubjectRulesReview)', { timeout: 60_000 }, async () => {
+    const review = async (c: RealCluster, token: string, baseline = new Set<string>()): Promise<Set<string>> => {
+      const client = new HttpKubeClient(kubeConfigFromText(c.tokenKubeconfig(token)), { timeoutMs: 10_000 });
+      try {
+        const r = (await client.request({ method: 'POST', path: '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: NS } } })) as { status: { resourceRules: { apiGroups?: string[]; resources?: string[]; verbs: string[] }[] } };
+        const keys = ruleKeys(r.status.resourceRules.map((x) => ({ apiGroups: x.apiGroups ?? [], resources: x.resources ?? [], verbs: x.verbs })));
+        return new Set([...keys].filter((k) => !baseline.has(k)));
+      } finally {
+        client.close();
+      }
+    };
+    // What every authenticated identity may do (system:basic-user, system:discovery, ...): a ServiceAccount without bindings.
+    const base = async (c: RealCluster): Promise<Set<string>> => {
+      await c.client().request({ method: 'PATCH', path: `/api/v1/namespaces/${NS}/serviceaccounts/nobody`, query: { fieldManager: 'test' }, contentType: 'application/apply-patch+yaml', body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'nobody', namespace: NS } } });
+      return review(c, await c.token(NS, 'nobody', 600));
+    };
+    const baseMgmt = await base(mgmt);
+    assert.ok(baseMgmt.size > 0, 'an identity without bindings still has the default discovery rules');
+    assert.deepEqual([...(await review(mgmt, await mgmt.token(NS, CONTROLLER_NAME), baseMgmt))].sort(), [...ruleKeys([...controllerClusterRules(), ...controllerNamespaceRules()])].sort());
+    assert.deepEqual([...(await review(clusters[1]!, await clusters[1]!.token(NS, MEMBER_NAME), await base(clusters[1]!)))].sort(), [...ruleKeys(memberClusterRules())].sort());
+  });
+
+  it('kubectl auth can-i agrees: the member identity may patch EnvoyFilters and may not read Secrets', { timeout: 60_000 }, async () => {
+    const c = clusters[1]!;
+    const file = join(c.kubeconfigPath, '..', 'member-token.kubeconfig');
+    writeFileSync(file, c.tokenKubeconfig(await c.token(NS, MEMBER_NAME)), { mode: 0o600 });
+    assert.equal((await kubectl(c, ['auth', 'can-i', 'patch', 'envoyfilters.networking.istio.io', '-n', 'istio-system'], undefined, { kubeconfig: file })).stdout.trim(), 'yes');
+    const secrets = await kubectl(c, ['auth', 'can-i', 'get', 'secrets', '-n', NS], undefined, { kubeconfig: file });
+    assert.equal(secrets.stdout.trim(), 'no');
+    assert.equal(secrets.code, 1);
+  });
+});
