@@ -151,10 +151,12 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .description('manage member clusters')
     .addHelpText('after', examples(registerExample))
     .command('register <name>')
-    .description('print a member cluster\'s kubeconfig Secret and MeshCluster for `kubectl apply -f -`')
+    .description('create the member identity in a cluster and print its kubeconfig Secret and MeshCluster for `kubectl apply -f -`')
     .addHelpText('after', examples(registerExample, 'spillway cluster register mgmt --management --gateway-address 192.0.2.1 --gateway-port 15443 | kubectl --context mgmt apply -f -'))
-    .option('--kubeconfig <path>', 'kubeconfig with access to the member cluster (required unless --management)')
-    .option('--context <ctx>', 'context of that kubeconfig (default: its current context)')
+    .option('--kubeconfig <path>', 'kubeconfig of the member cluster (default: $KUBECONFIG, then ~/.kube/config)')
+    .option('--context <ctx>', 'context of the member cluster (default: the current context)')
+    .option('--token-expiration <duration>', 'lifetime of the member token from the TokenRequest API (720h, 30d, ...)', '720h')
+    .option('--embed-credentials', 'copy the context\'s own credentials instead (no connection; no exec plugins)')
     .option('--gateway-address <addr>', 'IP or DNS name other clusters dial to reach this cluster\'s gateway')
     .option('--gateway-port <n>', 'port other clusters dial')
     .option('--listen-port <n>', 'port the gateway proxy listens on (default: --gateway-port)')
@@ -162,14 +164,14 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--namespace <ns>', 'controller namespace, where the Secret goes', DEFAULT_NAMESPACE)
     .option('--management', 'the management cluster itself (no Secret)')
     .action(async (name: string, opts: Omit<ClusterRegisterOptions, 'name'>) => {
-      const { clusterRegisterCommand } = await import('./cluster.ts');
-      setExit(clusterRegisterCommand({ name, ...opts }, io));
+      const { clusterRegister } = await import('./cluster.ts');
+      setExit(await clusterRegister({ name, ...opts }, io));
     });
 
   program
     .command('controller')
     .description('run the multi-cluster controller against the management cluster')
-    .option('--kubeconfig <path>', 'kubeconfig of the management cluster (default: in-cluster service account)')
+    .option('--kubeconfig <path>', 'kubeconfig of the management cluster (default: $KUBECONFIG, ~/.kube/config, then the pod\'s service account)')
     .option('--context <name>', 'context of that kubeconfig')
     .option('--namespace <ns>', 'controller namespace: Lease and kubeconfig Secrets', DEFAULT_NAMESPACE)
     .option('--metrics-addr <addr>', '/metrics, /healthz and /readyz listen address (empty disables)', ':8080')

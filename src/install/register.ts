@@ -4,7 +4,8 @@ import type { KubeObject, MeshCluster, MeshClusterSpec } from '../api/types.ts';
 import { meshClusterSchema } from '../api/schemas.ts';
 import { formatIssue, validate } from '../schema/structural.ts';
 import { dns1123LabelError } from '../analyze/dns.ts';
-import { DEFAULT_NAMESPACE, KUBECONFIG_KEY, baseLabels, secretNameFor } from './common.ts';
+import { DEFAULT_NAMESPACE, KUBECONFIG_KEY, MEMBER_NAME, baseLabels, secretNameFor } from './common.ts';
+import { memberRbacManifests } from './rbac.ts';
 import { KubeconfigError, base64Encode, kubeconfigYaml, minimizeKubeconfig, utf8 } from './kubeconfig.ts';
 import type { MinimizeOptions } from './kubeconfig.ts';
 
@@ -86,4 +87,82 @@ export function registerClusterManifests(opts: RegisterOptions): RegisterResult 
   }
   if (problems.length > 0) throw new RegisterError(problems);
   return { objects: secret ? [secret, meshCluster] : [meshCluster], warnings };
+}
+
+/** The REST path of a member-identity object (the few kinds `createMemberIdentity` applies). */
+function identityPath(o: KubeObject): string {
+  const name = encodeURIComponent(o.metadata.name);
+  const ns = o.metadata.namespace === undefined ? '' : encodeURIComponent(o.metadata.namespace);
+  switch (o.kind) {
+    case 'Namespace': return `/api/v1/namespaces/${name}`;
+    case 'ServiceAccount': return `/api/v1/namespaces/${ns}/serviceaccounts/${name}`;
+    case 'ClusterRole': return `/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`;
+    case 'ClusterRoleBinding': return `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}`;
+    default: throw new Error(`no path for ${o.kind}`);
+  }
+}
+
+/** What `createMemberIdentity` needs of the member cluster: an authenticated request function. */
+export interface IdentityClient {
+  request(r: { method: 'PATCH' | 'POST'; path: string; query?: Record<string, string | boolean | undefined>; contentType?: string; body: unknown }): Promise<unknown>;
+}
+
+export interface MemberIdentityOptions {
+  /** Namespace of the member's ServiceAccount. @default spillway-system */
+  namespace?: string;
+  /** Requested token lifetime; the server may shorten it (`--service-account-max-token-expiration`). */
+  expirationSeconds: number;
+  /** The member cluster as the caller's kubeconfig names it: its URL, CA (PEM) and TLS server name. */
+  server: string;
+  caPem?: string;
+  tlsServerName?: string;
+  /** Name of the cluster, user and context in the generated kubeconfig. */
+  contextName: string;
+}
+
+export interface MemberIdentity {
+  /** A data-only kubeconfig: server, CA and the ServiceAccount's bearer token; nothing to execute or read. */
+  kubeconfig: string;
+  /** When the token expires (RFC 3339, from the server). */
+  expiresAt: string;
+  /** The objects applied (server-side apply, field manager `spillway-register`). */
+  applied: string[];
+}
+
+export const REGISTER_FIELD_MANAGER = 'spillway-register';
+
+/**
+ * What `istioctl create-remote-secret` does, with an expiring credential: applies the member identity (its
+ * Namespace, ServiceAccount, ClusterRole and ClusterRoleBinding from `memberRbacManifests`, without the legacy
+ * token Secret) with the caller's own credentials, then asks the TokenRequest API for a token of that
+ * ServiceAccount and wraps it in a kubeconfig. Re-running it rotates the token; the old one lapses at its expiry.
+ */
+export async function createMemberIdentity(client: IdentityClient, opts: MemberIdentityOptions): Promise<MemberIdentity> {
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  const objects = memberRbacManifests(namespace).filter((o) => o.kind !== 'Secret');
+  const applied: string[] = [];
+  for (const o of objects) {
+    await client.request({ method: 'PATCH', path: identityPath(o), query: { fieldManager: REGISTER_FIELD_MANAGER, force: true }, contentType: 'application/apply-patch+yaml', body: o });
+    applied.push(`${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
+  }
+  const tr = (await client.request({
+    method: 'POST',
+    path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${MEMBER_NAME}/token`,
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: opts.expirationSeconds } },
+  })) as { status?: { token?: unknown; expirationTimestamp?: unknown } };
+  const token = tr.status?.token;
+  if (typeof token !== 'string' || token === '') throw new RegisterError([`the TokenRequest for ${namespace}/${MEMBER_NAME} returned no token`]);
+  const cluster: Record<string, unknown> = { server: opts.server };
+  if (opts.caPem) cluster['certificate-authority-data'] = base64Encode(utf8(opts.caPem));
+  if (opts.tlsServerName) cluster['tls-server-name'] = opts.tlsServerName;
+  const name = opts.contextName;
+  const kubeconfig = kubeconfigYaml({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name, cluster }],
+    users: [{ name: `${name}-${MEMBER_NAME}`, user: { token } }],
+    contexts: [{ name, context: { cluster: name, user: `${name}-${MEMBER_NAME}` } }],
+    'current-context': name,
+  });
+  return { kubeconfig, expiresAt: typeof tr.status?.expirationTimestamp === 'string' ? tr.status.expirationTimestamp : '', applied };
 }
