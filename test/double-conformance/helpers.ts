@@ -1,4 +1,6 @@
-// Shared helpers for the double's conformance tests: real clients (client-node, kubectl) against it.
+// Shared helpers for the double's conformance tests: real clients (client-node, kubectl) against it, and the
+// same tests against a real kube-apiserver (test/support/real-cluster.ts), so each difference between the
+// double and Kubernetes is a failing test.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,16 +8,50 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { KubeDouble } from '../double/index.ts';
 import type { KubeDoubleOptions } from '../double/index.ts';
+import { startRealClusters } from '../support/real-cluster.ts';
+import type { RealCluster } from '../support/real-cluster.ts';
+
+/** What a conformance suite runs against: the double, or a real kube-apiserver of the pinned release. */
+export type Target = 'double' | 'real';
+export const TARGETS: readonly Target[] = ['double', 'real'];
+/** Real servers start slowly on shared machines; suites that start one give their hooks this long. */
+export const REAL_START_MS = 240_000;
 
 export interface Harness {
+  target: Target;
+  /** The double; reading it on a real target throws (the test is double-only). */
   double: KubeDouble;
+  /** The real cluster; reading it on the double throws. */
+  real: RealCluster;
   kc: k8s.KubeConfig;
   dir: string;
   kubeconfigPath: string;
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: KubeDoubleOptions = {}): Promise<Harness> {
+export async function startHarness(opts: KubeDoubleOptions = {}, target: Target = 'double'): Promise<Harness> {
+  if (target === 'real') {
+    const [real] = await startRealClusters(['conformance']);
+    const dir = mkdtempSync(join(tmpdir(), 'kube-real-'));
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfigPath, real!.kubeconfig());
+    const kc = new k8s.KubeConfig();
+    kc.loadFromString(real!.kubeconfig());
+    return {
+      target,
+      get double(): KubeDouble {
+        throw new Error('this test needs the double (fault hooks or request log)');
+      },
+      real: real!,
+      kc,
+      dir,
+      kubeconfigPath,
+      close: async () => {
+        await real!.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
   const double = await KubeDouble.start(opts);
   const dir = mkdtempSync(join(tmpdir(), 'kube-double-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
@@ -23,7 +59,11 @@ export async function startHarness(opts: KubeDoubleOptions = {}): Promise<Harnes
   const kc = new k8s.KubeConfig();
   kc.loadFromString(double.kubeconfig());
   return {
+    target,
     double,
+    get real(): RealCluster {
+      throw new Error('this test needs a real API server');
+    },
     kc,
     dir,
     kubeconfigPath,
@@ -37,7 +77,15 @@ export async function startHarness(opts: KubeDoubleOptions = {}): Promise<Harnes
 /** The Status body of a failed client-node call. */
 export function statusOf(e: unknown): { code: number; reason?: string; message?: string; details?: { causes?: { reason: string; field?: string; message: string }[] } } {
   if (!(e instanceof k8s.ApiException)) throw e;
-  const body: unknown = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
+  // A real server answers paths it does not serve at all (a group with no CRD yet) with a plain-text 404.
+  let body: unknown = e.body;
+  if (typeof e.body === 'string') {
+    try {
+      body = JSON.parse(e.body);
+    } catch {
+      body = { message: e.body.trim() };
+    }
+  }
   return { code: e.code, ...(body as object) };
 }
 
@@ -230,7 +278,31 @@ export function crdModel(wire: object): k8s.V1CustomResourceDefinition {
   return k8s.loadYaml<k8s.V1CustomResourceDefinition>(JSON.stringify(wire));
 }
 
+/**
+ * Waits until a CRD's resource is served (`gone`: no longer served). The double serves a CRD the moment it is
+ * created; a real server establishes it a moment later and removes it after its objects are deleted.
+ */
+export async function waitServed(kc: k8s.KubeConfig, group: string, version: string, plural: string, gone = false): Promise<void> {
+  const co = kc.makeApiClient(k8s.CustomObjectsApi);
+  const end = Date.now() + 30_000;
+  for (;;) {
+    let served: boolean;
+    try {
+      await co.listClusterCustomObject({ group, version, plural });
+      served = true;
+    } catch (e) {
+      // 429 "storage is (re)initializing": served, but its watch cache is still filling.
+      if (!(e instanceof k8s.ApiException) || (e.code !== 404 && e.code !== 429)) throw e;
+      served = e.code === 429 ? gone : false;
+    }
+    if (served !== gone) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${plural}.${group} to be ${gone ? 'gone' : 'served'}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function createWidgetCRD(kc: k8s.KubeConfig): Promise<void> {
   const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
   await api.createCustomResourceDefinition({ body: crdModel(WIDGET_CRD) });
+  await waitServed(kc, 'example.com', 'v1', 'widgets');
 }

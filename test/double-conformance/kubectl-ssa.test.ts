@@ -4,19 +4,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type * as k8s from '@kubernetes/client-node';
 import type { Harness } from './helpers.ts';
-import { NO_KUBECTL, createWidgetCRD, hasKubectl, kubectl, kubectlMinor, kubectlWatch, ok, startHarness, waitFor, widgetJson as widget } from './helpers.ts';
+import { NO_KUBECTL, REAL_START_MS, TARGETS, createWidgetCRD, hasKubectl, kubectl, kubectlMinor, kubectlWatch, ok, startHarness, waitFor, widgetJson as widget } from './helpers.ts';
 
-describe('kube double: kubectl server-side apply and watch', { skip: hasKubectl ? false : NO_KUBECTL }, () => {
+for (const target of TARGETS) describe(`kubectl server-side apply and watch (${target})`, { skip: hasKubectl ? false : NO_KUBECTL, timeout: 600_000 }, () => {
   let h: Harness;
   let minor = 0;
   before(async () => {
-    h = await startHarness();
+    h = await startHarness({}, target);
     await createWidgetCRD(h.kc);
     minor = await kubectlMinor(h);
-  });
-  after(() => h.close());
+  }, { timeout: REAL_START_MS });
+  after(() => h?.close());
 
-  it('server-side apply: create, no-op, conflict, force, field removal', async () => {
+  it('server-side apply: create, no-op, conflict, force, field removal', { todo: target === 'real' ? 'differs from kube-apiserver 1.37: its second, identical kubectl apply --server-side bumps resourceVersion' : false }, async () => {
     assert.match(ok(await kubectl(h, ['apply', '--server-side', '-f', '-'], widget('ssa', { size: 1, tags: ['a'] })), 'ssa create'), /serverside-applied/);
     const rv = () => kubectl(h, ['get', 'wd', 'ssa', '-o', 'jsonpath={.metadata.resourceVersion}']).then((r) => ok(r, 'rv'));
     const rv1 = await rv();
@@ -38,7 +38,9 @@ describe('kube double: kubectl server-side apply and watch', { skip: hasKubectl 
 
   it('watches with get -w and deletes with delete (which waits for the object to go)', async () => {
     const w = kubectlWatch(h, ['get', 'wd', '-l', 'app=watched', '-w', '--output-watch-events', '-o', 'jsonpath={.type} {.object.metadata.name}{"\\n"}']);
-    await waitFor('kubectl watch to open', () => h.double.openWatches >= 1, 10000);
+    // The double counts open watches; a real server's audit log records the watch once it ends or, with
+    // Metadata level, when it starts (ResponseStarted).
+    await waitFor('kubectl watch to open', () => (h.target === 'double' ? h.double.openWatches >= 1 : h.real.audit().some((e) => e.verb === 'watch' && e.objectRef?.resource === 'widgets')), 10000);
     ok(await kubectl(h, ['apply', '--server-side', '-f', '-'], widget('watched', { size: 1 }, { app: 'watched' })), 'create watched');
     ok(await kubectl(h, ['apply', '--server-side', '-f', '-'], widget('watched', { size: 2 }, { app: 'watched' })), 'modify watched');
     ok(await kubectl(h, ['delete', 'wd', 'watched', '--timeout=10s']), 'delete watched');

@@ -4,16 +4,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import type { Harness } from './helpers.ts';
-import { NO_KUBECTL, WIDGET_CRD, hasKubectl, kubectl, kubectlMinor, ok, startHarness, widgetJson as widget } from './helpers.ts';
+import { NO_KUBECTL, REAL_START_MS, TARGETS, WIDGET_CRD, hasKubectl, kubectl, kubectlMinor, ok, startHarness, widgetJson as widget } from './helpers.ts';
 
-describe('kube double: kubectl', { skip: hasKubectl ? false : NO_KUBECTL }, () => {
+for (const target of TARGETS) describe(`kubectl (${target})`, { skip: hasKubectl ? false : NO_KUBECTL, timeout: 600_000 }, () => {
   let h: Harness;
   let minor = 0;
   before(async () => {
-    h = await startHarness();
+    h = await startHarness({}, target);
     minor = await kubectlMinor(h);
-  });
-  after(() => h.close());
+  }, { timeout: REAL_START_MS });
+  after(() => h?.close());
 
   it('gets built-in objects as tables, names and JSON', async () => {
     assert.match(ok(await kubectl(h, ['get', 'namespaces']), 'get ns'), /^NAME\s+.*\ndefault\s/m);
@@ -49,7 +49,7 @@ describe('kube double: kubectl', { skip: hasKubectl ? false : NO_KUBECTL }, () =
     assert.match(r.stderr, /Unsupported value: "green"/);
   });
 
-  it('rejects unknown fields under kubectl\'s strict validation, prunes them with --validate=false', async () => {
+  it('rejects unknown fields under kubectl\'s strict validation, prunes them with --validate=false', { todo: target === 'real' ? 'differs from kube-apiserver 1.37: server-side apply reports ".spec.bogus: field not declared in schema", the double "unknown field"' : false }, async () => {
     // kubectl 1.25+ asks for fieldValidation=Strict; older ones send no such parameter (and validate
     // client-side against /openapi/v2, which the double serves empty), so the field is just pruned.
     if (minor >= 25) {

@@ -3,19 +3,23 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import type { Harness } from './helpers.ts';
-import { recordWatch, startHarness, waitFor, within } from './helpers.ts';
+import { REAL_START_MS, TARGETS, recordWatch, startHarness, waitFor, within } from './helpers.ts';
 
 const CMS = '/api/v1/namespaces/default/configmaps';
 
-describe('kube double: watch', () => {
+for (const target of TARGETS) describe(`watch (${target})`, { timeout: 600_000 }, () => {
   let h: Harness;
   let core: k8s.CoreV1Api;
   const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+  /** Tests that drive the double's history or bookmarks by hand; a real server cannot be made to. */
+  const doubleOnly = { skip: target === 'real' ? 'drives the double\'s watch history or bookmarks by hand' : false };
+  /** The current resourceVersion, as a list reports it. */
+  const rv = async (): Promise<string> => (await core.listNamespacedConfigMap({ namespace: 'default', limit: 1 })).metadata?.resourceVersion ?? '';
   before(async () => {
-    h = await startHarness({ bookmarkIntervalMs: 3_600_000 });
+    h = await startHarness({ bookmarkIntervalMs: 3_600_000 }, target);
     core = h.kc.makeApiClient(k8s.CoreV1Api);
-  });
-  after(() => h.close());
+  }, { timeout: REAL_START_MS });
+  after(() => h?.close());
 
   it('streams ADDED, MODIFIED and DELETED with increasing resourceVersions', async () => {
     const list = await core.listNamespacedConfigMap({ namespace: 'default' });
@@ -50,7 +54,7 @@ describe('kube double: watch', () => {
     assert.deepEqual(w.events.map((e) => `${e.type} ${e.object.metadata?.name}`), ['ADDED r2', 'DELETED r1']);
   });
 
-  it('answers a too-old resourceVersion with an Expired (410) ERROR event and closes', async () => {
+  it('answers a too-old resourceVersion with an Expired (410) ERROR event and closes', doubleOnly, async () => {
     const a = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'old' } } });
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'newer' } } });
     h.double.compactHistory();
@@ -69,7 +73,7 @@ describe('kube double: watch', () => {
     assert.equal(w2.events[0]?.type, 'ADDED');
   });
 
-  it('expires resourceVersions older than the retained history', async () => {
+  it('expires resourceVersions older than the retained history', doubleOnly, async () => {
     const small = await startHarness({ historyLimit: 3 });
     try {
       const api = small.kc.makeApiClient(k8s.CoreV1Api);
@@ -90,7 +94,7 @@ describe('kube double: watch', () => {
     }
   });
 
-  it('sends BOOKMARK events only to watches that allow them', async () => {
+  it('sends BOOKMARK events only to watches that allow them', doubleOnly, async () => {
     const withB = await recordWatch(h.kc, CMS, { resourceVersion: h.double.resourceVersion, allowWatchBookmarks: true });
     const without = await recordWatch(h.kc, CMS, { resourceVersion: h.double.resourceVersion });
     await waitFor('both watches open', () => h.double.openWatches >= 2);
@@ -105,7 +109,7 @@ describe('kube double: watch', () => {
     assert.deepEqual(without.events.map((e) => e.type), ['ADDED']);
   });
 
-  it('sends periodic bookmarks and the initial-events-end bookmark', async () => {
+  it('sends periodic bookmarks and the initial-events-end bookmark', doubleOnly, async () => {
     const fast = await startHarness({ bookmarkIntervalMs: 20 });
     try {
       const w = await recordWatch(fast.kc, CMS, { allowWatchBookmarks: true, sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan' });
@@ -120,14 +124,14 @@ describe('kube double: watch', () => {
   });
 
   it('closes the watch after timeoutSeconds', async () => {
-    const w = await recordWatch(h.kc, CMS, { resourceVersion: h.double.resourceVersion, timeoutSeconds: 1 });
+    const w = await recordWatch(h.kc, CMS, { resourceVersion: await rv(), timeoutSeconds: 1 });
     const err = await within(w.done, 5000, 'watch end');
     assert.equal(err, null);
   });
 
   it('turns selector transitions into ADDED / DELETED', async () => {
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'sel', labels: { app: 'x' } } } });
-    const w = await recordWatch(h.kc, CMS, { resourceVersion: h.double.resourceVersion, labelSelector: 'app=x' });
+    const w = await recordWatch(h.kc, CMS, { resourceVersion: await rv(), labelSelector: 'app=x' });
     await core.patchNamespacedConfigMap({ name: 'sel', namespace: 'default', body: { metadata: { labels: { app: 'y' } } } }, merge);
     await core.patchNamespacedConfigMap({ name: 'sel', namespace: 'default', body: { metadata: { labels: { app: 'x' } } } }, merge);
     await core.patchNamespacedConfigMap({ name: 'sel', namespace: 'default', body: { data: { k: 'v' } } }, merge);
@@ -139,7 +143,7 @@ describe('kube double: watch', () => {
   });
 
   it('watches one object by field selector', async () => {
-    const w = await recordWatch(h.kc, CMS, { resourceVersion: h.double.resourceVersion, fieldSelector: 'metadata.name=only' });
+    const w = await recordWatch(h.kc, CMS, { resourceVersion: await rv(), fieldSelector: 'metadata.name=only' });
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'not-this' } } });
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'only' } } });
     await waitFor('event', () => w.events.length >= 1);
