@@ -255,12 +255,15 @@ function loadYaml(text: string, name: string, offset: Offset, budget: InputBudge
         budget.documents--;
         starts.push(offset.line + state.line + 1);
       }
-      open.push(offset.line + state.line + 1);
+      // Lines only where List items and top-level array items sit (levels 2 and 3): all a source needs.
+      if (depth <= 3) open.push(offset.line + state.line + 1);
     } else {
+      if (depth <= 3) {
+        const line = open.pop() ?? 0;
+        const r = state.result;
+        if (depth >= 2 && typeof r === 'object' && r !== null && !lines.has(r)) lines.set(r, line);
+      }
       depth--;
-      const line = open.pop() ?? 0;
-      const r = state.result;
-      if (typeof r === 'object' && r !== null && !lines.has(r)) lines.set(r, line);
     }
   };
   let values: unknown[];
