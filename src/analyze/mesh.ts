@@ -5,7 +5,7 @@
 import type { FailoverPlan } from '../model/plan.ts';
 import { MSG } from './messages.ts';
 import type { Reporter } from './messages.ts';
-import { allocateAddresses, candidateAddress, isIPv4 } from '../model/address.ts';
+import { allocateAddresses, candidateAddress, inIstioAutoAllocationRange, isIPv4 } from '../model/address.ts';
 
 /** What checkMesh reads of a plan, derived once per plan (cached renders hand out the same plans). */
 interface MeshClaims {
@@ -40,6 +40,8 @@ export function checkMesh(plans: readonly FailoverPlan[], r: Reporter): Failover
     if (p.fs.spec.address !== undefined && !isIPv4(p.fs.spec.address)) {
       r.report(MSG.InvalidAddress, p.ref, `spec.address "${p.fs.spec.address}" is not an IPv4 address`);
       ok = false;
+    } else if (p.fs.spec.address !== undefined && inIstioAutoAllocationRange(p.fs.spec.address)) {
+      r.report(MSG.ReservedAddress, p.ref, `spec.address ${p.fs.spec.address} is in 240.240.0.0/16, where Istio auto-allocates ServiceEntry addresses when DNS proxying allocates them: another host may get the same address; pick one elsewhere in 240.0.0.0/4 or leave spec.address out`);
     }
     const { hosts, services } = claims(p);
     for (const h of hosts) {

@@ -45,6 +45,7 @@ export const MSG = {
   ZeroEjection: t('SPW125', 'warning', 'outlier detection can never eject a host, so failover depends on readiness alone'),
   PanicThreshold: t('SPW126', 'warning', 'a non-zero panic threshold can send traffic to a tier with no healthy host'),
   UnknownKind: t('SPW130', 'error', 'a document of the spillway.dev group (or spelled like one of its kinds) has a kind Spillway does not serve'),
+  ReservedAddress: t('SPW131', 'warning', 'the pinned virtual address is in Istio\'s auto-allocation range 240.240.0.0/16'),
 } as const satisfies Record<string, MessageType>;
 
 export type MessageKey = keyof typeof MSG;

@@ -2,6 +2,9 @@
  * Virtual IPs for global hosts. Each host's address is derived from the host name alone (FNV-1a into
  * 240.0.0.0/4), so it does not move when other services are added. Services are allocated oldest first:
  * on a hash collision the newer service probes onward, and a pinned address always wins over a derived one.
+ * Derived addresses skip 240.240.0.0/16, the range Istio auto-allocates ServiceEntry addresses from (DNS
+ * proxying with auto-allocation on): a hash landing there probes onward as on a collision, so every other
+ * host keeps the address it always had.
  */
 
 const CLASS_E_BASE = 240 * 2 ** 24;
@@ -21,10 +24,32 @@ export function intToIPv4(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
-/** The `attempt`-th candidate address for a host (attempt 0 is the host's own). */
-export function candidateAddress(host: string, attempt: number): string {
+/** Istio's auto-allocation range for ServiceEntry addresses (pilot/pkg/serviceregistry/serviceentry/auto_allocation.go). */
+const AUTO_ALLOCATED = { base: (240 * 2 ** 24 + 240 * 2 ** 16) >>> 0, size: 2 ** 16 };
+
+/** True for an IPv4 address in 240.240.0.0/16, where Istio may hand the same address to another host. */
+export function inIstioAutoAllocationRange(address: string): boolean {
+  if (!isIPv4(address)) return false;
+  const n = address.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  return n >= AUTO_ALLOCATED.base && n < AUTO_ALLOCATED.base + AUTO_ALLOCATED.size;
+}
+
+function rawCandidate(host: string, attempt: number): number {
   const h = fnv1a(attempt === 0 ? host : `${host}#${attempt}`);
-  return intToIPv4(CLASS_E_BASE + 1 + (h % SPAN));
+  return CLASS_E_BASE + 1 + (h % SPAN);
+}
+
+/**
+ * The `attempt`-th candidate address for a host (attempt 0 is the host's own), never in Istio's auto-allocation
+ * range: candidates that fall there are skipped.
+ */
+export function candidateAddress(host: string, attempt: number): string {
+  let seen = -1;
+  for (let raw = 0; ; raw++) {
+    const n = rawCandidate(host, raw);
+    if (n >= AUTO_ALLOCATED.base && n < AUTO_ALLOCATED.base + AUTO_ALLOCATED.size) continue;
+    if (++seen === attempt) return intToIPv4(n);
+  }
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;

@@ -97,4 +97,8 @@ export const DEFAULTS = {
   outlierDetection: { consecutive5xxErrors: 10, interval: '5s', baseEjectionTime: '120s', maxEjectionPercent: 100 },
   panicThreshold: 0,
   connectTimeout: '1s',
+  /** Remote tiers eject their gateway after this many 502/503/504 in a row unless outlierDetection sets its own. */
+  remoteConsecutiveGatewayErrors: 5,
+  /** Every emitted object is visible mesh-wide: clients in any namespace may call the global host. */
+  exportTo: ['*'],
 } as const;

@@ -15,15 +15,16 @@ export function defaultGlobalHost(serviceName: string, serviceNamespace: string)
 }
 
 /**
- * The host standing for one remote cluster's instances. With a single remote it is the design note's
- * `<service>-remote.<namespace>.global`; with several, each embeds its cluster so each gets its own Envoy cluster.
+ * The host standing for one remote cluster's instances: `<service>-remote-<cluster>.<namespace>.global`, one
+ * scheme whatever the number of clusters, so no object is renamed when a cluster joins or leaves (GitOps tools
+ * would otherwise delete and recreate every remote tier). Each remote gets its own Envoy cluster.
  */
-export function remoteHost(serviceName: string, serviceNamespace: string, remoteCluster: string, remoteCount: number): string {
-  return `${remoteObjectName(serviceName, remoteCluster, remoteCount)}.${serviceNamespace}.global`;
+export function remoteHost(serviceName: string, serviceNamespace: string, remoteCluster: string): string {
+  return `${remoteObjectName(serviceName, remoteCluster)}.${serviceNamespace}.global`;
 }
 
-export function remoteObjectName(serviceName: string, remoteCluster: string, remoteCount: number): string {
-  return remoteCount > 1 ? `${serviceName}-remote-${remoteCluster}` : `${serviceName}-remote`;
+export function remoteObjectName(serviceName: string, remoteCluster: string): string {
+  return `${serviceName}-remote-${remoteCluster}`;
 }
 
 export function globalObjectName(serviceName: string): string {

@@ -8,7 +8,16 @@ import { DEFAULTS, choosePort, normalizeProtocol, tiers } from './context.ts';
 import { profileFor } from './profile.ts';
 import type { Profile } from './profile.ts';
 import { defaultGlobalHost, outboundCluster, remoteHost, remoteObjectName, serviceHost } from './naming.ts';
-import { parseDurationNanos } from './duration.ts';
+import { parseDurationNanos, protoDuration } from './duration.ts';
+
+export interface OutlierDetection {
+  consecutive5xxErrors: number;
+  consecutiveGatewayErrors?: number;
+  /** proto3-JSON durations (`5s`, `0.5s`), the only form Istio parses; the input may say `1m`. */
+  interval: string;
+  baseEjectionTime: string;
+  maxEjectionPercent: number;
+}
 
 export interface ClusterTarget {
   clusterName: string;
@@ -53,9 +62,23 @@ export interface FailoverPlan {
   tlsMode: 'ISTIO_MUTUAL' | 'DISABLE';
   /** What client sidecars originate towards remote gateways: Istio mTLS with SNI = the global host, or plain. */
   clientTls: { mode: 'ISTIO_MUTUAL'; sni: string } | { mode: 'DISABLE' };
-  outlierDetection: { consecutive5xxErrors: number; consecutiveGatewayErrors?: number; interval: string; baseEjectionTime: string; maxEjectionPercent: number };
+  /** Outlier detection of the local tier. */
+  localOutlierDetection: OutlierDetection;
+  /**
+   * Outlier detection of every remote tier: the local settings plus consecutiveGatewayErrors, since a gateway
+   * that answers 502/503/504 (no healthy upstream behind it, upstream connect failure, timeout) means the tier
+   * is down, while an application's own 5xx passes through the gateway unchanged.
+   */
+  remoteOutlierDetection: OutlierDetection;
   panicThreshold: number;
   connectTimeoutNanos: number;
+  /**
+   * What every child's DestinationRule sets as `connectionPool.tcp.connectTimeout` (proto3-JSON duration). The
+   * aggregate's own connect_timeout is never used by Envoy: each child connects with its own.
+   */
+  connectTimeout: string;
+  /** `exportTo` of every emitted ServiceEntry, DestinationRule and VirtualService (explicit, never the mesh default). */
+  exportTo: string[];
   clientSelector?: Record<string, string>;
 }
 
@@ -79,7 +102,6 @@ export function buildPlan(ctx: FailoverContext): FailoverPlan {
   const chosen = choosePort(ctx.fs, primary.workload) as { port: WorkloadPort };
   const spec = ctx.fs.spec;
   const targets = ts.map(target);
-  const remoteCount = targets.length - 1;
   const port = { name: chosen.port.name, number: chosen.port.number, protocol: normalizeProtocol(chosen.port.protocol) };
   const clients = targets.map((local): ClientView => {
     const remotes = targets
@@ -88,8 +110,8 @@ export function buildPlan(ctx: FailoverContext): FailoverPlan {
         const gw = t.cluster.spec.gateway as NonNullable<MeshCluster['spec']['gateway']>;
         return {
           target: t,
-          host: remoteHost(primary.serviceName, primary.serviceNamespace, t.clusterName, remoteCount),
-          objectName: remoteObjectName(primary.serviceName, t.clusterName, remoteCount),
+          host: remoteHost(primary.serviceName, primary.serviceNamespace, t.clusterName),
+          objectName: remoteObjectName(primary.serviceName, t.clusterName),
           gatewayAddress: gw.address,
           gatewayPort: gw.port,
         };
@@ -99,6 +121,15 @@ export function buildPlan(ctx: FailoverContext): FailoverPlan {
   const od = spec.outlierDetection ?? {};
   const globalHost = spec.hostname ?? defaultGlobalHost(primary.serviceName, primary.serviceNamespace);
   const tlsMode = spec.tls?.mode ?? DEFAULTS.tlsMode;
+  const duration = (v: string | undefined, d: string) => protoDuration(parseDurationNanos(v ?? d) ?? (parseDurationNanos(d) as number));
+  const local: OutlierDetection = {
+    consecutive5xxErrors: od.consecutive5xxErrors ?? DEFAULTS.outlierDetection.consecutive5xxErrors,
+    ...(od.consecutiveGatewayErrors !== undefined ? { consecutiveGatewayErrors: od.consecutiveGatewayErrors } : {}),
+    interval: duration(od.interval, DEFAULTS.outlierDetection.interval),
+    baseEjectionTime: duration(od.baseEjectionTime, DEFAULTS.outlierDetection.baseEjectionTime),
+    maxEjectionPercent: od.maxEjectionPercent ?? DEFAULTS.outlierDetection.maxEjectionPercent,
+  };
+  const connectTimeoutNanos = parseDurationNanos(spec.connectTimeout ?? DEFAULTS.connectTimeout) ?? 1e9;
   return {
     ref: ctx.ref,
     fs: ctx.fs,
@@ -111,15 +142,12 @@ export function buildPlan(ctx: FailoverContext): FailoverPlan {
     clients,
     tlsMode,
     clientTls: tlsMode === 'ISTIO_MUTUAL' ? { mode: 'ISTIO_MUTUAL', sni: globalHost } : { mode: 'DISABLE' },
-    outlierDetection: {
-      consecutive5xxErrors: od.consecutive5xxErrors ?? DEFAULTS.outlierDetection.consecutive5xxErrors,
-      ...(od.consecutiveGatewayErrors !== undefined ? { consecutiveGatewayErrors: od.consecutiveGatewayErrors } : {}),
-      interval: od.interval ?? DEFAULTS.outlierDetection.interval,
-      baseEjectionTime: od.baseEjectionTime ?? DEFAULTS.outlierDetection.baseEjectionTime,
-      maxEjectionPercent: od.maxEjectionPercent ?? DEFAULTS.outlierDetection.maxEjectionPercent,
-    },
+    localOutlierDetection: local,
+    remoteOutlierDetection: { ...local, consecutiveGatewayErrors: od.consecutiveGatewayErrors ?? DEFAULTS.remoteConsecutiveGatewayErrors },
     panicThreshold: spec.panicThreshold ?? DEFAULTS.panicThreshold,
-    connectTimeoutNanos: parseDurationNanos(spec.connectTimeout ?? DEFAULTS.connectTimeout) ?? 1e9,
+    connectTimeoutNanos,
+    connectTimeout: protoDuration(connectTimeoutNanos),
+    exportTo: [...DEFAULTS.exportTo],
     ...(spec.clientSelector && Object.keys(spec.clientSelector).length > 0 ? { clientSelector: spec.clientSelector } : {}),
   };
 }

@@ -2,7 +2,8 @@
  * DestinationRules on the client side. Outlier detection sits on every child of the aggregate: the local
  * service and each remote host (the aggregate's own settings are never used). maxEjectionPercent is always
  * set: since Envoy 1.28 its 10% default is enforced before the first ejection, so a single gateway endpoint or
- * a service with fewer than 10 pods would otherwise never be ejected.
+ * a service with fewer than 10 pods would otherwise never be ejected. The connect timeout is set on every
+ * child too: Envoy connects with the child's own timeout (Istio's default 10s), never the aggregate's.
  */
 import type { KubeObject } from '../api/types.ts';
 import type { ClientView, FailoverPlan, RemoteTier } from '../model/plan.ts';
@@ -16,7 +17,8 @@ export function remoteDestinationRule(plan: FailoverPlan, client: ClientView, re
   // global host, which is the host the remote Gateway's server matches on.
   return istioObject(l.profile.networkingApiVersion, 'DestinationRule', remote.objectName, l.serviceNamespace, meta, annotations, {
     host: remote.host,
-    trafficPolicy: { tls: plan.clientTls, outlierDetection: plan.outlierDetection },
+    trafficPolicy: { tls: plan.clientTls, connectionPool: { tcp: { connectTimeout: plan.connectTimeout } }, outlierDetection: plan.remoteOutlierDetection },
+    exportTo: plan.exportTo,
   });
 }
 
@@ -24,6 +26,7 @@ export function localDestinationRule(plan: FailoverPlan, client: ClientView, met
   const l = client.local;
   return istioObject(l.profile.networkingApiVersion, 'DestinationRule', localRuleName(l.serviceName), l.serviceNamespace, meta, meta.client, {
     host: l.localHost,
-    trafficPolicy: { outlierDetection: plan.outlierDetection },
+    trafficPolicy: { connectionPool: { tcp: { connectTimeout: plan.connectTimeout } }, outlierDetection: plan.localOutlierDetection },
+    exportTo: plan.exportTo,
   });
 }

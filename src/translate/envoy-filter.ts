@@ -11,12 +11,21 @@ import type { ClusterMeta } from './meta.ts';
 import { envoyFilterName, outboundCluster } from '../model/naming.ts';
 import { protoDuration } from '../model/duration.ts';
 
+/** Istio's own default for every circuit-breaker threshold of its clusters (math.MaxUint32). */
+const UNLIMITED = 4294967295;
+
+/**
+ * The aggregate cluster. Circuit breaking happens in the children, except max_retries, which Envoy checks
+ * against the cluster the route names, the aggregate: its default of 3 concurrent retries would turn every retry
+ * beyond the third into an overflow under load. It is lifted as Istio lifts it on its own clusters.
+ */
 export function aggregateCluster(plan: FailoverPlan, client: ClientView): Record<string, unknown> {
   return {
     name: outboundCluster(plan.port.number, plan.globalHost),
     connect_timeout: protoDuration(plan.connectTimeoutNanos),
     lb_policy: 'CLUSTER_PROVIDED',
     common_lb_config: { healthy_panic_threshold: { value: plan.panicThreshold } },
+    circuit_breakers: { thresholds: [{ max_connections: UNLIMITED, max_pending_requests: UNLIMITED, max_requests: UNLIMITED, max_retries: UNLIMITED }] },
     cluster_type: { name: 'envoy.clusters.aggregate', typed_config: client.local.profile.aggregateTypedConfig(client.children) },
   };
 }

@@ -18,6 +18,7 @@ export function globalServiceEntry(plan: FailoverPlan, client: ClientView, meta:
     ports: plan.servicePorts,
     // No endpoints: the EnvoyFilter replaces this host's cluster with the aggregate.
     resolution: 'STATIC',
+    exportTo: plan.exportTo,
   });
 }
 
@@ -32,5 +33,6 @@ export function remoteServiceEntry(plan: FailoverPlan, client: ClientView, remot
     // A gateway named by DNS must be resolved by Envoy; an IP needs no resolution.
     resolution: isIP(remote.gatewayAddress) ? 'STATIC' : 'DNS',
     endpoints: [{ address: remote.gatewayAddress, ports: { [plan.port.name]: remote.gatewayPort }, ...(locality ? { locality } : {}) }],
+    exportTo: plan.exportTo,
   });
 }

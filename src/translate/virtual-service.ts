@@ -10,5 +10,6 @@ export function receivingVirtualService(plan: FailoverPlan, t: ClusterTarget, me
     hosts: [plan.globalHost],
     gateways: [`${t.serviceNamespace}/${gatewayName(plan.globalHost)}`],
     http: [{ route: [{ destination: { host: t.localHost, port: { number: plan.port.number } } }] }],
+    exportTo: plan.exportTo,
   });
 }

@@ -9,9 +9,9 @@ const seed = render(example('seed.yaml'));
 const c1 = seed.clusters.cluster1 ?? [];
 
 test('defect: duplicated trafficPolicy key: TLS and outlier detection both survive in one trafficPolicy', () => {
-  const dr = one(c1, 'DestinationRule', 'reviews-remote');
+  const dr = one(c1, 'DestinationRule', 'reviews-remote-cluster2');
   const tp = at(dr, 'spec', 'trafficPolicy') as Record<string, unknown>;
-  assert.deepEqual(Object.keys(tp).sort(), ['outlierDetection', 'tls']);
+  assert.deepEqual(Object.keys(tp).sort(), ['connectionPool', 'outlierDetection', 'tls']);
   assert.equal(at(tp, 'tls', 'mode'), 'ISTIO_MUTUAL');
   assert.ok(at(tp, 'outlierDetection', 'consecutive5xxErrors'));
   // And serialized YAML has the key once.
@@ -27,7 +27,7 @@ test('defect: VirtualService gateways names the Gateway actually emitted (namesp
 });
 
 test('defect: the Gateway terminates what the client originates (ISTIO_MUTUAL both sides, SNI = served host)', () => {
-  const dr = one(c1, 'DestinationRule', 'reviews-remote');
+  const dr = one(c1, 'DestinationRule', 'reviews-remote-cluster2');
   const gw = byKind(seed.clusters.cluster2 ?? [], 'Gateway')[0]!;
   const server = at(gw, 'spec', 'servers', 0) as Record<string, unknown>;
   assert.equal(at(dr, 'spec', 'trafficPolicy', 'tls', 'mode'), 'ISTIO_MUTUAL');
@@ -37,7 +37,7 @@ test('defect: the Gateway terminates what the client originates (ISTIO_MUTUAL bo
   assert.equal(at(server, 'port', 'number'), 8443, 'the listen port, not the dialled NodePort');
 
   const plain = render(scenario(2, { fsSpec: { tls: { mode: 'DISABLE' } } }));
-  const pdr = one(plain.clusters.c1 ?? [], 'DestinationRule', 'reviews-remote');
+  const pdr = one(plain.clusters.c1 ?? [], 'DestinationRule', 'reviews-remote-c2');
   const pgw = byKind(plain.clusters.c2 ?? [], 'Gateway')[0]!;
   assert.deepEqual(at(pdr, 'spec', 'trafficPolicy', 'tls'), { mode: 'DISABLE' });
   assert.equal(at(pgw, 'spec', 'servers', 0, 'port', 'protocol'), 'HTTP');

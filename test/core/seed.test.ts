@@ -13,9 +13,9 @@ test('the seed renders with no messages, for both clusters', () => {
   assert.deepEqual(Object.keys(result.clusters), ['cluster1', 'cluster2']);
 });
 
-test('cluster1: reviews-remote ServiceEntry points at cluster2\'s gateway', () => {
-  const se = one(c1, 'ServiceEntry', 'reviews-remote');
-  assert.deepEqual(at(se, 'spec', 'hosts'), ['reviews-remote.default.global']);
+test('cluster1: reviews-remote-cluster2 ServiceEntry points at cluster2\'s gateway', () => {
+  const se = one(c1, 'ServiceEntry', 'reviews-remote-cluster2');
+  assert.deepEqual(at(se, 'spec', 'hosts'), ['reviews-remote-cluster2.default.global']);
   assert.equal(at(se, 'spec', 'location'), 'MESH_INTERNAL');
   assert.deepEqual(at(se, 'spec', 'ports'), [{ name: 'http1', number: 9080, protocol: 'HTTP' }]);
   // Exactly one endpoint, no stray line under it: the gateway address and the dialled port by port name.
@@ -45,7 +45,7 @@ test('cluster1: the EnvoyFilter REMOVEs and re-ADDs the global cluster as an agg
   assert.equal(at(value, 'cluster_type', 'typed_config', '@type'), 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig');
   assert.deepEqual(at(value, 'cluster_type', 'typed_config', 'clusters'), [
     'outbound|9080||reviews.default.svc.cluster.local',
-    'outbound|9080||reviews-remote.default.global',
+    'outbound|9080||reviews-remote-cluster2.default.global',
   ]);
 });
 
@@ -62,9 +62,9 @@ test('served local-first both ways: cluster2 has its own aggregate (itself, then
   const value = addPatch(one(c2, 'EnvoyFilter', 'reviews-global.default.global'));
   assert.deepEqual(at(value, 'cluster_type', 'typed_config', 'clusters'), [
     'outbound|9080||reviews.default.svc.cluster.local',
-    'outbound|9080||reviews-remote.default.global',
+    'outbound|9080||reviews-remote-cluster1.default.global',
   ]);
-  assert.deepEqual(at(one(c2, 'ServiceEntry', 'reviews-remote'), 'spec', 'endpoints'), [{ address: '192.0.2.10', ports: { http1: 32000 } }]);
+  assert.deepEqual(at(one(c2, 'ServiceEntry', 'reviews-remote-cluster1'), 'spec', 'endpoints'), [{ address: '192.0.2.10', ports: { http1: 32000 } }]);
   assert.equal(byKind(c1, 'Gateway').length, 1);
   assert.equal(byKind(c1, 'VirtualService').length, 1);
 });

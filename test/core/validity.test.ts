@@ -67,7 +67,7 @@ test('profiles pick API versions and aggregate config by each cluster\'s Istio v
 
 test('a strict check has teeth: a misspelled field fails the CRD schema and the Envoy parse', () => {
   const r = render(scenario(2));
-  const dr = structuredClone(one(r.clusters.c1 ?? [], 'DestinationRule', 'reviews-remote'));
+  const dr = structuredClone(one(r.clusters.c1 ?? [], 'DestinationRule', 'reviews-remote-c2'));
   (dr.spec as { trafficPolicy: Record<string, unknown> }).trafficPolicy.outlierDetecton = {};
   assert.ok(validateIstioObject(dr).some((i) => i.path.includes('outlierDetecton')));
   const value = structuredClone(addPatch(one(r.clusters.c1 ?? [], 'EnvoyFilter', 'reviews-global.default.global')));

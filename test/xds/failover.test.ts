@@ -55,7 +55,7 @@ describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => 
       assert.equal(w.snapshot.adaptations.length, 1);
       assert.deepEqual(aggregateChildren(addedAggregate(w.rendered)), [
         clusterName(SERVICE.port, LOCAL_HOST),
-        clusterName(SERVICE.port, `${SERVICE.name}-remote.${SERVICE.namespace}.global`),
+        clusterName(SERVICE.port, `${SERVICE.name}-remote-cluster2.${SERVICE.namespace}.global`),
       ]);
 
       await w.caller.waitForIdentity('cluster1', FIRST_CALL_MS);

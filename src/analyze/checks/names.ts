@@ -28,7 +28,7 @@ export const namesCheck: Check = {
     if (ctx.fs.spec.hostname !== undefined) host('spec.hostname', ctx.fs.spec.hostname);
     else if (primary) host('the derived global host', defaultGlobalHost(primary.serviceName, primary.serviceNamespace));
     if (primary && problems.size === 0) {
-      for (const t of ts.slice(1)) host('the derived remote host', remoteHost(primary.serviceName, primary.serviceNamespace, t.clusterName, ts.length - 1));
+      for (const t of ts.slice(1)) host('the derived remote host', remoteHost(primary.serviceName, primary.serviceNamespace, t.clusterName));
     }
     for (const p of problems) r.report(MSG.InvalidName, ctx.ref, p);
   },

@@ -1,0 +1,102 @@
+/**
+ * What a real mesh does to the rendered objects, beyond what a schema can see (read from istiod and Envoy
+ * source): each test fails on the output Spillway rendered before the fix it pins.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { render } from '../../src/index.ts';
+import type { KubeObject } from '../../src/api/types.ts';
+import { addPatch, at, byKind, one, scenario } from './fixtures.ts';
+import { candidateAddress, inIstioAutoAllocationRange } from '../../src/model/address.ts';
+
+const names = (objs: readonly KubeObject[]) => objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+
+test('stable names: a cluster joining or leaving renames nothing that stays', () => {
+  const two = render(scenario(2));
+  const three = render(scenario(3));
+  assert.deepEqual(two.messages, []);
+  for (const c of ['c1', 'c2']) {
+    const before = names(two.clusters[c] ?? []);
+    const after = new Set(names(three.clusters[c] ?? []));
+    for (const n of before) assert.ok(after.has(n), `${c}: ${n} exists with two clusters but not with three`);
+  }
+  // One scheme whatever the count: `<service>-remote-<cluster>`.
+  assert.deepEqual(at(one(two.clusters.c1 ?? [], 'ServiceEntry', 'reviews-remote-c2'), 'spec', 'hosts'), ['reviews-remote-c2.default.global']);
+});
+
+test('the aggregate lifts Envoy\'s default max_retries (3), as Istio does on its own clusters', () => {
+  const value = addPatch(one(render(scenario(3)).clusters.c1 ?? [], 'EnvoyFilter', 'reviews-global.default.global'));
+  const thresholds = at(value, 'circuit_breakers', 'thresholds') as Record<string, unknown>[];
+  assert.equal(thresholds.length, 1);
+  assert.equal(thresholds[0]?.priority, undefined, 'the DEFAULT priority, the one requests use');
+  assert.equal(thresholds[0]?.max_retries, 4294967295);
+});
+
+test('spec.connectTimeout reaches every child as DestinationRule connectionPool.tcp.connectTimeout', () => {
+  const r = render(scenario(3, { fsSpec: { connectTimeout: '250ms' } }));
+  const c1 = r.clusters.c1 ?? [];
+  const drs = byKind(c1, 'DestinationRule');
+  const children = at(addPatch(byKind(c1, 'EnvoyFilter')[0]!), 'cluster_type', 'typed_config', 'clusters') as string[];
+  const ruled = new Set(drs.map((d) => at(d, 'spec', 'host')));
+  for (const child of children) assert.ok(ruled.has(child.split('|')[3]), `${child} has a DestinationRule`);
+  for (const dr of drs) assert.equal(at(dr, 'spec', 'trafficPolicy', 'connectionPool', 'tcp', 'connectTimeout'), '0.25s', dr.metadata.name);
+  // Durations are written in the only form Istio parses (proto3 JSON), whatever Go form the input used.
+  const od = render(scenario(2, { fsSpec: { outlierDetection: { interval: '1m', baseEjectionTime: '1m30s' } } }));
+  for (const dr of byKind(od.clusters.c1 ?? [], 'DestinationRule')) {
+    assert.equal(at(dr, 'spec', 'trafficPolicy', 'outlierDetection', 'interval'), '60s');
+    assert.equal(at(dr, 'spec', 'trafficPolicy', 'outlierDetection', 'baseEjectionTime'), '90s');
+  }
+});
+
+test('exportTo is explicit on every emitted object that has it, so a mesh default of ["."] hides nothing', () => {
+  const r = render(scenario(3));
+  let seen = 0;
+  for (const objs of Object.values(r.clusters)) {
+    for (const o of objs) {
+      if (o.kind === 'EnvoyFilter' || o.kind === 'Gateway') continue; // neither kind has exportTo
+      assert.deepEqual(at(o, 'spec', 'exportTo'), ['*'], `${o.kind}/${o.metadata.name}`);
+      seen++;
+    }
+  }
+  assert.ok(seen >= 12, `checked ${seen} objects`);
+});
+
+test('remote tiers count gateway errors (502/503/504); the local tier only what the user set', () => {
+  const r = render(scenario(3));
+  const c1 = r.clusters.c1 ?? [];
+  for (const name of ['reviews-remote-c2', 'reviews-remote-c3']) {
+    assert.equal(at(one(c1, 'DestinationRule', name), 'spec', 'trafficPolicy', 'outlierDetection', 'consecutiveGatewayErrors'), 5, name);
+  }
+  const local = byKind(c1, 'DestinationRule').find((d) => !d.metadata.name.includes('-remote-'))!;
+  assert.equal(at(local, 'spec', 'trafficPolicy', 'outlierDetection', 'consecutiveGatewayErrors'), undefined);
+  const tuned = render(scenario(2, { fsSpec: { outlierDetection: { consecutiveGatewayErrors: 2 } } }));
+  for (const dr of byKind(tuned.clusters.c1 ?? [], 'DestinationRule')) assert.equal(at(dr, 'spec', 'trafficPolicy', 'outlierDetection', 'consecutiveGatewayErrors'), 2);
+});
+
+test('derived virtual IPs avoid Istio\'s auto-allocation range 240.240.0.0/16; other hosts keep theirs', () => {
+  // Find hosts whose first hash lands in 240.240.0.0/16 (about 1 in 4096).
+  const hits: string[] = [];
+  for (let i = 0; hits.length < 3 && i < 200_000; i++) {
+    const host = `svc${i}-global.default.global`;
+    // The raw first candidate, computed as before the fix: FNV-1a into 240.0.0.1 .. 255.255.255.254.
+    let h = 0x811c9dc5;
+    for (let k = 0; k < host.length; k++) h = Math.imul(h ^ host.charCodeAt(k), 0x01000193) >>> 0;
+    const raw = 240 * 2 ** 24 + 1 + (h % (2 ** 28 - 2));
+    const ip = [raw >>> 24, (raw >>> 16) & 255, (raw >>> 8) & 255, raw & 255].join('.');
+    if (inIstioAutoAllocationRange(ip)) hits.push(host);
+    else if (i < 50) assert.equal(candidateAddress(host, 0), ip, `${host} keeps its address`);
+  }
+  assert.equal(hits.length, 3, 'the search found hosts hashing into the range');
+  for (const host of hits) {
+    const a = candidateAddress(host, 0);
+    assert.ok(!inIstioAutoAllocationRange(a), `${host} -> ${a}`);
+    for (let k = 1; k < 5; k++) assert.ok(!inIstioAutoAllocationRange(candidateAddress(host, k)));
+  }
+  assert.ok(inIstioAutoAllocationRange('240.240.3.7'));
+  assert.ok(!inIstioAutoAllocationRange('240.241.0.1'));
+  assert.ok(!inIstioAutoAllocationRange('240.239.255.255'));
+  // A pinned address there is honoured but flagged.
+  const pinned = render(scenario(2, { fsSpec: { address: '240.240.0.9' } }));
+  assert.deepEqual(pinned.messages.map((m) => m.code), ['SPW131']);
+  assert.deepEqual(at(one(pinned.clusters.c1 ?? [], 'ServiceEntry', 'reviews-global'), 'spec', 'addresses'), ['240.240.0.9']);
+});
