@@ -21,7 +21,7 @@ function claims(p: FailoverPlan): MeshClaims {
   let c = claimsOf.get(p);
   if (!c) {
     c = {
-      hosts: [p.globalHost, ...new Set(p.clients.flatMap((x) => x.remotes.map((rm) => rm.host)))],
+      hosts: [p.globalHost, ...new Set(p.clients.flatMap((x) => [...(x.local.localTier.dedicated ? [x.local.localTier.host] : []), ...x.remotes.map((rm) => rm.host)]))],
       services: p.targets.map((t) => `${t.serviceNamespace}/${t.serviceName} in cluster ${t.clusterName}`),
       derived: candidateAddress(p.globalHost, 0),
     };

@@ -46,6 +46,8 @@ export const MSG = {
   PanicThreshold: t('SPW126', 'warning', 'a non-zero panic threshold can send traffic to a tier with no healthy host'),
   UnknownKind: t('SPW130', 'error', 'a document of the spillway.dev group (or spelled like one of its kinds) has a kind Spillway does not serve'),
   ReservedAddress: t('SPW131', 'warning', 'the pinned virtual address is in Istio\'s auto-allocation range 240.240.0.0/16'),
+  SharedLocalHost: t('SPW132', 'warning', 'the local tier\'s health settings go on the Service host, shared with every caller'),
+  InvalidTargetPort: t('SPW133', 'error', 'a workload port\'s targetPort is not a port number or a container port name'),
 } as const satisfies Record<string, MessageType>;
 
 export type MessageKey = keyof typeof MSG;

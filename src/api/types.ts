@@ -65,12 +65,19 @@ export interface WorkloadPort {
   name: string;
   number: number;
   protocol: string;
+  /** The Service port's targetPort: the pods' port number, or the name of their container port. @default `number` */
+  targetPort?: number | string;
 }
 
 export interface MeshWorkloadSpec {
   cluster: string;
   service: { name: string; namespace?: string };
   ports: WorkloadPort[];
+  /**
+   * The Service's pod selector (its `spec.selector`). With it the local tier is a host of its own that selects
+   * these pods, so its health settings reach only failover traffic; without it they go on the Service host.
+   */
+  selector?: Record<string, string>;
 }
 
 export interface MeshWorkload extends KubeObject {

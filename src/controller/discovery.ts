@@ -59,6 +59,7 @@ export function isDiscovered(o: KubeObject): boolean {
 interface ServicePortLike {
   name?: string;
   port?: number;
+  targetPort?: number | string;
   protocol?: string;
   appProtocol?: string;
 }
@@ -96,6 +97,7 @@ interface Candidate {
   namespace: string;
   service: string;
   ports: WorkloadPort[];
+  selector?: Record<string, string>;
 }
 
 const identity = (c: { cluster: string; namespace: string; service: string }): string => `${c.cluster}/${c.namespace}/${c.service}`;
@@ -107,13 +109,22 @@ function candidatesOf(cluster: string, services: readonly KubeObject[], exclude:
     if (exclude.has(ns)) continue;
     if (ns === 'default' && s.metadata.name === 'kubernetes') continue;
     if (s.metadata.labels?.[LABEL_DISCOVERY] === 'disabled') continue;
-    const spec = (s.spec ?? {}) as { type?: string; ports?: ServicePortLike[] };
+    const spec = (s.spec ?? {}) as { type?: string; ports?: ServicePortLike[]; selector?: Record<string, unknown> };
     if (spec.type === 'ExternalName') continue;
     const ports = (spec.ports ?? [])
       .filter((p) => typeof p.port === 'number')
-      .map((p) => ({ name: p.name || `port-${p.port}`, number: p.port as number, protocol: istioProtocol(p) }));
+      .map((p): WorkloadPort => {
+        // targetPort as the Service has it (defaulted by the API server to the port): the local tier's
+        // ServiceEntry selects the pods directly and must reach the same container port.
+        const tp = p.targetPort;
+        const keep = (typeof tp === 'number' && Number.isInteger(tp) && tp !== p.port) || (typeof tp === 'string' && tp !== '' && tp !== String(p.port));
+        return { name: p.name || `port-${p.port}`, number: p.port as number, protocol: istioProtocol(p), ...(keep ? { targetPort: /^[0-9]+$/.test(String(tp)) ? Number(tp) : (tp as string | number) } : {}) };
+      });
     if (ports.length === 0) continue;
-    out.push({ cluster, namespace: ns, service: s.metadata.name, ports });
+    // The pod selector makes the local tier a host of its own; a Service without one (endpoints managed by hand)
+    // keeps the tier on the Service host.
+    const selector = Object.fromEntries(Object.entries(spec.selector ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    out.push({ cluster, namespace: ns, service: s.metadata.name, ports, ...(Object.keys(selector).length > 0 ? { selector } : {}) });
   }
   return out;
 }
@@ -128,7 +139,7 @@ function workload(c: Candidate, name: string, conflict?: string): KubeObject {
       labels: { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, [LABEL_DISCOVERED_FROM]: c.cluster, [LABEL_SERVICE_NAME]: c.service, [LABEL_SERVICE_NAMESPACE]: c.namespace },
       ...(conflict ? { annotations: { [ANNOTATION_NAME_CONFLICT]: conflict } } : {}),
     },
-    spec: { cluster: c.cluster, service: { name: c.service, namespace: c.namespace }, ports: c.ports },
+    spec: { cluster: c.cluster, service: { name: c.service, namespace: c.namespace }, ports: c.ports, ...(c.selector ? { selector: c.selector } : {}) },
   };
 }
 

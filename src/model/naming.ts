@@ -27,6 +27,11 @@ export function remoteObjectName(serviceName: string, remoteCluster: string): st
   return `${serviceName}-remote-${remoteCluster}`;
 }
 
+/** The dedicated host of a cluster's local tier, standing for the Service's own pods: `<service>-local.<namespace>.global`. */
+export function localTierHost(serviceName: string, serviceNamespace: string): string {
+  return `${localRuleName(serviceName)}.${serviceNamespace}.global`;
+}
+
 export function globalObjectName(serviceName: string): string {
   return `${serviceName}-global`;
 }

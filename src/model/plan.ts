@@ -7,7 +7,7 @@ import type { FailoverContext, Tier } from './context.ts';
 import { DEFAULTS, choosePort, normalizeProtocol, tiers } from './context.ts';
 import { profileFor } from './profile.ts';
 import type { Profile } from './profile.ts';
-import { defaultGlobalHost, outboundCluster, remoteHost, remoteObjectName, serviceHost } from './naming.ts';
+import { defaultGlobalHost, localRuleName, localTierHost, outboundCluster, remoteHost, remoteObjectName, serviceHost } from './naming.ts';
 import { parseDurationNanos, protoDuration } from './duration.ts';
 
 export interface OutlierDetection {
@@ -28,6 +28,25 @@ export interface ClusterTarget {
   /** The Kubernetes Service host in this cluster, e.g. reviews.default.svc.cluster.local. */
   localHost: string;
   rootNamespace: string;
+  /** The local tier as this cluster's own clients see it: the aggregate's first child. */
+  localTier: LocalTier;
+}
+
+/**
+ * The local tier. With the Service's pod selector it is a dedicated host (`<service>-local.<namespace>.global`): a
+ * ServiceEntry whose workloadSelector picks the Service's pods (istiod builds its endpoints from the ready pods
+ * of its own cluster's registry) with a DestinationRule of its own. Its outlier detection then reaches only
+ * failover traffic, and a user's DestinationRule for the Service host neither replaces it nor is replaced by it.
+ * Without a selector (or on Istio before 1.8) the tier is the Service host itself, as in the design note.
+ */
+export interface LocalTier {
+  host: string;
+  dedicated?: {
+    objectName: string;
+    selector: Record<string, string>;
+    /** The ServiceEntry port: the Service port, with the pods' port as targetPort or, when named, as its name. */
+    port: { name: string; number: number; protocol: string; targetPort?: number };
+  };
 }
 
 export interface RemoteTier {
@@ -82,16 +101,36 @@ export interface FailoverPlan {
   clientSelector?: Record<string, string>;
 }
 
-function target(t: Tier): ClusterTarget {
+function localTier(t: Tier, fs: FailoverService, profile: Profile, serviceHostName: string): LocalTier {
+  const selector = t.workload.spec.selector;
+  const chosen = choosePort(fs, t.workload);
+  if (!selector || Object.keys(selector).length === 0 || !profile.workloadSelectorServiceEntry || !('port' in chosen)) return { host: serviceHostName };
+  const p = chosen.port;
+  const protocol = normalizeProtocol(p.protocol);
+  // A named targetPort is resolved by istiod from the pods' container port of the same name (it looks the
+  // ServiceEntry port's name up in each pod's ports first), so the ServiceEntry port takes that name.
+  const port =
+    typeof p.targetPort === 'string'
+      ? { name: p.targetPort, number: p.number, protocol }
+      : p.targetPort !== undefined && p.targetPort !== p.number
+        ? { name: p.name, number: p.number, protocol, targetPort: p.targetPort }
+        : { name: p.name, number: p.number, protocol };
+  return { host: localTierHost(t.serviceName, t.serviceNamespace), dedicated: { objectName: localRuleName(t.serviceName), selector: { ...selector }, port } };
+}
+
+function target(t: Tier, fs: FailoverService): ClusterTarget {
   const spec = t.cluster.spec;
+  const profile = profileFor(spec.istio?.version) as Profile;
+  const host = serviceHost(t.serviceName, t.serviceNamespace, spec.clusterDomain ?? DEFAULTS.clusterDomain);
   return {
     clusterName: t.clusterName,
     cluster: t.cluster,
-    profile: profileFor(spec.istio?.version) as Profile,
+    profile,
     serviceName: t.serviceName,
     serviceNamespace: t.serviceNamespace,
-    localHost: serviceHost(t.serviceName, t.serviceNamespace, spec.clusterDomain ?? DEFAULTS.clusterDomain),
+    localHost: host,
     rootNamespace: spec.istio?.rootNamespace ?? DEFAULTS.rootNamespace,
+    localTier: localTier(t, fs, profile, host),
   };
 }
 
@@ -101,7 +140,7 @@ export function buildPlan(ctx: FailoverContext): FailoverPlan {
   const primary = ts[0] as Tier;
   const chosen = choosePort(ctx.fs, primary.workload) as { port: WorkloadPort };
   const spec = ctx.fs.spec;
-  const targets = ts.map(target);
+  const targets = ts.map((t) => target(t, ctx.fs));
   const port = { name: chosen.port.name, number: chosen.port.number, protocol: normalizeProtocol(chosen.port.protocol) };
   const clients = targets.map((local): ClientView => {
     const remotes = targets
@@ -116,7 +155,7 @@ export function buildPlan(ctx: FailoverContext): FailoverPlan {
           gatewayPort: gw.port,
         };
       });
-    return { local, remotes, children: [outboundCluster(port.number, local.localHost), ...remotes.map((r) => outboundCluster(port.number, r.host))] };
+    return { local, remotes, children: [outboundCluster(port.number, local.localTier.host), ...remotes.map((r) => outboundCluster(port.number, r.host))] };
   });
   const od = spec.outlierDetection ?? {};
   const globalHost = spec.hostname ?? defaultGlobalHost(primary.serviceName, primary.serviceNamespace);

@@ -15,6 +15,8 @@ export interface Profile {
   /** EnvoyFilter is only served as v1alpha3, in every version. */
   envoyFilterApiVersion: string;
   aggregateTypedConfig(clusters: string[]): Record<string, unknown>;
+  /** A ServiceEntry workloadSelector selects Kubernetes pods (Istio 1.8+), so the local tier can be a host of its own. */
+  workloadSelectorServiceEntry: boolean;
 }
 
 const AGGREGATE_V3 = 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig';
@@ -22,8 +24,8 @@ const AGGREGATE_V3 = 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3
 const v3Config = (clusters: string[]) => ({ '@type': AGGREGATE_V3, clusters });
 
 export const PROFILES: Record<ProfileName, Profile> = {
-  modern: { name: 'modern', networkingApiVersion: 'networking.istio.io/v1', envoyFilterApiVersion: 'networking.istio.io/v1alpha3', aggregateTypedConfig: v3Config },
-  v1beta1: { name: 'v1beta1', networkingApiVersion: 'networking.istio.io/v1beta1', envoyFilterApiVersion: 'networking.istio.io/v1alpha3', aggregateTypedConfig: v3Config },
+  modern: { name: 'modern', networkingApiVersion: 'networking.istio.io/v1', envoyFilterApiVersion: 'networking.istio.io/v1alpha3', aggregateTypedConfig: v3Config, workloadSelectorServiceEntry: true },
+  v1beta1: { name: 'v1beta1', networkingApiVersion: 'networking.istio.io/v1beta1', envoyFilterApiVersion: 'networking.istio.io/v1alpha3', aggregateTypedConfig: v3Config, workloadSelectorServiceEntry: true },
   legacy: {
     name: 'legacy',
     networkingApiVersion: 'networking.istio.io/v1alpha3',
@@ -33,6 +35,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       type_url: 'type.googleapis.com/envoy.config.cluster.aggregate.v2alpha.ClusterConfig',
       value: { clusters },
     }),
+    workloadSelectorServiceEntry: false,
   },
 };
 

@@ -14,6 +14,9 @@
  *   simulation applies that cap, read from the rendered DestinationRules.
  * - From a client cluster a remote tier is that cluster's gateway endpoint(s) (the ServiceEntry's
  *   endpoints), which work while the remote has at least one healthy instance.
+ * - The local tier is the Service host, or a ServiceEntry with a workloadSelector (the client cluster's own
+ *   pods). Either way it is one priority level: Spillway's rule for it turns locality load balancing off.
+ *   A rule that leaves locality load balancing on splits it per zone, which is flagged (SIM009).
  */
 import type { KubeObject } from '../api/types.ts';
 import { DEFAULT_OVERPROVISIONING_FACTOR, DEFAULT_PANIC_THRESHOLD, priorityLoad } from './priority.ts';
@@ -181,6 +184,13 @@ function outlierOf(objects: readonly KubeObject[], host: string, port: number | 
   return { configured: true, triggers, maxEjectionPercent: max, maxEjectionPercentSet: set !== undefined, ejectable };
 }
 
+/** Whether the DestinationRule for a host leaves Istio's locality load balancing on (the mesh default). */
+function localityOn(objects: readonly KubeObject[], host: string): boolean {
+  const dr = objects.find((o) => o.kind === 'DestinationRule' && field(o['spec'], 'host') === host);
+  const setting = field(field(field(field(dr?.['spec'], 'trafficPolicy'), 'loadBalancer'), 'localityLbSetting'), 'enabled');
+  return setting !== false;
+}
+
 function healthOf(health: HealthSpec, cluster: string): { healthy: number; total: number; assumed: boolean } {
   const h = health[cluster];
   if (!h) return { healthy: 1, total: 1, assumed: true };
@@ -257,7 +267,10 @@ function buildTiers(
   const tiers: TierDraft[] = [];
   for (const child of agg.children) {
     const { port, host } = parseOutbound(child);
-    const se = objects.find((o) => o.kind === 'ServiceEntry' && asArray(field(o['spec'], 'hosts')).includes(host));
+    const found = objects.find((o) => o.kind === 'ServiceEntry' && asArray(field(o['spec'], 'hosts')).includes(host));
+    // A ServiceEntry selecting workloads stands for the client cluster's own pods (Spillway's dedicated local
+    // tier): istiod builds its endpoints from the matching ready pods of its own cluster.
+    const se = found && field(found['spec'], 'workloadSelector') === undefined ? found : undefined;
     let role: 'local' | 'remote';
     let cluster: string;
     let hosts: number;
@@ -288,6 +301,9 @@ function buildTiers(
     tiers.push({ cluster, percent: 0, role, envoyCluster: child, host, hosts, healthy, seenHealthy, outlier, failingSeen: seenHealthy - healthy });
 
     const what = role === 'local' ? `the local service in ${client}` : `the gateway of ${cluster}`;
+    if (role === 'local' && outlier.configured && localityOn(objects, host)) {
+      warn.add('SIM009', `${fs} in ${client}: the DestinationRule for ${host} has outlier detection and leaves locality load balancing on, so Istio splits the local tier into one priority level per region/zone; these figures treat it as one level (set trafficPolicy.loadBalancer.localityLbSetting.enabled: false)`);
+    }
     if (!outlier.configured) {
       warn.add('SIM001', `${fs} in ${client}: aggregate child ${child} has no outlier detection (no DestinationRule with outlierDetection for ${host}); failures of ${what} are never ejected, so traffic never fails over from it`);
     } else if (!outlier.triggers) {

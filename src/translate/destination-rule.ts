@@ -22,11 +22,20 @@ export function remoteDestinationRule(plan: FailoverPlan, client: ClientView, re
   });
 }
 
+/**
+ * The local tier's rule, on its dedicated host (or the Service host without one). Locality load balancing is
+ * off: with outlier detection on, Istio would otherwise split the tier's endpoints into one priority level per
+ * region/zone, and the aggregate's levels would no longer be "local, then each remote" as `simulate` computes.
+ */
 export function localDestinationRule(plan: FailoverPlan, client: ClientView, meta: ClusterMeta): KubeObject {
   const l = client.local;
   return istioObject(l.profile.networkingApiVersion, 'DestinationRule', localRuleName(l.serviceName), l.serviceNamespace, meta, meta.client, {
-    host: l.localHost,
-    trafficPolicy: { connectionPool: { tcp: { connectTimeout: plan.connectTimeout } }, outlierDetection: plan.localOutlierDetection },
+    host: l.localTier.host,
+    trafficPolicy: {
+      loadBalancer: { localityLbSetting: { enabled: false } },
+      connectionPool: { tcp: { connectTimeout: plan.connectTimeout } },
+      outlierDetection: plan.localOutlierDetection,
+    },
     exportTo: plan.exportTo,
   });
 }

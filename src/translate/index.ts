@@ -1,7 +1,7 @@
 /** Translates one plan into objects per cluster. Pure: the parent only loops over plans. */
 import type { KubeObject } from '../api/types.ts';
 import type { FailoverPlan } from '../model/plan.ts';
-import { globalServiceEntry, remoteServiceEntry } from './service-entry.ts';
+import { globalServiceEntry, localServiceEntry, remoteServiceEntry } from './service-entry.ts';
 import { localDestinationRule, remoteDestinationRule } from './destination-rule.ts';
 import { envoyFilter } from './envoy-filter.ts';
 import { receivingGateway } from './gateway.ts';
@@ -28,6 +28,8 @@ export function translatePlan(plan: FailoverPlan): Map<string, KubeObject[]> {
       const notes = remoteNotes.get(r.target.clusterName);
       list.push(remoteServiceEntry(plan, client, r, meta, notes), remoteDestinationRule(plan, client, r, meta, notes));
     }
+    const localEntry = localServiceEntry(plan, client, meta);
+    if (localEntry) list.push(localEntry);
     list.push(localDestinationRule(plan, client, meta), envoyFilter(plan, client, meta));
   }
   // ...and, being a remote of every other client, receives their spill-over.

@@ -22,6 +22,27 @@ export function globalServiceEntry(plan: FailoverPlan, client: ClientView, meta:
   });
 }
 
+/**
+ * The local tier's own host: a ServiceEntry selecting the Service's pods. istiod builds its endpoints from the
+ * pods of its own cluster's registry that match the selector in this namespace and are ready (not-ready pods
+ * leave it instead of staying as unhealthy endpoints), at the pods' port (container port named like the
+ * ServiceEntry port, else targetPort, else the port number). No addresses: nothing resolves or calls this host
+ * but the aggregate.
+ */
+export function localServiceEntry(plan: FailoverPlan, client: ClientView, meta: ClusterMeta): KubeObject | undefined {
+  const l = client.local;
+  const d = l.localTier.dedicated;
+  if (!d) return undefined;
+  return istioObject(l.profile.networkingApiVersion, 'ServiceEntry', d.objectName, l.serviceNamespace, meta, meta.client, {
+    hosts: [l.localTier.host],
+    location: 'MESH_INTERNAL',
+    ports: [d.port],
+    resolution: 'STATIC',
+    workloadSelector: { labels: d.selector },
+    exportTo: plan.exportTo,
+  });
+}
+
 export function remoteServiceEntry(plan: FailoverPlan, client: ClientView, remote: RemoteTier, meta: ClusterMeta, annotations: Record<string, string> = remoteAnnotations(remote.target.clusterName)): KubeObject {
   const l = client.local;
   const loc = remote.target.cluster.spec.locality;

@@ -34,7 +34,7 @@ test('render -o json prints exactly {clusters, messages} with messages {code, le
     const doc = JSON.parse(r.out) as { clusters: Record<string, unknown[]>; messages: Record<string, unknown>[] };
     assert.deepEqual(Object.keys(doc), ['clusters', 'messages']);
     assert.deepEqual(Object.keys(doc.clusters), ['cluster1', 'cluster2']);
-    assert.equal(doc.clusters.cluster1?.length, 7, 'the valid service is still rendered');
+    assert.equal(doc.clusters.cluster1?.length, 8, 'the valid service is still rendered');
     assert.ok(doc.messages.length > 0);
     for (const m of doc.messages) assert.deepEqual(Object.keys(m), ['code', 'level', 'object', 'message']);
     assert.equal(doc.messages[0]?.object, 'FailoverService/default/ghost');

@@ -24,6 +24,28 @@ describe('discovery', () => {
     assert.deepEqual(r.notes, []);
   });
 
+  it('carries the Service\'s pod selector and each port\'s targetPort, so the local tier selects the same pods on the same port', { timeout: 90_000 }, () => {
+    const svc = (name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec });
+    const r = discoverWorkloads({
+      services: new Map([
+        ['c1', [
+          svc('reviews', { selector: { app: 'reviews', tier: 'backend' }, ports: [{ name: 'http', port: 9080, targetPort: 8080 }, { name: 'grpc', port: 9090, targetPort: 'grpc-port' }, { name: 'http-same', port: 7000, targetPort: 7000 }] }),
+          svc('external', { ports: [{ name: 'http', port: 80, targetPort: 80 }] }),
+        ]],
+      ]),
+      existing: [],
+      excludeNamespaces: excl,
+    });
+    const byName = new Map(r.desired.map((o) => [o.metadata.name, o.spec as { ports: unknown; selector?: unknown }]));
+    assert.deepEqual(byName.get('reviews-c1')?.selector, { app: 'reviews', tier: 'backend' });
+    assert.deepEqual(byName.get('reviews-c1')?.ports, [
+      { name: 'http', number: 9080, protocol: 'HTTP', targetPort: 8080 },
+      { name: 'grpc', number: 9090, protocol: 'GRPC', targetPort: 'grpc-port' },
+      { name: 'http-same', number: 7000, protocol: 'HTTP' },
+    ]);
+    assert.equal(byName.get('external-c1')?.selector, undefined, 'a Service without a selector keeps the local tier on the Service host');
+  });
+
   it('istioProtocol: appProtocol first, then the name prefix, else TCP', { timeout: 90_000 }, () => {
     assert.equal(istioProtocol({ name: 'web', appProtocol: 'HTTP2' }), 'HTTP2');
     assert.equal(istioProtocol({ name: 'http2-x' }), 'HTTP2');

@@ -61,7 +61,7 @@ describe('controller end to end (3 member clusters)', () => {
     }, 'discovered workloads');
     const mw = await get(f.mc, MESH_WORKLOADS, 'default', 'ratings-cluster2');
     assert.equal(mw?.metadata.labels?.[LABEL_DISCOVERED_FROM], 'cluster2');
-    assert.deepEqual(mw?.spec, { cluster: 'cluster2', service: { name: 'ratings', namespace: 'default' }, ports: [{ name: 'http-api', number: 9080, protocol: 'HTTP' }] });
+    assert.deepEqual(mw?.spec, { cluster: 'cluster2', service: { name: 'ratings', namespace: 'default' }, ports: [{ name: 'http-api', number: 9080, protocol: 'HTTP' }], selector: { app: 'ratings' } });
   });
 
   it('creates a FailoverService: every cluster converges to exactly the render; status says so', { timeout: 90_000 }, async () => {

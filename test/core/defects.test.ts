@@ -59,8 +59,8 @@ test('defect: no hard-coded 240.0.0.x: addresses derive from the host, are uniqu
   const before = addressOf(base, 'c1', 'reviews-global');
   const more = [...base];
   for (let i = 0; i < 50; i++) {
-    more.push({ apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshWorkload', metadata: { name: `s${i}-c1`, namespace: 'default' }, spec: { cluster: 'c1', service: { name: `s${i}` }, ports: [{ name: 'http', number: 80, protocol: 'HTTP' }] } });
-    more.push({ apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshWorkload', metadata: { name: `s${i}-c2`, namespace: 'default' }, spec: { cluster: 'c2', service: { name: `s${i}` }, ports: [{ name: 'http', number: 80, protocol: 'HTTP' }] } });
+    more.push({ apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshWorkload', metadata: { name: `s${i}-c1`, namespace: 'default' }, spec: { cluster: 'c1', service: { name: `s${i}` }, ports: [{ name: 'http', number: 80, protocol: 'HTTP' }], selector: { app: `s${i}` } } });
+    more.push({ apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshWorkload', metadata: { name: `s${i}-c2`, namespace: 'default' }, spec: { cluster: 'c2', service: { name: `s${i}` }, ports: [{ name: 'http', number: 80, protocol: 'HTTP' }], selector: { app: `s${i}` } } });
     more.push({ apiVersion: 'spillway.dev/v1alpha1', kind: 'FailoverService', metadata: { name: `s${i}`, namespace: 'default' }, spec: { meshWorkloads: [`s${i}-c1`, `s${i}-c2`] } });
   }
   const big = render(more);
@@ -73,7 +73,7 @@ test('defect: no hard-coded 240.0.0.x: addresses derive from the host, are uniqu
 
 test('defect: outlier detection covers the local service too, not only the remote host', () => {
   const local = one(c1, 'DestinationRule', 'reviews-local');
-  assert.equal(at(local, 'spec', 'host'), 'reviews.default.svc.cluster.local');
+  assert.equal(at(local, 'spec', 'host'), 'reviews-local.default.global', 'the local tier\'s own host, not the shared Service host');
   assert.ok(at(local, 'spec', 'trafficPolicy', 'outlierDetection'));
   // Every child of the aggregate has a DestinationRule with outlier detection.
   const children = at(addPatch(one(c1, 'EnvoyFilter', 'reviews-global.default.global')), 'cluster_type', 'typed_config', 'clusters') as string[];

@@ -18,12 +18,12 @@ export function meshCluster(name: string, spec: Spec = {}): KubeObject {
   return { apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshCluster', metadata: { name }, spec: { gateway: { address: `192.0.2.${10 + n}`, port: 32000 }, ...spec } };
 }
 
-export function meshWorkload(name: string, cluster: string, opts: { service?: string; namespace?: string; ports?: { name: string; number: number; protocol: string }[] } = {}): KubeObject {
+export function meshWorkload(name: string, cluster: string, opts: { service?: string; namespace?: string; ports?: { name: string; number: number; protocol: string; targetPort?: number | string }[]; selector?: Record<string, string> | null } = {}): KubeObject {
   return {
     apiVersion: 'spillway.dev/v1alpha1',
     kind: 'MeshWorkload',
     metadata: { name, namespace: opts.namespace ?? 'default' },
-    spec: { cluster, service: { name: opts.service ?? 'reviews', namespace: opts.namespace ?? 'default' }, ports: opts.ports ?? [{ name: 'http', number: 9080, protocol: 'HTTP' }] },
+    spec: { cluster, service: { name: opts.service ?? 'reviews', namespace: opts.namespace ?? 'default' }, ports: opts.ports ?? [{ name: 'http', number: 9080, protocol: 'HTTP' }], ...(opts.selector === null ? {} : { selector: opts.selector ?? { app: opts.service ?? 'reviews' } }) },
   };
 }
 

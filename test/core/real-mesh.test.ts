@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { render } from '../../src/index.ts';
 import type { KubeObject } from '../../src/api/types.ts';
-import { addPatch, at, byKind, one, scenario } from './fixtures.ts';
+import { addPatch, at, byKind, failoverService, meshCluster, meshWorkload, one, scenario } from './fixtures.ts';
 import { candidateAddress, inIstioAutoAllocationRange } from '../../src/model/address.ts';
 
 const names = (objs: readonly KubeObject[]) => objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
@@ -99,4 +99,67 @@ test('derived virtual IPs avoid Istio\'s auto-allocation range 240.240.0.0/16; o
   const pinned = render(scenario(2, { fsSpec: { address: '240.240.0.9' } }));
   assert.deepEqual(pinned.messages.map((m) => m.code), ['SPW131']);
   assert.deepEqual(at(one(pinned.clusters.c1 ?? [], 'ServiceEntry', 'reviews-global'), 'spec', 'addresses'), ['240.240.0.9']);
+});
+
+test('the local tier is a host of its own selecting the Service\'s pods; nothing is written for the Service host', () => {
+  const r = render(scenario(3));
+  assert.deepEqual(r.messages, []);
+  const c1 = r.clusters.c1 ?? [];
+  const se = one(c1, 'ServiceEntry', 'reviews-local');
+  assert.deepEqual(se.spec, {
+    hosts: ['reviews-local.default.global'],
+    location: 'MESH_INTERNAL',
+    ports: [{ name: 'http', number: 9080, protocol: 'HTTP' }],
+    resolution: 'STATIC',
+    workloadSelector: { labels: { app: 'reviews' } },
+    exportTo: ['*'],
+  });
+  assert.equal(se.metadata.namespace, 'default', 'in the pods\' namespace: istiod selects workloads in the ServiceEntry\'s own namespace');
+  const children = at(addPatch(one(c1, 'EnvoyFilter', 'reviews-global.default.global')), 'cluster_type', 'typed_config', 'clusters') as string[];
+  assert.deepEqual(children, ['outbound|9080||reviews-local.default.global', 'outbound|9080||reviews-remote-c2.default.global', 'outbound|9080||reviews-remote-c3.default.global'], 'local first, remotes in order');
+  // A user's DestinationRule for reviews.default.svc.cluster.local meets no rule of ours (Istio applies one per host),
+  // and other callers of the Service (the receiving gateway included) are never ejected by failover settings.
+  for (const objs of Object.values(r.clusters)) {
+    for (const o of objs) assert.notEqual(at(o, 'spec', 'host'), 'reviews.default.svc.cluster.local', `${o.kind}/${o.metadata.name}`);
+  }
+  // The receiving side still routes to the Service host, under whatever policy the user gives it.
+  assert.equal(at(one(c1, 'VirtualService', 'reviews-global.default.global-vs'), 'spec', 'http', 0, 'route', 0, 'destination', 'host'), 'reviews.default.svc.cluster.local');
+});
+
+test('the local tier is one priority level, as simulate computes: its rule turns locality load balancing off', () => {
+  const local = one(render(scenario(2)).clusters.c1 ?? [], 'DestinationRule', 'reviews-local');
+  assert.deepEqual(at(local, 'spec', 'trafficPolicy', 'loadBalancer'), { localityLbSetting: { enabled: false } });
+  assert.ok(at(local, 'spec', 'trafficPolicy', 'outlierDetection'));
+});
+
+test('the local ServiceEntry reaches the pods\' port: numeric targetPort as targetPort, a named one as the port name', () => {
+  const docs = (targetPort: number | string | undefined) => [
+    meshCluster('c1'), meshCluster('c2'),
+    meshWorkload('reviews-c1', 'c1', { ports: [{ name: 'http', number: 9080, protocol: 'HTTP', ...(targetPort !== undefined ? { targetPort } : {}) }] }),
+    meshWorkload('reviews-c2', 'c2'),
+    failoverService('reviews', ['reviews-c1', 'reviews-c2']),
+  ];
+  const port = (tp: number | string | undefined) => at(one(render(docs(tp)).clusters.c1 ?? [], 'ServiceEntry', 'reviews-local'), 'spec', 'ports');
+  assert.deepEqual(port(8080), [{ name: 'http', number: 9080, protocol: 'HTTP', targetPort: 8080 }]);
+  assert.deepEqual(port(9080), [{ name: 'http', number: 9080, protocol: 'HTTP' }]);
+  assert.deepEqual(port('web'), [{ name: 'web', number: 9080, protocol: 'HTTP' }], 'istiod resolves the pod port by the ServiceEntry port name');
+  // c2 keeps its own (default) port: each cluster's workload decides.
+  assert.deepEqual(at(one(render(docs(8080)).clusters.c2 ?? [], 'ServiceEntry', 'reviews-local'), 'spec', 'ports'), [{ name: 'http', number: 9080, protocol: 'HTTP' }]);
+  const bad = render(docs('Not_A_Name'));
+  assert.deepEqual(bad.messages.map((m) => m.code), ['SPW133']);
+  assert.deepEqual(Object.values(bad.clusters).flat(), [], 'an error renders nothing');
+});
+
+test('without a pod selector (or on Istio before 1.8) the local tier is the Service host, flagged SPW132', () => {
+  const docs = [meshCluster('c1'), meshCluster('c2'), meshWorkload('reviews-c1', 'c1', { selector: null }), meshWorkload('reviews-c2', 'c2'), failoverService('reviews', ['reviews-c1', 'reviews-c2'])];
+  const r = render(docs);
+  assert.deepEqual(r.messages.map((m) => [m.code, m.level]), [['SPW132', 'warning']]);
+  assert.match(r.messages[0]?.message ?? '', /reviews-c1 has no spec\.selector/);
+  const c1 = r.clusters.c1 ?? [];
+  assert.equal(byKind(c1, 'ServiceEntry').find((s) => s.metadata.name === 'reviews-local'), undefined);
+  assert.equal(at(one(c1, 'DestinationRule', 'reviews-local'), 'spec', 'host'), 'reviews.default.svc.cluster.local');
+  assert.ok(one(r.clusters.c2 ?? [], 'ServiceEntry', 'reviews-local'), 'c2 has a selector: its own local host');
+  const legacy = render(scenario(2, { clusterSpec: (i) => (i === 1 ? { istio: { version: '1.7' } } : {}) }));
+  assert.deepEqual(legacy.messages.map((m) => m.code), ['SPW132']);
+  assert.equal(at(one(legacy.clusters.c1 ?? [], 'DestinationRule', 'reviews-local'), 'spec', 'host'), 'reviews.default.svc.cluster.local');
 });

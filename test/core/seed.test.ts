@@ -44,7 +44,7 @@ test('cluster1: the EnvoyFilter REMOVEs and re-ADDs the global cluster as an agg
   assert.equal(value.lb_policy, 'CLUSTER_PROVIDED');
   assert.equal(at(value, 'cluster_type', 'typed_config', '@type'), 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig');
   assert.deepEqual(at(value, 'cluster_type', 'typed_config', 'clusters'), [
-    'outbound|9080||reviews.default.svc.cluster.local',
+    'outbound|9080||reviews-local.default.global',
     'outbound|9080||reviews-remote-cluster2.default.global',
   ]);
 });
@@ -61,7 +61,7 @@ test('cluster2 gets the receiving Gateway and VirtualService routing the global 
 test('served local-first both ways: cluster2 has its own aggregate (itself, then cluster1) and cluster1 receives', () => {
   const value = addPatch(one(c2, 'EnvoyFilter', 'reviews-global.default.global'));
   assert.deepEqual(at(value, 'cluster_type', 'typed_config', 'clusters'), [
-    'outbound|9080||reviews.default.svc.cluster.local',
+    'outbound|9080||reviews-local.default.global',
     'outbound|9080||reviews-remote-cluster1.default.global',
   ]);
   assert.deepEqual(at(one(c2, 'ServiceEntry', 'reviews-remote-cluster1'), 'spec', 'endpoints'), [{ address: '192.0.2.10', ports: { http1: 32000 } }]);

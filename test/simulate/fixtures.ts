@@ -14,6 +14,10 @@ export interface FixtureOptions {
   gatewayPort?: number;
   /** Outlier detection on each DestinationRule; `null` drops it. */
   outlierDetection?: Record<string, unknown> | null;
+  /** The local tier as Spillway renders it with a pod selector: a ServiceEntry selecting the pods. */
+  dedicatedLocalHost?: boolean;
+  /** Leave locality load balancing on in the local rule (as a hand-written rule would). */
+  localityOn?: boolean;
   /** Outlier detection on the local rule only (overrides `outlierDetection` there). */
   localOutlierDetection?: Record<string, unknown> | null;
   /** common_lb_config of the aggregate; `null` leaves it out (Envoy default panic threshold 50). */
@@ -31,7 +35,7 @@ export function rendered(clusters: string[], o: FixtureOptions = {}): Record<str
   const ns = o.namespace ?? 'default';
   const port = o.port ?? 9080;
   const globalHost = `${svc}-global.${ns}.global`;
-  const localHost = `${svc}.${ns}.svc.cluster.local`;
+  const localHost = o.dedicatedLocalHost ? `${svc}-local.${ns}.global` : `${svc}.${ns}.svc.cluster.local`;
   const gw = o.gatewayAddress ?? ((_c: string, i: number) => `172.18.0.${i + 2}`);
   const od = o.outlierDetection === undefined ? DEFAULT_OD : o.outlierDetection;
   const localOd = o.localOutlierDetection === undefined ? od : o.localOutlierDetection;
@@ -58,7 +62,10 @@ export function rendered(clusters: string[], o: FixtureOptions = {}): Record<str
       objs.push({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: meta(remoteName(r), client), spec: { host: `${remoteName(r)}.${ns}.global`, trafficPolicy: tp } });
     }
     if (hasLocal) {
-      objs.push({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: meta(`${svc}-local`, client), spec: { host: localHost, trafficPolicy: localOd ? { outlierDetection: localOd } : {} } });
+      objs.push({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: meta(`${svc}-local`, client), spec: { host: localHost, trafficPolicy: localOd ? { ...(o.localityOn ? {} : { loadBalancer: { localityLbSetting: { enabled: false } } }), outlierDetection: localOd } : {} } });
+      if (o.dedicatedLocalHost) {
+        objs.push({ apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: meta(`${svc}-local`, client), spec: { hosts: [localHost], location: 'MESH_INTERNAL', ports: [{ name: 'http1', number: port, protocol: 'HTTP' }], resolution: 'STATIC', workloadSelector: { labels: { app: svc } } } });
+      }
     }
     const children = [
       ...(hasLocal ? [`outbound|${port}||${localHost}`] : []),

@@ -193,3 +193,20 @@ test('an EnvoyFilter without an aggregate, or an aggregate without children: SIM
   assert.ok(r.warnings.some((w) => w.code === 'SIM008' && w.message.includes('in cluster1') && w.message.includes('no child clusters')));
   assert.ok(r.warnings.some((w) => w.code === 'SIM008' && w.message.includes('in cluster2') && w.message.includes('adds no aggregate')));
 });
+
+test('a ServiceEntry with a workloadSelector is the local tier (the client cluster\'s own pods), not a remote', () => {
+  const s = simulate(rendered(['cluster1', 'cluster2'], { dedicatedLocalHost: true }), { cluster1: { healthy: 1, total: 2 } });
+  const c1 = result(s, 'cluster1');
+  assert.deepEqual(c1?.tiers.map((t) => [t.cluster, t.role, t.host, t.percent]), [
+    ['cluster1', 'local', 'reviews-local.default.global', 70],
+    ['cluster2', 'remote', 'reviews-remote.default.global', 30],
+  ]);
+  assert.deepEqual(s.warnings, []);
+});
+
+test('a local rule that leaves locality load balancing on: SIM009 (Istio splits the tier per zone)', () => {
+  const s = simulate(rendered(['cluster1', 'cluster2'], { localityOn: true }));
+  assert.deepEqual(codes(s), ['SIM009']);
+  assert.ok(s.warnings[0]?.message.includes('localityLbSetting.enabled: false'));
+  assert.deepEqual(codes(simulate(rendered(['cluster1', 'cluster2']))), []);
+});

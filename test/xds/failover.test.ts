@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
-import { AdsServer, startWorld, snapshotFromRendered, clusterName, renderFor, failoverInputs, LOCAL_HOST, SERVICE, GLOBAL_HOST } from './harness.ts';
+import { AdsServer, startWorld, snapshotFromRendered, clusterName, renderFor, failoverInputs, LOCAL_HOST, LOCAL_TIER_HOST, SERVICE, GLOBAL_HOST } from './harness.ts';
 import type { IdentityCaller, RenderedObject, World, WorldOptions } from './harness.ts';
 
 const FIRST_CALL_MS = 15_000; // worker start + xDS handshake on a loaded 2-core machine
@@ -54,7 +54,7 @@ describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => 
       assert.deepEqual(rest, addedAggregate(w.rendered));
       assert.equal(w.snapshot.adaptations.length, 1);
       assert.deepEqual(aggregateChildren(addedAggregate(w.rendered)), [
-        clusterName(SERVICE.port, LOCAL_HOST),
+        clusterName(SERVICE.port, LOCAL_TIER_HOST),
         clusterName(SERVICE.port, `${SERVICE.name}-remote-cluster2.${SERVICE.namespace}.global`),
       ]);
 
@@ -99,7 +99,7 @@ describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => 
     // (enforcing_success_rate 0) and cannot express the second, so gRPC keeps sending to the local tier.
     await withWorld({ clusters: ['cluster1', 'cluster2'], client: 'cluster1' }, async (w) => {
       await w.caller.waitForIdentity('cluster1', FIRST_CALL_MS);
-      const od = w.snapshot.clusters.find((c) => c.name === clusterName(SERVICE.port, LOCAL_HOST))?.outlier_detection;
+      const od = w.snapshot.clusters.find((c) => c.name === clusterName(SERVICE.port, LOCAL_TIER_HOST))?.outlier_detection;
       assert.deepEqual(od, { enforcing_success_rate: 0, consecutive_5xx: 1, enforcing_consecutive_5xx: 100, interval: '1s', base_ejection_time: '10s', max_ejection_percent: 100 });
 
       w.backend('cluster1').failing = grpcStatus.UNAVAILABLE;
@@ -138,8 +138,8 @@ describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => 
   it('teeth: a child name that matches no generated cluster breaks local-first (the check can fail)', async () => {
     const typo = (objs: RenderedObject[]) => {
       const children = aggregateChildren(addedAggregate(objs));
-      assert.equal(children[0], clusterName(SERVICE.port, LOCAL_HOST));
-      children[0] = clusterName(SERVICE.port, `${SERVICE.name}.${SERVICE.namespace}.svc.cluster.locl`);
+      assert.equal(children[0], clusterName(SERVICE.port, LOCAL_TIER_HOST));
+      children[0] = clusterName(SERVICE.port, `${SERVICE.name}-local.${SERVICE.namespace}.globl`);
     };
     await withWorld({ clusters: ['cluster1', 'cluster2'], client: 'cluster1', mutate: typo }, async (w) => {
       assert.ok(w.backend('cluster1').alive);

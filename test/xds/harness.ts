@@ -35,6 +35,8 @@ export const BOOTSTRAP_OPTION = 'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap
 export const SERVICE = { name: 'reviews', namespace: 'default', port: 9080, portName: 'http1' } as const;
 export const GLOBAL_HOST = `${SERVICE.name}-global.${SERVICE.namespace}.global`;
 export const LOCAL_HOST = `${SERVICE.name}.${SERVICE.namespace}.svc.cluster.local`;
+/** The local tier's own host (a ServiceEntry selecting the Service's pods), the aggregate's first child. */
+export const LOCAL_TIER_HOST = `${SERVICE.name}-local.${SERVICE.namespace}.global`;
 /** The xds:/// target a client uses: the API listener name `<global host>:<port>`. */
 export const TARGET = `xds:///${GLOBAL_HOST}:${SERVICE.port}`;
 
@@ -56,6 +58,7 @@ export function failoverInputs(clusters: readonly { name: string; gatewayPort: n
         cluster: c.name,
         service: { name: SERVICE.name, namespace: SERVICE.namespace },
         ports: [{ name: SERVICE.portName, number: SERVICE.port, protocol: 'HTTP' }],
+        selector: { app: SERVICE.name },
       },
     });
   }

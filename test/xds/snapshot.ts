@@ -178,6 +178,25 @@ export function snapshotFromRendered(objects: readonly RenderedObject[], opts: S
     const spec = obj(se.spec, `ServiceEntry ${name}.spec`);
     const resolution = spec.resolution ?? 'NONE';
     const seEndpoints = arr(spec.endpoints, `ServiceEntry ${name}.spec.endpoints`).map((e) => obj(e, `ServiceEntry ${name} endpoint`));
+    if (spec.workloadSelector !== undefined) {
+      // istiod builds a selecting ServiceEntry's endpoints from the ready pods it selects in its namespace: here
+      // the stand-in pods of the client cluster's Service in that namespace (not-ready pods leave, as istiod does).
+      const ns = str(obj(se.metadata, 'ServiceEntry.metadata').namespace, `ServiceEntry ${name}.metadata.namespace`);
+      const inNs = (Array.isArray(opts.local) ? opts.local : [opts.local]).filter((l) => l.host.split('.')[1] === ns);
+      for (const hostV of arr(spec.hosts, `ServiceEntry ${name}.spec.hosts`)) {
+        for (const pV of arr(spec.ports, `ServiceEntry ${name}.spec.ports`)) {
+          const p = obj(pV, `ServiceEntry ${name} port`);
+          const portNumber = num(p.number, `ServiceEntry ${name} port.number`);
+          const host = str(hostV, `ServiceEntry ${name} host`);
+          const locals = inNs.filter((l) => l.port === portNumber);
+          if (locals.length !== 1) throw new Error(`ServiceEntry ${name}: a workloadSelector needs exactly one local service on port ${portNumber} in namespace ${ns}`);
+          const local = locals[0] as LocalService;
+          const ready = local.health === 'DROPPED' || local.health === 'UNHEALTHY' ? [] : local.endpoints;
+          generated.push({ host, port: portNumber, cluster: edsCluster(clusterName(portNumber, host)), endpoints: ready, health: 'HEALTHY' });
+        }
+      }
+      continue;
+    }
     if (resolution !== 'STATIC' && resolution !== 'DNS' && seEndpoints.length > 0) {
       throw new Error(`ServiceEntry ${name}: resolution ${String(resolution)} is not reproduced by the harness`);
     }

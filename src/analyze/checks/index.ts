@@ -8,7 +8,8 @@ import { gatewaysCheck } from './gateways.ts';
 import { namesCheck } from './names.ts';
 import { istioVersionCheck } from './istio-version.ts';
 import { healthCheck } from './health.ts';
+import { localTierCheck } from './local-tier.ts';
 
 export type { Check } from './check.ts';
 
-export const CHECKS: readonly Check[] = [referencesCheck, clustersCheck, portsCheck, protocolCheck, gatewaysCheck, namesCheck, istioVersionCheck, healthCheck];
+export const CHECKS: readonly Check[] = [referencesCheck, clustersCheck, portsCheck, protocolCheck, gatewaysCheck, namesCheck, istioVersionCheck, healthCheck, localTierCheck];

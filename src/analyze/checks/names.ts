@@ -3,7 +3,7 @@ import type { Check } from './check.ts';
 import { MSG } from '../messages.ts';
 import { DEFAULTS, tiers } from '../../model/context.ts';
 import { dns1123LabelError, dns1123SubdomainError } from '../dns.ts';
-import { defaultGlobalHost, remoteHost, serviceHost } from '../../model/naming.ts';
+import { defaultGlobalHost, localTierHost, remoteHost, serviceHost } from '../../model/naming.ts';
 
 export const namesCheck: Check = {
   name: 'names',
@@ -22,6 +22,7 @@ export const namesCheck: Check = {
       label(`cluster name of ${t.key}:`, t.clusterName);
       label(`service name of ${t.key}:`, t.serviceName);
       label(`service namespace of ${t.key}:`, t.serviceNamespace);
+      host(`local tier host of ${t.key}:`, localTierHost(t.serviceName, t.serviceNamespace));
       host(`local host of ${t.key}:`, serviceHost(t.serviceName, t.serviceNamespace, t.cluster.spec.clusterDomain ?? DEFAULTS.clusterDomain));
     }
     const primary = ts[0];
