@@ -71,7 +71,7 @@ test('-o json with one --cluster is a v1 List of that cluster\'s objects; messag
     const list = JSON.parse(r.out) as { apiVersion: string; kind: string; items: { metadata: { labels: Record<string, string> } }[] };
     assert.equal(list.apiVersion, 'v1');
     assert.equal(list.kind, 'List');
-    assert.equal(list.items.length, 7);
+    assert.equal(list.items.length, 8);
     assert.ok(list.items.every((o) => o.metadata.labels['spillway.dev/cluster'] === 'cluster1'));
     assert.match(r.err, /^error SPW\d+ FailoverService\/default\/ghost: /m);
   } finally {
@@ -83,7 +83,7 @@ test('-o name prints kind.group/name, one a line, as kubectl does', async () => 
   const r = await cli(['render', '-f', SEED, '--cluster', 'cluster1', '-o', 'name']);
   assert.equal(r.code, 0, r.err);
   const lines = r.out.trimEnd().split('\n');
-  assert.equal(lines.length, 7);
+  assert.equal(lines.length, 8);
   for (const l of lines) assert.match(l, NAME);
   assert.ok(lines.includes('destinationrule.networking.istio.io/reviews-local'), lines.join('\n'));
   const all = await cli(['render', '-f', SEED, '-o', 'name'], { stdoutIsTTY: true });
@@ -162,7 +162,7 @@ test('kubectl apply -f - accepts the one-cluster List and YAML stream, and names
     const created = await kubectl(h, ['create', '-f', '-'], crds.map((c) => `---\n${JSON.stringify(c)}\n`).join(''));
     assert.equal(created.code, 0, created.stderr);
     const names = (await cli(['render', '-f', SEED, '--cluster', 'cluster1', '-o', 'name'])).out.trimEnd().split('\n').sort();
-    assert.equal(names.length, 7);
+    assert.equal(names.length, 8);
     const list = await cli(['render', '-f', SEED, '--cluster', 'cluster1', '-o', 'json']);
     const applied = await kubectl(h, ['apply', '-f', '-', '-o', 'name'], list.out);
     assert.equal(applied.code, 0, applied.stderr);

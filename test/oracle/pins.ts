@@ -114,11 +114,19 @@ export function checkGateway(x: ProxyXds, m: Member): void {
 }
 
 
-/** IPs of the pods of the service behind `cluster` (outbound|port||name.namespace.svc...) in the member. */
+/**
+ * IPs of the pods behind the local tier `cluster` in the member: those a rendered ServiceEntry for its host selects
+ * (Spillway's dedicated local host), else those of the Service (outbound|port||name.namespace.svc...).
+ */
 export function servicePodIps(m: Member, cluster: string): string[] {
-  return (m.input.objects as KubeObject[])
-    .filter((o) => o.kind === 'Pod' && hostOf(cluster).startsWith(`${(o.metadata.labels ?? {}).app}.${o.metadata.namespace}.svc.`))
-    .map((o) => (o.status as { podIP: string }).podIP);
+  const host = hostOf(cluster);
+  const entry = m.rendered.find((o) => o.kind === 'ServiceEntry' && (o.spec as { hosts: string[] }).hosts.includes(host));
+  const selector = (entry?.spec as { workloadSelector?: { labels: Record<string, string> } } | undefined)?.workloadSelector?.labels;
+  const pods = (m.input.objects as KubeObject[]).filter((o) => o.kind === 'Pod');
+  const chosen = selector
+    ? pods.filter((o) => o.metadata.namespace === entry?.metadata.namespace && Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v))
+    : pods.filter((o) => host.startsWith(`${(o.metadata.labels ?? {}).app}.${o.metadata.namespace}.svc.`));
+  return chosen.map((o) => (o.status as { podIP: string }).podIP);
 }
 
 /** checkClient for every aggregate the member's objects render, on its client proxy. */
