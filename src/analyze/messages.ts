@@ -47,6 +47,8 @@ export const MSG = {
   UnknownKind: t('SPW130', 'error', 'a document of the spillway.dev group (or spelled like one of its kinds) has a kind Spillway does not serve'),
   ReservedAddress: t('SPW131', 'warning', 'the pinned virtual address is in Istio\'s auto-allocation range 240.240.0.0/16'),
   SharedLocalHost: t('SPW132', 'warning', 'the local tier\'s health settings go on the Service host, shared with every caller'),
+  GatewayNodePort: t('SPW134', 'warning', 'a gateway port in the NodePort range has no servicePort, so the Gateway server names a port no Service has'),
+  PlaintextSharesPort: t('SPW135', 'error', 'plain-HTTP spill-over would share a gateway port with HTTPS servers'),
   InvalidTargetPort: t('SPW133', 'error', 'a workload port\'s targetPort is not a port number or a container port name'),
 } as const satisfies Record<string, MessageType>;
 

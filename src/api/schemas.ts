@@ -59,7 +59,17 @@ export const meshClusterSchema: JSONSchemaProps = {
           properties: {
             address: str('IP address or DNS name other clusters dial.', { minLength: 1, maxLength: 253 }),
             port: portNumber('Port other clusters dial (for example a NodePort such as 32000).'),
-            listenPort: portNumber('Port the gateway proxy listens on for this traffic; defaults to `port`.'),
+            servicePort: portNumber('Port of the gateway\'s Kubernetes Service that carries this traffic (443 on the common charts): the Gateway server port, which istiod maps to the Service\'s targetPort; defaults to listenPort, else port.'),
+            listenPort: portNumber('Deprecated, use servicePort: the gateway pod\'s port, written into the Gateway as is.'),
+            http: {
+              type: 'object',
+              description: 'The plain-HTTP entrance for FailoverServices with tls.mode DISABLE (a plain-HTTP server never shares the HTTPS port).',
+              required: ['port'],
+              properties: {
+                port: portNumber('Port other clusters dial for plain HTTP.'),
+                servicePort: portNumber('The gateway Service\'s plain-HTTP port (80 on the common charts); defaults to port.'),
+              },
+            },
             selector: labelMap('Labels selecting the gateway proxy pods; defaults to {istio: ingressgateway}.'),
           },
         },

@@ -33,10 +33,26 @@ export interface MeshClusterSpec {
   gateway?: {
     /** IP address or DNS name other clusters dial. */
     address: string;
-    /** Port other clusters dial (for example a NodePort such as 32000). */
+    /** Port other clusters dial (the LoadBalancer port, or a NodePort such as 32000). */
     port: number;
-    /** Port the gateway proxy listens on for this traffic. @default the same as `port` */
+    /**
+     * Port of the gateway's Kubernetes Service that carries this traffic (443 on the common charts): what the
+     * Gateway server names. istiod looks it up among the Service's ports and listens on its targetPort.
+     * @default `listenPort`, else `port`
+     */
+    servicePort?: number;
+    /** Deprecated: the gateway pod's port, written as is (istiod uses a number no Service port has as a container port). Use `servicePort`. */
     listenPort?: number;
+    /**
+     * The plain-HTTP entrance, needed by FailoverServices with `tls.mode: DISABLE`: a plain-HTTP server cannot
+     * share a port with HTTPS servers (Spillway's own, or the cluster's public HTTPS ingress).
+     */
+    http?: {
+      /** Port other clusters dial for plain HTTP. */
+      port: number;
+      /** The gateway Service's plain-HTTP port (80 on the common charts). @default `port` */
+      servicePort?: number;
+    };
     /** Labels selecting the gateway proxy pods. @default {istio: ingressgateway} */
     selector?: Record<string, string>;
   };

@@ -44,8 +44,12 @@ export function envoyFilterName(globalHost: string): string {
   return globalHost;
 }
 
-export function gatewayName(globalHost: string): string {
-  return `${globalHost}-gw`;
+/**
+ * The receiving Gateway: `<service>-global-gw`. istiod's validation wants a Gateway's name to be a DNS-1123 label
+ * (no dots), unlike every other kind here.
+ */
+export function gatewayName(serviceName: string): string {
+  return `${globalObjectName(serviceName)}-gw`;
 }
 
 export function virtualServiceName(globalHost: string): string {

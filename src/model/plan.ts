@@ -134,6 +134,18 @@ function target(t: Tier, fs: FailoverService): ClusterTarget {
   };
 }
 
+type Gateway = NonNullable<MeshCluster['spec']['gateway']>;
+
+/**
+ * The gateway ports one FailoverService uses in a receiving cluster: what other clusters dial, and the gateway
+ * Service port the Gateway server names (istiod resolves it to the Service's targetPort). Istio mTLS goes
+ * through the main entrance; plain HTTP through `gateway.http`, never the HTTPS port.
+ */
+export function gatewayPorts(gw: Gateway, tlsMode: 'ISTIO_MUTUAL' | 'DISABLE'): { dial: number; server: number } {
+  if (tlsMode === 'DISABLE' && gw.http) return { dial: gw.http.port, server: gw.http.servicePort ?? gw.http.port };
+  return { dial: gw.port, server: gw.servicePort ?? gw.listenPort ?? gw.port };
+}
+
 /** Builds the plan of a FailoverService whose checks reported no error. */
 export function buildPlan(ctx: FailoverContext): FailoverPlan {
   const ts = tiers(ctx);
@@ -142,6 +154,7 @@ export function buildPlan(ctx: FailoverContext): FailoverPlan {
   const spec = ctx.fs.spec;
   const targets = ts.map((t) => target(t, ctx.fs));
   const port = { name: chosen.port.name, number: chosen.port.number, protocol: normalizeProtocol(chosen.port.protocol) };
+  const tlsMode = spec.tls?.mode ?? DEFAULTS.tlsMode;
   const clients = targets.map((local): ClientView => {
     const remotes = targets
       .filter((t) => t !== local)
@@ -152,14 +165,13 @@ export function buildPlan(ctx: FailoverContext): FailoverPlan {
           host: remoteHost(primary.serviceName, primary.serviceNamespace, t.clusterName),
           objectName: remoteObjectName(primary.serviceName, t.clusterName),
           gatewayAddress: gw.address,
-          gatewayPort: gw.port,
+          gatewayPort: gatewayPorts(gw, tlsMode).dial,
         };
       });
     return { local, remotes, children: [outboundCluster(port.number, local.localTier.host), ...remotes.map((r) => outboundCluster(port.number, r.host))] };
   });
   const od = spec.outlierDetection ?? {};
   const globalHost = spec.hostname ?? defaultGlobalHost(primary.serviceName, primary.serviceNamespace);
-  const tlsMode = spec.tls?.mode ?? DEFAULTS.tlsMode;
   const duration = (v: string | undefined, d: string) => protoDuration(parseDurationNanos(v ?? d) ?? (parseDurationNanos(d) as number));
   const local: OutlierDetection = {
     consecutive5xxErrors: od.consecutive5xxErrors ?? DEFAULTS.outlierDetection.consecutive5xxErrors,

@@ -8,7 +8,7 @@ import { gatewayName, virtualServiceName } from '../model/naming.ts';
 export function receivingVirtualService(plan: FailoverPlan, t: ClusterTarget, meta: ClusterMeta): KubeObject {
   return istioObject(t.profile.networkingApiVersion, 'VirtualService', virtualServiceName(plan.globalHost), t.serviceNamespace, meta, meta.receiver, {
     hosts: [plan.globalHost],
-    gateways: [`${t.serviceNamespace}/${gatewayName(plan.globalHost)}`],
+    gateways: [`${t.serviceNamespace}/${gatewayName(plan.primaryService.name)}`],
     http: [{ route: [{ destination: { host: t.localHost, port: { number: plan.port.number } } }] }],
     exportTo: plan.exportTo,
   });

@@ -34,9 +34,9 @@ test('defect: the Gateway terminates what the client originates (ISTIO_MUTUAL bo
   assert.equal(at(server, 'tls', 'mode'), 'ISTIO_MUTUAL');
   assert.equal(at(server, 'port', 'protocol'), 'HTTPS');
   assert.ok((at(server, 'hosts') as string[]).includes(at(dr, 'spec', 'trafficPolicy', 'tls', 'sni') as string), 'the SNI the client sends is a host the server matches');
-  assert.equal(at(server, 'port', 'number'), 8443, 'the listen port, not the dialled NodePort');
+  assert.equal(at(server, 'port', 'number'), 443, 'the gateway Service port, not the dialled NodePort');
 
-  const plain = render(scenario(2, { fsSpec: { tls: { mode: 'DISABLE' } } }));
+  const plain = render(scenario(2, { fsSpec: { tls: { mode: 'DISABLE' } }, clusterSpec: (i) => ({ gateway: { address: `192.0.2.${i}`, port: 32000, servicePort: 443, http: { port: 31080, servicePort: 80 } } }) }));
   const pdr = one(plain.clusters.c1 ?? [], 'DestinationRule', 'reviews-remote-c2');
   const pgw = byKind(plain.clusters.c2 ?? [], 'Gateway')[0]!;
   assert.deepEqual(at(pdr, 'spec', 'trafficPolicy', 'tls'), { mode: 'DISABLE' });

@@ -15,7 +15,7 @@ type Spec = Record<string, unknown>;
 
 export function meshCluster(name: string, spec: Spec = {}): KubeObject {
   const n = name.length;
-  return { apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshCluster', metadata: { name }, spec: { gateway: { address: `192.0.2.${10 + n}`, port: 32000 }, ...spec } };
+  return { apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshCluster', metadata: { name }, spec: { gateway: { address: `192.0.2.${10 + n}`, port: 32000, servicePort: 443 }, ...spec } };
 }
 
 export function meshWorkload(name: string, cluster: string, opts: { service?: string; namespace?: string; ports?: { name: string; number: number; protocol: string; targetPort?: number | string }[]; selector?: Record<string, string> | null } = {}): KubeObject {

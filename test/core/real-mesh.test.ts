@@ -163,3 +163,47 @@ test('without a pod selector (or on Istio before 1.8) the local tier is the Serv
   assert.deepEqual(legacy.messages.map((m) => m.code), ['SPW132']);
   assert.equal(at(one(legacy.clusters.c1 ?? [], 'DestinationRule', 'reviews-local'), 'spec', 'host'), 'reviews.default.svc.cluster.local');
 });
+
+test('Gateway ports are the gateway Service\'s: servicePort in the server, the dialled port in the remote endpoint', () => {
+  const r = render(scenario(2, { clusterSpec: () => ({ gateway: { address: '192.0.2.10', port: 32000, servicePort: 443 } }) }));
+  assert.deepEqual(r.messages, []);
+  const gw = one(r.clusters.c2 ?? [], 'Gateway', 'reviews-global-gw');
+  assert.deepEqual(at(gw, 'spec', 'servers', 0, 'port'), { number: 443, name: 'https-spillway-443', protocol: 'HTTPS' });
+  assert.deepEqual(at(one(r.clusters.c1 ?? [], 'ServiceEntry', 'reviews-remote-c2'), 'spec', 'endpoints', 0, 'ports'), { http: 32000 });
+  // The deprecated listenPort is still honoured when servicePort is absent.
+  const legacy = render(scenario(2, { clusterSpec: () => ({ gateway: { address: '192.0.2.10', port: 32000, listenPort: 8443 } }) }));
+  assert.deepEqual(legacy.messages, []);
+  assert.equal(at(one(legacy.clusters.c2 ?? [], 'Gateway', 'reviews-global-gw'), 'spec', 'servers', 0, 'port', 'number'), 8443);
+});
+
+test('the Gateway\'s name is a DNS-1123 label (istiod rejects dots in Gateway names), and the VirtualService binds it', () => {
+  const c2 = render(scenario(2, { fsSpec: { hostname: 'reviews.global.example' } })).clusters.c2 ?? [];
+  const gw = byKind(c2, 'Gateway')[0]!;
+  assert.match(gw.metadata.name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+  assert.ok(gw.metadata.name.length <= 63);
+  assert.deepEqual(at(byKind(c2, 'VirtualService')[0], 'spec', 'gateways'), [`default/${gw.metadata.name}`]);
+  const long = render(scenario(2, { fsSpec: {} }).map((d) => (d.kind === 'MeshWorkload' ? { ...d, spec: { ...(d.spec as object), service: { name: 'a'.repeat(60) } } } : d)));
+  assert.ok(long.messages.some((m) => m.code === 'SPW111' && m.message.includes('Gateway')), JSON.stringify(long.messages));
+});
+
+test('a NodePort-looking gateway port with no servicePort is flagged (SPW134)', () => {
+  const r = render(scenario(2, { clusterSpec: (i) => ({ gateway: { address: `192.0.2.${i}`, port: 32000 } }) }));
+  assert.deepEqual([...new Set(r.messages.map((m) => m.code))], ['SPW134']);
+  assert.match(r.messages[0]?.message ?? '', /looks like a NodePort/);
+  assert.ok((r.clusters.c1 ?? []).length > 0, 'a warning: still rendered');
+  assert.deepEqual(render(scenario(2, { clusterSpec: (i) => ({ gateway: { address: `192.0.2.${i}`, port: 443 } }) })).messages, [], 'a LoadBalancer port is not flagged');
+});
+
+test('plain HTTP never shares the HTTPS port: it needs gateway.http, on a port of its own (SPW135)', () => {
+  const plain = (gateway: Record<string, unknown>) => render(scenario(2, { fsSpec: { tls: { mode: 'DISABLE' } }, clusterSpec: (i) => ({ gateway: { address: `192.0.2.${i}`, ...gateway } }) }));
+  const missing = plain({ port: 443, servicePort: 443 });
+  assert.deepEqual([...new Set(missing.messages.map((m) => m.code))], ['SPW135']);
+  assert.deepEqual(Object.values(missing.clusters).flat(), [], 'an error: nothing rendered, so no plain server lands on 443');
+  for (const sp of [443, 8443]) {
+    assert.deepEqual([...new Set(plain({ port: 443, servicePort: 8443, http: { port: 31080, servicePort: sp } }).messages.map((m) => m.code))], ['SPW135'], `http.servicePort ${sp}`);
+  }
+  const ok = plain({ port: 443, servicePort: 443, http: { port: 31080, servicePort: 80 } });
+  assert.deepEqual(ok.messages, []);
+  assert.deepEqual(at(one(ok.clusters.c2 ?? [], 'Gateway', 'reviews-global-gw'), 'spec', 'servers', 0, 'port'), { number: 80, name: 'http-spillway-80', protocol: 'HTTP' });
+  assert.deepEqual(at(one(ok.clusters.c1 ?? [], 'ServiceEntry', 'reviews-remote-c2'), 'spec', 'endpoints', 0, 'ports'), { http: 31080 });
+});

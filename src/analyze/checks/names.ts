@@ -3,7 +3,7 @@ import type { Check } from './check.ts';
 import { MSG } from '../messages.ts';
 import { DEFAULTS, tiers } from '../../model/context.ts';
 import { dns1123LabelError, dns1123SubdomainError } from '../dns.ts';
-import { defaultGlobalHost, localTierHost, remoteHost, serviceHost } from '../../model/naming.ts';
+import { defaultGlobalHost, gatewayName, localTierHost, remoteHost, serviceHost } from '../../model/naming.ts';
 
 export const namesCheck: Check = {
   name: 'names',
@@ -26,6 +26,7 @@ export const namesCheck: Check = {
       host(`local host of ${t.key}:`, serviceHost(t.serviceName, t.serviceNamespace, t.cluster.spec.clusterDomain ?? DEFAULTS.clusterDomain));
     }
     const primary = ts[0];
+    if (primary) label('the receiving Gateway name (a DNS-1123 label, as istiod requires)', gatewayName(primary.serviceName));
     if (ctx.fs.spec.hostname !== undefined) host('spec.hostname', ctx.fs.spec.hostname);
     else if (primary) host('the derived global host', defaultGlobalHost(primary.serviceName, primary.serviceNamespace));
     if (primary && problems.size === 0) {
