@@ -92,9 +92,9 @@ test('an alias bomb in metadata.creationTimestamp is SPW006 (exit 2), not an int
   for (const cmd of ['validate', 'render']) assertInputError(await cli(cmd, '-f', f), 'SPW006', /bomb\.yaml:\d+: aliases expand to more than 100000 nodes/);
   // Ordinary anchors, aliases and merge keys still work.
   const ok = join(dir, 'anchors.yaml');
-  const cluster2 = 'kind: MeshCluster\nmetadata:\n  name: cluster2\nspec:\n  gateway:\n    address: 192.0.2.20\n    port: 32000\n    listenPort: 8443\n';
+  const cluster2 = 'kind: MeshCluster\nmetadata:\n  name: cluster2\nspec:\n  gateway:\n    address: 192.0.2.20\n    port: 32000\n    servicePort: 443\n';
   assert.ok(SEED_TEXT.includes(cluster2));
-  writeFileSync(ok, SEED_TEXT.replace(cluster2, 'kind: MeshCluster\nmetadata:\n  name: cluster2\n  labels: &sel {istio: ingressgateway}\nspec:\n  gateway:\n    <<: [{port: 32000, listenPort: 8443}, {port: 1}]\n    address: 192.0.2.20\n    selector: *sel\n'));
+  writeFileSync(ok, SEED_TEXT.replace(cluster2, 'kind: MeshCluster\nmetadata:\n  name: cluster2\n  labels: &sel {istio: ingressgateway}\nspec:\n  gateway:\n    <<: [{port: 32000, servicePort: 443}, {port: 1}]\n    address: 192.0.2.20\n    selector: *sel\n'));
   const r = await cli('render', '-f', ok, '-o', 'json');
   const base = await cli('render', '-f', SEED, '-o', 'json');
   assert.equal(r.code, 0, r.err + r.out.slice(-2000));

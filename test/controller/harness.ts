@@ -251,5 +251,5 @@ export function failoverService(name: string, workloads: string[], namespace = '
 }
 
 export function meshWorkload(name: string, cluster: string, svc: string, namespace = 'default', port = 9080): KubeObject {
-  return { apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshWorkload', metadata: { name, namespace }, spec: { cluster, service: { name: svc, namespace }, ports: [{ name: 'http', number: port, protocol: 'HTTP' }] } };
+  return { apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshWorkload', metadata: { name, namespace }, spec: { cluster, service: { name: svc, namespace }, ports: [{ name: 'http', number: port, protocol: 'HTTP' }], selector: { app: svc } } };
 }
