@@ -205,6 +205,34 @@ export const failoverServiceSchema: JSONSchemaProps = {
             },
           },
         },
+        serving: {
+          type: 'array',
+          description: 'Per client cluster: the predicted share of its requests each tier serves, from live endpoints.',
+          items: {
+            type: 'object',
+            required: ['client', 'tiers'],
+            properties: {
+              client: str('Client cluster.'),
+              tiers: {
+                type: 'array',
+                description: 'Tiers in failover order, the client\'s own cluster first.',
+                items: {
+                  type: 'object',
+                  required: ['cluster', 'percent'],
+                  properties: {
+                    cluster: str('Cluster this tier\'s requests land in.'),
+                    percent: { type: 'integer', format: 'int32', minimum: 0, maximum: 100, description: 'Predicted share of the client\'s requests, percent.' },
+                    healthy: { type: 'integer', format: 'int32', minimum: 0, description: 'Ready endpoints of the service in that cluster.' },
+                    total: { type: 'integer', format: 'int32', minimum: 0, description: 'Endpoints Envoy gets (ready and not ready; terminating ones excluded).' },
+                    gatewayReady: { type: 'integer', format: 'int32', minimum: 0, description: 'Remote tiers: ready endpoints of that cluster\'s gateway Service.' },
+                  },
+                },
+              },
+              failingPercent: { type: 'number', minimum: 0, maximum: 100, description: 'Share of requests predicted to fail.' },
+              lastTransitionTime: str('When these shares last changed.', { format: 'date-time' }),
+            },
+          },
+        },
       },
     },
   },

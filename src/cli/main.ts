@@ -119,6 +119,28 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     });
 
   program
+    .command('status')
+    .description('which tier serves each client cluster\'s requests, per FailoverService (the controller\'s live tier shares)')
+    .option('--kubeconfig <path>', 'kubeconfig of the management cluster (default: $KUBECONFIG or ~/.kube/config)')
+    .option('--context <ctx>', 'context of that kubeconfig')
+    .option('-n, --namespace <ns>', 'only this namespace (default: all namespaces)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
+    .option('-w, --watch', 'keep running and print the rows of each FailoverService whose shares change')
+    .action(async (opts: { kubeconfig?: string; context?: string; namespace?: string; output: 'table' | 'json' | 'yaml'; watch?: boolean }) => {
+      const { statusCommand } = await import('./status.ts');
+      const stop = new AbortController();
+      const onSignal = (): void => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        setExit(await statusCommand({ ...opts, watch: opts.watch === true }, io, stop.signal));
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+
+  program
     .command('crds')
     .description('print the CustomResourceDefinitions of MeshCluster, MeshWorkload and FailoverService')
     .addHelpText('after', examples('spillway crds | kubectl --context mgmt apply -f -'))

@@ -38,6 +38,10 @@ export function controllerClusterRules(): PolicyRule[] {
     { apiGroups: [GROUP], resources: ['failoverservices/status', 'meshclusters/status'], verbs: ['patch'] },
     // Service discovery in the management cluster (when it is also a member).
     { apiGroups: [''], resources: ['services'], verbs: READ },
+    // Live tier shares: endpoints of the workloads and gateways (the management cluster as a member), and Events
+    // on FailoverServices when a client's serving tier changes.
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
+    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     // The management cluster can be a member too: the controller then applies Istio objects in it.
     { apiGroups: [ISTIO_GROUP], resources: [...ISTIO_RESOURCES], verbs: APPLY_PRUNE },
   ];
@@ -58,6 +62,8 @@ export function memberClusterRules(): PolicyRule[] {
   return [
     { apiGroups: [ISTIO_GROUP], resources: [...ISTIO_RESOURCES], verbs: APPLY_PRUNE },
     { apiGroups: [''], resources: ['services'], verbs: READ },
+    // Live tier shares: the workloads' and gateways' endpoints.
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
   ];
 }
 

@@ -77,3 +77,8 @@ export async function patchStatus(
     body: { status },
   })) as KubeObject;
 }
+
+/** Records a core/v1 Event (the caller fills involvedObject, reason, message, type and timestamps). */
+export async function createEvent(client: KubeClient, namespace: string, event: Record<string, unknown>): Promise<void> {
+  await client.request({ method: 'POST', path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, body: event });
+}

@@ -20,6 +20,9 @@ export const SERVICES = rt('', 'v1', 'Service', 'services');
 export const LEASES = rt('coordination.k8s.io', 'v1', 'Lease', 'leases');
 export const NAMESPACES = rt('', 'v1', 'Namespace', 'namespaces', false);
 export const CRDS = rt('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false);
+export const EVENTS = rt('', 'v1', 'Event', 'events');
+/** Live tier shares read each member's EndpointSlices (controller/serving.ts). */
+export const ENDPOINT_SLICES = rt('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices');
 
 export const ISTIO_GROUP = 'networking.istio.io';
 /** The kinds Spillway emits, with the versions to read them at, preferred first. */

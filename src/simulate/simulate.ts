@@ -6,9 +6,10 @@
  *
  * Health model (documented in docs/how-failover-works.md):
  * - `health[c] = {healthy, total}` counts the instances of the service in cluster c that are in EDS
- *   (ready pods); the `total - healthy` others fail requests. A pod that is not ready is dropped from
- *   EDS, so leave it out of `total`; `0/0` means no ready endpoint at all (the tier disappears from
- *   the aggregate, as Envoy skips empty children).
+ *   (ready pods); the `total - healthy` others fail requests. Istio used to drop not-ready pods from EDS;
+ *   since istio/istio#60690 it sends them marked unhealthy, so they stay in `total` and count in
+ *   `edsUnhealthy` (skipped by Envoy, no ejection needed). `0/0` means no endpoint at all (the tier
+ *   disappears from the aggregate, as Envoy skips empty children).
  * - A failing host only stops receiving traffic once outlier detection ejects it, and Envoy (1.28+)
  *   ejects at most floor(maxEjectionPercent * n / 100) of a child's n hosts (default 10%). The
  *   simulation applies that cap, read from the rendered DestinationRules.
@@ -25,6 +26,14 @@ export interface ClusterHealth {
   healthy: number;
   /** @default 1 when unknown (or `healthy` if larger) */
   total?: number;
+  /**
+   * Of the `total - healthy` others, how many EDS itself reports unhealthy (not-ready pods, which Istio sends with
+   * an unhealthy status since istio/istio#60690): Envoy skips them without outlier detection, so the ejection
+   * cap does not apply to them. The rest fail requests until ejected. @default 0
+   */
+  edsUnhealthy?: number;
+  /** The cluster's receiving gateway has a ready endpoint; false makes it a dead remote tier. @default true */
+  gatewayHealthy?: boolean;
 }
 /** By cluster name; a cluster not named is fully healthy. */
 export type HealthSpec = Record<string, ClusterHealth>;
@@ -191,11 +200,17 @@ function localityOn(objects: readonly KubeObject[], host: string): boolean {
   return setting !== false;
 }
 
-function healthOf(health: HealthSpec, cluster: string): { healthy: number; total: number; assumed: boolean } {
+function healthOf(health: HealthSpec, cluster: string): { healthy: number; total: number; edsUnhealthy: number; assumed: boolean } {
   const h = health[cluster];
-  if (!h) return { healthy: 1, total: 1, assumed: true };
+  if (!h) return { healthy: 1, total: 1, edsUnhealthy: 0, assumed: true };
   const total = h.total ?? Math.max(1, h.healthy);
-  return { healthy: Math.min(h.healthy, total), total, assumed: h.total === undefined };
+  const healthy = Math.min(h.healthy, total);
+  return { healthy, total, edsUnhealthy: Math.max(0, Math.min(h.edsUnhealthy ?? 0, total - healthy)), assumed: h.total === undefined };
+}
+
+/** A remote tier works while that cluster has a healthy instance and its gateway a ready endpoint. */
+function remoteWorks(health: HealthSpec, cluster: string): boolean {
+  return healthOf(health, cluster).healthy > 0 && health[cluster]?.gatewayHealthy !== false;
 }
 
 class Warnings {
@@ -276,6 +291,7 @@ function buildTiers(
     let hosts: number;
     let healthy: number;
     let assumed = false;
+    let edsUnhealthy = 0;
     if (se) {
       role = 'remote';
       const endpoints = asArray(field(se['spec'], 'endpoints'));
@@ -286,18 +302,20 @@ function buildTiers(
         warn.add('SIM007', `${fs} in ${client}: cannot tell which cluster ServiceEntry ${se.metadata.namespace ?? ''}/${se.metadata.name} (${host}) leads to; its endpoints are treated as healthy`);
       }
       hosts = endpoints.length;
-      healthy = targets.filter((t) => t === undefined || healthOf(health, t).healthy > 0).length;
+      healthy = targets.filter((t) => t === undefined || remoteWorks(health, t)).length;
     } else {
       role = 'local';
       cluster = client;
       const h = healthOf(health, client);
       hosts = h.total;
       healthy = h.healthy;
+      edsUnhealthy = h.edsUnhealthy;
       assumed = h.assumed;
     }
     const outlier = outlierOf(objects, host, port, hosts);
-    const failing = hosts - healthy;
-    const seenHealthy = hosts - Math.min(failing, outlier.ejectable);
+    // Hosts EDS marks unhealthy are never used; the other failing ones only once ejected (up to the cap).
+    const failing = hosts - healthy - edsUnhealthy;
+    const seenHealthy = hosts - edsUnhealthy - Math.min(failing, outlier.ejectable);
     tiers.push({ cluster, percent: 0, role, envoyCluster: child, host, hosts, healthy, seenHealthy, outlier, failingSeen: seenHealthy - healthy });
 
     const what = role === 'local' ? `the local service in ${client}` : `the gateway of ${cluster}`;

@@ -28,6 +28,9 @@ const CALLS: Call[] = [
   { where: 'management-namespace', group: 'coordination.k8s.io', resources: ['leases'], verbs: ['get', 'create', 'update'], why: 'kube/lease.ts: GET, POST, PUT' },
   { where: 'member', group: ISTIO_GROUP, resources: ISTIO_RESOURCES, verbs: [...INFORMER, ...SSA_AND_PRUNE], why: 'controller/connection.ts informers; kube/ops.ts apply/delete' },
   { where: 'member', group: '', resources: ['services'], verbs: INFORMER, why: 'controller/connection.ts services informer' },
+  { where: 'management', group: 'discovery.k8s.io', resources: ['endpointslices'], verbs: INFORMER, why: 'controller/serving.ts: live tier shares (the management cluster as a member)' },
+  { where: 'management', group: '', resources: ['events'], verbs: ['create'], why: 'controller/serving.ts: an Event when a client\'s serving tier changes (kube/ops.ts createEvent)' },
+  { where: 'member', group: 'discovery.k8s.io', resources: ['endpointslices'], verbs: INFORMER, why: 'controller/serving.ts EndpointSlice informer: live tier shares' },
 ];
 
 function rulesFor(where: Where): PolicyRule[] {

@@ -1,0 +1,430 @@
+/**
+ * Live tier shares: which tier serves each client cluster's traffic right now, predicted from live endpoints.
+ *
+ * Per member cluster one EndpointSlice informer (all namespaces) feeds, per FailoverService and client cluster,
+ * the simulator (Envoy's priority-load maths over the rendered aggregate) with each tier's endpoints:
+ * - a ready, non-terminating endpoint is healthy; a not-ready one counts in the tier's total as unhealthy (Istio
+ *   sends not-ready pods to Envoy marked unhealthy since istio/istio#60690, so they lower the tier's health
+ *   instead of vanishing); a terminating one is left out (Istio stops sending it);
+ * - a remote tier works while the remote cluster has a healthy endpoint and its gateway Service a ready one.
+ * The result is published as `FailoverService.status.serving` (merge patch of that key alone), as the gauge
+ * `spillway_tier_share_percent`, and as an Event on the FailoverService when a client's serving tiers change
+ * ("cluster1 clients: 30% now spill to cluster2"). Only the leader writes.
+ *
+ * The decisions (`countSlices`, `computeServing`, `servingEvents`, `nextServingStatus`) are pure; the class is
+ * the I/O around them.
+ */
+import type { KubeObject } from '../api/types.ts';
+import { API_VERSION } from '../api/types.ts';
+import type { DetailedRenderResult } from '../core/render.ts';
+import { DEFAULTS } from '../model/context.ts';
+import { simulate } from '../simulate/simulate.ts';
+import type { HealthSpec } from '../simulate/simulate.ts';
+import type { Clock, Jitter } from '../kube/clock.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { describeError } from '../kube/errors.ts';
+import { Informer } from '../kube/informer.ts';
+import type { InformerTiming } from '../kube/informer.ts';
+import { ENDPOINT_SLICES, typeOfObject } from '../kube/resources.ts';
+import { createEvent, patchStatus } from '../kube/ops.ts';
+import { serviceViews } from '../check/view.ts';
+import { gatewayServices } from '../check/checks/gateway-service.ts';
+import { jsonEqual } from './compare.ts';
+import type { Logger } from './log.ts';
+import type { Gauge, Registry } from './metrics.ts';
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+export interface SliceCounts {
+  /** Ready and not terminating: Envoy sends them traffic. */
+  ready: number;
+  /** Not ready, not terminating: in EDS, marked unhealthy. */
+  notReady: number;
+  /** Terminating: no longer sent to Envoy. */
+  terminating: number;
+  /** Ready/total per zone (`topology.kubernetes.io/zone` as the slice reports it; `""` when absent). */
+  zones: Record<string, { ready: number; total: number }>;
+}
+
+type Json = Record<string, unknown>;
+const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Counts the endpoints of one Service's slices, each endpoint once (slices of two address types repeat pods). */
+export function countSlices(slices: readonly KubeObject[]): SliceCounts {
+  const out: SliceCounts = { ready: 0, notReady: 0, terminating: 0, zones: {} };
+  const seen = new Set<string>();
+  for (const slice of slices) {
+    for (const ep of Array.isArray(slice['endpoints']) ? slice['endpoints'] : []) {
+      if (!isRecord(ep)) continue;
+      const ref = isRecord(ep['targetRef']) ? `${String(ep['targetRef']['namespace'] ?? '')}/${String(ep['targetRef']['name'] ?? '')}` : undefined;
+      const key = ref ?? (Array.isArray(ep['addresses']) ? ep['addresses'].join(',') : JSON.stringify(ep));
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const cond = isRecord(ep['conditions']) ? ep['conditions'] : {};
+      // The API: a nil `ready` is to be read as ready; a nil `terminating` as not terminating.
+      const terminating = cond['terminating'] === true;
+      const ready = cond['ready'] !== false && !terminating;
+      const zone = typeof ep['zone'] === 'string' ? ep['zone'] : '';
+      if (terminating) {
+        out.terminating++;
+        continue;
+      }
+      const z = (out.zones[zone] ??= { ready: 0, total: 0 });
+      z.total++;
+      if (ready) {
+        out.ready++;
+        z.ready++;
+      } else out.notReady++;
+    }
+  }
+  return out;
+}
+
+export interface ServingTier {
+  cluster: string;
+  /** Predicted share of this client's requests, percent. */
+  percent: number;
+  /** Endpoints of the service in that cluster that are healthy / in EDS. */
+  healthy: number;
+  total: number;
+  /** Remote tiers: ready endpoints of that cluster's gateway Service (absent when unknown). */
+  gatewayReady?: number;
+}
+
+export interface ServingClient {
+  client: string;
+  /** Tiers in failover order, the client's own cluster first. */
+  tiers: ServingTier[];
+  /** Share of requests predicted to fail (no healthy upstream, or failing hosts not ejected). */
+  failingPercent: number;
+  /** When this client's shares last changed (RFC 3339). */
+  lastTransitionTime?: string;
+}
+
+export interface ServingInput {
+  render: DetailedRenderResult;
+  /** Endpoint counts of a Service in a cluster; undefined while not known (cluster not listed yet). */
+  endpoints(cluster: string, namespace: string, name: string): SliceCounts | undefined;
+  /** Ready/total endpoints of a receiving cluster's gateway; undefined when unknown (treated as up). */
+  gateway(cluster: string): { ready: number; total: number } | undefined;
+}
+
+/** Per FailoverService ref (`FailoverService/ns/name`): per client cluster, the predicted shares. Pure. */
+export function computeServing(i: ServingInput): Map<string, ServingClient[]> {
+  const out = new Map<string, ServingClient[]>();
+  for (const v of serviceViews({ render: i.render, meshClusters: [], clusters: {}, now: new Date(0) })) {
+    const counts = new Map<string, SliceCounts>();
+    for (const c of v.clusters) {
+      const n = i.endpoints(c.cluster, c.serviceNamespace, c.serviceName);
+      if (n) counts.set(c.cluster, n);
+    }
+    if (counts.size !== v.clusters.length) continue; // some cluster not known yet: publish nothing rather than guess
+    const health: HealthSpec = {};
+    for (const [cluster, n] of counts) {
+      const gw = i.gateway(cluster);
+      health[cluster] = { healthy: n.ready, total: n.ready + n.notReady, edsUnhealthy: n.notReady, ...(gw ? { gatewayHealthy: gw.ready > 0 } : {}) };
+    }
+    const objects: Record<string, KubeObject[]> = {};
+    for (const c of v.clusters) objects[c.cluster] = c.objects;
+    const sim = simulate(objects, health);
+    const clients: ServingClient[] = [];
+    for (const r of sim.results) {
+      if (r.failoverService !== `${v.namespace}/${v.name}`) continue;
+      clients.push({
+        client: r.client,
+        tiers: r.tiers.map((t) => {
+          const n = counts.get(t.cluster);
+          const gw = t.role === 'remote' ? i.gateway(t.cluster) : undefined;
+          return { cluster: t.cluster, percent: t.percent, healthy: n?.ready ?? 0, total: (n?.ready ?? 0) + (n?.notReady ?? 0), ...(gw ? { gatewayReady: gw.ready } : {}) };
+        }),
+        failingPercent: r.failingPercent,
+      });
+    }
+    clients.sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
+    out.set(v.ref, clients);
+  }
+  return out;
+}
+
+const shares = (c: ServingClient): string => c.tiers.map((t) => `${t.cluster}=${t.percent}`).join(',') + `|${c.failingPercent}`;
+
+/** The next `status.serving`: lastTransitionTime carried over for clients whose shares did not change. Pure. */
+export function nextServingStatus(prev: readonly ServingClient[] | undefined, next: readonly ServingClient[], now: string): ServingClient[] {
+  return next.map((c) => {
+    const p = prev?.find((x) => x.client === c.client);
+    const same = p !== undefined && shares(p) === shares(c);
+    return { ...c, lastTransitionTime: same && p.lastTransitionTime ? p.lastTransitionTime : now };
+  });
+}
+
+export interface ServingEvent {
+  type: 'Normal' | 'Warning';
+  reason: 'Spillover' | 'Failback' | 'NoHealthyUpstream' | 'Failing';
+  message: string;
+  client: string;
+}
+
+/** What changed for each client, as Event messages ("cluster1 clients: 30% now spill to cluster2"). Pure. */
+export function servingEvents(prev: readonly ServingClient[] | undefined, next: readonly ServingClient[]): ServingEvent[] {
+  const out: ServingEvent[] = [];
+  for (const c of next) {
+    const p = prev?.find((x) => x.client === c.client);
+    const local = c.tiers.find((t) => t.cluster === c.client)?.percent ?? 0;
+    const spill = c.tiers.filter((t) => t.cluster !== c.client && t.percent > 0);
+    const spilled = spill.reduce((a, t) => a + t.percent, 0);
+    const was = p ? p.tiers.filter((t) => t.cluster !== p.client).reduce((a, t) => a + t.percent, 0) : 0;
+    const wasFailing = p?.failingPercent ?? 0;
+    if (p && shares(p) === shares(c)) continue;
+    if (!p && spilled === 0 && c.failingPercent === 0) continue; // first sight of a client served locally: nothing to say
+    const head = `${c.client} clients:`;
+    const where = spill.length === 1 ? `to ${spill[0]!.cluster}` : spill.map((t) => `${t.percent}% to ${t.cluster}`).join(', ');
+    if (c.failingPercent >= 100) {
+      out.push({ type: 'Warning', reason: 'NoHealthyUpstream', client: c.client, message: `${head} no tier has a healthy endpoint; every request fails` });
+    } else if (spilled > 0 && spilled !== was) {
+      out.push({ type: 'Warning', reason: 'Spillover', client: c.client, message: `${head} ${spilled}% now spill ${spill.length === 1 ? where : `(${where})`}${local > 0 ? `, ${local}% stay on ${c.client}` : ''}${c.failingPercent > 0 ? `; ${c.failingPercent}% predicted to fail` : ''}` });
+    } else if (spilled === 0 && (was > 0 || wasFailing > 0)) {
+      out.push({ type: 'Normal', reason: 'Failback', client: c.client, message: `${head} all traffic back on ${c.client}` });
+    } else if (spilled > 0) {
+      out.push({ type: 'Warning', reason: 'Spillover', client: c.client, message: `${head} ${spilled}% spill ${spill.length === 1 ? where : `(${where})`}` });
+    } else if (c.failingPercent !== wasFailing) {
+      out.push({ type: c.failingPercent > 0 ? 'Warning' : 'Normal', reason: 'Failing', client: c.client, message: `${head} ${c.failingPercent}% of requests predicted to fail` });
+    }
+  }
+  return out;
+}
+
+function readServing(status: unknown): ServingClient[] | undefined {
+  const s = isRecord(status) ? status['serving'] : undefined;
+  return Array.isArray(s) ? (s.filter(isRecord) as unknown as ServingClient[]) : undefined;
+}
+
+export interface ServingOptions {
+  /** Where FailoverServices, their status and Events live. */
+  management: KubeClient;
+  clock: Clock;
+  jitter: Jitter;
+  timing?: Partial<InformerTiming>;
+  /** Only the leader writes status and Events. */
+  isLeader: () => boolean;
+  /** The FailoverService as the controller's informer holds it (its current status). */
+  failoverService: (namespace: string, name: string) => KubeObject | undefined;
+  log: Logger;
+  /** Services of a member (the controller's discovery cache), to find its gateway Service; absent = gateway unknown (treated as up). */
+  services?: (cluster: string) => readonly KubeObject[] | undefined;
+  /** Registers the gauges here (the controller's registry). */
+  registry?: Registry;
+  /** Coalesce endpoint changes for this long before publishing. @default 100 */
+  debounceMs?: number;
+  /** Event source component. @default spillway-controller */
+  component?: string;
+}
+
+export interface PublishReport {
+  statusWrites: number;
+  events: ServingEvent[];
+}
+
+interface Member {
+  informer: Informer;
+  client: KubeClient;
+}
+
+/** Watches members' EndpointSlices and publishes tier shares. */
+export class ServingPublisher {
+  private readonly members = new Map<string, Member>();
+  private render: DetailedRenderResult | undefined;
+  private timer: { cancel(): void } | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private readonly share: Gauge | undefined;
+  private readonly endpointsGauge: Gauge | undefined;
+  /** What was last published per FailoverService ref (a status write may lag the informer). */
+  private readonly published = new Map<string, ServingClient[]>();
+  lastReport: PublishReport | undefined;
+  publishes = 0;
+
+  constructor(private readonly o: ServingOptions) {
+    this.share = o.registry?.gauge('spillway_tier_share_percent', 'Predicted share of a client cluster\'s requests served by each tier, from live endpoints, by failover_service, client and tier (cluster).');
+    this.endpointsGauge = o.registry?.gauge('spillway_tier_endpoints', 'Endpoints of a FailoverService\'s workload per cluster, by failover_service, cluster and state (healthy, total).');
+  }
+
+  /** Starts watching a member's EndpointSlices (again, if the client changed). */
+  attach(cluster: string, client: KubeClient): void {
+    const cur = this.members.get(cluster);
+    if (cur?.client === client) return;
+    if (cur) void cur.informer.stop();
+    const informer = new Informer({
+      client,
+      type: ENDPOINT_SLICES,
+      clock: this.o.clock,
+      jitter: this.o.jitter,
+      timing: this.o.timing,
+      onEvent: () => this.schedule(),
+      onLog: (l, m, f) => this.o.log[l](m, { cluster, ...f }),
+    });
+    this.members.set(cluster, { informer, client });
+    informer.start();
+  }
+
+  async detach(cluster: string): Promise<void> {
+    const cur = this.members.get(cluster);
+    this.members.delete(cluster);
+    await cur?.informer.stop();
+  }
+
+  /** The latest render (from each reconcile): which services, clusters and rendered aggregates to simulate. */
+  setRender(render: DetailedRenderResult): void {
+    this.render = render;
+    this.schedule();
+  }
+
+  /** Resolves once every attached member has listed its EndpointSlices once. */
+  async waitSynced(): Promise<void> {
+    await Promise.all([...this.members.values()].map((m) => m.informer.waitSynced()));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    await Promise.all([...this.members.values()].map((m) => m.informer.stop()));
+    this.members.clear();
+    await this.running;
+  }
+
+  /** Resolves when no publish is running or scheduled. */
+  async idle(): Promise<void> {
+    while (this.timer || this.running) {
+      if (this.running) await this.running;
+      else await new Promise<void>((r) => this.o.clock.setTimer(5, r));
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.timer) return;
+    this.timer = this.o.clock.setTimer(this.o.debounceMs ?? 100, () => {
+      this.timer = undefined;
+      if (this.running) {
+        this.again = true;
+        return;
+      }
+      this.running = this.publish().finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.schedule();
+        }
+      });
+    });
+  }
+
+  private async publish(): Promise<void> {
+    try {
+      this.lastReport = await this.publishNow();
+    } catch (e) {
+      this.o.log.warn('publishing tier shares failed', { error: describeError(e) });
+      this.schedule();
+    }
+  }
+
+  /** Endpoint counts of a Service in a member, from its informer; undefined until it listed. */
+  endpoints(cluster: string, namespace: string, name: string): SliceCounts | undefined {
+    const m = this.members.get(cluster);
+    if (!m || !m.informer.synced) return undefined;
+    return countSlices(m.informer.list().filter((s) => s.metadata.namespace === namespace && s.metadata.labels?.[SERVICE_NAME_LABEL] === name));
+  }
+
+  /** Ready endpoints of a receiving cluster's gateway Service(s), found by the MeshCluster's gateway selector. */
+  private gatewayOf(cluster: string, services: readonly KubeObject[] | undefined): { ready: number; total: number } | undefined {
+    const m = this.members.get(cluster);
+    const mc = this.render?.snapshot.clusters.get(cluster);
+    if (!m || !m.informer.synced || !mc?.spec.gateway || !services) return undefined;
+    const svcs = gatewayServices(services, mc.spec.gateway.selector ?? DEFAULTS.gatewaySelector);
+    if (svcs.length === 0) return undefined;
+    const slices = m.informer.list().filter((s) => svcs.some((svc) => svc.metadata.namespace === s.metadata.namespace && svc.metadata.name === s.metadata.labels?.[SERVICE_NAME_LABEL]));
+    const n = countSlices(slices);
+    return { ready: n.ready, total: n.ready + n.notReady };
+  }
+
+  /** Computes and publishes now. Exposed for tests and the controller's own loop. */
+  async publishNow(): Promise<PublishReport> {
+    this.publishes++;
+    const report: PublishReport = { statusWrites: 0, events: [] };
+    const render = this.render;
+    if (!render) return report;
+    const computed = computeServing({
+      render,
+      endpoints: (c, ns, n) => this.endpoints(c, ns, n),
+      gateway: (c) => this.gatewayOf(c, this.o.services?.(c)),
+    });
+    this.refreshGauges(computed);
+    if (!this.o.isLeader()) return report;
+    const now = this.o.clock.wallTime().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    for (const [ref, clients] of computed) {
+      const [, namespace, name] = ref.split('/') as [string, string, string];
+      const fs = this.o.failoverService(namespace, name);
+      if (!fs) continue;
+      const prev = this.published.get(ref) ?? readServing(fs.status);
+      const next = nextServingStatus(prev, clients, now);
+      if (jsonEqual(prev ?? null, next)) continue;
+      try {
+        // A merge patch of `serving` alone: the controller's own status keys are left as they are.
+        await patchStatus(this.o.management, typeOfObject(fs), namespace, name, { serving: next }, undefined);
+        report.statusWrites++;
+      } catch (e) {
+        this.o.log.warn('tier share status write failed', { failoverService: `${namespace}/${name}`, error: describeError(e) });
+        continue;
+      }
+      this.published.set(ref, next);
+      for (const ev of servingEvents(prev, next)) {
+        report.events.push(ev);
+        await this.emitEvent(fs, ev, now);
+      }
+    }
+    return report;
+  }
+
+  private refreshGauges(computed: Map<string, ServingClient[]>): void {
+    if (!this.share || !this.endpointsGauge) return;
+    this.share.reset();
+    this.endpointsGauge.reset();
+    for (const [ref, clients] of computed) {
+      const fs = ref.slice('FailoverService/'.length);
+      for (const c of clients) for (const t of c.tiers) this.share.set({ failover_service: fs, client: c.client, tier: t.cluster }, t.percent);
+      const seen = new Set<string>();
+      for (const c of clients) {
+        for (const t of c.tiers) {
+          if (seen.has(t.cluster)) continue;
+          seen.add(t.cluster);
+          this.endpointsGauge.set({ failover_service: fs, cluster: t.cluster, state: 'healthy' }, t.healthy);
+          this.endpointsGauge.set({ failover_service: fs, cluster: t.cluster, state: 'total' }, t.total);
+        }
+      }
+    }
+  }
+
+  private async emitEvent(fs: KubeObject, ev: ServingEvent, now: string): Promise<void> {
+    const ns = fs.metadata.namespace ?? 'default';
+    const stamp = now.replace(/[-:TZ]/g, '').toLowerCase();
+    const event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `${fs.metadata.name}.${stamp}.${ev.client}.${Math.random().toString(36).slice(2, 8)}`.slice(0, 253), namespace: ns },
+      involvedObject: { apiVersion: API_VERSION, kind: 'FailoverService', name: fs.metadata.name, namespace: ns, ...(fs.metadata.uid ? { uid: fs.metadata.uid } : {}) },
+      reason: ev.reason,
+      message: ev.message,
+      type: ev.type,
+      source: { component: this.o.component ?? 'spillway-controller' },
+      reportingComponent: this.o.component ?? 'spillway-controller',
+      reportingInstance: ev.client,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    };
+    try {
+      await createEvent(this.o.management, ns, event);
+    } catch (e) {
+      this.o.log.warn('could not record Event', { failoverService: `${ns}/${fs.metadata.name}`, reason: ev.reason, error: describeError(e) });
+    }
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Live tier shares: the pure maths over EndpointSlices (not-ready endpoints lower a tier's health, terminating ones
+ * leave it), the Event wording, and end to end on API doubles: a workload scaled down in a member cluster moves
+ * the published FailoverService.status.serving share and raises an Event within seconds.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KubeObject } from '../../src/api/types.ts';
+import { customResourceDefinitions } from '../../src/api/crds.ts';
+import { renderDetailed } from '../../src/core/render.ts';
+import { HttpKubeClient } from '../../src/kube/client.ts';
+import { kubeConfigFromText } from '../../src/kube/config.ts';
+import { noJitter, realClock } from '../../src/kube/clock.ts';
+import { silentLogger } from '../../src/controller/log.ts';
+import { Registry } from '../../src/controller/metrics.ts';
+import { ServingPublisher, computeServing, countSlices, nextServingStatus, servingEvents } from '../../src/controller/serving.ts';
+import type { ServingClient, SliceCounts } from '../../src/controller/serving.ts';
+import { KubeDouble } from '../double/index.ts';
+import { gatewayService, inputs } from '../check/fixtures.ts';
+
+function slice(ns: string, service: string, name: string, endpoints: { ip: string; ready?: boolean; terminating?: boolean; zone?: string }[]): KubeObject {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name, namespace: ns, labels: { 'kubernetes.io/service-name': service } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 9080, protocol: 'TCP' }],
+    endpoints: endpoints.map((e) => ({
+      addresses: [e.ip],
+      conditions: { ...(e.ready !== undefined ? { ready: e.ready } : {}), serving: e.ready !== false, terminating: e.terminating ?? false },
+      targetRef: { kind: 'Pod', namespace: ns, name: `pod-${e.ip}` },
+      ...(e.zone ? { zone: e.zone } : {}),
+    })),
+  };
+}
+
+const counts = (ready: number, notReady = 0): SliceCounts => ({ ready, notReady, terminating: 0, zones: {} });
+
+describe('live tier shares: the maths', { timeout: 10_000 }, () => {
+  it('countSlices: nil ready is ready, not-ready counts, terminating leaves, each endpoint once across slices', () => {
+    const a = slice('default', 'reviews', 'a', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2', ready: false }, { ip: '10.0.0.3', ready: true, terminating: true, zone: 'z1' }]);
+    const b = slice('default', 'reviews', 'b', [{ ip: '10.0.0.1' }, { ip: '10.0.0.4', ready: true, zone: 'z2' }]);
+    assert.deepEqual(countSlices([a, b]), { ready: 2, notReady: 1, terminating: 1, zones: { '': { ready: 1, total: 2 }, z2: { ready: 1, total: 1 } } });
+  });
+
+  it('computeServing: 1 of 3 ready locally sends 54% to the remote (Envoy: 46/54), as Istio now sends not-ready pods', () => {
+    const render = renderDetailed(inputs());
+    const all = computeServing({ render, endpoints: (c) => (c === 'cluster1' ? counts(1, 2) : counts(3)), gateway: () => undefined });
+    const clients = all.get('FailoverService/default/reviews')!;
+    assert.deepEqual(clients.map((c) => [c.client, c.tiers.map((t) => `${t.cluster}:${t.percent}:${t.healthy}/${t.total}`)]), [
+      ['cluster1', ['cluster1:46:1/3', 'cluster2:54:3/3']],
+      ['cluster2', ['cluster2:100:3/3', 'cluster1:0:1/3']],
+    ]);
+    // The old model (not-ready pods dropped from EDS) would have said 1/1 healthy: 100% local.
+    const dropped = computeServing({ render, endpoints: (c) => (c === 'cluster1' ? counts(1) : counts(3)), gateway: () => undefined });
+    assert.equal(dropped.get('FailoverService/default/reviews')![0]!.tiers[0]!.percent, 100);
+  });
+
+  it('computeServing: no endpoint locally moves everything; a remote whose gateway has no ready endpoint is dead', () => {
+    const render = renderDetailed(inputs());
+    const gone = computeServing({ render, endpoints: (c) => (c === 'cluster1' ? counts(0) : counts(2)), gateway: () => undefined }).get('FailoverService/default/reviews')!;
+    assert.deepEqual(gone[0]!.tiers.map((t) => t.percent), [0, 100]);
+    const deadGw = computeServing({ render, endpoints: (c) => (c === 'cluster1' ? counts(0, 1) : counts(2)), gateway: (c) => (c === 'cluster2' ? { ready: 0, total: 1 } : { ready: 1, total: 1 }) }).get('FailoverService/default/reviews')!;
+    assert.equal(deadGw[0]!.failingPercent, 100);
+    assert.equal(deadGw[0]!.tiers[1]!.gatewayReady, 0);
+  });
+
+  it('computeServing publishes nothing for a service while one of its clusters is unknown', () => {
+    const render = renderDetailed(inputs());
+    assert.equal(computeServing({ render, endpoints: (c) => (c === 'cluster1' ? counts(1) : undefined), gateway: () => undefined }).size, 0);
+  });
+
+  it('servingEvents: spill-over, failback, no healthy upstream; nothing when unchanged or first seen local', () => {
+    const c = (local: number, remote: number, failing = 0): ServingClient => ({ client: 'cluster1', tiers: [{ cluster: 'cluster1', percent: local, healthy: 1, total: 3 }, { cluster: 'cluster2', percent: remote, healthy: 3, total: 3 }], failingPercent: failing });
+    assert.deepEqual(servingEvents(undefined, [c(100, 0)]), []);
+    assert.deepEqual(servingEvents([c(100, 0)], [c(100, 0)]), []);
+    assert.deepEqual(servingEvents([c(100, 0)], [c(70, 30)]).map((e) => [e.type, e.reason, e.message]), [['Warning', 'Spillover', 'cluster1 clients: 30% now spill to cluster2, 70% stay on cluster1']]);
+    assert.deepEqual(servingEvents([c(70, 30)], [c(0, 100)]).map((e) => e.message), ['cluster1 clients: 100% now spill to cluster2']);
+    assert.deepEqual(servingEvents([c(0, 100)], [c(100, 0)]).map((e) => [e.type, e.reason, e.message]), [['Normal', 'Failback', 'cluster1 clients: all traffic back on cluster1']]);
+    assert.deepEqual(servingEvents([c(0, 100)], [c(0, 0, 100)]).map((e) => e.reason), ['NoHealthyUpstream']);
+  });
+
+  it('nextServingStatus keeps lastTransitionTime while shares are unchanged', () => {
+    const c: ServingClient = { client: 'cluster1', tiers: [{ cluster: 'cluster1', percent: 100, healthy: 3, total: 3 }], failingPercent: 0 };
+    const first = nextServingStatus(undefined, [c], '2026-12-01T10:00:00Z');
+    assert.equal(first[0]!.lastTransitionTime, '2026-12-01T10:00:00Z');
+    assert.equal(nextServingStatus(first, [{ ...c, tiers: [{ ...c.tiers[0]!, healthy: 3 }] }], '2026-12-01T10:05:00Z')[0]!.lastTransitionTime, '2026-12-01T10:00:00Z');
+    assert.equal(nextServingStatus(first, [{ ...c, tiers: [{ ...c.tiers[0]!, percent: 90 }] }], '2026-12-01T10:05:00Z')[0]!.lastTransitionTime, '2026-12-01T10:05:00Z');
+  });
+});
+
+/** The double serves no EndpointSlices: a CRD of the same group, version and plural stands in for them. */
+const endpointSliceCrd: KubeObject = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'endpointslices.discovery.k8s.io' },
+  spec: {
+    group: 'discovery.k8s.io',
+    scope: 'Namespaced',
+    names: { kind: 'EndpointSlice', plural: 'endpointslices', singular: 'endpointslice', listKind: 'EndpointSliceList' },
+    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+  },
+};
+
+async function put(c: HttpKubeClient, path: string, o: KubeObject): Promise<void> {
+  await c.request({ method: 'PATCH', path: `${path}/${o.metadata.name}`, query: { fieldManager: 'test', force: true }, contentType: 'application/apply-patch+yaml', body: o });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const start = Date.now();
+  let last: unknown;
+  while (Date.now() - start < timeoutMs) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+describe('live tier shares on API doubles', { timeout: 60_000 }, () => {
+  let mgmt: KubeDouble;
+  const members: Record<string, KubeDouble> = {};
+  let m: HttpKubeClient;
+  const mc: Record<string, HttpKubeClient> = {};
+  let publisher: ServingPublisher;
+  const registry = new Registry();
+  const fsPath = '/apis/spillway.dev/v1alpha1/namespaces/default/failoverservices/reviews';
+  const slicePath = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
+
+  before(async () => {
+    mgmt = await KubeDouble.start({ name: 'mgmt' });
+    m = new HttpKubeClient(kubeConfigFromText(mgmt.kubeconfig()), { timeoutMs: 5_000 });
+    for (const crd of customResourceDefinitions()) await m.request({ method: 'POST', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', body: crd });
+    for (const d of inputs()) {
+      const o = d.value as KubeObject;
+      const plural = { MeshCluster: 'meshclusters', MeshWorkload: 'meshworkloads', FailoverService: 'failoverservices' }[o.kind]!;
+      await m.request({ method: 'POST', path: o.kind === 'MeshCluster' ? `/apis/spillway.dev/v1alpha1/${plural}` : `/apis/spillway.dev/v1alpha1/namespaces/default/${plural}`, body: o });
+    }
+    for (const c of ['cluster1', 'cluster2']) {
+      members[c] = await KubeDouble.start({ name: c });
+      const k = new HttpKubeClient(kubeConfigFromText(members[c]!.kubeconfig()), { timeoutMs: 5_000 });
+      mc[c] = k;
+      await k.request({ method: 'POST', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', body: endpointSliceCrd });
+      await until('EndpointSlices served', async () => ((await k.request({ method: 'GET', path: '/apis/discovery.k8s.io/v1' })) ? true : undefined));
+      await k.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } } });
+      // The gateway Service (found by the MeshCluster's selector) has a ready endpoint: remote tiers work.
+      await put(k, '/apis/discovery.k8s.io/v1/namespaces/istio-system/endpointslices', slice('istio-system', 'istio-ingressgateway', 'istio-ingressgateway-x', [{ ip: '10.9.0.1', ready: true }]));
+      await put(k, slicePath, slice('default', 'reviews', 'reviews-abc', [{ ip: '10.1.0.1', ready: true }, { ip: '10.1.0.2', ready: true }, { ip: '10.1.0.3', ready: true }]));
+    }
+    publisher = new ServingPublisher({
+      management: m,
+      clock: realClock,
+      jitter: noJitter,
+      timing: { backoffBaseMs: 50, backoffMaxMs: 200 },
+      isLeader: () => true,
+      // Read the FailoverService as the controller's informer would hold it.
+      failoverService: () => cachedFs,
+      services: () => [gatewayService()],
+      log: silentLogger,
+      registry,
+      debounceMs: 50,
+    });
+    cachedFs = (await m.request({ method: 'GET', path: fsPath })) as KubeObject;
+    for (const c of ['cluster1', 'cluster2']) publisher.attach(c, mc[c]!);
+    publisher.setRender(renderDetailed(inputs()));
+    await publisher.waitSynced();
+  });
+  let cachedFs: KubeObject | undefined;
+
+  after(async () => {
+    await publisher?.stop();
+    m?.close();
+    for (const k of Object.values(mc)) k.close();
+    await Promise.all([mgmt?.close(), ...Object.values(members).map((d) => d.close())]);
+  });
+
+  const serving = async (): Promise<ServingClient[] | undefined> => {
+    const fs = (await m.request({ method: 'GET', path: fsPath })) as KubeObject;
+    cachedFs = fs;
+    return (fs.status as { serving?: ServingClient[] } | undefined)?.serving;
+  };
+  const events = async (): Promise<KubeObject[]> => ((await m.request({ method: 'GET', path: '/api/v1/namespaces/default/events' })) as { items: KubeObject[] }).items;
+
+  it('publishes 100% local for healthy clusters, with endpoint counts, and no Event', async () => {
+    const s = await until('status.serving', async () => (await serving())?.length === 2 ? (await serving()) : undefined);
+    assert.deepEqual(s.map((c) => [c.client, c.tiers.map((t) => `${t.cluster}:${t.percent}:${t.healthy}/${t.total}`)]), [
+      ['cluster1', ['cluster1:100:3/3', 'cluster2:0:3/3']],
+      ['cluster2', ['cluster2:100:3/3', 'cluster1:0:3/3']],
+    ]);
+    assert.ok(s.every((c) => typeof c.lastTransitionTime === 'string'));
+    assert.equal((await events()).length, 0);
+    assert.match(registry.expose(), /spillway_tier_share_percent\{client="cluster1",failover_service="default\/reviews",tier="cluster1"\} 100/);
+  });
+
+  it('scaling cluster1 down to 1 ready of 3 moves 54% to cluster2 and raises an Event within seconds', async () => {
+    const t0 = Date.now();
+    await put(mc['cluster1']!, slicePath, slice('default', 'reviews', 'reviews-abc', [{ ip: '10.1.0.1', ready: true }, { ip: '10.1.0.2', ready: false }, { ip: '10.1.0.3', ready: false }]));
+    const s = await until('the share to move', async () => {
+      const v = await serving();
+      return v?.[0]?.tiers[1]?.percent === 54 ? v : undefined;
+    });
+    const ev = await until('the Event', async () => (await events()).find((e) => e['reason'] === 'Spillover'));
+    const took = Date.now() - t0;
+    assert.ok(took < 5_000, `published and recorded in ${took} ms`);
+    assert.deepEqual(s[0]!.tiers.map((t) => [t.cluster, t.percent, t.healthy, t.total]), [['cluster1', 46, 1, 3], ['cluster2', 54, 3, 3]]);
+    assert.equal(ev['message'], 'cluster1 clients: 54% now spill to cluster2, 46% stay on cluster1');
+    assert.equal(ev['type'], 'Warning');
+    assert.deepEqual((ev['involvedObject'] as Record<string, unknown>)['kind'], 'FailoverService');
+    assert.equal((ev['involvedObject'] as Record<string, unknown>)['name'], 'reviews');
+    assert.match(registry.expose(), /spillway_tier_share_percent\{client="cluster1",failover_service="default\/reviews",tier="cluster2"\} 54/);
+  });
+
+  it('every pod gone moves all of it; back to 3 ready fails back with a Normal Event', async () => {
+    await put(mc['cluster1']!, slicePath, slice('default', 'reviews', 'reviews-abc', [{ ip: '10.1.0.1', ready: true, terminating: true }]));
+    await until('100% to cluster2', async () => ((await serving())?.[0]?.tiers[1]?.percent === 100 ? true : undefined));
+    await put(mc['cluster1']!, slicePath, slice('default', 'reviews', 'reviews-abc', [{ ip: '10.1.0.1', ready: true }, { ip: '10.1.0.2', ready: true }, { ip: '10.1.0.3', ready: true }]));
+    const back = await until('the Failback Event', async () => (await events()).find((e) => e['reason'] === 'Failback'));
+    assert.equal(back['message'], 'cluster1 clients: all traffic back on cluster1');
+    assert.equal(back['type'], 'Normal');
+    const msgs = (await events()).map((e) => e['message']).sort();
+    assert.deepEqual(msgs, ['cluster1 clients: 100% now spill to cluster2', 'cluster1 clients: 54% now spill to cluster2, 46% stay on cluster1', 'cluster1 clients: all traffic back on cluster1']);
+    const s = await serving();
+    assert.equal(s?.[0]?.tiers[0]?.percent, 100);
+  });
+
+  it('a follower computes but never writes', async () => {
+    const follower = new ServingPublisher({ management: m, clock: realClock, jitter: noJitter, isLeader: () => false, failoverService: () => cachedFs, log: silentLogger, debounceMs: 10 });
+    follower.attach('cluster1', mc['cluster1']!);
+    follower.attach('cluster2', mc['cluster2']!);
+    follower.setRender(renderDetailed(inputs()));
+    await follower.waitSynced();
+    const writes = mgmt.writeCount();
+    const r = await follower.publishNow();
+    assert.equal(r.statusWrites, 0);
+    assert.equal(mgmt.writeCount(), writes);
+    await follower.stop();
+  });
+});
