@@ -126,6 +126,11 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('-n, --namespace <ns>', 'only this namespace (default: all namespaces)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
     .option('-w, --watch', 'keep running and print the rows of each FailoverService whose shares change')
+    .addHelpText('after', examples(
+      'spillway status --context mgmt                  # one row per FailoverService and client cluster',
+      'spillway status -n default -o yaml',
+      'spillway status --watch                         # print rows again as their shares change',
+    ))
     .action(async (opts: { kubeconfig?: string; context?: string; namespace?: string; output: 'table' | 'json' | 'yaml'; watch?: boolean }) => {
       const { statusCommand } = await import('./status.ts');
       const stop = new AbortController();

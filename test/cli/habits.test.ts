@@ -136,7 +136,7 @@ test('bash completion completes commands, subcommands, flags, -o choices and fil
       assert.equal(r.status, 0, r.stderr);
       return r.stdout.split('\n').filter(Boolean).sort();
     };
-    assert.deepEqual(complete('spillway', ''), ['check', 'cluster', 'completion', 'controller', 'crds', 'install', 'render', 'simulate', 'validate', 'version']);
+    assert.deepEqual(complete('spillway', ''), ['check', 'cluster', 'completion', 'controller', 'crds', 'install', 'render', 'simulate', 'status', 'validate', 'version']);
     assert.deepEqual(complete('spillway', 're'), ['render']);
     assert.deepEqual(complete('spillway', 'cluster', ''), ['register']);
     assert.deepEqual(complete('spillway', 'render', '-f', 'x', '-o', ''), ['json', 'name', 'yaml']);
