@@ -34,6 +34,7 @@ import { ClusterRegistry } from './registry.ts';
 import { Scheduler } from './scheduler.ts';
 import type { RunResult } from './scheduler.ts';
 import { StatusWriter } from './status-writer.ts';
+import { ServingPublisher } from './serving.ts';
 import type { ConnectionState } from './status-writer.ts';
 import { writeWorkloads } from './workload-writer.ts';
 
@@ -61,6 +62,8 @@ export interface ControllerOptions {
   metrics?: ControllerMetrics;
   /** Parallel writes per cluster. */
   writeConcurrency?: number;
+  /** Live tier shares (status.serving, gauge, Events) from members' EndpointSlices; default on. */
+  serving?: false | { debounceMs?: number };
 }
 
 export interface ReconcileReport {
@@ -91,6 +94,8 @@ export class Controller {
   /** Goes with `memos`: whenever a cluster's memo is dropped, so is its plan state. */
   private readonly planCache = new PlanCache();
   private readonly statuses: StatusWriter;
+  /** Live tier shares (serving.ts): fed the members' clients and each reconcile's render. */
+  readonly serving: ServingPublisher | undefined;
   private readonly gate: WriteGate;
   private readonly scheduler: Scheduler;
   private readonly elector: LeaderElector | undefined;
@@ -140,6 +145,20 @@ export class Controller {
         this.planCache.forget(name);
       },
     });
+    if (o.serving !== false) {
+      this.serving = new ServingPublisher({
+        management: o.management,
+        clock: this.clock,
+        jitter: this.jitter,
+        timing: o.timing,
+        isLeader: () => this.isLeader,
+        failoverService: (ns, name) => this.fs.get(ns, name),
+        services: (cluster) => this.registry.entries.get(cluster)?.conn?.knownServices(),
+        log: this.log,
+        registry: this.metrics.registry,
+        ...(o.serving?.debounceMs !== undefined ? { debounceMs: o.serving.debounceMs } : {}),
+      });
+    }
     this.statuses = new StatusWriter({ management: o.management, failoverServices: this.fs, meshClusters: this.mc, gate: this.gate, wallTime: () => this.clock.wallTime(), log: this.log, metrics: this.metrics });
     this.scheduler = new Scheduler({
       clock: this.clock,
@@ -192,6 +211,7 @@ export class Controller {
     await this.scheduler.stop();
     await this.elector?.stop();
     await Promise.all([this.mc.stop(), this.mw.stop(), this.fs.stop()]);
+    await this.serving?.stop();
     await this.registry.stop();
   }
 
@@ -327,6 +347,11 @@ export class Controller {
     for (const [name, e] of entries) connections.set(name, { reachable: e.conn?.reachable ?? false, error: e.error ?? e.conn?.error, firstSync: this.registry.firstSync(name), ...(e.expiresAt ? { expiresAt: e.expiresAt } : {}) });
     report.statusWrites = await this.statuses.write({ render: plan.render, services, meshClusters, outcomes, connections, now: this.clock.wallTime().toISOString().replace(/\.\d{3}Z$/, 'Z') });
     phase('statuses');
+    if (this.serving) {
+      for (const [name, e] of entries) if (e.conn) this.serving.attach(name, e.conn.client);
+      for (const name of this.serving.attached()) if (!entries.get(name)?.conn) await this.serving.detach(name);
+      this.serving.setRender(plan.render);
+    }
 
     for (const o of outcomes) {
       this.metrics.conflicts.set({ cluster: o.cluster }, [...o.objectErrors.values()].filter((m) => m.includes('left untouched')).length);

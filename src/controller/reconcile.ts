@@ -388,6 +388,8 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
     ...(gen !== undefined ? { observedGeneration: gen } : {}),
     conditions: [accepted, withTransition(programmed, prev, i.now)],
     clusters,
+    // Live tier shares are written by serving.ts on their own schedule: kept as they are.
+    ...(Array.isArray(i.prev?.['serving']) ? { serving: i.prev['serving'] } : {}),
   };
 }
 

@@ -267,6 +267,11 @@ export class ServingPublisher {
     informer.start();
   }
 
+  /** Clusters whose EndpointSlices are watched. */
+  attached(): string[] {
+    return [...this.members.keys()];
+  }
+
   async detach(cluster: string): Promise<void> {
     const cur = this.members.get(cluster);
     this.members.delete(cluster);

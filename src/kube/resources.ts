@@ -55,7 +55,7 @@ export function objectPath(t: ResourceType, name: string, namespace?: string, su
 /** The resource type of an emitted object, from its apiVersion and kind. */
 export function typeOfObject(o: Pick<KubeObject, 'apiVersion' | 'kind'>): ResourceType {
   const [group, version] = o.apiVersion.includes('/') ? (o.apiVersion.split('/') as [string, string]) : ['', o.apiVersion];
-  const known = [MESH_CLUSTERS, MESH_WORKLOADS, FAILOVER_SERVICES, SECRETS, SERVICES, LEASES, NAMESPACES, CRDS].find((t) => t.group === group && t.kind === o.kind);
+  const known = [MESH_CLUSTERS, MESH_WORKLOADS, FAILOVER_SERVICES, SECRETS, SERVICES, LEASES, NAMESPACES, CRDS, EVENTS, ENDPOINT_SLICES].find((t) => t.group === group && t.kind === o.kind);
   if (known) return { ...known, version };
   const plural = pluralForKind(o.kind);
   if (!plural) throw new Error(`no resource mapping for ${o.apiVersion} ${o.kind}`);
