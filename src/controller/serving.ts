@@ -249,8 +249,39 @@ export class ServingPublisher {
     this.endpointsGauge = o.registry?.gauge('spillway_tier_endpoints', 'Endpoints of a FailoverService\'s workload per cluster, by failover_service, cluster and state (healthy, total).');
   }
 
-  /** Starts watching a member's EndpointSlices (again, if the client changed). */
+  /**
+   * Starts watching a member's EndpointSlices (again, if the client changed). A server that does not serve them
+   * (or could not say) is asked again on a later attach, at most once a minute, instead of being listed in a
+   * retry loop.
+   */
   attach(cluster: string, client: KubeClient): void {
+    const cur = this.members.get(cluster);
+    if (cur?.client === client) return;
+    const probe = this.probes.get(cluster);
+    if (probe && probe.client === client && (probe.pending || this.o.clock.now() - probe.at < 60_000)) return;
+    const entry = { client, at: this.o.clock.now(), pending: true };
+    this.probes.set(cluster, entry);
+    void client
+      .request({ method: 'GET', path: `/apis/${ENDPOINT_SLICES.group}/${ENDPOINT_SLICES.version}`, timeoutMs: 10_000 })
+      .then(
+        (r) => ((r as { resources?: { name?: string }[] }).resources ?? []).some((x) => x.name === ENDPOINT_SLICES.plural),
+        () => false,
+      )
+      .then((served) => {
+        entry.pending = false;
+        entry.at = this.o.clock.now();
+        if (this.stopped || this.probes.get(cluster) !== entry) return;
+        if (!served) {
+          this.o.log.debug('EndpointSlices not served: no live tier shares for this cluster yet', { cluster });
+          return;
+        }
+        this.probes.delete(cluster);
+        this.start(cluster, client);
+      });
+  }
+  private readonly probes = new Map<string, { client: KubeClient; at: number; pending: boolean }>();
+
+  private start(cluster: string, client: KubeClient): void {
     const cur = this.members.get(cluster);
     if (cur?.client === client) return;
     if (cur) void cur.informer.stop();
@@ -269,10 +300,11 @@ export class ServingPublisher {
 
   /** Clusters whose EndpointSlices are watched. */
   attached(): string[] {
-    return [...this.members.keys()];
+    return [...new Set([...this.members.keys(), ...this.probes.keys()])];
   }
 
   async detach(cluster: string): Promise<void> {
+    this.probes.delete(cluster);
     const cur = this.members.get(cluster);
     this.members.delete(cluster);
     await cur?.informer.stop();
@@ -286,6 +318,7 @@ export class ServingPublisher {
 
   /** Resolves once every attached member has listed its EndpointSlices once. */
   async waitSynced(): Promise<void> {
+    while ([...this.probes.values()].some((p) => p.pending)) await new Promise<void>((r) => this.o.clock.setTimer(5, r));
     await Promise.all([...this.members.values()].map((m) => m.informer.waitSynced()));
   }
 
