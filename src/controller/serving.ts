@@ -239,6 +239,8 @@ export class ServingPublisher {
   private stopped = false;
   private readonly share: Gauge | undefined;
   private readonly endpointsGauge: Gauge | undefined;
+  private readonly spilled: Gauge | undefined;
+  private readonly failing: Gauge | undefined;
   /** What was last published per FailoverService ref (a status write may lag the informer). */
   private readonly published = new Map<string, ServingClient[]>();
   lastReport: PublishReport | undefined;
@@ -246,6 +248,8 @@ export class ServingPublisher {
 
   constructor(private readonly o: ServingOptions) {
     this.share = o.registry?.gauge('spillway_tier_share_percent', 'Predicted share of a client cluster\'s requests served by each tier, from live endpoints, by failover_service, client and tier (cluster).');
+    this.spilled = o.registry?.gauge('spillway_spilled_percent', 'Predicted share of a client cluster\'s requests served outside it (100 minus its own tier), by failover_service and client.');
+    this.failing = o.registry?.gauge('spillway_failing_percent', 'Predicted share of a client cluster\'s requests that fail (no healthy upstream, failing hosts not ejected), by failover_service and client.');
     this.endpointsGauge = o.registry?.gauge('spillway_tier_endpoints', 'Endpoints of a FailoverService\'s workload per cluster, by failover_service, cluster and state (healthy, total).');
   }
 
@@ -426,9 +430,15 @@ export class ServingPublisher {
     if (!this.share || !this.endpointsGauge) return;
     this.share.reset();
     this.endpointsGauge.reset();
+    this.spilled?.reset();
+    this.failing?.reset();
     for (const [ref, clients] of computed) {
       const fs = ref.slice('FailoverService/'.length);
-      for (const c of clients) for (const t of c.tiers) this.share.set({ failover_service: fs, client: c.client, tier: t.cluster }, t.percent);
+      for (const c of clients) {
+        for (const t of c.tiers) this.share.set({ failover_service: fs, client: c.client, tier: t.cluster }, t.percent);
+        this.spilled?.set({ failover_service: fs, client: c.client }, c.tiers.filter((t) => t.cluster !== c.client).reduce((a, t) => a + t.percent, 0));
+        this.failing?.set({ failover_service: fs, client: c.client }, c.failingPercent);
+      }
       const seen = new Set<string>();
       for (const c of clients) {
         for (const t of c.tiers) {

@@ -212,6 +212,8 @@ describe('live tier shares on API doubles', { timeout: 60_000 }, () => {
     assert.deepEqual((ev['involvedObject'] as Record<string, unknown>)['kind'], 'FailoverService');
     assert.equal((ev['involvedObject'] as Record<string, unknown>)['name'], 'reviews');
     assert.match(registry.expose(), /spillway_tier_share_percent\{client="cluster1",failover_service="default\/reviews",tier="cluster2"\} 54/);
+    assert.match(registry.expose(), /spillway_spilled_percent\{client="cluster1",failover_service="default\/reviews"\} 54/);
+    assert.match(registry.expose(), /spillway_failing_percent\{client="cluster1",failover_service="default\/reviews"\} 0/);
   });
 
   it('every pod gone moves all of it; back to 3 ready fails back with a Normal Event', async () => {
