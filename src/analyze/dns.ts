@@ -16,3 +16,13 @@ export function dns1123SubdomainError(s: string): string | undefined {
   }
   return undefined;
 }
+
+/** Problems with `--host-suffix` values: each a DNS subdomain without a leading dot (`global`, `mesh.example.com`). */
+export function hostSuffixErrors(suffixes: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const s of suffixes) {
+    const e = dns1123SubdomainError(s);
+    if (e) out.push(`--host-suffix ${e}`);
+  }
+  return out;
+}

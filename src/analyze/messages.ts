@@ -50,6 +50,9 @@ export const MSG = {
   GatewayNodePort: t('SPW134', 'warning', 'a gateway port in the NodePort range has no servicePort, so the Gateway server names a port no Service has'),
   PlaintextSharesPort: t('SPW135', 'error', 'plain-HTTP spill-over would share a gateway port with HTTPS servers'),
   InvalidTargetPort: t('SPW133', 'error', 'a workload port\'s targetPort is not a port number or a container port name'),
+  CrossNamespaceWorkload: t('SPW140', 'error', 'a FailoverService uses a MeshWorkload or Service of another namespace without a MeshWorkloadGrant'),
+  KubernetesHost: t('SPW141', 'error', 'spec.hostname names a host Kubernetes owns (a *.svc.<clusterDomain> name)'),
+  HostOutsideNamespace: t('SPW142', 'error', 'spec.hostname is not under the FailoverService\'s namespace and an allowed suffix'),
 } as const satisfies Record<string, MessageType>;
 
 export type MessageKey = keyof typeof MSG;

@@ -3,8 +3,9 @@
  * one served in the CRD); an invalid document is reported against itself and left out, never thrown.
  */
 import { API_VERSION, GROUP } from '../api/types.ts';
-import type { FailoverService, KubeObject, MeshCluster, MeshWorkload } from '../api/types.ts';
+import type { FailoverService, KubeObject, MeshCluster, MeshWorkload, MeshWorkloadGrant } from '../api/types.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import { DEFAULT_POLICY } from '../model/snapshot.ts';
 import { kindInfo } from '../api/schemas.ts';
 import { validate } from '../schema/structural.ts';
 import { friendlyIssue, valueIssues } from '../api/values.ts';
@@ -42,7 +43,7 @@ export interface SourcedDocument {
   source?: string;
 }
 
-const KNOWN_KINDS = ['MeshCluster', 'MeshWorkload', 'FailoverService'];
+const KNOWN_KINDS = ['MeshCluster', 'MeshWorkload', 'FailoverService', 'MeshWorkloadGrant'];
 
 /** Edit distance (insertions, deletions, substitutions, adjacent swaps), ignoring case. */
 function distance(a: string, b: string): number {
@@ -87,6 +88,7 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
   const clusters = new Map<string, MeshCluster>();
   const workloads = new Map<string, MeshWorkload>();
   const services = new Map<string, FailoverService>();
+  const grantList = new Map<string, MeshWorkloadGrant>();
   const rejected = new Set<string>();
   const seen = new Map<string, number>();
   const fingerprints = new Map<KubeObject, string>();
@@ -186,6 +188,7 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     }
     if (kind === 'MeshCluster') clusters.set(d.mapKey, obj as MeshCluster);
     else if (kind === 'MeshWorkload') workloads.set(d.mapKey, obj as MeshWorkload);
+    else if (kind === 'MeshWorkloadGrant') grantList.set(d.mapKey, obj as MeshWorkloadGrant);
     else services.set(d.mapKey, obj as FailoverService);
   }
 
@@ -194,12 +197,20 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     const [kind, a, b] = ref.split('/');
     if (kind === 'MeshCluster' && a) clusters.delete(a);
     else if (kind === 'MeshWorkload' && a && b) workloads.delete(`${a}/${b}`);
+    else if (kind === 'MeshWorkloadGrant') grantList.delete(ref);
     else services.delete(ref);
+  }
+  const grants = new Map<string, MeshWorkloadGrant[]>();
+  for (const g of [...grantList.values()].sort((x, y) => cmp(x.metadata.name, y.metadata.name))) {
+    const ns = g.metadata.namespace ?? 'default';
+    const list = grants.get(ns);
+    if (list) list.push(g);
+    else grants.set(ns, [g]);
   }
   // Sorted by age with the references as the namespace/name tie-break (they share the `FailoverService/` prefix),
   // so ties, common when services are created together, compare existing strings instead of building new ones.
   const ordered = [...services].sort(([ra, a], [rb, b]) => byTimestamp(a, b) || cmp(ra, rb)).map(([, o]) => o);
-  return { clusters, workloads, services: ordered, rejected, fingerprints };
+  return { clusters, workloads, grants, policy: DEFAULT_POLICY, services: ordered, rejected, fingerprints };
 }
 
 /** Oldest first by creationTimestamp; objects without one (offline drafts) after those with one; 0 on a tie. */

@@ -17,7 +17,7 @@ export function customResourceDefinitions(): KubeObject[] {
           name: VERSION,
           served: true,
           storage: true,
-          subresources: k.kind === 'MeshWorkload' ? {} : { status: {} },
+          subresources: k.kind === 'MeshWorkload' || k.kind === 'MeshWorkloadGrant' ? {} : { status: {} },
           schema: { openAPIV3Schema: k.schema },
           additionalPrinterColumns: printerColumns(k.kind),
         },
@@ -31,6 +31,8 @@ function printerColumns(kind: string): { name: string; type: string; jsonPath: s
   switch (kind) {
     case 'MeshCluster':
       return [{ name: 'Gateway', type: 'string', jsonPath: '.spec.gateway.address' }, { name: 'Reachable', type: 'boolean', jsonPath: '.status.reachable' }, age];
+    case 'MeshWorkloadGrant':
+      return [{ name: 'From', type: 'string', jsonPath: '.spec.from[*].namespace' }, age];
     case 'MeshWorkload':
       return [{ name: 'Cluster', type: 'string', jsonPath: '.spec.cluster' }, { name: 'Service', type: 'string', jsonPath: '.spec.service.name' }, age];
     default:

@@ -238,8 +238,39 @@ export const failoverServiceSchema: JSONSchemaProps = {
   },
 };
 
+export const meshWorkloadGrantSchema: JSONSchemaProps = {
+  type: 'object',
+  required: ['spec'],
+  properties: {
+    spec: {
+      type: 'object',
+      description: 'Lets FailoverServices of other namespaces use the MeshWorkloads of this namespace (like Gateway API ReferenceGrant).',
+      required: ['from'],
+      properties: {
+        from: {
+          type: 'array',
+          description: 'Namespaces whose FailoverServices may use MeshWorkloads of this namespace.',
+          minItems: 1,
+          maxItems: 256,
+          items: {
+            type: 'object',
+            required: ['namespace'],
+            properties: { namespace: str('A namespace allowed to reference this namespace\'s MeshWorkloads.', { minLength: 1, maxLength: 63 }) },
+          },
+        },
+        meshWorkloads: {
+          type: 'array',
+          description: 'Only these MeshWorkloads of this namespace; absent means all of them.',
+          maxItems: 1024,
+          items: { type: 'string', minLength: 1, maxLength: 253 },
+        },
+      },
+    },
+  },
+};
+
 export interface KindInfo {
-  kind: 'MeshCluster' | 'MeshWorkload' | 'FailoverService';
+  kind: 'MeshCluster' | 'MeshWorkload' | 'FailoverService' | 'MeshWorkloadGrant';
   plural: string;
   namespaced: boolean;
   schema: JSONSchemaProps;
@@ -250,6 +281,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'MeshCluster', plural: 'meshclusters', namespaced: false, schema: meshClusterSchema, shortNames: ['mc'] },
   { kind: 'MeshWorkload', plural: 'meshworkloads', namespaced: true, schema: meshWorkloadSchema, shortNames: ['mw'] },
   { kind: 'FailoverService', plural: 'failoverservices', namespaced: true, schema: failoverServiceSchema, shortNames: ['fos'] },
+  { kind: 'MeshWorkloadGrant', plural: 'meshworkloadgrants', namespaced: true, schema: meshWorkloadGrantSchema, shortNames: ['mwg'] },
 ];
 
 export function kindInfo(kind: string): KindInfo | undefined {

@@ -135,7 +135,23 @@ export interface FailoverService extends KubeObject {
   status?: Record<string, unknown>;
 }
 
-export type SpillwayInput = MeshCluster | MeshWorkload | FailoverService;
+/**
+ * Lets FailoverServices of other namespaces use MeshWorkloads (and Services) of this namespace, the way Gateway
+ * API's ReferenceGrant does: without one, a FailoverService may use only its own namespace's workloads.
+ */
+export interface MeshWorkloadGrantSpec {
+  /** Namespaces whose FailoverServices may use this namespace's MeshWorkloads. */
+  from: { namespace: string }[];
+  /** Only these MeshWorkloads (names in this namespace); absent means every MeshWorkload here. */
+  meshWorkloads?: string[];
+}
+
+export interface MeshWorkloadGrant extends KubeObject {
+  kind: 'MeshWorkloadGrant';
+  spec: MeshWorkloadGrantSpec;
+}
+
+export type SpillwayInput = MeshCluster | MeshWorkload | FailoverService | MeshWorkloadGrant;
 
 /** Labels every emitted object carries, so a controller can prune exactly what it owns. */
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';

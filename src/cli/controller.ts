@@ -6,6 +6,7 @@ import { Controller } from '../controller/controller.ts';
 import { startHttpServer } from '../controller/http.ts';
 import type { RunningServer } from '../controller/http.ts';
 import { jsonLogger } from '../controller/log.ts';
+import { hostSuffixErrors } from '../analyze/dns.ts';
 import type { LogLevel } from '../controller/log.ts';
 
 export interface ControllerCommandOptions {
@@ -28,6 +29,8 @@ export interface ControllerCommandOptions {
   /** Full resync period in seconds (default 300); a string is parsed (commander passes strings). */
   resyncSeconds?: number | string;
   logLevel?: LogLevel | string;
+  /** Allowed spec.hostname suffixes after the namespace (default: global). */
+  hostSuffixes?: string[];
   /** Stops the controller when aborted (tests); SIGINT/SIGTERM always do. */
   signal?: AbortSignal;
   /** Log sink (default stderr). */
@@ -40,6 +43,11 @@ export async function controllerCommand(opts: ControllerCommandOptions): Promise
   const write = opts.write ?? ((l: string) => void process.stderr.write(l));
   const level = opts.logLevel ?? 'info';
   const resync = Number(opts.resyncSeconds ?? 300);
+  const suffixProblems = hostSuffixErrors(opts.hostSuffixes ?? []);
+  if (suffixProblems.length > 0) {
+    write(`${JSON.stringify({ level: 'error', msg: 'invalid options', error: suffixProblems.join('; ') })}\n`);
+    return 2;
+  }
   if (!['debug', 'info', 'warn', 'error'].includes(level) || !(resync > 0)) {
     write(`${JSON.stringify({ level: 'error', msg: 'invalid options', logLevel: level, resyncSeconds: opts.resyncSeconds })}\n`);
     return 2;
@@ -56,6 +64,7 @@ export async function controllerCommand(opts: ControllerCommandOptions): Promise
       leaderElection: opts.leaderElect === false ? false : { leaseName: opts.leaseName },
       discovery: opts.discovery === false ? false : { excludeNamespaces: opts.discoveryExcludeNamespaces },
       scheduler: { resyncMs: resync * 1000 },
+      ...(opts.hostSuffixes && opts.hostSuffixes.length > 0 ? { hostSuffixes: opts.hostSuffixes } : {}),
       log,
     });
     log.info('starting', { server: management.server, namespace: opts.namespace, leaderElection: opts.leaderElect !== false });

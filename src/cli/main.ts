@@ -59,6 +59,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--out-dir <dir>', 'write DIR/<cluster>/*.yaml for `kubectl apply -f DIR/<cluster>` instead of printing')
     .option('--cluster <name>', 'only this cluster\'s objects (repeatable)', collect, [])
     .option('-R, --recursive', 'read directories given with -f recursively (like kubectl)')
+    .option('--host-suffix <suffix>', 'allowed spec.hostname suffix after the namespace, <x>.<namespace>.<suffix> (repeatable; default: global)', collect, [])
     .addHelpText('after', examples(
       'spillway render -f mesh.yaml --cluster cluster1 | kubectl --context cluster1 apply -f -',
       'spillway render -f mesh.yaml --cluster cluster1 -o json > cluster1.json     # a v1 List',
@@ -77,6 +78,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .requiredOption('-f, --filename <file>', 'input YAML file, directory or - (repeatable)', collect, [])
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-R, --recursive', 'read directories given with -f recursively (like kubectl)')
+    .option('--host-suffix <suffix>', 'allowed spec.hostname suffix after the namespace, <x>.<namespace>.<suffix> (repeatable; default: global)', collect, [])
     .addHelpText('after', examples('spillway validate -f examples/', 'spillway validate -f - -o json < mesh.yaml'))
     .action(async (opts: ValidateCommandOptions) => {
       const { validateCommand } = await import('./render.ts');
@@ -91,6 +93,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--down <cluster>', 'the whole cluster is down: shorthand for <cluster>=0/N (repeatable)', collect, [])
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-R, --recursive', 'read directories given with -f recursively (like kubectl)')
+    .option('--host-suffix <suffix>', 'allowed spec.hostname suffix after the namespace, <x>.<namespace>.<suffix> (repeatable; default: global)', collect, [])
     .addHelpText('after', examples(
       'spillway simulate -f examples/three-clusters.yaml --healthy east=1/3 --down west',
       'spillway render -f mesh.yaml -o json | spillway simulate -f - --down cluster1',
@@ -209,14 +212,15 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--discovery-exclude-namespace <ns>', 'namespace whose Services are not discovered (repeatable)', collect, [])
     .option('--resync-seconds <n>', 'full resync period', '300')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .option('--host-suffix <suffix>', 'allowed spec.hostname suffix after the namespace, <x>.<namespace>.<suffix> (repeatable; default: global)', collect, [])
     .addHelpText('after', examples(
       'spillway controller --kubeconfig mgmt.kubeconfig --no-leader-elect     # from a workstation, one replica',
       'spillway controller                                                    # in a pod (what `spillway install` runs)',
     ))
     .action(async (opts: ControllerCliOptions) => {
-      const { discoveryExcludeNamespace, ...rest } = opts;
+      const { discoveryExcludeNamespace, hostSuffix, ...rest } = opts;
       const { controllerCommand } = await import('./controller.ts');
-      setExit(await controllerCommand({ ...rest, ...(discoveryExcludeNamespace.length > 0 ? { discoveryExcludeNamespaces: discoveryExcludeNamespace } : {}) }));
+      setExit(await controllerCommand({ ...rest, hostSuffixes: hostSuffix, ...(discoveryExcludeNamespace.length > 0 ? { discoveryExcludeNamespaces: discoveryExcludeNamespace } : {}) }));
     });
 
   program
@@ -258,6 +262,7 @@ interface ControllerCliOptions {
   identity?: string;
   discovery: boolean;
   discoveryExcludeNamespace: string[];
+  hostSuffix: string[];
   resyncSeconds: string;
   logLevel: string;
 }

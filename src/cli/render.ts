@@ -5,6 +5,7 @@ import type { CliIO } from './main.ts';
 import { readInputDocuments } from './inputs.ts';
 import { formatMessage, jsonChunks, listChunks, nameChunks, writeChunks, writeOutDir, yamlChunks } from './output.ts';
 import { CliError } from './errors.ts';
+import { hostSuffixErrors } from '../analyze/dns.ts';
 
 export interface RenderCommandOptions {
   filename: string[];
@@ -13,11 +14,13 @@ export interface RenderCommandOptions {
   cluster: string[];
   /** Read directories recursively (`-R`). */
   recursive?: boolean;
+  /** Allowed spec.hostname suffixes after the namespace (`--host-suffix`; default global). */
+  hostSuffix?: string[];
 }
 
 /** Exit status: 0 fine, 1 invalid input (valid parts still rendered); unusable invocations throw CliError. */
 export function renderCommand(opts: RenderCommandOptions, io: CliIO): number {
-  const result = render(readInputDocuments(opts.filename, { recursive: opts.recursive === true }));
+  const result = render(readInputDocuments(opts.filename, { recursive: opts.recursive === true }), hostPolicy(opts.hostSuffix));
   let clusters: Record<string, KubeObject[]> = result.clusters;
   if (opts.cluster.length > 0) {
     const unknown = opts.cluster.filter((c) => !(c in clusters));
@@ -60,10 +63,20 @@ export interface ValidateCommandOptions {
   output: 'text' | 'json';
   /** Read directories recursively (`-R`). */
   recursive?: boolean;
+  /** Allowed spec.hostname suffixes after the namespace (`--host-suffix`; default global). */
+  hostSuffix?: string[];
+}
+
+/** The render policy from `--host-suffix` flags; a bad suffix is an unusable invocation (exit 2). */
+function hostPolicy(suffixes: string[] | undefined): { hostSuffixes: string[] } | undefined {
+  if (!suffixes || suffixes.length === 0) return undefined;
+  const problems = hostSuffixErrors(suffixes);
+  if (problems.length > 0) throw new CliError(problems.join('; '));
+  return { hostSuffixes: suffixes };
 }
 
 export function validateCommand(opts: ValidateCommandOptions, io: CliIO): number {
-  const { messages } = render(readInputDocuments(opts.filename, { recursive: opts.recursive === true }));
+  const { messages } = render(readInputDocuments(opts.filename, { recursive: opts.recursive === true }), hostPolicy(opts.hostSuffix));
   if (opts.output === 'json') io.stdout(`${JSON.stringify({ messages }, null, 2)}\n`);
   else if (messages.length === 0) io.stdout('no problems found\n');
   else for (const m of messages) io.stdout(`${formatMessage(m)}\n`);

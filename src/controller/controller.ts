@@ -18,7 +18,7 @@ import { describeError } from '../kube/errors.ts';
 import { Informer } from '../kube/informer.ts';
 import type { InformerEvent, InformerTiming } from '../kube/informer.ts';
 import { LeaderElector } from '../kube/lease.ts';
-import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS } from '../kube/resources.ts';
+import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, MESH_WORKLOAD_GRANTS } from '../kube/resources.ts';
 import { jsonEqual } from './compare.ts';
 import { DEFAULT_EXCLUDED_NAMESPACES, discoverWorkloads } from './discovery.ts';
 import type { DiscoveryNote } from './discovery.ts';
@@ -58,6 +58,11 @@ export interface ControllerOptions {
    * `memberConfigFromText`; default: one HttpKubeClient per cluster).
    */
   memberClient?: (config: MemberConfig, cluster: string) => KubeClient;
+  /**
+   * Suffixes a FailoverService's spec.hostname may end with after its namespace (`<x>.<namespace>.<suffix>`).
+   * @default ['global']
+   */
+  hostSuffixes?: readonly string[];
   log?: Logger;
   metrics?: ControllerMetrics;
   /** Parallel writes per cluster. */
@@ -88,6 +93,7 @@ export class Controller {
   private readonly mc: Informer;
   private readonly mw: Informer;
   private readonly fs: Informer;
+  private readonly grants: Informer;
   private readonly registry: ClusterRegistry;
   private readonly memos = new ApplyMemos();
   private readonly renderCache = new RenderCache();
@@ -129,6 +135,7 @@ export class Controller {
     this.mc = mk(MESH_CLUSTERS, onClusterEvent);
     this.mw = mk(MESH_WORKLOADS, onEvent);
     this.fs = mk(FAILOVER_SERVICES, onEvent);
+    this.grants = mk(MESH_WORKLOAD_GRANTS, onEvent);
     this.registry = new ClusterRegistry({
       management: o.management,
       namespace: o.namespace,
@@ -198,9 +205,10 @@ export class Controller {
     this.mc.start();
     this.mw.start();
     this.fs.start();
+    this.grants.start();
     this.elector?.start();
     this.scheduler.start();
-    await Promise.all([this.mc.waitSynced(), this.mw.waitSynced(), this.fs.waitSynced()]);
+    await Promise.all([this.mc.waitSynced(), this.mw.waitSynced(), this.fs.waitSynced(), this.grants.waitSynced()]);
     this.registry.sync();
     this.scheduler.trigger();
   }
@@ -210,7 +218,7 @@ export class Controller {
     this.started = false;
     await this.scheduler.stop();
     await this.elector?.stop();
-    await Promise.all([this.mc.stop(), this.mw.stop(), this.fs.stop()]);
+    await Promise.all([this.mc.stop(), this.mw.stop(), this.fs.stop(), this.grants.stop()]);
     await this.serving?.stop();
     await this.registry.stop();
   }
@@ -222,7 +230,7 @@ export class Controller {
 
   /** The management cluster's inputs are listed. */
   get ready(): boolean {
-    return this.mc.synced && this.mw.synced && this.fs.synced;
+    return this.mc.synced && this.mw.synced && this.fs.synced && this.grants.synced;
   }
 
   /** Healthy unless a reconcile has been running for more than five minutes. */
@@ -330,7 +338,7 @@ export class Controller {
     phase('discovery');
     const live = new Map<string, LiveCluster>();
     for (const [name, e] of entries) if (e.conn) live.set(name, e.conn.live());
-    const plan = planReconcile({ docs: [...meshClusters, ...effective, ...services], clusters: live, memo: (c, k) => this.memos.get(c, k), renderCache: this.renderCache, planCache: this.planCache });
+    const plan = planReconcile({ docs: [...meshClusters, ...effective, ...services, ...this.grants.list()], policy: this.o.hostSuffixes ? { hostSuffixes: this.o.hostSuffixes } : undefined, clusters: live, memo: (c, k) => this.memos.get(c, k), renderCache: this.renderCache, planCache: this.planCache });
 
     phase('renderPlan');
     const outcomes = await Promise.all(plan.clusters.map((p) => executePlan(p, { conn: entries.get(p.cluster)?.conn, error: entries.get(p.cluster)?.error }, this.memos, this.gate, this.metrics)));

@@ -24,6 +24,7 @@ import type { KubeObject } from '../api/types.ts';
 import { LABEL_CLUSTER, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
 import { ANNOTATION_OWNER, FIELD_MANAGER, isSpillwayOwned, notOwnedReason } from '../api/ownership.ts';
 import { objectKey } from '../kube/resources.ts';
+import type { RenderPolicy } from '../model/snapshot.ts';
 import { applyIsNoop, jsonEqual } from './compare.ts';
 
 export { FIELD_MANAGER };
@@ -84,6 +85,8 @@ export interface ReconcileInput {
   memo: ApplyMemo;
   /** Reused across reconciles: unchanged services then render to the very objects the memo holds. */
   renderCache?: RenderCache;
+  /** Render settings that are not in the documents (allowed host suffixes). */
+  policy?: Partial<RenderPolicy>;
   /** Reused across reconciles with the same memo: services settled and unchanged since are not examined again. */
   planCache?: PlanCache;
 }
@@ -277,7 +280,7 @@ export function planCluster(cluster: string, desiredObjects: readonly KubeObject
 }
 
 export function planReconcile(input: ReconcileInput): ReconcilePlan {
-  const render = renderDetailed(input.docs, input.renderCache);
+  const render = renderDetailed(input.docs, input.renderCache, input.policy);
   const clusters = [...render.blocks].map(([name, blocks]) => planClusterBlocks(name, blocks, input.clusters.get(name), input.memo, input.planCache));
   return { render, clusters };
 }

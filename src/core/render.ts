@@ -9,7 +9,8 @@ import { objectRef } from '../model/naming.ts';
 import type { Message } from '../analyze/messages.ts';
 import { buildSnapshot } from '../analyze/snapshot.ts';
 import type { SnapshotCache, SourcedDocument } from '../analyze/snapshot.ts';
-import type { Snapshot } from '../model/snapshot.ts';
+import type { RenderPolicy, Snapshot } from '../model/snapshot.ts';
+import { DEFAULT_POLICY } from '../model/snapshot.ts';
 import { resolveContext } from '../model/context.ts';
 import type { FailoverContext } from '../model/context.ts';
 import { CHECKS } from '../analyze/checks/index.ts';
@@ -200,14 +201,23 @@ class Claims {
  * Fingerprints of everything a service's checks read: the service, each listed workload and its cluster. The
  * snapshot cache hands out the same fingerprint strings while documents are unchanged, so comparing is cheap.
  */
-function dependencyKey(ctx: FailoverContext): string[] {
+function dependencyKey(ctx: FailoverContext, meshKey: () => string): string[] {
   const fp = ctx.snapshot.fingerprints;
   const parts = [fp.get(ctx.fs) ?? ''];
+  const own = ctx.fs.metadata.namespace ?? 'default';
+  const others = new Set<string>();
   for (const w of ctx.listed) {
     const [ns, name] = w.key.split('/') as [string, string];
     parts.push(w.workload ? (fp.get(w.workload) ?? '') : ctx.snapshot.rejected.has(objectRef('MeshWorkload', name, ns)) ? '!rejected' : '!missing');
     if (w.workload) parts.push(w.cluster ? (fp.get(w.cluster) ?? '') : ctx.snapshot.rejected.has(objectRef('MeshCluster', w.clusterName ?? '')) ? '!rejected' : '!missing');
+    if (ns !== own) others.add(ns);
+    const sns = w.workload?.spec.service.namespace;
+    if (sns !== undefined && sns !== own) others.add(sns);
   }
+  // The tenancy check reads the grants of every other namespace used; the hostname check, the mesh's cluster
+  // domains and the render's host suffixes.
+  for (const ns of [...others].sort()) parts.push(`grants:${ns}:${JSON.stringify((ctx.snapshot.grants?.get(ns) ?? []).map((g) => g.spec))}`);
+  if (ctx.fs.spec.hostname !== undefined) parts.push(meshKey());
   return parts;
 }
 
@@ -218,21 +228,25 @@ function sameKey(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** Renders documents (raw objects, or `{value, source}` pairs) into Istio objects per cluster, with messages. */
-export function render(docs: readonly unknown[] | readonly SourcedDocument[]): RenderResult {
-  const { clusters, messages } = renderDetailed(docs);
+export function render(docs: readonly unknown[] | readonly SourcedDocument[], policy?: Partial<RenderPolicy>): RenderResult {
+  const { clusters, messages } = renderDetailed(docs, undefined, policy);
   return { clusters, messages };
 }
 
-export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocument[], cache?: RenderCache): DetailedRenderResult {
+export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocument[], cache?: RenderCache, policy?: Partial<RenderPolicy>): DetailedRenderResult {
   const reporter = new Reporter();
   const snapshot = buildSnapshot(asSourced(docs), reporter, cache?.snapshot);
+  snapshot.policy = { ...DEFAULT_POLICY, ...policy };
+  let meshKeyMemo: string | undefined;
+  const meshKey = (): string =>
+    (meshKeyMemo ??= `mesh:${[...new Set([...snapshot.clusters.values()].map((c) => c.spec.clusterDomain ?? ''))].sort().join(',')}:${(snapshot.policy?.hostSuffixes ?? []).join(',')}`);
 
   const plans: FailoverPlan[] = [];
   const seen = new Set<string>();
   for (const fs of snapshot.services) {
     const ctx = resolveContext(fs, snapshot);
     seen.add(ctx.ref);
-    const key = cache ? dependencyKey(ctx) : [];
+    const key = cache ? dependencyKey(ctx, meshKey) : [];
     const memo = cache?.services.get(ctx.ref);
     if (memo && sameKey(memo.key, key)) {
       reporter.replay(memo.messages);

@@ -31,8 +31,8 @@ const APPLY_PRUNE_NO_GET = ['list', 'watch', 'create', 'patch', 'delete'];
 /** Cluster-wide rules of the controller in the management cluster. */
 export function controllerClusterRules(): PolicyRule[] {
   return [
-    // Inputs: clusters and failover services are read; MeshWorkloads are also written by service discovery.
-    { apiGroups: [GROUP], resources: ['failoverservices', 'meshclusters'], verbs: READ },
+    // Inputs: clusters, failover services and grants are read; MeshWorkloads are also written by service discovery.
+    { apiGroups: [GROUP], resources: ['failoverservices', 'meshclusters', 'meshworkloadgrants'], verbs: READ },
     { apiGroups: [GROUP], resources: ['meshworkloads'], verbs: APPLY_PRUNE_NO_GET },
     // Status is written with merge patches on the status subresource only.
     { apiGroups: [GROUP], resources: ['failoverservices/status', 'meshclusters/status'], verbs: ['patch'] },

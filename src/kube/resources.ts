@@ -15,6 +15,7 @@ const rt = (group: string, version: string, kind: string, plural: string, namesp
 export const MESH_CLUSTERS = rt(GROUP, VERSION, 'MeshCluster', 'meshclusters', false);
 export const MESH_WORKLOADS = rt(GROUP, VERSION, 'MeshWorkload', 'meshworkloads');
 export const FAILOVER_SERVICES = rt(GROUP, VERSION, 'FailoverService', 'failoverservices');
+export const MESH_WORKLOAD_GRANTS = rt(GROUP, VERSION, 'MeshWorkloadGrant', 'meshworkloadgrants');
 export const SECRETS = rt('', 'v1', 'Secret', 'secrets');
 export const SERVICES = rt('', 'v1', 'Service', 'services');
 export const LEASES = rt('coordination.k8s.io', 'v1', 'Lease', 'leases');
@@ -55,7 +56,7 @@ export function objectPath(t: ResourceType, name: string, namespace?: string, su
 /** The resource type of an emitted object, from its apiVersion and kind. */
 export function typeOfObject(o: Pick<KubeObject, 'apiVersion' | 'kind'>): ResourceType {
   const [group, version] = o.apiVersion.includes('/') ? (o.apiVersion.split('/') as [string, string]) : ['', o.apiVersion];
-  const known = [MESH_CLUSTERS, MESH_WORKLOADS, FAILOVER_SERVICES, SECRETS, SERVICES, LEASES, NAMESPACES, CRDS, EVENTS, ENDPOINT_SLICES].find((t) => t.group === group && t.kind === o.kind);
+  const known = [MESH_CLUSTERS, MESH_WORKLOADS, FAILOVER_SERVICES, MESH_WORKLOAD_GRANTS, SECRETS, SERVICES, LEASES, NAMESPACES, CRDS, EVENTS, ENDPOINT_SLICES].find((t) => t.group === group && t.kind === o.kind);
   if (known) return { ...known, version };
   const plural = pluralForKind(o.kind);
   if (!plural) throw new Error(`no resource mapping for ${o.apiVersion} ${o.kind}`);

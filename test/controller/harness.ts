@@ -15,7 +15,7 @@ import { HttpKubeClient } from '../../src/kube/client.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import { kubeConfigFromText } from '../../src/kube/config.ts';
 import { noJitter } from '../../src/kube/clock.ts';
-import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, OUTPUT_KINDS, ISTIO_GROUP, collectionPath, objectKey, objectPath, typeOfObject } from '../../src/kube/resources.ts';
+import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, MESH_WORKLOAD_GRANTS, OUTPUT_KINDS, ISTIO_GROUP, collectionPath, objectKey, objectPath, typeOfObject } from '../../src/kube/resources.ts';
 import type { ResourceType } from '../../src/kube/resources.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import type { ControllerOptions } from '../../src/controller/controller.ts';
@@ -153,7 +153,7 @@ export async function startFleet(n = 3, opts: { register?: number } = {}): Promi
 
 /** The management cluster's inputs, as the controller reads them. */
 export async function inputs(f: Pick<Fleet, 'mc'>): Promise<KubeObject[]> {
-  return [...(await list(f.mc, MESH_CLUSTERS)), ...(await list(f.mc, MESH_WORKLOADS)), ...(await list(f.mc, FAILOVER_SERVICES))];
+  return [...(await list(f.mc, MESH_CLUSTERS)), ...(await list(f.mc, MESH_WORKLOADS)), ...(await list(f.mc, FAILOVER_SERVICES)), ...(await list(f.mc, MESH_WORKLOAD_GRANTS))];
 }
 
 const SERVER_SET = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields'];

@@ -26,6 +26,8 @@ function world(): Map<string, KubeObject> {
     for (const c of ['c1', 'c2', 'c3', 'c4']) put(meshWorkload(`s${i}-${c}`, c, { service: `s${i}` }));
     put(failoverService(`s${i}`, ['c1', 'c2', 'c3'].map((c) => `s${i}-${c}`)));
   }
+  // Namespace other lets default's FailoverServices use its Services (the clash edits below point at them).
+  put({ apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshWorkloadGrant', metadata: { name: 'default', namespace: 'other' }, spec: { from: [{ namespace: 'default' }] } });
   return docs;
 }
 
@@ -62,7 +64,7 @@ const EDITS: ((docs: Map<string, KubeObject>, r: () => number) => void)[] = [
     const i = 12 + Math.floor(r() * 3);
     const key = `FailoverService/default/extra${i}`;
     if (d.has(key)) d.delete(key);
-    else d.set(key, failoverService(`extra${i}`, [`s${i % 12}-c4`, r() < 0.3 ? 'ghost' : `s${i % 12}-c2`], { hostname: `extra${i}.global` }));
+    else d.set(key, failoverService(`extra${i}`, [`s${i % 12}-c4`, r() < 0.3 ? 'ghost' : `s${i % 12}-c2`], { hostname: `extra${i}.default.global` }));
   },
   // Add or remove a service whose objects clash with another's (same names, from a same-named service in another
   // namespace): one of the two is rejected (SPW122), and which one depends on age.
@@ -77,6 +79,12 @@ const EDITS: ((docs: Map<string, KubeObject>, r: () => number) => void)[] = [
     d.set(`MeshWorkload/default/other-s${i}-c4`, { ...w, spec: { ...(w.spec as object), service: { name: `s${i}`, namespace: 'other' } } });
     const ts = r() < 0.5 ? '2020-01-01T00:00:00Z' : '2030-01-01T00:00:00Z';
     d.set(key, failoverService(`clash${i}`, [`other-s${i}-c4`, `s${(i + 1) % 12}-c2`], {}, { creationTimestamp: ts }));
+  },
+  // Withdraw the grant of namespace other, or give it back: the clash services' tenancy (SPW140) follows it.
+  (d) => {
+    const key = 'MeshWorkloadGrant/other/default';
+    if (d.has(key)) d.delete(key);
+    else d.set(key, { apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshWorkloadGrant', metadata: { name: 'default', namespace: 'other' }, spec: { from: [{ namespace: 'default' }] } });
   },
   // Remove a cluster, or bring it back.
   (d, r) => {

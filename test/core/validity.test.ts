@@ -20,7 +20,7 @@ const variants: [string, KubeObject[] | ReturnType<typeof example>][] = [
   ['mixed versions', scenario(3, { clusterSpec: (i) => ({ istio: { version: ['1.7', '1.12', '1.30'][i - 1] } }) })],
   ['plain HTTP, DNS gateways, selector, options', scenario(3, {
     clusterSpec: (i) => ({ gateway: { address: `gw${i}.example.com`, port: 443, servicePort: 443, http: { port: 80 }, selector: { app: 'eastwest' } }, locality: { region: 'r1', zone: `z${i}` } }),
-    fsSpec: { tls: { mode: 'DISABLE' }, hostname: 'reviews.global.example', clientSelector: { app: 'productpage' }, panicThreshold: 0, connectTimeout: '250ms', outlierDetection: { consecutive5xxErrors: 3, consecutiveGatewayErrors: 2, interval: '1s', baseEjectionTime: '30s', maxEjectionPercent: 100 } },
+    fsSpec: { tls: { mode: 'DISABLE' }, hostname: 'reviews.default.global', clientSelector: { app: 'productpage' }, panicThreshold: 0, connectTimeout: '250ms', outlierDetection: { consecutive5xxErrors: 3, consecutiveGatewayErrors: 2, interval: '1s', baseEjectionTime: '30s', maxEjectionPercent: 100 } },
   })],
 ];
 

@@ -1,6 +1,8 @@
 /** The per-FailoverService checks, in the order their messages read best. */
 import type { Check } from './check.ts';
 import { referencesCheck } from './references.ts';
+import { tenancyCheck } from './tenancy.ts';
+import { hostnameCheck } from './hostname.ts';
 import { clustersCheck } from './clusters.ts';
 import { portsCheck } from './ports.ts';
 import { protocolCheck } from './protocol.ts';
@@ -12,4 +14,4 @@ import { localTierCheck } from './local-tier.ts';
 
 export type { Check } from './check.ts';
 
-export const CHECKS: readonly Check[] = [referencesCheck, clustersCheck, portsCheck, protocolCheck, gatewaysCheck, namesCheck, istioVersionCheck, healthCheck, localTierCheck];
+export const CHECKS: readonly Check[] = [referencesCheck, tenancyCheck, hostnameCheck, clustersCheck, portsCheck, protocolCheck, gatewaysCheck, namesCheck, istioVersionCheck, healthCheck, localTierCheck];

@@ -1,0 +1,37 @@
+/**
+ * `spec.hostname` may not take a host that Kubernetes or another namespace owns. A Kubernetes Service host
+ * (`*.svc.<clusterDomain>` for any member's cluster domain) is refused outright: the EnvoyFilter would replace
+ * that Service's cluster for every proxy in the mesh. Otherwise the host must be
+ * `<anything>.<namespace>.<suffix>` with the FailoverService's own namespace and an allowed suffix (default
+ * `global`; `--host-suffix` on the CLI and the controller), so one namespace can never claim another's hosts.
+ */
+import type { Check } from './check.ts';
+import { MSG } from '../messages.ts';
+import { DEFAULTS } from '../../model/context.ts';
+import { DEFAULT_POLICY } from '../../model/snapshot.ts';
+
+/** The cluster domains of every MeshCluster (default cluster.local), lower case. */
+function clusterDomains(clusters: Iterable<{ spec: { clusterDomain?: string } }>): Set<string> {
+  const out = new Set<string>([DEFAULTS.clusterDomain]);
+  for (const c of clusters) out.add((c.spec.clusterDomain ?? DEFAULTS.clusterDomain).toLowerCase().replace(/\.$/, ''));
+  return out;
+}
+
+export const hostnameCheck: Check = {
+  name: 'hostname',
+  run(ctx, r) {
+    const host = ctx.fs.spec.hostname?.toLowerCase().replace(/\.$/, '');
+    if (host === undefined) return; // the derived host is <service>-global.<namespace>.global
+    const own = (ctx.fs.metadata.namespace ?? 'default').toLowerCase();
+    for (const d of clusterDomains(ctx.snapshot.clusters.values())) {
+      if (host === `svc.${d}` || host.endsWith(`.svc.${d}`)) {
+        r.report(MSG.KubernetesHost, ctx.ref, `spec.hostname ${host} is a Kubernetes Service host (*.svc.${d}): Spillway would replace that Service's cluster for every proxy in the mesh; use a host under .${own}.<suffix>`);
+        return;
+      }
+    }
+    const suffixes = (ctx.snapshot.policy ?? DEFAULT_POLICY).hostSuffixes;
+    if (!suffixes.some((s) => host.endsWith(`.${own}.${s.toLowerCase()}`))) {
+      r.report(MSG.HostOutsideNamespace, ctx.ref, `spec.hostname ${host} must end with .${own}.<suffix> (the FailoverService's namespace, then an allowed suffix: ${suffixes.join(', ') || 'none'}), so no namespace can take another's hosts`);
+    }
+  },
+};
