@@ -30,7 +30,7 @@ function lease(renewed: Date): KubeObject {
 }
 
 function spillwayCrds(): KubeObject[] {
-  return ['meshclusters', 'meshworkloads', 'failoverservices'].map((p) => ({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `${p}.spillway.dev` }, spec: { versions: [{ name: 'v1alpha1', served: true }] } }));
+  return ['meshclusters', 'meshworkloads', 'failoverservices', 'meshworkloadgrants'].map((p) => ({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `${p}.spillway.dev` }, spec: { versions: [{ name: 'v1alpha1', served: true }] } }));
 }
 
 async function check(setup: Setup = {}): Promise<CheckReport> {

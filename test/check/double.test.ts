@@ -82,7 +82,7 @@ describe('spillway check against API doubles', { timeout: 60_000 }, () => {
     const r = await cli(['check', '--kubeconfig', kubeconfig]);
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /\[ok\] {3}SPC100 cluster1: reached cluster1 \(context cluster1\), Kubernetes v1\.30\.0/);
-    assert.match(r.out, /\[ok\] {3}SPC110: CRDs installed: meshclusters\.spillway\.dev, meshworkloads\.spillway\.dev, failoverservices\.spillway\.dev \(v1alpha1\)/);
+    assert.match(r.out, /\[ok\] {3}SPC110: CRDs installed: meshclusters\.spillway\.dev, meshworkloads\.spillway\.dev, failoverservices\.spillway\.dev, meshworkloadgrants\.spillway\.dev \(v1alpha1\)/);
     assert.match(r.out, /\[ok\] {3}SPC111: controller spillway-controller-0 leads/);
     assert.match(r.out, /\[ok\] {3}SPC102 cluster2: Istio 1\.24\.2 \(ConfigMap\/istio-system\/istio\): modern output profile/);
     assert.match(r.out, /\[ok\] {3}SPC130: 2 cluster\(s\) share a root of trust/);

@@ -65,7 +65,7 @@ test('install prints a YAML stream whose objects have the right apiVersion and s
     assert.equal(obj(meta.labels ?? {})['app.kubernetes.io/managed-by'], undefined);
   }
   assert.deepEqual(counts, {
-    Namespace: 1, CustomResourceDefinition: 3, ServiceAccount: 1, ClusterRole: 1, ClusterRoleBinding: 1,
+    Namespace: 1, CustomResourceDefinition: 4, ServiceAccount: 1, ClusterRole: 1, ClusterRoleBinding: 1,
     Role: 1, RoleBinding: 1, Service: 1, PodDisruptionBudget: 1, Deployment: 1,
   });
   // Bindings point at this namespace's ServiceAccount.

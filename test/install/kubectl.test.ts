@@ -116,6 +116,7 @@ test('kubectl apply --dry-run=client accepts the install manifests, sends no wri
     `customresourcedefinition.apiextensions.k8s.io/meshclusters.${GROUP}`,
     `customresourcedefinition.apiextensions.k8s.io/meshworkloads.${GROUP}`,
     `customresourcedefinition.apiextensions.k8s.io/failoverservices.${GROUP}`,
+    `customresourcedefinition.apiextensions.k8s.io/meshworkloadgrants.${GROUP}`,
     'serviceaccount/spillway-controller',
     'clusterrole.rbac.authorization.k8s.io/spillway-controller',
     'clusterrolebinding.rbac.authorization.k8s.io/spillway-controller',

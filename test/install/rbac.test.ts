@@ -20,6 +20,7 @@ const INFORMER = ['list', 'watch'];
 
 const CALLS: Call[] = [
   { where: 'management', group: GROUP, resources: ['meshclusters', 'failoverservices'], verbs: INFORMER, why: 'inputs: informers' },
+  { where: 'management', group: GROUP, resources: ['meshworkloadgrants'], verbs: INFORMER, why: 'tenancy: the grants informer (read only)' },
   { where: 'management', group: GROUP, resources: ['meshworkloads'], verbs: [...INFORMER, 'create', 'patch', 'delete'], why: 'discovery applies and prunes MeshWorkloads' },
   { where: 'management', group: GROUP, resources: ['meshclusters/status', 'failoverservices/status'], verbs: ['patch'], why: 'kube/ops.ts patchStatus: merge patch on the status subresource' },
   { where: 'management', group: '', resources: ['services'], verbs: INFORMER, why: 'discovery when the management cluster is also a member' },
