@@ -177,7 +177,7 @@ test('Gateway ports are the gateway Service\'s: servicePort in the server, the d
 });
 
 test('the Gateway\'s name is a DNS-1123 label (istiod rejects dots in Gateway names), and the VirtualService binds it', () => {
-  const c2 = render(scenario(2, { fsSpec: { hostname: 'reviews.global.example' } })).clusters.c2 ?? [];
+  const c2 = render(scenario(2, { fsSpec: { hostname: 'reviews.default.global' } })).clusters.c2 ?? [];
   const gw = byKind(c2, 'Gateway')[0]!;
   assert.match(gw.metadata.name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   assert.ok(gw.metadata.name.length <= 63);
