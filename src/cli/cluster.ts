@@ -21,6 +21,8 @@ export interface ClusterRegisterOptions {
   context?: string;
   gatewayAddress?: string;
   gatewayPort?: string | number;
+  /** Port of the gateway's Kubernetes Service behind --gateway-port (the Gateway server port istiod resolves). */
+  servicePort?: string | number;
   listenPort?: string | number;
   istioVersion?: string;
   namespace?: string;
@@ -51,6 +53,7 @@ export async function clusterRegister(opts: ClusterRegisterOptions, io: CliIO, e
   if (expiration === undefined) problems.push(`--token-expiration ${opts.tokenExpiration ?? ''}: want a duration of at least 10m such as 720h, 30d or 3600s`);
   if ((opts.gatewayAddress === undefined) !== (opts.gatewayPort === undefined)) problems.push('--gateway-address and --gateway-port go together');
   if (opts.listenPort !== undefined && opts.gatewayAddress === undefined) problems.push('--listen-port needs --gateway-address and --gateway-port');
+  if (opts.servicePort !== undefined && opts.gatewayAddress === undefined) problems.push('--service-port needs --gateway-address and --gateway-port');
   // Validate the name, namespace and gateway before touching the cluster.
   try {
     registerClusterManifests({ name: opts.name, namespace: opts.namespace, gateway: gatewayOf(opts), istioVersion: opts.istioVersion, management: true });
@@ -95,7 +98,7 @@ export async function clusterRegister(opts: ClusterRegisterOptions, io: CliIO, e
 
 function gatewayOf(opts: ClusterRegisterOptions): RegisterOptions['gateway'] {
   return opts.gatewayAddress !== undefined && opts.gatewayPort !== undefined
-    ? { address: opts.gatewayAddress, port: opts.gatewayPort, ...(opts.listenPort !== undefined ? { listenPort: opts.listenPort } : {}) }
+    ? { address: opts.gatewayAddress, port: opts.gatewayPort, ...(opts.servicePort !== undefined ? { servicePort: opts.servicePort } : {}), ...(opts.listenPort !== undefined ? { listenPort: opts.listenPort } : {}) }
     : undefined;
 }
 
@@ -139,6 +142,7 @@ export function clusterRegisterCommand(opts: ClusterRegisterOptions, io: CliIO, 
   }
   if ((opts.gatewayAddress === undefined) !== (opts.gatewayPort === undefined)) problems.push('--gateway-address and --gateway-port go together');
   if (opts.listenPort !== undefined && opts.gatewayAddress === undefined) problems.push('--listen-port needs --gateway-address and --gateway-port');
+  if (opts.servicePort !== undefined && opts.gatewayAddress === undefined) problems.push('--service-port needs --gateway-address and --gateway-port');
   if (problems.length === 0) {
     try {
       const result = registerClusterManifests({

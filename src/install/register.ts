@@ -15,7 +15,7 @@ export interface RegisterOptions {
   /** Namespace of the controller, where the kubeconfig Secret goes. @default spillway-system */
   namespace?: string;
   /** Other clusters dial this cluster's east-west gateway here. Ports are numbers; anything else fails validation. */
-  gateway?: { address: string; port: number | string; listenPort?: number | string };
+  gateway?: { address: string; port: number | string; servicePort?: number | string; listenPort?: number | string };
   istioVersion?: string;
   /** The cluster the controller runs in: no Secret, no kubeconfigSecret. */
   management?: boolean;
@@ -53,6 +53,7 @@ export function registerClusterManifests(opts: RegisterOptions): RegisterResult 
   const spec: MeshClusterSpec = {};
   if (opts.gateway) {
     const gw: Record<string, unknown> = { address: opts.gateway.address, port: asPort(opts.gateway.port) };
+    if (opts.gateway.servicePort !== undefined) gw.servicePort = asPort(opts.gateway.servicePort);
     if (opts.gateway.listenPort !== undefined) gw.listenPort = asPort(opts.gateway.listenPort);
     spec.gateway = gw as unknown as MeshClusterSpec['gateway'];
   }

@@ -95,7 +95,7 @@ function decodeSecret(secret: Obj): { text: string; doc: Obj } {
 }
 
 test('register prints the kubeconfig Secret and a MeshCluster that references it', () => {
-  const { code, out, docs, err } = run({ kubeconfig: kubeconfigPath, context: 'beta', listenPort: '15443', istioVersion: '1.22', namespace: 'mesh-ctl' });
+  const { code, out, docs, err } = run({ kubeconfig: kubeconfigPath, context: 'beta', servicePort: '443', istioVersion: '1.22', namespace: 'mesh-ctl' });
   assert.equal(code, 0, err);
   assert.equal(err, '');
   assert.match(out, /^# .*credentials/);
@@ -106,7 +106,7 @@ test('register prints the kubeconfig Secret and a MeshCluster that references it
   assert.deepEqual(Object.keys(obj(secret.data)), ['kubeconfig']);
   assert.deepEqual(mc.metadata, { name: 'cluster2' });
   assert.deepEqual(mc.spec, {
-    gateway: { address: '172.18.0.3', port: 32000, listenPort: 15443 },
+    gateway: { address: '172.18.0.3', port: 32000, servicePort: 443 },
     istio: { version: '1.22' },
     kubeconfigSecret: { name: 'cluster2-kubeconfig', namespace: 'mesh-ctl' },
   });

@@ -19,6 +19,7 @@ import { HttpKubeClient } from '../../src/kube/client.ts';
 import { kubeConfigFromText } from '../../src/kube/config.ts';
 import { noJitter } from '../../src/kube/clock.ts';
 import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, OUTPUT_KINDS, ISTIO_GROUP } from '../../src/kube/resources.ts';
+import type { ResourceType } from '../../src/kube/resources.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { CONTROLLER_NAME, MEMBER_NAME } from '../../src/install/common.ts';
 import { controllerClusterRules, controllerNamespaceRules, memberClusterRules } from '../../src/install/rbac.ts';
@@ -108,17 +109,31 @@ describe('controller against real API servers, as the installed identity', { tim
       ok(await kubectl(c, ['create', 'namespace', 'istio-system']), 'istio-system');
     }));
     // Registration: the management cluster itself, then each member (identity + token created by register).
-    ok(await kubectl(mgmt, ['apply', '-f', '-'], await cli(['cluster', 'register', 'cluster1', '--management', '--gateway-address', '192.0.2.1', '--gateway-port', '32000'])), 'register cluster1');
+    ok(await kubectl(mgmt, ['apply', '-f', '-'], await cli(['cluster', 'register', 'cluster1', '--management', '--gateway-address', '192.0.2.1', '--gateway-port', '32000', '--service-port', '443'])), 'register cluster1');
     for (const [i, c] of clusters.slice(1).entries()) {
       let out = '';
       let err = '';
-      const code = await clusterRegister({ name: names[i + 1]!, kubeconfig: c.kubeconfigPath, gatewayAddress: `192.0.2.${i + 2}`, gatewayPort: '32000', namespace: NS, tokenExpiration: '2h' }, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
+      const code = await clusterRegister({ name: names[i + 1]!, kubeconfig: c.kubeconfigPath, gatewayAddress: `192.0.2.${i + 2}`, gatewayPort: '32000', servicePort: '443', namespace: NS, tokenExpiration: '2h' }, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
       assert.equal(code, 0, err);
       ok(await kubectl(mgmt, ['apply', '-f', '-'], out), `register ${c.name}`);
     }
     mc = mgmt.client();
     clients = [mc, ...clusters.slice(1).map((c) => c.client())];
     fleet = { mc, clients, names };
+    // A CRD reports Established a moment before its storage serves (429 "storage is (re)initializing"): wait until
+    // every kind the tests and the controller use lists in every cluster, instead of racing the first create.
+    const servedIn = (c: HttpKubeClient, t: ResourceType, where: string) => until(async () => {
+      try {
+        await list(c, t);
+        return [];
+      } catch (e) {
+        return [`${t.plural} in ${where}: ${(e as Error).message}`];
+      }
+    }, `${t.plural} served in ${where}`, WAIT);
+    for (const t of [FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS]) await servedIn(mc, t, 'management');
+    for (const [i, c] of clients.entries()) {
+      for (const k of OUTPUT_KINDS) await servedIn(c, { group: ISTIO_GROUP, version: k.versions[0]!, kind: k.kind, plural: k.plural, namespaced: true }, names[i]!);
+    }
     ctl = await startController();
   });
 
