@@ -18,8 +18,8 @@ const t = (code: string, level: Level, title: string): MessageType => ({ code, l
 /** The table of codes. Append only; never renumber or reuse a code. */
 export const MSG = {
   InvalidSpec: t('SPW100', 'error', 'the object does not match its schema'),
-  UnknownWorkload: t('SPW101', 'error', 'a referenced MeshWorkload does not exist or is invalid'),
-  UnknownCluster: t('SPW102', 'error', 'a referenced MeshCluster does not exist or is invalid'),
+  UnknownWorkload: t('SPW101', 'error', 'a referenced MeshWorkload is invalid'),
+  UnknownCluster: t('SPW102', 'error', 'a referenced MeshCluster is invalid'),
   DuplicateCluster: t('SPW103', 'error', 'two workloads of one FailoverService are in the same cluster'),
   TooFewClusters: t('SPW104', 'error', 'a FailoverService needs workloads in at least two clusters'),
   PortMismatch: t('SPW105', 'error', 'the failover port differs across workloads'),
@@ -53,6 +53,10 @@ export const MSG = {
   CrossNamespaceWorkload: t('SPW140', 'error', 'a FailoverService uses a MeshWorkload or Service of another namespace without a MeshWorkloadGrant'),
   KubernetesHost: t('SPW141', 'error', 'spec.hostname names a host Kubernetes owns (a *.svc.<clusterDomain> name)'),
   HostOutsideNamespace: t('SPW142', 'error', 'spec.hostname is not under the FailoverService\'s namespace and an allowed suffix'),
+  WorkloadUnavailable: t('SPW127', 'warning', 'a listed MeshWorkload does not exist: its cluster is left out of the tiers'),
+  ClusterUnavailable: t('SPW128', 'warning', 'a listed MeshWorkload names a cluster with no MeshCluster: it is left out of the tiers'),
+  NoWorkloadAvailable: t('SPW129', 'error', 'none of the listed MeshWorkloads is available'),
+  LocalOnly: t('SPW160', 'warning', 'only one listed cluster is available: it serves locally, with no failover'),
 } as const satisfies Record<string, MessageType>;
 
 export type MessageKey = keyof typeof MSG;

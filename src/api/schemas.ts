@@ -200,7 +200,7 @@ export const failoverServiceSchema: JSONSchemaProps = {
               name: str('Cluster name.'),
               roles: { type: 'array', items: { type: 'string', enum: ['client', 'receiver'] } },
               failoverOrder: { type: 'array', items: { type: 'string' }, description: 'Tiers this cluster\'s clients use, in order.' },
-              syncState: str('Synced, Pending or Failed.', { enum: ['Synced', 'Pending', 'Failed'] }),
+              syncState: str('Synced, Pending, Failed, or Unavailable (its workload is gone: left out of the tiers).', { enum: ['Synced', 'Pending', 'Failed', 'Unavailable'] }),
               message: str('Last sync error, if any.'),
             },
           },

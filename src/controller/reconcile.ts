@@ -21,7 +21,7 @@ import { renderDetailed } from '../core/render.ts';
 import type { DetailedRenderResult, RenderBlock, RenderCache, ServiceOutcome } from '../core/render.ts';
 import type { Message } from '../analyze/messages.ts';
 import type { KubeObject } from '../api/types.ts';
-import { LABEL_CLUSTER, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
+import { LABEL_CLUSTER, LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_VALUE } from '../api/types.ts';
 import { ANNOTATION_OWNER, FIELD_MANAGER, isSpillwayOwned, notOwnedReason } from '../api/ownership.ts';
 import { objectKey } from '../kube/resources.ts';
 import type { RenderPolicy } from '../model/snapshot.ts';
@@ -77,6 +77,11 @@ export interface ClusterPlan {
   unchanged: (PlannedObject & { resourceVersion: string })[];
   /** Owned objects known to be as desired (memo hit): nothing to do. */
   settled: number;
+  /**
+   * Objects of FailoverServices that exist but are not accepted (an invalid edit): left exactly as they are, the
+   * last good configuration. Counted per service ref.
+   */
+  held: Map<string, number>;
 }
 
 export interface ReconcileInput {
@@ -89,6 +94,8 @@ export interface ReconcileInput {
   policy?: Partial<RenderPolicy>;
   /** Reused across reconciles with the same memo: services settled and unchanged since are not examined again. */
   planCache?: PlanCache;
+  /** Clusters whose MeshCluster was deleted while they are still reachable: everything Spillway wrote there goes. */
+  drain?: readonly string[];
 }
 
 export interface ReconcilePlan {
@@ -115,6 +122,22 @@ function appliedBeforeOwnerAnnotation(o: KubeObject, cluster: string): boolean {
   const entries = (o.metadata as { managedFields?: unknown }).managedFields;
   return Array.isArray(entries) && entries.some((e: { manager?: string; operation?: string; subresource?: string; fieldsV1?: Record<string, Record<string, Record<string, unknown>>> }) =>
     e?.manager === FIELD_MANAGER && e.operation === 'Apply' && (e.subresource ?? '') === '' && e.fieldsV1?.['f:metadata']?.['f:labels']?.[`f:${LABEL_MANAGED_BY}`] !== undefined);
+}
+
+/** `FailoverService/<namespace>/<name>` of the service that wrote `o` (its owner labels), if it says. */
+export function ownerRef(o: KubeObject): string | undefined {
+  const l = o.metadata.labels ?? {};
+  const name = l[LABEL_OWNER_NAME];
+  return name === undefined ? undefined : `FailoverService/${l[LABEL_OWNER_NAMESPACE] ?? 'default'}/${name}`;
+}
+
+/**
+ * The FailoverServices whose objects must stay as they are: those that exist but are not accepted. An invalid edit
+ * (or inputs that leave no workload available) changes nothing that is live; only deleting the FailoverService
+ * removes what it wrote. Stateless, so a restarted controller holds the same objects.
+ */
+export function heldServices(render: DetailedRenderResult): Set<string> {
+  return new Set(render.services.filter((s) => !s.accepted).map((s) => s.ref));
 }
 
 export type Decision = 'create' | 'update' | 'unchanged' | 'settled' | 'collision';
@@ -197,8 +220,8 @@ interface ClusterPlanState {
  * found settled last time whose block and live objects did not change since are counted as settled without looking
  * at their objects; every other object goes through `decide`, exactly as without the cache.
  */
-export function planClusterBlocks(cluster: string, blocks: readonly RenderBlock[], live: LiveCluster | undefined, memo: ApplyMemo, cache?: PlanCache): ClusterPlan {
-  const plan: ClusterPlan = { cluster, apply: [], probe: [], prune: [], collisions: [], unchanged: [], settled: 0 };
+export function planClusterBlocks(cluster: string, blocks: readonly RenderBlock[], live: LiveCluster | undefined, memo: ApplyMemo, cache?: PlanCache, held?: ReadonlySet<string>): ClusterPlan {
+  const plan: ClusterPlan = { cluster, apply: [], probe: [], prune: [], collisions: [], unchanged: [], settled: 0, held: new Map() };
   if (!live || !live.ready) {
     plan.skipped = live?.notReadyReason ?? 'not connected';
     return plan;
@@ -252,7 +275,12 @@ export function planClusterBlocks(cluster: string, blocks: readonly RenderBlock[
   if (!distinct || found < live.labelled.size) {
     const wanted = new Set<string>();
     for (const block of blocks) for (const k of keysOf(block.objects).keys) wanted.add(k);
-    for (const [key, o] of live.labelled) if (!wanted.has(key) && isOwnedBy(o, cluster)) plan.prune.push(o);
+    for (const [key, o] of live.labelled) {
+      if (wanted.has(key) || !isOwnedBy(o, cluster)) continue;
+      const owner = held && held.size > 0 ? ownerRef(o) : undefined;
+      if (owner !== undefined && held!.has(owner)) plan.held.set(owner, (plan.held.get(owner) ?? 0) + 1);
+      else plan.prune.push(o);
+    }
   }
   plan.prune.sort((a, b) => (objectKey(a) < objectKey(b) ? -1 : 1));
 
@@ -281,7 +309,10 @@ export function planCluster(cluster: string, desiredObjects: readonly KubeObject
 
 export function planReconcile(input: ReconcileInput): ReconcilePlan {
   const render = renderDetailed(input.docs, input.renderCache, input.policy);
-  const clusters = [...render.blocks].map(([name, blocks]) => planClusterBlocks(name, blocks, input.clusters.get(name), input.memo, input.planCache));
+  const held = heldServices(render);
+  const clusters = [...render.blocks].map(([name, blocks]) => planClusterBlocks(name, blocks, input.clusters.get(name), input.memo, input.planCache, held));
+  // A deregistered cluster still reachable: nothing is desired there any more, nothing there is held.
+  for (const name of input.drain ?? []) if (!render.blocks.has(name)) clusters.push(planClusterBlocks(name, [], input.clusters.get(name), input.memo));
   return { render, clusters };
 }
 
@@ -289,6 +320,9 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
 // Status
 
 export type SyncState = 'Synced' | 'Pending' | 'Failed';
+
+/** Render warnings that mean a listed tier is not served (its workload or cluster is gone; one cluster left). */
+export const DEGRADED_CODES: ReadonlySet<string> = new Set(['SPW127', 'SPW128', 'SPW160']);
 
 /** What the executor achieved in one cluster during one reconcile. */
 export interface ClusterOutcome {
@@ -302,6 +336,8 @@ export interface ClusterOutcome {
   pruned: number;
   /** Writes that failed (retried with backoff). */
   writeFailures?: number;
+  /** The longest Retry-After a failed write was answered with: the retry waits at least that long. */
+  retryAfterMs?: number;
 }
 
 export interface Condition {
@@ -348,6 +384,21 @@ export interface ServiceStatusInput {
   outcomes: ReadonlyMap<string, ClusterOutcome>;
   prev: Record<string, unknown> | undefined;
   now: string;
+  /** Clusters holding this (not accepted) service's last good objects, left in place. */
+  held?: readonly string[];
+}
+
+interface StatusCluster {
+  name: string;
+  roles: string[];
+  failoverOrder: string[];
+  syncState: string;
+  message?: string;
+}
+
+function prevClusters(status: Record<string, unknown> | undefined): StatusCluster[] {
+  const c = status?.clusters;
+  return Array.isArray(c) ? (c as StatusCluster[]).filter((x) => x && typeof x.name === 'string') : [];
 }
 
 export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
@@ -357,9 +408,11 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
   const notes = i.messages.filter((m) => m.level !== 'error');
   const accepted = i.outcome.accepted
     ? withTransition({ type: 'Accepted', status: 'True', observedGeneration: gen, reason: notes.length ? 'AcceptedWithWarnings' : 'Accepted', message: notes.map(fmt).join('; ') || 'valid' }, prev, i.now)
-    : withTransition({ type: 'Accepted', status: 'False', observedGeneration: gen, reason: errors[0]?.code ?? 'Invalid', message: (errors.length ? errors : i.messages).map(fmt).join('; ') || 'not accepted' }, prev, i.now);
+    : withTransition({ type: 'Accepted', status: 'False', observedGeneration: gen, reason: errors[0]?.code ?? 'Invalid', message: `${(errors.length ? errors : i.messages).map(fmt).join('; ') || 'not accepted'}${i.held?.length ? `; the last good configuration is still served (${i.held.join(', ')})` : ''}` }, prev, i.now);
 
-  const clusters = i.outcome.clusters.map((c) => {
+  const degraded = i.messages.filter((m) => DEGRADED_CODES.has(m.code));
+  const held = i.held ?? [];
+  const clusters: StatusCluster[] = i.outcome.clusters.map((c) => {
     const out = i.outcomes.get(c.name);
     const keys = i.objects?.get(c.name) ?? [];
     const objErrors = keys.map((k) => out?.objectErrors.get(k)).filter((e): e is string => e !== undefined);
@@ -377,19 +430,49 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
     } else syncState = 'Synced';
     return { name: c.name, roles: c.roles, failoverOrder: c.failoverOrder, syncState, ...(message ? { message } : {}) };
   });
+  const previous = prevClusters(i.prev);
+  if (i.outcome.accepted && degraded.some((m) => m.code !== 'SPW160')) {
+    // A tier that dropped out stays listed, as Unavailable, while the service still lists a workload that is gone:
+    // the status keeps saying which cluster left (the render only knows the missing workload's name).
+    const unavailable = degraded.filter((m) => m.code !== 'SPW160').map(fmt).join('; ');
+    for (const p of previous) {
+      if (clusters.some((c) => c.name === p.name)) continue;
+      clusters.push({ name: p.name, roles: [], failoverOrder: [], syncState: 'Unavailable', message: `left out of the tiers: ${unavailable}` });
+    }
+  }
+  if (!i.outcome.accepted && held.length > 0) {
+    // Not accepted: what is live stays, as the status said it was.
+    for (const p of previous) if (held.includes(p.name)) clusters.push(p);
+  }
 
+  const serving = clusters.filter((c) => c.syncState !== 'Unavailable').map((c) => c.name);
   let programmed: Omit<Condition, 'lastTransitionTime'>;
-  if (!i.outcome.accepted) programmed = { type: 'Programmed', status: 'False', observedGeneration: gen, reason: 'NotAccepted', message: 'nothing is written for a FailoverService that is not accepted' };
-  else {
+  if (!i.outcome.accepted) {
+    programmed = held.length
+      ? { type: 'Programmed', status: 'True', observedGeneration: gen, reason: 'LastGoodServed', message: `this generation is not accepted; the last good configuration is still served in ${held.join(', ')}` }
+      : { type: 'Programmed', status: 'False', observedGeneration: gen, reason: 'NotAccepted', message: 'nothing is written for a FailoverService that is not accepted' };
+  } else {
     const failed = clusters.filter((c) => c.syncState === 'Failed');
     const pending = clusters.filter((c) => c.syncState === 'Pending');
     if (failed.length) programmed = { type: 'Programmed', status: 'False', observedGeneration: gen, reason: 'SyncFailed', message: failed.map((c) => `${c.name}: ${c.message ?? 'failed'}`).join('; ') };
     else if (pending.length) programmed = { type: 'Programmed', status: 'False', observedGeneration: gen, reason: 'Pending', message: pending.map((c) => `${c.name}: ${c.message ?? 'pending'}`).join('; ') };
-    else programmed = { type: 'Programmed', status: 'True', observedGeneration: gen, reason: 'Programmed', message: `written to ${clusters.map((c) => c.name).join(', ')}` };
+    else programmed = { type: 'Programmed', status: 'True', observedGeneration: gen, reason: 'Programmed', message: `written to ${serving.join(', ')}` };
   }
+  let degradedCond: Omit<Condition, 'lastTransitionTime'>;
+  if (!i.outcome.accepted) degradedCond = { type: 'Degraded', status: 'Unknown', observedGeneration: gen, reason: 'NotAccepted', message: held.length ? `the last good configuration is still served in ${held.join(', ')}` : 'nothing is served' };
+  else if (degraded.length) {
+    const gone = clusters.filter((c) => c.syncState === 'Unavailable').map((c) => c.name);
+    degradedCond = {
+      type: 'Degraded',
+      status: 'True',
+      observedGeneration: gen,
+      reason: degraded[0]!.code,
+      message: `${gone.length ? `${gone.join(', ')} left out of the tiers; ` : ''}serving from ${serving.join(', ')}${serving.length === 1 ? ' only (locally, no failover)' : ''}: ${degraded.map(fmt).join('; ')}`,
+    };
+  } else degradedCond = { type: 'Degraded', status: 'False', observedGeneration: gen, reason: 'AllTiersServing', message: 'every listed workload is served' };
   return {
     ...(gen !== undefined ? { observedGeneration: gen } : {}),
-    conditions: [accepted, withTransition(programmed, prev, i.now)],
+    conditions: [accepted, withTransition(programmed, prev, i.now), withTransition(degradedCond, prev, i.now)],
     clusters,
     // Live tier shares are written by serving.ts on their own schedule: kept as they are.
     ...(Array.isArray(i.prev?.['serving']) ? { serving: i.prev['serving'] } : {}),
@@ -434,6 +517,7 @@ export function clusterStatus(i: ClusterStatusInput): Record<string, unknown> {
  */
 export function sameServiceStatusInput(a: Omit<ServiceStatusInput, 'outcomes' | 'now'>, b: Omit<ServiceStatusInput, 'outcomes' | 'now'>): boolean {
   if (a.prev !== b.prev || a.generation !== b.generation) return false;
+  if ((a.held ?? []).join(',') !== (b.held ?? []).join(',')) return false;
   if (!sameOutcome(a.outcome, b.outcome)) return false;
   if (a.messages.length !== b.messages.length) return false;
   for (let j = 0; j < a.messages.length; j++) {

@@ -16,6 +16,8 @@ import type { InformerTiming } from '../kube/informer.ts';
 import { SECRETS } from '../kube/resources.ts';
 import { ClusterConnection } from './connection.ts';
 import type { Logger } from './log.ts';
+import type { ClusterOutcome } from './reconcile.ts';
+import { isOwnedBy } from './reconcile.ts';
 
 export interface ClusterEntry {
   /** What identifies the cluster behind the name: `management`, `<secret>#<sha256 of the kubeconfig>`, or why there is none. */
@@ -42,6 +44,13 @@ export interface RegistryOptions {
   onChange: () => void;
   /** The connection behind `cluster` was replaced or removed: forget what was remembered about it. */
   onReplaced: (cluster: string) => void;
+  /** How long a deleted MeshCluster's connection is kept to remove what Spillway wrote there (default 120 s). */
+  drainTimeoutMs?: number;
+}
+
+interface Draining {
+  conn: ClusterConnection;
+  deadline: number;
 }
 
 function defaultMemberClient(config: MemberConfig): KubeClient {
@@ -50,6 +59,8 @@ function defaultMemberClient(config: MemberConfig): KubeClient {
 
 export class ClusterRegistry {
   readonly entries = new Map<string, ClusterEntry>();
+  /** Deleted MeshClusters still reachable: kept until what Spillway wrote there is removed (or the deadline). */
+  private readonly drains = new Map<string, Draining>();
   private readonly secretInformers = new Map<string, Informer>();
   private readonly stopping = new Set<Promise<void>>();
   private started = false;
@@ -65,8 +76,10 @@ export class ClusterRegistry {
     this.started = false;
     await Promise.all([...this.secretInformers.values()].map((i) => i.stop()));
     await Promise.all([...this.entries.values()].map((e) => e.conn?.stop()));
+    await Promise.all([...this.drains.values()].map((d) => d.conn.stop()));
     await Promise.all(this.stopping);
     this.entries.clear();
+    this.drains.clear();
   }
 
   /** Keeps a background stop (of a replaced connection or informer) until it finishes. */
@@ -106,6 +119,12 @@ export class ClusterRegistry {
     for (const mc of meshClusters) {
       const name = mc.metadata.name;
       seen.add(name);
+      const d = this.drains.get(name);
+      if (d) {
+        // Registered again while its objects were being removed: start afresh.
+        this.track(d.conn.stop());
+        this.drains.delete(name);
+      }
       const ref = (mc.spec as { kubeconfigSecret?: { name?: string; namespace?: string } } | undefined)?.kubeconfigSecret;
       let fingerprint: string;
       let text: string | undefined;
@@ -170,16 +189,49 @@ export class ClusterRegistry {
     }
     for (const [name, e] of this.entries) {
       if (seen.has(name)) continue;
-      if (e.conn) this.track(e.conn.stop());
       this.entries.delete(name);
       this.o.onReplaced(name);
-      this.o.log.info('cluster connection stopped (MeshCluster deleted)', { cluster: name });
+      if (e.conn && e.conn.reachable) {
+        // Still reachable: remove what Spillway wrote there before letting go.
+        this.drains.set(name, { conn: e.conn, deadline: this.o.clock.now() + (this.o.drainTimeoutMs ?? 120_000) });
+        this.o.log.info('MeshCluster deleted; removing its Spillway objects', { cluster: name });
+        continue;
+      }
+      if (e.conn) this.track(e.conn.stop());
+      this.o.log.info('cluster connection stopped (MeshCluster deleted; unreachable, its objects are left there)', { cluster: name });
     }
     for (const [ns, inf] of this.secretInformers) {
       if (namespaces.has(ns)) continue;
       this.track(inf.stop());
       this.secretInformers.delete(ns);
     }
+  }
+
+  /** Deleted clusters whose objects are being removed (past their deadline: let go, objects left behind). */
+  draining(): Map<string, ClusterConnection> {
+    const out = new Map<string, ClusterConnection>();
+    for (const [name, d] of this.drains) {
+      if (this.o.clock.now() > d.deadline) {
+        this.track(d.conn.stop());
+        this.drains.delete(name);
+        this.o.log.warn('gave up removing the objects of a deleted MeshCluster; they are left there', { cluster: name, error: d.conn.error });
+        continue;
+      }
+      out.set(name, d.conn);
+    }
+    return out;
+  }
+
+  /** A drain plan ran: once nothing of ours is left there, the connection stops. */
+  drained(name: string, outcome: ClusterOutcome): void {
+    const d = this.drains.get(name);
+    if (!d || outcome.state !== 'Synced') return;
+    const live = d.conn.live();
+    if (!live.ready) return;
+    for (const o of live.labelled.values()) if (isOwnedBy(o, name)) return;
+    this.track(d.conn.stop());
+    this.drains.delete(name);
+    this.o.log.info('cluster connection stopped (MeshCluster deleted; its objects removed)', { cluster: name, pruned: outcome.pruned });
   }
 
   /** A connection is still listing for the first time (or waiting for its Secret): statuses that depend on it wait. */

@@ -47,6 +47,8 @@ export interface StatusRound {
   meshClusters: readonly KubeObject[];
   outcomes: readonly ClusterOutcome[];
   connections: ReadonlyMap<string, ConnectionState>;
+  /** Per service ref: clusters where its last good objects are held (it exists, not accepted). */
+  held: ReadonlyMap<string, readonly string[]>;
   /** RFC 3339, seconds. */
   now: string;
 }
@@ -96,6 +98,7 @@ export class StatusWriter {
         messages: messagesByObject.get(ref) ?? [],
         objects: objects.get(ref),
         prev: fs.status as Record<string, unknown> | undefined,
+        held: r.held.get(ref),
       };
       const last = prevMemo?.get(ref);
       if (last && sameServiceStatusInput(last, input)) {

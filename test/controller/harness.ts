@@ -24,7 +24,8 @@ export const NS = 'spillway-system';
 const WANTED = new Set(OUTPUT_KINDS.map((k) => `${k.plural}.${ISTIO_GROUP}`));
 let istioCrds: KubeObject[] | undefined;
 
-function loadIstioCrds(): KubeObject[] {
+/** The Istio CRDs of the kinds Spillway writes, as prepareMember installs them. */
+export function loadIstioCrds(): KubeObject[] {
   istioCrds ??= (istioCrdDocuments() as KubeObject[]).filter((d) => d && d.kind === 'CustomResourceDefinition' && WANTED.has(d.metadata.name));
   return istioCrds;
 }
@@ -202,8 +203,22 @@ export async function divergence(f: Pick<Fleet, 'mc' | 'clients' | 'names'>, onl
     const want = new Map((desired[name] ?? []).map((o) => [objectKey(o), o]));
     const have = new Map<string, KubeObject>();
     for (const k of OUTPUT_KINDS) {
-      const t: ResourceType = { group: ISTIO_GROUP, version: k.versions[0]!, kind: k.kind, plural: k.plural, namespaced: true };
-      for (const o of await list(c, t, `${LABEL_MANAGED_BY}=spillway`)) have.set(objectKey(o), o);
+      // The first version the member serves (a member's Istio CRDs may serve only older versions).
+      let listed: KubeObject[] | undefined;
+      for (const version of k.versions) {
+        const t: ResourceType = { group: ISTIO_GROUP, version, kind: k.kind, plural: k.plural, namespaced: true };
+        try {
+          listed = await list(c, t, `${LABEL_MANAGED_BY}=spillway`);
+          break;
+        } catch {
+          continue;
+        }
+      }
+      if (!listed) {
+        problems.push(`${name}: ${k.plural} not served`);
+        continue;
+      }
+      for (const o of listed) have.set(objectKey(o), o);
     }
     for (const [key, w] of want) {
       if (!have.has(key)) {

@@ -163,7 +163,7 @@ describe('statuses', () => {
     const s = serviceStatus({ generation: 3, outcome, messages: [], objects: keys, outcomes: new Map([['cluster1', synced('cluster1')], ['cluster2', synced('cluster2')]]), prev: undefined, now: 'T1' });
     assert.equal(s.observedGeneration, 3);
     const conds = s.conditions as { type: string; status: string; reason: string; lastTransitionTime: string }[];
-    assert.deepEqual(conds.map((c) => [c.type, c.status, c.reason]), [['Accepted', 'True', 'Accepted'], ['Programmed', 'True', 'Programmed']]);
+    assert.deepEqual(conds.map((c) => [c.type, c.status, c.reason]), [['Accepted', 'True', 'Accepted'], ['Programmed', 'True', 'Programmed'], ['Degraded', 'False', 'AllTiersServing']]);
     assert.deepEqual(s.clusters, [
       { name: 'cluster1', roles: ['client', 'receiver'], failoverOrder: ['cluster1', 'cluster2'], syncState: 'Synced' },
       { name: 'cluster2', roles: ['client', 'receiver'], failoverOrder: ['cluster2', 'cluster1'], syncState: 'Synced' },
@@ -192,15 +192,43 @@ describe('statuses', () => {
   });
 
   it('a rejected FailoverService carries the analyzer codes', { timeout: 90_000 }, () => {
-    const bad = renderDetailed([...seed.slice(0, 3), { ...seed[4]!, spec: { meshWorkloads: ['reviews-cluster1', 'nope'] } }]);
+    const bad = renderDetailed([...seed.slice(0, 3), { ...seed[4]!, spec: { meshWorkloads: ['reviews-cluster1', 'reviews-cluster2'], port: 'nope' } }]);
     const ref = bad.services[0]!.ref;
     const s = serviceStatus({ generation: 1, outcome: bad.services[0]!, messages: bad.messages.filter((m) => m.object === ref), objects: undefined, outcomes: new Map(), prev: undefined, now: 'T' });
     const [acc, prog] = s.conditions as { status: string; reason: string; message: string }[];
     assert.equal(acc!.status, 'False');
-    assert.equal(acc!.reason, 'SPW101');
-    assert.match(acc!.message, /^SPW101: /);
+    assert.equal(acc!.reason, 'SPW108');
+    assert.match(acc!.message, /^SPW108: /);
     assert.equal(prog!.reason, 'NotAccepted');
     assert.deepEqual(s.clusters, []);
+  });
+
+  it('a rejected FailoverService whose last good objects are held says so and keeps its clusters', { timeout: 90_000 }, () => {
+    const good = serviceStatus({ generation: 1, outcome, messages: [], objects: keys, outcomes: new Map([['cluster1', synced('cluster1')], ['cluster2', synced('cluster2')]]), prev: undefined, now: 'T1' });
+    const bad = renderDetailed([...seed.slice(0, 3), { ...seed[4]!, spec: { meshWorkloads: ['reviews-cluster1', 'reviews-cluster2'], port: 'nope' } }]);
+    const ref = bad.services[0]!.ref;
+    const s = serviceStatus({ generation: 2, outcome: bad.services[0]!, messages: bad.messages.filter((m) => m.object === ref), objects: undefined, outcomes: new Map(), prev: good, now: 'T2', held: ['cluster1', 'cluster2'] });
+    const conds = s.conditions as { type: string; status: string; reason: string; message: string }[];
+    assert.deepEqual(conds.map((c) => [c.type, c.status, c.reason]), [['Accepted', 'False', 'SPW108'], ['Programmed', 'True', 'LastGoodServed'], ['Degraded', 'Unknown', 'NotAccepted']]);
+    assert.match(conds[0]!.message, /the last good configuration is still served \(cluster1, cluster2\)/);
+    assert.deepEqual(s.clusters, good.clusters);
+  });
+
+  it('a tier whose workload is gone is listed Unavailable and Degraded names it', { timeout: 90_000 }, () => {
+    const three = serviceStatus({ generation: 1, outcome, messages: [], objects: keys, outcomes: new Map([['cluster1', synced('cluster1')], ['cluster2', synced('cluster2')]]), prev: { clusters: [{ name: 'cluster3', roles: ['client', 'receiver'], failoverOrder: ['cluster3'], syncState: 'Synced' }] }, now: 'T1' });
+    // cluster3 was in the previous status, but with no warning about a missing workload it is simply gone.
+    assert.deepEqual((three.clusters as { name: string }[]).map((c) => c.name), ['cluster1', 'cluster2']);
+    const missing = { code: 'SPW127', level: 'warning' as const, object: outcome.ref, message: 'MeshWorkload default/reviews-cluster3 not found; left out of the tiers' };
+    const s = serviceStatus({ generation: 1, outcome, messages: [missing], objects: keys, outcomes: new Map([['cluster1', synced('cluster1')], ['cluster2', synced('cluster2')]]), prev: { clusters: [{ name: 'cluster3', roles: ['client', 'receiver'], failoverOrder: ['cluster3'], syncState: 'Synced' }] }, now: 'T1' });
+    const c3 = (s.clusters as { name: string; syncState: string; message?: string }[]).find((c) => c.name === 'cluster3');
+    assert.equal(c3?.syncState, 'Unavailable');
+    assert.match(c3?.message ?? '', /SPW127/);
+    const degraded = (s.conditions as { type: string; status: string; reason: string; message: string }[]).find((c) => c.type === 'Degraded')!;
+    assert.deepEqual([degraded.status, degraded.reason], ['True', 'SPW127']);
+    assert.match(degraded.message, /^cluster3 left out of the tiers; serving from cluster1, cluster2: SPW127/);
+    // Carried forward on the next round (prev = s), so the status keeps naming cluster3.
+    const again = serviceStatus({ generation: 1, outcome, messages: [missing], objects: keys, outcomes: new Map([['cluster1', synced('cluster1')], ['cluster2', synced('cluster2')]]), prev: s, now: 'T2' });
+    assert.equal(sameStatus(s, again), true);
   });
 
   it('MeshCluster: lastSyncTime moves only when something changed or the cluster recovered', { timeout: 90_000 }, () => {
