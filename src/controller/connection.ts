@@ -9,7 +9,7 @@ import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
 import type { Clock, Jitter } from '../kube/clock.ts';
 import { backoffDelay, sleep } from '../kube/clock.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { describeError } from '../kube/errors.ts';
+import { describeError, isKubeApiError } from '../kube/errors.ts';
 import { Informer } from '../kube/informer.ts';
 import type { InformerEvent, InformerTiming } from '../kube/informer.ts';
 import { ISTIO_GROUP, OUTPUT_KINDS, SERVICES, objectKey } from '../kube/resources.ts';
@@ -76,11 +76,29 @@ export class ClusterConnection {
         };
         const log = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void => this.o.log[level](msg, { cluster: this.name, ...fields });
         for (const t of types) {
+          const own: { informer?: Informer } = {};
           const onOutputEvent = (ev: InformerEvent): void => {
-            this.track(this.informers.get(t.kind), ev);
+            // Only the current informer of the kind feeds the labelled map (not one being replaced).
+            const cur = this.informers.get(t.kind);
+            this.track(cur !== undefined && cur === own.informer ? cur : undefined, ev);
             this.o.onChange();
           };
-          const inf = new Informer({ client: this.client, type: t, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`, clock: this.o.clock, jitter: this.o.jitter, timing: this.o.timing, onEvent: onOutputEvent, onLog: log });
+          const inf = new Informer({
+            client: this.client,
+            type: t,
+            labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`,
+            clock: this.o.clock,
+            jitter: this.o.jitter,
+            timing: this.o.timing,
+            onEvent: onOutputEvent,
+            onLog: log,
+            // The version we watch is not served any more (Istio's CRDs reinstalled, upgraded or rolled back):
+            // find out again which versions are served instead of retrying a 404 forever.
+            onError: (e) => {
+              if (isKubeApiError(e) && e.notFound) this.rediscover(`${t.plural}.${t.group}/${t.version} is no longer served`);
+            },
+          });
+          own.informer = inf;
           this.informers.set(t.kind, inf);
           inf.start();
         }
@@ -98,6 +116,34 @@ export class ClusterConnection {
         await sleep(this.o.clock, backoffDelay(attempt, this.o.timing?.backoffBaseMs ?? 500, this.o.timing?.backoffMaxMs ?? 30_000, this.o.jitter), this.abort.signal);
       }
     }
+  }
+
+  private rediscovering = false;
+  /** Times the served versions were looked up again after a watched version went away. */
+  rediscoveries = 0;
+
+  /** Stops the output informers and runs the setup again (it retries with backoff until the kinds are served). */
+  private rediscover(why: string): void {
+    if (this.stopped || this.rediscovering || !this.setupDone) return;
+    this.rediscovering = true;
+    this.rediscoveries++;
+    this.o.log.warn('Istio API versions changed; discovering them again', { cluster: this.name, reason: why });
+    const old = [...this.informers.values(), ...(this.services ? [this.services] : [])];
+    this.setupDone = false;
+    this.setupError = why;
+    this.informers.clear();
+    this.services = undefined;
+    this.labelled.clear();
+    this.labelledValid = false;
+    this.followed.clear();
+    this.o.onChange();
+    const prev = this.setup;
+    this.setup = (async () => {
+      await prev;
+      await Promise.all(old.map((i) => i.stop()));
+      this.rediscovering = false;
+      if (!this.stopped) await this.run();
+    })();
   }
 
   private async resolveTypes(): Promise<ResourceType[]> {

@@ -10,7 +10,7 @@
  */
 import type { KubeObject } from '../api/types.ts';
 import { RenderCache } from '../core/render.ts';
-import type { Clock, Jitter } from '../kube/clock.ts';
+import type { Clock, Jitter, TimerHandle } from '../kube/clock.ts';
 import { backoffDelay, randomJitter, realClock } from '../kube/clock.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { MemberConfig } from '../kube/config.ts';
@@ -23,12 +23,13 @@ import { jsonEqual } from './compare.ts';
 import { DEFAULT_EXCLUDED_NAMESPACES, discoverWorkloads } from './discovery.ts';
 import type { DiscoveryNote } from './discovery.ts';
 import { ApplyMemos, executePlan } from './executor.ts';
+import type { ExecuteTarget } from './executor.ts';
 import type { Logger } from './log.ts';
 import { silentLogger } from './log.ts';
 import { ControllerMetrics } from './metrics.ts';
 import { NotLeaderError } from './pool.ts';
 import type { WriteGate } from './pool.ts';
-import type { ClusterOutcome, LiveCluster } from './reconcile.ts';
+import type { ClusterOutcome, ClusterPlan, LiveCluster } from './reconcile.ts';
 import { PlanCache, planReconcile } from './reconcile.ts';
 import { ClusterRegistry } from './registry.ts';
 import { Scheduler } from './scheduler.ts';
@@ -69,6 +70,12 @@ export interface ControllerOptions {
   writeConcurrency?: number;
   /** Live tier shares (status.serving, gauge, Events) from members' EndpointSlices; default on. */
   serving?: false | { debounceMs?: number };
+  /**
+   * How long a reconcile waits for one cluster's writes (default 1 s). A slower cluster's writes go on in the
+   * background (the cluster reports Pending, and gets no new plan until they finish) so that one slow member never
+   * holds back the others.
+   */
+  clusterWaitMs?: number;
 }
 
 export interface ReconcileReport {
@@ -105,6 +112,8 @@ export class Controller {
   private readonly gate: WriteGate;
   private readonly scheduler: Scheduler;
   private readonly elector: LeaderElector | undefined;
+  /** Per cluster: writes still running from an earlier reconcile (a slow member). */
+  private readonly inflight = new Map<string, { since: number; done: Promise<void> }>();
   private failStreak = 0;
   private started = false;
   private reconciling = false;
@@ -220,7 +229,8 @@ export class Controller {
     await this.elector?.stop();
     await Promise.all([this.mc.stop(), this.mw.stop(), this.fs.stop(), this.grants.stop()]);
     await this.serving?.stop();
-    await this.registry.stop();
+    await this.registry.stop(); // closes the clients: slow writes still in flight end
+    await Promise.all([...this.inflight.values()].map((i) => i.done));
   }
 
   /** May this replica write? */
@@ -270,7 +280,8 @@ export class Controller {
       return blocked ? { retryAfterMs: this.o.scheduler?.backoffMaxMs ?? 60_000 } : {};
     }
     this.failStreak++;
-    return { retryAfterMs: backoffDelay(this.failStreak, this.o.scheduler?.backoffBaseMs ?? 200, this.o.scheduler?.backoffMaxMs ?? 60_000, this.jitter) };
+    const asked = Math.max(0, ...r.outcomes.map((o) => o.retryAfterMs ?? 0));
+    return { retryAfterMs: Math.max(asked, backoffDelay(this.failStreak, this.o.scheduler?.backoffBaseMs ?? 200, this.o.scheduler?.backoffMaxMs ?? 60_000, this.jitter)) };
   }
 
   /** Runs one reconcile now (the scheduler calls this; tests and benchmarks may too). */
@@ -338,10 +349,15 @@ export class Controller {
     phase('discovery');
     const live = new Map<string, LiveCluster>();
     for (const [name, e] of entries) if (e.conn) live.set(name, e.conn.live());
-    const plan = planReconcile({ docs: [...meshClusters, ...effective, ...services, ...this.grants.list()], policy: this.o.hostSuffixes ? { hostSuffixes: this.o.hostSuffixes } : undefined, clusters: live, memo: (c, k) => this.memos.get(c, k), renderCache: this.renderCache, planCache: this.planCache });
+    const drain = this.registry.draining();
+    for (const [name, conn] of drain) live.set(name, conn.live());
+    const plan = planReconcile({ docs: [...meshClusters, ...effective, ...services, ...this.grants.list()], policy: this.o.hostSuffixes ? { hostSuffixes: this.o.hostSuffixes } : undefined, clusters: live, memo: (c, k) => this.memos.get(c, k), renderCache: this.renderCache, planCache: this.planCache, drain: [...drain.keys()] });
+    const held = new Map<string, string[]>();
+    for (const p of plan.clusters) for (const ref of p.held.keys()) held.set(ref, [...(held.get(ref) ?? []), p.cluster]);
 
     phase('renderPlan');
-    const outcomes = await Promise.all(plan.clusters.map((p) => executePlan(p, { conn: entries.get(p.cluster)?.conn, error: entries.get(p.cluster)?.error }, this.memos, this.gate, this.metrics)));
+    const outcomes = await Promise.all(plan.clusters.map((p) => this.executeBounded(p, drain.has(p.cluster) ? { conn: drain.get(p.cluster), error: undefined } : { conn: entries.get(p.cluster)?.conn, error: entries.get(p.cluster)?.error })));
+    for (const o of outcomes) if (drain.has(o.cluster)) this.registry.drained(o.cluster, o);
     phase('clusterWrites');
     report.outcomes = outcomes;
     for (const o of outcomes) {
@@ -353,7 +369,7 @@ export class Controller {
 
     const connections = new Map<string, ConnectionState>();
     for (const [name, e] of entries) connections.set(name, { reachable: e.conn?.reachable ?? false, error: e.error ?? e.conn?.error, firstSync: this.registry.firstSync(name), ...(e.expiresAt ? { expiresAt: e.expiresAt } : {}) });
-    report.statusWrites = await this.statuses.write({ render: plan.render, services, meshClusters, outcomes, connections, now: this.clock.wallTime().toISOString().replace(/\.\d{3}Z$/, 'Z') });
+    report.statusWrites = await this.statuses.write({ render: plan.render, services, meshClusters, outcomes, connections, held, now: this.clock.wallTime().toISOString().replace(/\.\d{3}Z$/, 'Z') });
     phase('statuses');
     if (this.serving) {
       for (const [name, e] of entries) if (e.conn) this.serving.attach(name, e.conn.client);
@@ -368,6 +384,42 @@ export class Controller {
       }
     }
     this.metrics.discoveryConflicts.set({}, report.discoveryNotes.length);
+  }
+
+  /**
+   * Executes a cluster's plan, waiting at most `clusterWaitMs`. Writes that take longer finish in the background and
+   * trigger a reconcile when done; meanwhile the cluster gets no new plan and reports Pending.
+   */
+  private async executeBounded(plan: ClusterPlan, target: ExecuteTarget): Promise<ClusterOutcome> {
+    const busy = this.inflight.get(plan.cluster);
+    const slow = (since: number): ClusterOutcome => ({
+      cluster: plan.cluster,
+      state: 'Pending',
+      message: `writes still in progress after ${Math.round((this.clock.now() - since) / 1000)} s (slow API server); other clusters are not held back`,
+      objectErrors: new Map(),
+      applied: 0,
+      pruned: 0,
+    });
+    if (busy) return slow(busy.since);
+    const since = this.clock.now();
+    const run = executePlan(plan, target, this.memos, this.gate, this.metrics);
+    let timer: TimerHandle | undefined;
+    const waited = await Promise.race([
+      run,
+      new Promise<undefined>((resolve) => (timer = this.clock.setTimer(this.o.clusterWaitMs ?? 1_000, () => resolve(undefined)))),
+    ]).finally(() => timer?.cancel());
+    if (waited) return waited;
+    const done = run.then(
+      () => undefined,
+      () => undefined, // NotLeaderError and the like: the next reconcile decides again
+    ).finally(() => {
+      this.inflight.delete(plan.cluster);
+      this.log.info('slow cluster writes finished', { cluster: plan.cluster, afterMs: Math.round(this.clock.now() - since) });
+      this.scheduler.trigger();
+    });
+    this.inflight.set(plan.cluster, { since, done });
+    this.log.warn('cluster writes are slow; continuing without waiting for them', { cluster: plan.cluster, waitedMs: this.o.clusterWaitMs ?? 1_000 });
+    return slow(since);
   }
 
   private collectGauges(): void {

@@ -4,7 +4,7 @@
  * nobody holds. The decisions are reconcile.ts's; this module only performs them and reports the outcome.
  */
 import type { KubeObject } from '../api/types.ts';
-import { describeError, isKubeApiError } from '../kube/errors.ts';
+import { describeError, isKubeApiError, retryAfterOf } from '../kube/errors.ts';
 import { applyObject, deleteObject, getObject } from '../kube/ops.ts';
 import { objectKey, typeOfObject } from '../kube/resources.ts';
 import type { ClusterConnection } from './connection.ts';
@@ -55,8 +55,10 @@ export async function executePlan(plan: ClusterPlan, target: ExecuteTarget, memo
   let applied = 0;
   let pruned = 0;
   const writeErrors: string[] = [];
+  let retryAfterMs = 0;
   const fail = (key: string, e: unknown): void => {
     if (e instanceof NotLeaderError) throw e;
+    retryAfterMs = Math.max(retryAfterMs, retryAfterOf(e));
     const msg = describeError(e);
     objectErrors.set(key, msg);
     writeErrors.push(msg);
@@ -112,7 +114,7 @@ export async function executePlan(plan: ClusterPlan, target: ExecuteTarget, memo
   };
   await pool([...plan.apply.map((p) => () => apply(p, true)), ...plan.probe.map((p) => () => probe(p)), ...plan.prune.map((o) => () => prune(o))], gate.concurrency);
   if (writeErrors.length) {
-    return { cluster: plan.cluster, state: 'Failed', message: `write errors (${writeErrors.length}): ${writeErrors[0]}`, objectErrors, applied, pruned, writeFailures: writeErrors.length };
+    return { cluster: plan.cluster, state: 'Failed', message: `write errors (${writeErrors.length}): ${writeErrors[0]}`, objectErrors, applied, pruned, writeFailures: writeErrors.length, ...(retryAfterMs > 0 ? { retryAfterMs } : {}) };
   }
   return { cluster: plan.cluster, state: 'Synced', objectErrors, applied, pruned };
 }

@@ -10,7 +10,7 @@ import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { MemberConfig } from './config.ts';
 import { redactUrl } from './config.ts';
-import { KubeApiError } from './errors.ts';
+import { KubeApiError, parseRetryAfter } from './errors.ts';
 
 export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -45,6 +45,8 @@ export interface RequestStats {
   watches: number;
   /** Writes by verb and path prefix kind: `PATCH serviceentries`. */
   writesByKind: Map<string, number>;
+  /** Requests answered 429 (throttled) and sent again after the server's Retry-After. */
+  throttled: number;
 }
 
 /** What the controller needs from a cluster connection; tests and benchmarks can wrap it. */
@@ -60,7 +62,7 @@ export interface KubeClient {
 }
 
 export function newStats(): RequestStats {
-  return { reads: 0, writes: 0, watches: 0, writesByKind: new Map() };
+  return { reads: 0, writes: 0, watches: 0, writesByKind: new Map(), throttled: 0 };
 }
 
 export function buildQuery(query: Record<string, string | number | boolean | undefined> | undefined): string {
@@ -213,21 +215,34 @@ export class HttpKubeClient implements KubeClient {
     );
   }
 
+  /**
+   * A 429 (API priority and fairness, or a webhook's rate limit) means the request was not processed: it is sent
+   * again after the server's Retry-After, up to `THROTTLE_RETRIES` times and only while the wait fits in
+   * `THROTTLE_MAX_WAIT_MS`; otherwise the error carries `retryAfterMs` for the caller's own backoff.
+   */
   async request(r: KubeRequest): Promise<unknown> {
     this.count(r.method, r.path, false);
     const body = r.body === undefined ? undefined : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
-    const { res } = await this.open(r.method, r.path, r.query, body, r.contentType, r.signal, r.timeoutMs ?? this.defaultTimeoutMs);
-    const text = await readAll(res, r.method, r.path);
-    const status = res.statusCode ?? 0;
-    if (status < 200 || status >= 300) throw apiError(status, text, r.method, r.path);
-    return text ? (JSON.parse(text) as unknown) : {};
+    for (let attempt = 0; ; attempt++) {
+      const { res } = await this.open(r.method, r.path, r.query, body, r.contentType, r.signal, r.timeoutMs ?? this.defaultTimeoutMs);
+      const text = await readAll(res, r.method, r.path);
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 300) return text ? (JSON.parse(text) as unknown) : {};
+      const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(res.headers['retry-after']) : undefined;
+      if (status === 429 && retryAfterMs !== undefined && attempt < THROTTLE_RETRIES && retryAfterMs <= THROTTLE_MAX_WAIT_MS && !r.signal?.aborted) {
+        this.stats.throttled++;
+        await abortableDelay(retryAfterMs, r.signal);
+        continue;
+      }
+      throw apiError(status, text, r.method, r.path, retryAfterMs);
+    }
   }
 
   async watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (ev: WatchEvent) => void, opts: WatchOptions): Promise<void> {
     this.count('GET', path, true);
     const { res } = await this.open('GET', path, { ...query, watch: 'true' }, undefined, undefined, opts.signal, undefined);
     const status = res.statusCode ?? 0;
-    if (status < 200 || status >= 300) throw apiError(status, await readAll(res, 'GET', path), 'GET', path);
+    if (status < 200 || status >= 300) throw apiError(status, await readAll(res, 'GET', path), 'GET', path, status === 429 || status === 503 ? parseRetryAfter(res.headers['retry-after']) : undefined);
     opts.onActivity?.();
     opts.onOpen?.();
     await new Promise<void>((resolve, reject) => {
@@ -294,7 +309,24 @@ function readAll(res: http.IncomingMessage, verb: string, path: string): Promise
   });
 }
 
-function apiError(status: number, text: string, verb: string, path: string): KubeApiError {
+/** Throttled requests are sent again at most this many times, each after the server's Retry-After. */
+const THROTTLE_RETRIES = 3;
+/** A longer Retry-After is not waited out inside the request: the caller backs off instead. */
+const THROTTLE_MAX_WAIT_MS = 10_000;
+
+function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function apiError(status: number, text: string, verb: string, path: string, retryAfterMs?: number): KubeApiError {
   let reason: string | undefined;
   let message = `HTTP ${status}`;
   try {
@@ -304,7 +336,7 @@ function apiError(status: number, text: string, verb: string, path: string): Kub
   } catch {
     if (text && text.length < 200) message = text.trim();
   }
-  return new KubeApiError({ status, reason, message, verb, path });
+  return new KubeApiError({ status, reason, message, verb, path, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
 }
 
 /** The resource plural of an API path (`.../serviceentries/name` -> `serviceentries`), for write accounting. */

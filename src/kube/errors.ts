@@ -7,14 +7,17 @@ export class KubeApiError extends Error {
   readonly reason: string;
   readonly verb: string;
   readonly path: string;
+  /** The server's Retry-After (429, 503), in ms: do not try again sooner. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(opts: { status: number; reason?: string; message: string; verb: string; path: string }) {
+  constructor(opts: { status: number; reason?: string; message: string; verb: string; path: string; retryAfterMs?: number }) {
     super(opts.message);
     this.name = 'KubeApiError';
     this.status = opts.status;
     this.reason = opts.reason ?? '';
     this.verb = opts.verb;
     this.path = opts.path;
+    this.retryAfterMs = opts.retryAfterMs;
   }
 
   get notFound(): boolean {
@@ -35,6 +38,20 @@ export class KubeApiError extends Error {
 
 export function isKubeApiError(e: unknown): e is KubeApiError {
   return e instanceof KubeApiError;
+}
+
+/** The Retry-After an error asks for, in ms (0 when none). */
+export function retryAfterOf(e: unknown): number {
+  return e instanceof KubeApiError && e.retryAfterMs !== undefined ? e.retryAfterMs : 0;
+}
+
+/** Parses a Retry-After header: delay-seconds (what kube-apiserver sends) or an HTTP date; undefined if unusable. */
+export function parseRetryAfter(v: string | string[] | undefined, now = Date.now()): number | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (s === undefined || s.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(s)) return Number(s) * 1000;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
 }
 
 /** A one-line description of any error that is safe to log and to write into status (no headers, no bodies). */

@@ -13,7 +13,7 @@ import type { KubeObject } from '../api/types.ts';
 import type { Clock, Jitter } from './clock.ts';
 import { backoffDelay, sleep } from './clock.ts';
 import type { KubeClient, WatchEvent } from './client.ts';
-import { KubeApiError, describeError, isKubeApiError } from './errors.ts';
+import { KubeApiError, describeError, isKubeApiError, retryAfterOf } from './errors.ts';
 import type { ResourceType } from './resources.ts';
 import { collectionPath } from './resources.ts';
 
@@ -55,6 +55,8 @@ export interface InformerOptions {
   timing?: Partial<InformerTiming>;
   onEvent?: (ev: InformerEvent) => void;
   /** Diagnostics (stalls, relists, errors). Never receives credentials. */
+  /** Called with every failed list or watch (before the backoff), e.g. to notice a kind that is no longer served. */
+  onError?: (e: unknown) => void;
   onLog?: (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -192,9 +194,11 @@ export class Informer {
         }
         this.counters.errors++;
         attempt++;
+        this.o.onError?.(e);
         const msg = describeError(e);
         this.setState(false, msg);
-        const delay = backoffDelay(attempt, this.timing.backoffBaseMs, this.timing.backoffMaxMs, this.o.jitter);
+        // Never sooner than the server asked (429/503 Retry-After).
+        const delay = Math.max(backoffDelay(attempt, this.timing.backoffBaseMs, this.timing.backoffMaxMs, this.o.jitter), retryAfterOf(e));
         this.o.onLog?.('warn', 'list/watch failed; retrying', { resource: this.o.type.plural, error: msg, retryInMs: Math.round(delay) });
         await sleep(this.o.clock, delay, this.abort.signal);
       }

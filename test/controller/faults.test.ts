@@ -14,7 +14,7 @@ import { FAILOVER_SERVICES, MESH_CLUSTERS } from '../../src/kube/resources.ts';
 import type { ResourceType } from '../../src/kube/resources.ts';
 import type { Controller } from '../../src/controller/controller.ts';
 import type { Fleet } from './harness.ts';
-import { applyAs, converged, create, divergence, failoverService, get, remove, service, startFleet, until } from './harness.ts';
+import { TEST_TIMEOUT, applyAs, converged, create, divergence, failoverService, get, remove, service, startFleet, until } from './harness.ts';
 
 const SE: ResourceType = { group: 'networking.istio.io', version: 'v1', kind: 'ServiceEntry', plural: 'serviceentries', namespaced: true };
 const ALL = ['reviews-cluster1', 'reviews-cluster2', 'reviews-cluster3'];
@@ -44,7 +44,7 @@ describe('fault matrix', () => {
     f = await startFleet(3);
     await seed(f);
   });
-  afterEach(async () => f.close());
+  afterEach(async () => f.close(), TEST_TIMEOUT);
 
   it('watches dropped: reconnects and converges', { timeout: 90_000 }, async () => {
     const ctl = await f.startController();

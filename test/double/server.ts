@@ -47,6 +47,9 @@ export interface RequestRecord {
   contentType: string;
   /** True when a fault hook produced the response. */
   injected: boolean;
+  /** When the request arrived and when its response was sent (Date.now()). */
+  at: number;
+  doneAt?: number;
 }
 
 /** Selects resource requests for fault hooks; every given field must match. */
@@ -66,6 +69,8 @@ export interface FailureSpec extends RequestMatcher {
   /** HTTP status of the failure: 409, 410, 500, ... A watch given 410 gets an Expired ERROR event instead. */
   code: number;
   message?: string;
+  /** Sends `Retry-After: <seconds>` with the failure (kube-apiserver does on 429 from priority and fairness). */
+  retryAfterSeconds?: number;
 }
 
 export interface FailureHandle {
@@ -398,10 +403,12 @@ export class KubeDouble {
       userAgent: req.headers['user-agent'] ?? '',
       contentType: req.headers['content-type'] ?? '',
       injected: false,
+      at: Date.now(),
     };
     this.requests.push(record);
     const send = (code: number, body: Json | Buffer, headers: Record<string, string> = {}) => {
       record.code = code;
+      record.doneAt = Date.now();
       if (res.headersSent) return;
       const isBuf = Buffer.isBuffer(body);
       const payload = isBuf ? body : JSON.stringify(body);
@@ -426,6 +433,10 @@ export class KubeDouble {
           record.code = 200;
           res.writeHead(200, { 'Content-Type': 'application/json' });
           res.end(`${JSON.stringify({ type: 'ERROR', object: expired(fail.message ?? 'too old resource version').toStatus() })}\n`);
+          return;
+        }
+        if (fail.retryAfterSeconds !== undefined) {
+          send(fail.code, injected(fail.code, fail.message).toStatus(), { 'Retry-After': String(fail.retryAfterSeconds) });
           return;
         }
         throw injected(fail.code, fail.message);
