@@ -209,7 +209,7 @@ test('-R reads subdirectories (sorted, like kubectl); without it only the top le
   }
   const top = await cli('validate', '-f', dir);
   assert.equal(top.code, 1, 'only fos.json is read without -R: its workloads are missing');
-  assert.match(top.out, /SPW101 FailoverService\/default\/reviews-remote: MeshWorkload default\/reviews-cluster1 not found/);
+  assert.match(top.out, /SPW127 FailoverService\/default\/reviews-remote: MeshWorkload default\/reviews-cluster1 not found/);
   const sim = await cli('simulate', '-f', dir, '-R', '--down', 'cluster1');
   assert.equal(sim.code, 0, sim.err);
 }));

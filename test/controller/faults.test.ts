@@ -14,7 +14,9 @@ import { FAILOVER_SERVICES, MESH_CLUSTERS } from '../../src/kube/resources.ts';
 import type { ResourceType } from '../../src/kube/resources.ts';
 import type { Controller } from '../../src/controller/controller.ts';
 import type { Fleet } from './harness.ts';
-import { TEST_TIMEOUT, applyAs, converged, create, divergence, failoverService, get, remove, service, startFleet, until } from './harness.ts';
+import { TEST_TIMEOUT, applyAs, converged, create, divergence, failoverService, get, loadIstioCrds, meshCluster, remove, service, startFleet, until } from './harness.ts';
+import { HttpKubeClient } from '../../src/kube/client.ts';
+import type { KubeObject } from '../../src/api/types.ts';
 
 const SE: ResourceType = { group: 'networking.istio.io', version: 'v1', kind: 'ServiceEntry', plural: 'serviceentries', namespaced: true };
 const ALL = ['reviews-cluster1', 'reviews-cluster2', 'reviews-cluster3'];
@@ -197,7 +199,8 @@ describe('controller killed mid-apply (separate process, SIGKILL) and restarted'
     const kubeconfig = join(dir, 'management.kubeconfig');
     writeFileSync(kubeconfig, f.mgmt.kubeconfig());
     // VirtualService writes are slow, so the kill lands after the other kinds were written and before those.
-    const undo = f.members.map((d) => d.addLatency(1_000, { verb: 'patch', resource: 'virtualservices' }));
+    // Long enough that, on a loaded machine, every member still has one in flight when the last one starts.
+    const undo = f.members.map((d) => d.addLatency(5_000, { verb: 'patch', resource: 'virtualservices' }));
     for (const n of ['reviews', 'ratings', 'details']) await create(f.mc, failoverService(n, ALL.map((w) => w.replace('reviews', n))));
     const script = `import('./src/cli/controller.ts').then((m) => m.controllerCommand({ kubeconfig: ${JSON.stringify(kubeconfig)}, namespace: 'spillway-system', metricsAddr: '', leaderElect: false }))`;
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -217,7 +220,7 @@ describe('controller killed mid-apply (separate process, SIGKILL) and restarted'
     }
     assert.ok(f.members.every((d) => vsPatches(d).some((r) => r.code === 0)), 'writes were in flight when the controller died');
     // The API server finishes the writes it had accepted.
-    await until(async () => (f.members.every((d) => vsPatches(d).every((r) => r.code !== 0)) ? [] : ['in flight']), 'in-flight writes land', 5_000);
+    await until(async () => (f.members.every((d) => vsPatches(d).every((r) => r.code !== 0)) ? [] : ['in flight']), 'in-flight writes land', 20_000);
     assert.ok((await divergence(f)).length > 0, 'the first controller did not finish');
     assert.match(log, /"msg":"starting"/);
     assert.doesNotMatch(log, /kube-double/, 'no token in the logs');
@@ -227,5 +230,114 @@ describe('controller killed mid-apply (separate process, SIGKILL) and restarted'
     await applyAs(f.mc, failoverService('ratings', ['ratings-cluster3', 'ratings-cluster1']));
     await f.startController();
     await converged(f, 'restarted controller');
+  });
+});
+
+const ISTIO = 'networking.istio.io';
+
+/** Successful Istio-object writes of a member since its log was reset, by object path. */
+function successfulWrites(d: KubeDouble): string[] {
+  return d.requests.filter((r) => r.info?.group === ISTIO && WRITE_VERBS.includes(r.info.verb) && r.code >= 200 && r.code < 300).map((r) => `${r.method} ${r.path.split('?')[0]}`);
+}
+
+function assertNothingWrittenTwice(d: KubeDouble): void {
+  const w = successfulWrites(d);
+  const twice = w.filter((x, i) => w.indexOf(x) !== i);
+  assert.deepEqual(twice, [], `${d.name}: no object written twice`);
+}
+
+/** An Istio CRD as an older Istio ships it: v1 not served (the remaining newest version stores). */
+function withoutV1(crd: KubeObject): KubeObject {
+  const spec = crd.spec as { versions: { name: string; served: boolean; storage: boolean }[] };
+  const versions = spec.versions.filter((v) => v.name !== 'v1').map((v) => ({ ...v, served: true, storage: false }));
+  const storage = versions.find((v) => v.name === 'v1beta1') ?? versions[0]!;
+  storage.storage = true;
+  return { apiVersion: crd.apiVersion, kind: crd.kind, metadata: { name: crd.metadata.name }, spec: { ...spec, versions } };
+}
+
+describe('faults real API servers produce', () => {
+  let f: Fleet;
+  beforeEach(async () => {
+    f = await startFleet(3);
+    await seed(f);
+  });
+  afterEach(async () => f.close(), TEST_TIMEOUT);
+
+  it('429 with Retry-After: each throttled write is sent again no sooner than asked; nothing is written twice', TEST_TIMEOUT, async () => {
+    await f.startController();
+    for (const d of f.members) d.injectFailures({ verb: 'patch', group: ISTIO, code: 429, count: 2, retryAfterSeconds: 1, message: 'too many requests, please try again later' });
+    f.mgmt.injectFailures({ verb: 'patch', resource: 'failoverservices', subresource: 'status', code: 429, count: 1, retryAfterSeconds: 1 });
+    await create(f.mc, failoverService('reviews', ALL));
+    await converged(f, 'converged under 429');
+    for (const d of f.members) {
+      const patches = d.requests.filter((r) => r.info?.verb === 'patch' && r.info.group === ISTIO);
+      const throttled = patches.filter((r) => r.code === 429);
+      assert.equal(throttled.length, 2, `${d.name}: two writes throttled`);
+      for (const t of throttled) {
+        const next = patches.find((r) => r.path === t.path && r.at > t.at);
+        assert.ok(next, `${d.name}: the throttled write was sent again`);
+        assert.ok(next.at - t.doneAt! >= 950, `${d.name}: sent again after ${next.at - t.doneAt!} ms, the server asked for 1000`);
+      }
+      assertNothingWrittenTwice(d);
+    }
+    await until(async () => {
+      const st = (await get(f.mc, FAILOVER_SERVICES, 'default', 'reviews'))?.status as { conditions?: { type: string; status: string }[] } | undefined;
+      return st?.conditions?.find((c) => c.type === 'Programmed')?.status === 'True' ? [] : [JSON.stringify(st)];
+    }, 'status written after its 429');
+  });
+
+  it('a member answering writes in 10 s holds back no other cluster, and /healthz stays healthy', TEST_TIMEOUT, async () => {
+    const ctl = await f.startController({ memberClient: (config) => new HttpKubeClient(config, { timeoutMs: 30_000, userAgent: 'spillway/slow' }) });
+    const undo = f.members[2]!.addLatency(10_000, { verb: 'patch', group: ISTIO });
+    await create(f.mc, failoverService('reviews', ALL));
+    await converged(f, 'cluster1 and cluster2 converge', { only: ['cluster1', 'cluster2'] });
+    // They did not wait for cluster3: its writes are still in flight.
+    const inFlight = f.members[2]!.requests.filter((r) => r.info?.verb === 'patch' && r.code === 0);
+    assert.ok(inFlight.length > 0, 'cluster3 writes are still in flight when the others have converged');
+    assert.equal(ctl.healthy, true);
+    await until(async () => {
+      const st = (await get(f.mc, FAILOVER_SERVICES, 'default', 'reviews'))?.status as { clusters?: { name: string; syncState: string; message?: string }[] } | undefined;
+      const c3 = st?.clusters?.find((c) => c.name === 'cluster3');
+      return c3?.syncState === 'Pending' && /still in progress/.test(c3.message ?? '') ? [] : [JSON.stringify(c3)];
+    }, 'cluster3 reported slow');
+    undo();
+    await converged(f, 'cluster3 catches up', { timeoutMs: 40_000 });
+    for (const d of f.members) assertNothingWrittenTwice(d);
+  });
+
+  it('Istio CRDs removed and reinstalled serving other versions: versions rediscovered, objects re-created', TEST_TIMEOUT, async () => {
+    await f.startController();
+    await create(f.mc, failoverService('reviews', ALL));
+    await converged(f, 'initial');
+    // cluster3 rolls back to Istio 1.20: its MeshCluster says so (objects at v1beta1), and its CRDs stop serving v1.
+    const mc = meshCluster('cluster3', 3, 'cluster3-kubeconfig');
+    await applyAs(f.mc, { ...mc, spec: { ...(mc.spec as object), istio: { version: '1.20' } } });
+    await converged(f, 'cluster3 objects at v1beta1');
+    const c = f.clients[2]!;
+    for (const crd of loadIstioCrds()) await remove(c, crd);
+    await until(async () => ((await get(c, { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions', namespaced: false }, undefined, 'serviceentries.networking.istio.io')) ? ['still there'] : []), 'CRDs gone');
+    for (const crd of loadIstioCrds()) await create(c, withoutV1(crd));
+    await converged(f, 'cluster3 objects re-created at the versions now served', { timeoutMs: 30_000 });
+    assertNothingWrittenTwice(f.members[0]!);
+  });
+
+  it('the management cluster unreachable (a minute, shortened to 4 s): the leader steps down, nothing is lost, it converges after', TEST_TIMEOUT, async () => {
+    const le = { leaseDurationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 100 };
+    const ctl = await f.startController({ identity: 'a', leaderElection: le });
+    await until(async () => (ctl.isLeader ? [] : ['not leader yet']), 'leader');
+    await create(f.mc, failoverService('reviews', ALL));
+    await converged(f, 'initial');
+    await ctl.idle();
+    for (const d of f.members) d.resetLog();
+    await f.mgmt.down();
+    await until(async () => (ctl.isLeader ? ['still leader'] : []), 'the leader steps down when it cannot renew');
+    await new Promise((r) => setTimeout(r, 4_000));
+    assert.deepEqual(f.members.map((d) => successfulWrites(d)), [[], [], []], 'nothing written or removed in any member meanwhile');
+    await f.mgmt.up();
+    await until(async () => (ctl.isLeader ? [] : ['not leader again']), 'leader again', 20_000);
+    assert.deepEqual(await divergence(f), [], 'every member still holds exactly the render');
+    await applyAs(f.mc, failoverService('reviews', [ALL[2]!, ALL[0]!, ALL[1]!]));
+    await converged(f, 'a change after the outage');
+    for (const d of f.members) assertNothingWrittenTwice(d);
   });
 });

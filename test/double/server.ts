@@ -205,7 +205,8 @@ export class KubeDouble {
     const s = this.tls
       ? https.createServer({ key: readFileSync(new URL('tls/server.key', HERE)), cert: readFileSync(new URL('tls/server.crt', HERE)) }, handler)
       : http.createServer(handler);
-    s.keepAliveTimeout = 5000;
+    // Long, like a real API server's idle timeout: a short one races clients reusing a kept-alive socket (ECONNRESET).
+    s.keepAliveTimeout = 90_000;
     s.on('connection', (sock: Socket) => {
       this.sockets.add(sock);
       sock.on('close', () => this.sockets.delete(sock));
