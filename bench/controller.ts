@@ -130,6 +130,8 @@ const synced = (r: Reconcile) => !r.skipped && r.applied === 0 && clusters.every
 const dir = mkdtempSync(join(tmpdir(), 'spillway-bench-'));
 const f = await startFleet(3);
 let ctl: ControllerProcess | undefined;
+/** Targets this run missed (each printed at the end; any makes the exit status 1). */
+const missed: string[] = [];
 try {
   let t = performance.now();
   for (let i = 0; i < N; i++) {
@@ -148,6 +150,7 @@ try {
   const applied = ctl.reconciles.reduce((n, r) => n + r.applied, 0);
   const expectedTotal = Object.values(renderDetailed(await inputs(f)).clusters).reduce((n, l) => n + l.length, 0);
   const diff = await divergence(f);
+  if (diff.length > 0 || applied !== expectedTotal) missed.push(`initial sync: ${applied} applied, render wants ${expectedTotal}; ${diff.length} differences`);
   log(`initial sync: ${applied} objects applied (render wants ${expectedTotal}) in ${((performance.now() - t) / 1000).toFixed(1)} s; members ${diff.length === 0 ? 'hold exactly the render' : `differ from the render in ${diff.length} objects, e.g. ${diff[0]}`}`);
   for (const d of all) d.resetLog();
   const idleFrom = ctl.reconciles.length;
@@ -155,7 +158,9 @@ try {
   const idle = ctl.reconciles.slice(idleFrom, idleFrom + IDLE);
   const phasesP50 = (rs: Reconcile[]) => Object.keys(rs[0]?.phasesMs ?? {}).map((name) => `${name} ${ms(pct(rs.map((r) => r.phasesMs[name] ?? 0), 50))}`).join(', ');
   log(`controller process after the initial sync: ${ctl.memory()}`);
-  log(`idle resyncs: ${idle.length}, write requests: ${all.reduce((n, d) => n + writes(d), 0)} (target 0); reconcile p50 ${ms(pct(idle.map((r) => r.durationMs), 50))} (${phasesP50(idle)})`);
+  const idleWrites = all.reduce((n, d) => n + writes(d), 0);
+  if (idleWrites !== 0) missed.push(`idle resyncs: ${idleWrites} write requests (target 0)`);
+  log(`idle resyncs: ${idle.length}, write requests: ${idleWrites} (target 0); reconcile p50 ${ms(pct(idle.map((r) => r.durationMs), 50))} (${phasesP50(idle)})`);
   await ctl.stop();
 
   // A restarted controller (no memory of what it applied) finds everything in place, then serves the changes.
@@ -163,6 +168,8 @@ try {
   t = performance.now();
   ctl = new ControllerProcess(kubeconfig, 300, values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : []);
   await ctl.until(synced);
+  const restartWrites = all.reduce((n, d) => n + writes(d), 0);
+  if (restartWrites !== 0) missed.push(`restart: ${restartWrites} write requests (target 0)`);
   log(`restart: in sync after ${((performance.now() - t) / 1000).toFixed(1)} s with ${f.members.reduce((n, d) => n + writes(d), 0)} object writes in members and ${writes(f.mgmt)} status writes (target 0 and 0)`);
   await ctl.quiet();
 
@@ -218,6 +225,7 @@ try {
     for (const d of all) d.resetLog();
     const { count } = await timedChange(0, ['cluster2', 'cluster1', 'cluster3']);
     const memberWrites = f.members.reduce((n, d) => n + writes(d), 0);
+    if (memberWrites !== count) missed.push(`one change: ${memberWrites} object writes, the render changed ${count} (target: equal)`);
     log(`one FailoverService change: ${memberWrites} object writes in member clusters; the render changed ${count} objects (target: equal); +${writes(f.mgmt)} status write(s) in the management cluster (the FailoverService's, and MeshCluster lastSyncTime)`);
   }
 
@@ -232,6 +240,7 @@ try {
     recon.push(reconcile.durationMs);
     for (const [name, v] of Object.entries(reconcile.phasesMs)) phases.set(name, [...(phases.get(name) ?? []), v]);
   }
+  if (pct(lat, 99) >= 250) missed.push(`convergence latency p99 ${ms(pct(lat, 99))} (target < 250 ms)`);
   log(`convergence latency over ${CHANGES} changes with ${N} FailoverServices, 3 clusters: p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))} (target p99 < 250 ms)`);
   log(`  of which the reconcile that wrote the change (read caches, render, plan, writes, statuses): p50 ${ms(pct(recon, 50))}, p99 ${ms(pct(recon, 99))}`);
   log(`  reconcile phases, p50: ${[...phases].map(([name, v]) => `${name} ${ms(pct(v, 50))}`).join(', ')}`);
@@ -247,4 +256,10 @@ try {
   await f.close();
   rmSync(dir, { recursive: true, force: true });
 }
+if (missed.length > 0) {
+  // A benchmark that misses its own target says so, and fails.
+  log(`TARGETS MISSED (${missed.length}):`);
+  for (const m of missed) log(`  - ${m}`);
+  process.exitCode = 1;
+} else log('all targets met');
 if (values.profile) log(`CPU profile of the latency runs' controller process written to ${values.profile}`);
