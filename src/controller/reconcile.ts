@@ -434,10 +434,13 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
   if (i.outcome.accepted && degraded.some((m) => m.code !== 'SPW160')) {
     // A tier that dropped out stays listed, as Unavailable, while the service still lists a workload that is gone:
     // the status keeps saying which cluster left (the render only knows the missing workload's name).
-    const unavailable = degraded.filter((m) => m.code !== 'SPW160').map(fmt).join('; ');
+    const gone = degraded.filter((m) => m.code !== 'SPW160');
     for (const p of previous) {
       if (clusters.some((c) => c.name === p.name)) continue;
-      clusters.push({ name: p.name, roles: [], failoverOrder: [], syncState: 'Unavailable', message: `left out of the tiers: ${unavailable}` });
+      // The warnings naming this cluster (a discovered workload is `<service>-<cluster>`), else all of them.
+      const named = new RegExp(`(^|[^a-z0-9])${p.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^a-z0-9]|$)`);
+      const mine = gone.filter((m) => named.test(m.message));
+      clusters.push({ name: p.name, roles: [], failoverOrder: [], syncState: 'Unavailable', message: `left out of the tiers: ${(mine.length ? mine : gone).map(fmt).join('; ')}` });
     }
   }
   if (!i.outcome.accepted && held.length > 0) {

@@ -8,14 +8,14 @@ import { controllerCommand } from '../../src/cli/controller.ts';
 import { create, divergence, failoverService, service, startFleet, until } from './harness.ts';
 
 describe('spillway controller (command)', () => {
-  it('exits 2 on an unusable kubeconfig or option, without starting', { timeout: 90_000 }, async () => {
+  it('exits 2 on an unusable kubeconfig or option, without starting', { timeout: 300_000 }, async () => {
     const lines: string[] = [];
     assert.equal(await controllerCommand({ kubeconfig: '/nonexistent/kubeconfig', namespace: 'x', metricsAddr: '', write: (l) => lines.push(l) }), 2);
     assert.match(lines.join(''), /"msg":"cannot start"/);
     assert.equal(await controllerCommand({ kubeconfig: '/nonexistent', namespace: 'x', resyncSeconds: 'soon', write: () => undefined }), 2);
   });
 
-  it('runs against an http:// double, serves /metrics, /healthz, /readyz, converges, and stops on abort', { timeout: 90_000 }, async () => {
+  it('runs against an http:// double, serves /metrics, /healthz, /readyz, converges, and stops on abort', { timeout: 300_000 }, async () => {
     const f = await startFleet(2);
     const dir = mkdtempSync(join(tmpdir(), 'spillway-cli-'));
     try {

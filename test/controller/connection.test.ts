@@ -41,7 +41,7 @@ function assertInStep(conn: ClusterConnection): void {
 }
 
 describe('ClusterConnection.live', () => {
-  it('follows watch events and our own observed writes and deletes', { timeout: 90_000 }, async () => {
+  it('follows watch events and our own observed writes and deletes', { timeout: 300_000 }, async () => {
     const d = await KubeDouble.start({ name: 'c1' });
     const admin = clientFor(d);
     let changes = 0;

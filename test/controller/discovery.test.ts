@@ -8,7 +8,7 @@ const excl = new Set(DEFAULT_EXCLUDED_NAMESPACES);
 const names = (os: KubeObject[]) => os.map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort();
 
 describe('discovery', () => {
-  it('names workloads <service>-<cluster> in the service namespace, with Istio protocol selection', { timeout: 90_000 }, () => {
+  it('names workloads <service>-<cluster> in the service namespace, with Istio protocol selection', { timeout: 300_000 }, () => {
     const r = discoverWorkloads({
       services: new Map([
         ['c1', [service('reviews', 'shop', 9080, 'http-web'), service('kubernetes', 'default', 443, 'https'), service('dns', 'kube-system', 53, 'dns')]],
@@ -24,7 +24,7 @@ describe('discovery', () => {
     assert.deepEqual(r.notes, []);
   });
 
-  it('carries the Service\'s pod selector and each port\'s targetPort, so the local tier selects the same pods on the same port', { timeout: 90_000 }, () => {
+  it('carries the Service\'s pod selector and each port\'s targetPort, so the local tier selects the same pods on the same port', { timeout: 300_000 }, () => {
     const svc = (name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec });
     const r = discoverWorkloads({
       services: new Map([
@@ -46,7 +46,7 @@ describe('discovery', () => {
     assert.equal(byName.get('external-c1')?.selector, undefined, 'a Service without a selector keeps the local tier on the Service host');
   });
 
-  it('istioProtocol: appProtocol first, then the name prefix, else TCP', { timeout: 90_000 }, () => {
+  it('istioProtocol: appProtocol first, then the name prefix, else TCP', { timeout: 300_000 }, () => {
     assert.equal(istioProtocol({ name: 'web', appProtocol: 'HTTP2' }), 'HTTP2');
     assert.equal(istioProtocol({ name: 'http2-x' }), 'HTTP2');
     assert.equal(istioProtocol({ name: 'grpc-web' }), 'GRPC-WEB');
@@ -55,7 +55,7 @@ describe('discovery', () => {
     assert.equal(istioProtocol({ appProtocol: 'kubernetes.io/h2c' }), 'HTTP2');
   });
 
-  it('collisions: hand-written names win, colliding discovered names fall back deterministically and are reported', { timeout: 90_000 }, () => {
+  it('collisions: hand-written names win, colliding discovered names fall back deterministically and are reported', { timeout: 300_000 }, () => {
     const hw = meshWorkload('a-b-c', 'c', 'x');
     const input = {
       services: new Map([
@@ -78,7 +78,7 @@ describe('discovery', () => {
     assert.deepEqual(discoverWorkloads(input).desired, r.desired, 'deterministic');
   });
 
-  it('a discovered workload keeps its name when a later service would sort first', { timeout: 90_000 }, () => {
+  it('a discovered workload keeps its name when a later service would sort first', { timeout: 300_000 }, () => {
     const first = discoverWorkloads({ services: new Map([['b-c', [service('a')]]]), existing: [], excludeNamespaces: excl });
     assert.deepEqual(names(first.desired), ['default/a-b-c']);
     const live = first.desired.map((o) => ({ ...o, metadata: { ...o.metadata, resourceVersion: '5' } }));
@@ -88,7 +88,7 @@ describe('discovery', () => {
     assert.match(byService.get('c') ?? '', /^a-b-c-[0-9a-f]{8}$/);
   });
 
-  it('removes workloads of services that went away; keeps those of clusters in an unknown state', { timeout: 90_000 }, () => {
+  it('removes workloads of services that went away; keeps those of clusters in an unknown state', { timeout: 300_000 }, () => {
     const prev = discoverWorkloads({ services: new Map([['c1', [service('r'), service('s')]], ['c2', [service('r')]]]), existing: [], excludeNamespaces: excl }).desired;
     const r = discoverWorkloads({ services: new Map([['c1', [service('r')]], ['c2', undefined]]), existing: prev, excludeNamespaces: excl });
     assert.deepEqual(names(r.remove), ['default/s-c1']);

@@ -51,7 +51,7 @@ describe('controller end to end (3 member clusters)', () => {
   });
   after(async () => f.close());
 
-  it('discovers services as <service>-<cluster> MeshWorkloads', { timeout: 90_000 }, async () => {
+  it('discovers services as <service>-<cluster> MeshWorkloads', { timeout: 300_000 }, async () => {
     for (const c of f.clients) await create(c, service('reviews'));
     await create(f.clients[0]!, service('ratings', 'default', 9080, 'http-api'));
     await create(f.clients[1]!, service('ratings', 'default', 9080, 'http-api'));
@@ -64,7 +64,7 @@ describe('controller end to end (3 member clusters)', () => {
     assert.deepEqual(mw?.spec, { cluster: 'cluster2', service: { name: 'ratings', namespace: 'default' }, ports: [{ name: 'http-api', number: 9080, protocol: 'HTTP' }], selector: { app: 'ratings' } });
   });
 
-  it('creates a FailoverService: every cluster converges to exactly the render; status says so', { timeout: 90_000 }, async () => {
+  it('creates a FailoverService: every cluster converges to exactly the render; status says so', { timeout: 300_000 }, async () => {
     await create(f.mc, failoverService('reviews', ['reviews-cluster1', 'reviews-cluster2']));
     await converged(f, 'create');
     const s = await statusUntil(f, 'reviews', (x) => cond(x, 'Programmed')?.status === 'True', 'programmed');
@@ -80,7 +80,7 @@ describe('controller end to end (3 member clusters)', () => {
     assert.deepEqual(await divergence(f, ['cluster3'], { allowEmpty: true }), []);
   });
 
-  it('reorders, adds a cluster, removes one: converges each time with nothing left over', { timeout: 90_000 }, async () => {
+  it('reorders, adds a cluster, removes one: converges each time with nothing left over', { timeout: 300_000 }, async () => {
     const steps = [
       ['reviews-cluster2', 'reviews-cluster1'],
       ['reviews-cluster2', 'reviews-cluster1', 'reviews-cluster3'],
@@ -95,7 +95,7 @@ describe('controller end to end (3 member clusters)', () => {
     }
   });
 
-  it('uses hand-written MeshWorkloads alongside discovered ones, and reports invalid FailoverServices', { timeout: 90_000 }, async () => {
+  it('uses hand-written MeshWorkloads alongside discovered ones, and reports invalid FailoverServices', { timeout: 300_000 }, async () => {
     await create(f.mc, meshWorkload('ratings-primary', 'cluster3', 'ratings'));
     await create(f.mc, failoverService('ratings', ['ratings-primary', 'ratings-cluster1']));
     await create(f.mc, { ...failoverService('broken', ['reviews-cluster1', 'reviews-cluster3']), spec: { meshWorkloads: ['reviews-cluster1', 'reviews-cluster3'], port: 'no-such-port' } });
@@ -108,7 +108,7 @@ describe('controller end to end (3 member clusters)', () => {
     assert.equal(hw?.metadata.labels, undefined, 'a hand-written MeshWorkload is never labelled');
   });
 
-  it('idle resyncs write nothing', { timeout: 90_000 }, async () => {
+  it('idle resyncs write nothing', { timeout: 300_000 }, async () => {
     await ctl.idle();
     const before = totalWrites(f);
     for (let i = 0; i < 5; i++) {
@@ -120,7 +120,7 @@ describe('controller end to end (3 member clusters)', () => {
     assert.equal(totalWrites(f) - before, 0);
   });
 
-  it('a restarted controller writes nothing when everything is in place: no object, no status flapping', { timeout: 90_000 }, async () => {
+  it('a restarted controller writes nothing when everything is in place: no object, no status flapping', { timeout: 300_000 }, async () => {
     await ctl.idle();
     await ctl.stop();
     const before = totalWrites(f);
@@ -133,7 +133,7 @@ describe('controller end to end (3 member clusters)', () => {
     assert.equal(totalWrites(f) - before, 0);
   });
 
-  it('repairs drift: an edited object is re-applied, a deleted one re-created, between idle resyncs', { timeout: 90_000 }, async () => {
+  it('repairs drift: an edited object is re-applied, a deleted one re-created, between idle resyncs', { timeout: 300_000 }, async () => {
     await ctl.idle();
     const c = f.clients[1]!;
     const ses = (await list(c, SERVICE_ENTRIES, 'app.kubernetes.io/managed-by=spillway')).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
@@ -147,7 +147,7 @@ describe('controller end to end (3 member clusters)', () => {
     assert.ok(await get(c, SERVICE_ENTRIES, deleted.metadata.namespace, deleted.metadata.name), 're-created');
   });
 
-  it('deletes: objects are pruned everywhere', { timeout: 90_000 }, async () => {
+  it('deletes: objects are pruned everywhere', { timeout: 300_000 }, async () => {
     await remove(f.mc, failoverService('reviews', []));
     await remove(f.mc, failoverService('broken', []));
     await converged(f, 'after delete', { allow: [] });
@@ -156,7 +156,7 @@ describe('controller end to end (3 member clusters)', () => {
     for (const c of f.clients) assert.deepEqual((await list(c, { group: 'networking.istio.io', version: 'v1', kind: 'ServiceEntry', plural: 'serviceentries', namespaced: true })).length, 0);
   });
 
-  it('a deleted service removes its discovered MeshWorkload; hand-written ones stay', { timeout: 90_000 }, async () => {
+  it('a deleted service removes its discovered MeshWorkload; hand-written ones stay', { timeout: 300_000 }, async () => {
     await remove(f.clients[1]!, service('ratings'));
     await until(async () => ((await get(f.mc, MESH_WORKLOADS, 'default', 'ratings-cluster2')) ? ['still there'] : []), 'discovered workload removed');
     assert.ok(await get(f.mc, MESH_WORKLOADS, 'default', 'ratings-primary'));
@@ -170,7 +170,7 @@ describe('cluster registry and discovery collisions', () => {
   });
   after(async () => f.close());
 
-  it('adding, re-pointing and deleting MeshClusters (and their Secrets) needs no restart', { timeout: 90_000 }, async () => {
+  it('adding, re-pointing and deleting MeshClusters (and their Secrets) needs no restart', { timeout: 300_000 }, async () => {
     const ctl = await f.startController();
     for (const c of f.clients) await create(c, service('reviews'));
     await create(f.mc, failoverService('reviews', ['reviews-cluster1', 'reviews-cluster2', 'reviews-cluster3']));
@@ -207,7 +207,7 @@ describe('cluster registry and discovery collisions', () => {
     await converged(f, 'cluster3 deregistered: its tier gone, its objects removed there', { allow: ['SPW127 FailoverService/default/reviews'] });
   });
 
-  it('a name taken by a hand-written MeshWorkload gets a reported fallback; the hand-written one is untouched', { timeout: 90_000 }, async () => {
+  it('a name taken by a hand-written MeshWorkload gets a reported fallback; the hand-written one is untouched', { timeout: 300_000 }, async () => {
     const handWritten = await create(f.mc, meshWorkload('details-cluster1', 'cluster2', 'details'));
     await create(f.clients[0]!, service('details'));
     let fallback: KubeObject | undefined;

@@ -48,7 +48,7 @@ describe('fault matrix', () => {
   });
   afterEach(async () => f.close(), TEST_TIMEOUT);
 
-  it('watches dropped: reconnects and converges', { timeout: 90_000 }, async () => {
+  it('watches dropped: reconnects and converges', { timeout: 300_000 }, async () => {
     const ctl = await f.startController();
     await create(f.mc, failoverService('reviews', ALL));
     await converged(f, 'initial');
@@ -63,7 +63,7 @@ describe('fault matrix', () => {
     assert.ok(metric(ctl, 'spillway_watch_restarts{cluster="cluster1",reason="error"}') >= 1, 'the drops were seen as watch errors');
   });
 
-  it('watches stalled silently: the watchdog aborts and re-watches', { timeout: 90_000 }, async () => {
+  it('watches stalled silently: the watchdog aborts and re-watches', { timeout: 300_000 }, async () => {
     const ctl = await f.startController();
     await create(f.mc, failoverService('reviews', ALL));
     await converged(f, 'initial');
@@ -71,11 +71,11 @@ describe('fault matrix', () => {
     // Neither the input change nor the drift can be seen until the stalled watches are replaced.
     await applyAs(f.mc, failoverService('reviews', [ALL[1]!, ALL[0]!]));
     await remove(f.clients[0]!, { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'reviews-global', namespace: 'default' } });
-    await converged(f, 'after stall', { timeoutMs: 15_000 });
+    await converged(f, 'after stall');
     assert.ok(metric(ctl, 'spillway_watch_restarts{cluster="cluster1",reason="stall"}') >= 1, 'a stall was detected in cluster1');
   });
 
-  it('410 Gone during watch: re-lists (changes made meanwhile, deletions included, are not lost)', { timeout: 90_000 }, async () => {
+  it('410 Gone during watch: re-lists (changes made meanwhile, deletions included, are not lost)', { timeout: 300_000 }, async () => {
     const ctl = await f.startController();
     await create(f.mc, failoverService('reviews', ALL));
     await create(f.mc, failoverService('ratings', [ALL[0]!, ALL[1]!].map((w) => w.replace('reviews', 'ratings'))));
@@ -95,7 +95,7 @@ describe('fault matrix', () => {
     assert.ok(metric(ctl, 'spillway_watch_restarts{cluster="cluster3",reason="gone"}') >= 1);
   });
 
-  it('409 on apply and 500s on every verb: retried with backoff until converged', { timeout: 90_000 }, async () => {
+  it('409 on apply and 500s on every verb: retried with backoff until converged', { timeout: 300_000 }, async () => {
     const ctl = await f.startController();
     for (const d of f.members) {
       d.injectFailures({ verb: 'patch', group: 'networking.istio.io', code: 409, count: 3, message: 'the object has been modified' });
@@ -114,7 +114,7 @@ describe('fault matrix', () => {
     }, 'status recovers');
   });
 
-  it('a member unreachable for a while: others converge, its objects stay, it catches up', { timeout: 90_000 }, async () => {
+  it('a member unreachable for a while: others converge, its objects stay, it catches up', { timeout: 300_000 }, async () => {
     await f.startController();
     await create(f.mc, failoverService('reviews', ALL));
     await converged(f, 'initial');
@@ -137,7 +137,7 @@ describe('fault matrix', () => {
     await converged(f, 'cluster3 caught up');
   });
 
-  it('unowned objects with colliding names are left untouched and reported', { timeout: 90_000 }, async () => {
+  it('unowned objects with colliding names are left untouched and reported', { timeout: 300_000 }, async () => {
     await f.startController();
     const mine = await create(f.clients[0]!, {
       apiVersion: 'networking.istio.io/v1',
@@ -163,7 +163,7 @@ describe('fault matrix', () => {
     await converged(f, 'after the unowned object is removed');
   });
 
-  it('two controllers at once: only the leader writes; the other takes over when it stops', { timeout: 90_000 }, async () => {
+  it('two controllers at once: only the leader writes; the other takes over when it stops', { timeout: 300_000 }, async () => {
     const le = { leaseDurationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 100 };
     const a = await f.startController({ identity: 'a', leaderElection: le });
     const b = await f.startController({ identity: 'b', leaderElection: le });
@@ -192,7 +192,7 @@ describe('controller killed mid-apply (separate process, SIGKILL) and restarted'
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the restarted controller converges exactly: missing objects written, orphans pruned', { timeout: 90_000 }, async () => {
+  it('the restarted controller converges exactly: missing objects written, orphans pruned', { timeout: 300_000 }, async () => {
     f = await startFleet(3);
     await seed(f, ['reviews', 'ratings', 'details']);
     dir = mkdtempSync(join(tmpdir(), 'spillway-kill-'));
@@ -212,7 +212,7 @@ describe('controller killed mid-apply (separate process, SIGKILL) and restarted'
       await until(
         async () => (f.members.every((d) => d.peek('networking.istio.io', 'serviceentries', 'default', 'reviews-global') && vsPatches(d).length > 0) ? [] : ['not mid-apply yet']),
         'the child is mid-apply',
-        20_000,
+        120_000,
       );
     } finally {
       child.kill('SIGKILL');
@@ -220,7 +220,7 @@ describe('controller killed mid-apply (separate process, SIGKILL) and restarted'
     }
     assert.ok(f.members.every((d) => vsPatches(d).some((r) => r.code === 0)), 'writes were in flight when the controller died');
     // The API server finishes the writes it had accepted.
-    await until(async () => (f.members.every((d) => vsPatches(d).every((r) => r.code !== 0)) ? [] : ['in flight']), 'in-flight writes land', 20_000);
+    await until(async () => (f.members.every((d) => vsPatches(d).every((r) => r.code !== 0)) ? [] : ['in flight']), 'in-flight writes land', 60_000);
     assert.ok((await divergence(f)).length > 0, 'the first controller did not finish');
     assert.match(log, /"msg":"starting"/);
     assert.doesNotMatch(log, /kube-double/, 'no token in the logs');
@@ -301,7 +301,7 @@ describe('faults real API servers produce', () => {
       return c3?.syncState === 'Pending' && /still in progress/.test(c3.message ?? '') ? [] : [JSON.stringify(c3)];
     }, 'cluster3 reported slow');
     undo();
-    await converged(f, 'cluster3 catches up', { timeoutMs: 40_000 });
+    await converged(f, 'cluster3 catches up', { timeoutMs: 90_000 });
     for (const d of f.members) assertNothingWrittenTwice(d);
   });
 
@@ -317,7 +317,7 @@ describe('faults real API servers produce', () => {
     for (const crd of loadIstioCrds()) await remove(c, crd);
     await until(async () => ((await get(c, { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions', namespaced: false }, undefined, 'serviceentries.networking.istio.io')) ? ['still there'] : []), 'CRDs gone');
     for (const crd of loadIstioCrds()) await create(c, withoutV1(crd));
-    await converged(f, 'cluster3 objects re-created at the versions now served', { timeoutMs: 30_000 });
+    await converged(f, 'cluster3 objects re-created at the versions now served');
     assertNothingWrittenTwice(f.members[0]!);
   });
 
@@ -334,7 +334,7 @@ describe('faults real API servers produce', () => {
     await new Promise((r) => setTimeout(r, 4_000));
     assert.deepEqual(f.members.map((d) => successfulWrites(d)), [[], [], []], 'nothing written or removed in any member meanwhile');
     await f.mgmt.up();
-    await until(async () => (ctl.isLeader ? [] : ['not leader again']), 'leader again', 20_000);
+    await until(async () => (ctl.isLeader ? [] : ['not leader again']), 'leader again', 60_000);
     assert.deepEqual(await divergence(f), [], 'every member still holds exactly the render');
     await applyAs(f.mc, failoverService('reviews', [ALL[2]!, ALL[0]!, ALL[1]!]));
     await converged(f, 'a change after the outage');

@@ -31,7 +31,7 @@ export function loadIstioCrds(): KubeObject[] {
 }
 
 export function clientFor(d: KubeDouble, userAgent = 'spillway-test'): HttpKubeClient {
-  return new HttpKubeClient(kubeConfigFromText(d.kubeconfig()), { timeoutMs: 5_000, userAgent });
+  return new HttpKubeClient(kubeConfigFromText(d.kubeconfig()), { timeoutMs: 30_000, userAgent });
 }
 
 export async function create(c: KubeClient, o: KubeObject): Promise<KubeObject> {
@@ -129,7 +129,8 @@ export async function startFleet(n = 3, opts: { register?: number } = {}): Promi
       const identity = o.identity ?? `replica-${controllers.length + 1}`;
       const c = new Controller({
         management: clientFor(mgmt, `spillway/${identity}`),
-        memberClient: (config) => new HttpKubeClient(config, { timeoutMs: 3_000, userAgent: `spillway/${identity}` }),
+        // Request timeouts detect a hung server, not a slow one: short ones fail (and repeat) writes on a loaded machine.
+        memberClient: (config) => new HttpKubeClient(config, { timeoutMs: 15_000, userAgent: `spillway/${identity}` }),
         identity,
         namespace: NS,
         jitter: noJitter,
@@ -238,7 +239,7 @@ export async function divergence(f: Pick<Fleet, 'mc' | 'clients' | 'names'>, onl
 }
 
 /** Polls `check` until it returns an empty list, or fails with the last problems after `timeoutMs`. */
-export async function until(check: () => Promise<string[]>, what: string, timeoutMs = 15_000): Promise<void> {
+export async function until(check: () => Promise<string[]>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: string[] = [];
   for (;;) {
@@ -254,8 +255,11 @@ export async function converged(f: Pick<Fleet, 'mc' | 'clients' | 'names'>, what
   await until(() => divergence(f, e.only, e), what, e.timeoutMs);
 }
 
-/** Per-test timeout for controller tests: generous for a loaded two-core machine, finite so a hang fails. */
-export const TEST_TIMEOUT = { timeout: 90_000 };
+/**
+ * Per-test timeout for controller tests: generous for a heavily loaded two-core machine (waits poll, so a healthy
+ * run is fast either way), finite so a hang fails.
+ */
+export const TEST_TIMEOUT = { timeout: 300_000 };
 
 export function service(name: string, namespace = 'default', port = 9080, portName = 'http'): KubeObject {
   return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector: { app: name }, ports: [{ name: portName, port, protocol: 'TCP' }] } };

@@ -33,7 +33,7 @@ function jwt(claims: Obj, tag: string): string {
   return `${Buffer.from('{"alg":"RS256","kid":"x"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${tag}`;
 }
 
-describe('spillway controller with hostile member Secrets (real process)', { timeout: 90_000 }, () => {
+describe('spillway controller with hostile member Secrets (real process)', { timeout: 300_000 }, () => {
   it('refuses every non-data kubeconfig with a coded status; nothing runs, nothing secret leaks', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spillway-hostile-'));
     const mgmt = await KubeDouble.start({ name: 'management' });

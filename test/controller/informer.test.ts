@@ -71,7 +71,7 @@ function setup() {
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
 describe('informer', () => {
-  it('lists in pages, then watches from the list resourceVersion with bookmarks and a server timeout', { timeout: 90_000 }, async () => {
+  it('lists in pages, then watches from the list resourceVersion with bookmarks and a server timeout', { timeout: 300_000 }, async () => {
     const { clock, client, inf } = setup();
     client.lists.push(() => ({ items: [svc('a', '1'), svc('b', '2')], metadata: { resourceVersion: '10', continue: 'next' } }));
     client.lists.push(() => ({ items: [svc('c', '3')], metadata: { resourceVersion: '10' } }));
@@ -85,7 +85,7 @@ describe('informer', () => {
     await inf.stop();
   });
 
-  it('a silent watch is aborted by the watchdog and resumed from the last resourceVersion; bookmarks keep it alive', { timeout: 90_000 }, async () => {
+  it('a silent watch is aborted by the watchdog and resumed from the last resourceVersion; bookmarks keep it alive', { timeout: 300_000 }, async () => {
     const { clock, client, inf } = setup();
     client.lists.push(() => ({ items: [], metadata: { resourceVersion: '10' } }));
     inf.start();
@@ -103,7 +103,7 @@ describe('informer', () => {
     await inf.stop();
   });
 
-  it('410 Gone re-lists and reports what changed meanwhile, deletions included', { timeout: 90_000 }, async () => {
+  it('410 Gone re-lists and reports what changed meanwhile, deletions included', { timeout: 300_000 }, async () => {
     const { clock, client, events, inf } = setup();
     client.lists.push(() => ({ items: [svc('a', '1'), svc('b', '2')], metadata: { resourceVersion: '10' } }));
     inf.start();
@@ -119,7 +119,7 @@ describe('informer', () => {
     await inf.stop();
   });
 
-  it('failures mark it unhealthy and retry with exponential backoff, forever', { timeout: 90_000 }, async () => {
+  it('failures mark it unhealthy and retry with exponential backoff, forever', { timeout: 300_000 }, async () => {
     const { clock, client, inf } = setup();
     const fail = () => {
       throw new KubeApiError({ status: 500, message: 'boom', verb: 'GET', path: '/api/v1/services' });
@@ -142,7 +142,7 @@ describe('informer', () => {
     await inf.stop();
   });
 
-  it('our own writes, once observed, do not come back as changes', { timeout: 90_000 }, async () => {
+  it('our own writes, once observed, do not come back as changes', { timeout: 300_000 }, async () => {
     const { clock, client, events, inf } = setup();
     client.lists.push(() => ({ items: [], metadata: { resourceVersion: '10' } }));
     inf.start();

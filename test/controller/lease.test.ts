@@ -49,7 +49,7 @@ function elector(server: LeaseServer, clock: FakeClock, id: string): LeaderElect
 }
 
 describe('leader election', () => {
-  it('exactly one leader; a crashed leader is replaced only after the lease expires', { timeout: 90_000 }, async () => {
+  it('exactly one leader; a crashed leader is replaced only after the lease expires', { timeout: 300_000 }, async () => {
     const clock = new FakeClock();
     const srv = new LeaseServer();
     const a = elector(srv, clock, 'a');
@@ -76,7 +76,7 @@ describe('leader election', () => {
     assert.equal(srv.lease?.spec?.holderIdentity, '', 'a clean stop releases the lease');
   });
 
-  it('a leader that cannot renew stops claiming leadership before anyone else may take over', { timeout: 90_000 }, async () => {
+  it('a leader that cannot renew stops claiming leadership before anyone else may take over', { timeout: 300_000 }, async () => {
     const clock = new FakeClock();
     const srv = new LeaseServer();
     const a = elector(srv, clock, 'a');

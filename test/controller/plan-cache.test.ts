@@ -74,7 +74,7 @@ function summary(p: ClusterPlan): Record<string, unknown> {
 }
 
 for (const seed of [1, 2, 3, 4, 5, 6]) {
-  test(`seed ${seed}: 60 random steps, cached plans equal uncached plans`, { timeout: 90_000 }, () => {
+  test(`seed ${seed}: 60 random steps, cached plans equal uncached plans`, { timeout: 300_000 }, () => {
     const r = rng(seed);
     const docs = world();
     const renderCache = new RenderCache();

@@ -33,7 +33,7 @@ const cluster1 = (): KubeObject[] => renderDetailed(seed).clusters.cluster1!;
 const planned = (o: KubeObject) => ({ key: objectKey(o), object: o });
 
 describe('change detection', () => {
-  it('isSubset: extra live fields are fine, different or missing ones are not; lists compare whole', { timeout: 90_000 }, () => {
+  it('isSubset: extra live fields are fine, different or missing ones are not; lists compare whole', { timeout: 300_000 }, () => {
     assert.equal(isSubset({ a: 1, b: { c: 'x' } }, { a: 1, b: { c: 'x', d: 2 }, e: 3 }), true);
     assert.equal(isSubset({ a: 1 }, { a: 2 }), false);
     assert.equal(isSubset({ a: { b: 1 } }, { a: {} }), false);
@@ -41,7 +41,7 @@ describe('change detection', () => {
     assert.equal(isSubset({ l: [{ n: 'a' }] }, { l: [{ n: 'a', defaulted: true }] }), true);
   });
 
-  it('an apply of exactly what is live is a no-op; a changed value or a dropped field is not', { timeout: 90_000 }, () => {
+  it('an apply of exactly what is live is a no-op; a changed value or a dropped field is not', { timeout: 300_000 }, () => {
     for (const o of cluster1()) {
       const live = asLive(o);
       assert.equal(applyIsNoop(o, live, FIELD_MANAGER), true, `${o.kind} ${o.metadata.name}`);
@@ -60,7 +60,7 @@ describe('change detection', () => {
     assert.equal(applyIsNoop(noLabel, live, FIELD_MANAGER), false, 'an annotation we owned would be removed');
   });
 
-  it('fields owned by other managers do not count as ours', { timeout: 90_000 }, () => {
+  it('fields owned by other managers do not count as ours', { timeout: 300_000 }, () => {
     const se = cluster1()[0]!;
     const live = asLive(se);
     (live.metadata as unknown as { managedFields: { manager: string }[] }).managedFields[0]!.manager = 'kubectl';
@@ -71,7 +71,7 @@ describe('change detection', () => {
 });
 
 describe('decide and planCluster', () => {
-  it('decide: absent -> create, unlabelled -> collision, same -> unchanged, drifted -> update; memo short-cuts', { timeout: 90_000 }, () => {
+  it('decide: absent -> create, unlabelled -> collision, same -> unchanged, drifted -> update; memo short-cuts', { timeout: 300_000 }, () => {
     const o = cluster1()[0]!;
     const p = planned(o);
     assert.equal(decide(p, undefined, 'cluster1', noMemo), 'create');
@@ -91,7 +91,7 @@ describe('decide and planCluster', () => {
     assert.equal(decide(p, pruned, 'cluster1', () => ({ object: structuredClone(o), resourceVersion: '8' })), 'update', 'changed since our apply');
   });
 
-  it('plans applies, probes, prunes; never prunes objects of other clusters or unlabelled ones', { timeout: 90_000 }, () => {
+  it('plans applies, probes, prunes; never prunes objects of other clusters or unlabelled ones', { timeout: 300_000 }, () => {
     const desired = cluster1();
     const [first, second, ...others] = desired;
     const drifted = asLive(second!);
@@ -111,7 +111,7 @@ describe('decide and planCluster', () => {
     assert.equal(plan.unchanged.length, 3);
   });
 
-  it('ownership is not a label: look-alikes and renamed copies are never pruned or updated; pre-annotation objects are adopted', { timeout: 90_000 }, () => {
+  it('ownership is not a label: look-alikes and renamed copies are never pruned or updated; pre-annotation objects are adopted', { timeout: 300_000 }, () => {
     const desired = cluster1();
     const first = desired[0]!;
     const named = (name: string, annotations = first.metadata.annotations) => ({ ...first, metadata: { ...first.metadata, name, annotations } });
@@ -138,7 +138,7 @@ describe('decide and planCluster', () => {
     assert.equal(decide(planned(first), asLive(first), 'cluster1', noMemo), 'unchanged', 'our own object, as rendered');
   });
 
-  it('a cluster that is not ready gets no writes and no prunes', { timeout: 90_000 }, () => {
+  it('a cluster that is not ready gets no writes and no prunes', { timeout: 300_000 }, () => {
     const labelled = new Map([[objectKey(cluster1()[0]!), asLive({ ...cluster1()[0]!, metadata: { ...cluster1()[0]!.metadata, name: 'orphan' } })]]);
     const live: LiveCluster = { ready: false, notReadyReason: 'watch failing', labelled };
     const plan = planCluster('cluster1', cluster1(), live, noMemo);
@@ -146,7 +146,7 @@ describe('decide and planCluster', () => {
     assert.equal(plan.apply.length + plan.probe.length + plan.prune.length, 0);
   });
 
-  it('planReconcile renders through renderDetailed and plans every rendered cluster', { timeout: 90_000 }, () => {
+  it('planReconcile renders through renderDetailed and plans every rendered cluster', { timeout: 300_000 }, () => {
     const plan = planReconcile({ docs: seed, clusters: new Map(), memo: noMemo });
     assert.deepEqual(plan.clusters.map((c) => c.cluster), Object.keys(renderDetailed(seed).clusters));
     assert.ok(plan.clusters.every((c) => c.skipped === 'not connected'));
@@ -159,7 +159,7 @@ describe('statuses', () => {
   const synced = (cluster: string, extra: Partial<ClusterOutcome> = {}): ClusterOutcome => ({ cluster, state: 'Synced', objectErrors: new Map(), applied: 0, pruned: 0, ...extra });
   const keys = new Map(Object.entries(render.clusters).map(([c, objs]) => [c, objs.map(objectKey)]));
 
-  it('FailoverService: Accepted/Programmed, per-cluster roles, order and sync state', { timeout: 90_000 }, () => {
+  it('FailoverService: Accepted/Programmed, per-cluster roles, order and sync state', { timeout: 300_000 }, () => {
     const s = serviceStatus({ generation: 3, outcome, messages: [], objects: keys, outcomes: new Map([['cluster1', synced('cluster1')], ['cluster2', synced('cluster2')]]), prev: undefined, now: 'T1' });
     assert.equal(s.observedGeneration, 3);
     const conds = s.conditions as { type: string; status: string; reason: string; lastTransitionTime: string }[];
@@ -173,7 +173,7 @@ describe('statuses', () => {
     assert.equal(sameStatus(s, again), true);
   });
 
-  it('an object error or an unreachable cluster makes Programmed False with the reason', { timeout: 90_000 }, () => {
+  it('an object error or an unreachable cluster makes Programmed False with the reason', { timeout: 300_000 }, () => {
     const key = keys.get('cluster1')![0]!;
     const s = serviceStatus({
       generation: 1,
@@ -191,7 +191,7 @@ describe('statuses', () => {
     assert.match(prog.message, /cluster2: connection refused/);
   });
 
-  it('a rejected FailoverService carries the analyzer codes', { timeout: 90_000 }, () => {
+  it('a rejected FailoverService carries the analyzer codes', { timeout: 300_000 }, () => {
     const bad = renderDetailed([...seed.slice(0, 3), { ...seed[4]!, spec: { meshWorkloads: ['reviews-cluster1', 'reviews-cluster2'], port: 'nope' } }]);
     const ref = bad.services[0]!.ref;
     const s = serviceStatus({ generation: 1, outcome: bad.services[0]!, messages: bad.messages.filter((m) => m.object === ref), objects: undefined, outcomes: new Map(), prev: undefined, now: 'T' });
@@ -203,7 +203,7 @@ describe('statuses', () => {
     assert.deepEqual(s.clusters, []);
   });
 
-  it('a rejected FailoverService whose last good objects are held says so and keeps its clusters', { timeout: 90_000 }, () => {
+  it('a rejected FailoverService whose last good objects are held says so and keeps its clusters', { timeout: 300_000 }, () => {
     const good = serviceStatus({ generation: 1, outcome, messages: [], objects: keys, outcomes: new Map([['cluster1', synced('cluster1')], ['cluster2', synced('cluster2')]]), prev: undefined, now: 'T1' });
     const bad = renderDetailed([...seed.slice(0, 3), { ...seed[4]!, spec: { meshWorkloads: ['reviews-cluster1', 'reviews-cluster2'], port: 'nope' } }]);
     const ref = bad.services[0]!.ref;
@@ -214,7 +214,7 @@ describe('statuses', () => {
     assert.deepEqual(s.clusters, good.clusters);
   });
 
-  it('a tier whose workload is gone is listed Unavailable and Degraded names it', { timeout: 90_000 }, () => {
+  it('a tier whose workload is gone is listed Unavailable and Degraded names it', { timeout: 300_000 }, () => {
     const three = serviceStatus({ generation: 1, outcome, messages: [], objects: keys, outcomes: new Map([['cluster1', synced('cluster1')], ['cluster2', synced('cluster2')]]), prev: { clusters: [{ name: 'cluster3', roles: ['client', 'receiver'], failoverOrder: ['cluster3'], syncState: 'Synced' }] }, now: 'T1' });
     // cluster3 was in the previous status, but with no warning about a missing workload it is simply gone.
     assert.deepEqual((three.clusters as { name: string }[]).map((c) => c.name), ['cluster1', 'cluster2']);
@@ -231,7 +231,7 @@ describe('statuses', () => {
     assert.equal(sameStatus(s, again), true);
   });
 
-  it('MeshCluster: lastSyncTime moves only when something changed or the cluster recovered', { timeout: 90_000 }, () => {
+  it('MeshCluster: lastSyncTime moves only when something changed or the cluster recovered', { timeout: 300_000 }, () => {
     const first = clusterStatus({ generation: 1, reachable: true, outcome: synced('c'), prev: undefined, now: 'T1' });
     assert.deepEqual(first, { observedGeneration: 1, reachable: true, lastSyncTime: 'T1' });
     const idle = clusterStatus({ generation: 1, reachable: true, outcome: synced('c'), prev: first, now: 'T2' });

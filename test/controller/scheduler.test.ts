@@ -29,7 +29,7 @@ function harness(results: (() => RunResult)[] = []) {
 }
 
 describe('scheduler', () => {
-  it('coalesces a burst of triggers into one run after the debounce', { timeout: 90_000 }, async () => {
+  it('coalesces a burst of triggers into one run after the debounce', { timeout: 300_000 }, async () => {
     const h = harness();
     for (let i = 0; i < 50; i++) h.s.trigger();
     await h.clock.advance(9);
@@ -40,7 +40,7 @@ describe('scheduler', () => {
     assert.equal(h.starts.length, 1);
   });
 
-  it('triggers during a run cause exactly one more run, no sooner than the minimum interval', { timeout: 90_000 }, async () => {
+  it('triggers during a run cause exactly one more run, no sooner than the minimum interval', { timeout: 300_000 }, async () => {
     const h = harness();
     h.setBlock(true);
     h.s.trigger();
@@ -54,7 +54,7 @@ describe('scheduler', () => {
     assert.deepEqual(h.starts, [10, 110]);
   });
 
-  it('backs off exponentially on failure and resets after a success', { timeout: 90_000 }, async () => {
+  it('backs off exponentially on failure and resets after a success', { timeout: 300_000 }, async () => {
     const fail = () => {
       throw new Error('boom');
     };
@@ -65,14 +65,14 @@ describe('scheduler', () => {
     assert.deepEqual(h.starts, [10, 110, 210, 410]);
   });
 
-  it('a run may ask for a retry after a delay', { timeout: 90_000 }, async () => {
+  it('a run may ask for a retry after a delay', { timeout: 300_000 }, async () => {
     const h = harness([() => ({ retryAfterMs: 300 })]);
     h.s.trigger();
     await h.clock.advance(1000);
     assert.deepEqual(h.starts, [10, 310]);
   });
 
-  it('stop() cancels pending runs', { timeout: 90_000 }, async () => {
+  it('stop() cancels pending runs', { timeout: 300_000 }, async () => {
     const h = harness();
     h.s.trigger();
     await h.s.stop();
