@@ -4,15 +4,13 @@
  * context named like the MeshCluster) or, with a management cluster, through the MeshClusters' kubeconfig Secrets.
  * Loaded only by this command (it pulls in the Kubernetes client).
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject, MeshCluster } from '../api/types.ts';
 import { API_VERSION } from '../api/types.ts';
 import type { SourcedDocument } from '../analyze/snapshot.ts';
 import { HttpKubeClient } from '../kube/client.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { kubeConfigFromText } from '../kube/config.ts';
+import { kubeConfigFromText, loadKubeConfig } from '../kube/config.ts';
 import { describeError } from '../kube/errors.ts';
 import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, collectionPath } from '../kube/resources.ts';
 import { listAll } from '../check/gather.ts';
@@ -35,19 +33,13 @@ export interface CheckCommandOptions {
   timeoutMs?: number;
 }
 
-/** A fresh KubeConfig (one per cluster: client-node keeps the current context on the instance). */
+/** kubectl's loading rules (src/kube/config.ts); a fresh KubeConfig per call, since it carries the current context. */
 function loadConfig(path: string | undefined, context: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
+  let kc: KubeConfig;
   try {
-    if (path) kc.loadFromFile(path);
-    else if (process.env['KUBECONFIG']) kc.loadFromDefault();
-    else kc.loadFromFile(join(homedir(), '.kube', 'config'));
+    kc = loadKubeConfig({ kubeconfig: path, context });
   } catch (e) {
-    throw new CliError(`${path ?? process.env['KUBECONFIG'] ?? '~/.kube/config'}: cannot read the kubeconfig: ${(e as Error).message.split('\n')[0]}`);
-  }
-  if (context) {
-    if (!kc.getContextObject(context)) throw new CliError(`context "${context}" is not in the kubeconfig (have: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
-    kc.setCurrentContext(context);
+    throw new CliError((e as Error).message.split('\n')[0]!);
   }
   if (!kc.getCurrentCluster()) throw new CliError(`the kubeconfig has no current context with a cluster${context ? ` (context ${context})` : ''}`);
   return kc;

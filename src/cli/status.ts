@@ -4,9 +4,7 @@
  * `-o json|yaml` prints the same data; `--watch` prints the rows that change as they change. Loaded only by this
  * command (it pulls in the Kubernetes client).
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../api/types.ts';
 import { HttpKubeClient } from '../kube/client.ts';
 import { describeError } from '../kube/errors.ts';
@@ -15,6 +13,7 @@ import { Informer } from '../kube/informer.ts';
 import { FAILOVER_SERVICES, collectionPath } from '../kube/resources.ts';
 import { listAll } from '../check/gather.ts';
 import { toYaml } from './output.ts';
+import { loadKubeConfig } from '../kube/config.ts';
 import { CliError } from './errors.ts';
 import type { CliIO } from './main.ts';
 
@@ -116,20 +115,15 @@ export function formatTable(rows: readonly StatusRow[], now: Date, header = true
   return table.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n') + (table.length ? '\n' : '');
 }
 
+/** kubectl's loading rules (src/kube/config.ts); a fresh KubeConfig per call, since it carries the current context. */
 function loadConfig(path: string | undefined, context: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
+  let kc: KubeConfig;
   try {
-    if (path) kc.loadFromFile(path);
-    else if (process.env['KUBECONFIG']) kc.loadFromDefault();
-    else kc.loadFromFile(join(homedir(), '.kube', 'config'));
+    kc = loadKubeConfig({ kubeconfig: path, context });
   } catch (e) {
-    throw new CliError(`${path ?? process.env['KUBECONFIG'] ?? '~/.kube/config'}: cannot read the kubeconfig: ${(e as Error).message.split('\n')[0]}`);
+    throw new CliError((e as Error).message.split('\n')[0]!);
   }
-  if (context) {
-    if (!kc.getContextObject(context)) throw new CliError(`context "${context}" is not in the kubeconfig (have: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
-    kc.setCurrentContext(context);
-  }
-  if (!kc.getCurrentCluster()) throw new CliError('the kubeconfig has no current context with a cluster');
+  if (!kc.getCurrentCluster()) throw new CliError(`the kubeconfig has no current context with a cluster${context ? ` (context ${context})` : ''}`);
   return kc;
 }
 
