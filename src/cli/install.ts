@@ -18,6 +18,7 @@ export interface InstallCommandOptions {
   image?: string;
   replicas?: string | number;
   memberRbac?: boolean;
+  istioRootNamespace?: string;
 }
 
 export function yamlStream(header: string, objects: KubeObject[]): string {
@@ -32,7 +33,7 @@ function parseCount(v: string | number | undefined): number | undefined {
 
 /** Prints the manifests; 0 on success, 2 on unusable options. */
 export function installCommand(opts: InstallCommandOptions, io: CliIO): number {
-  const options = { namespace: opts.namespace, image: opts.image, replicas: parseCount(opts.replicas), memberRbac: opts.memberRbac === true };
+  const options = { namespace: opts.namespace, image: opts.image, replicas: parseCount(opts.replicas), memberRbac: opts.memberRbac === true, rootNamespace: opts.istioRootNamespace };
   const errors = installOptionErrors(options);
   if (errors.length > 0) {
     for (const e of errors) io.stderr(`spillway: ${e}\n`);

@@ -165,6 +165,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--image <image>', 'controller image (the tag a local `docker build` gives)', DEFAULT_IMAGE)
     .option('--replicas <n>', 'replicas (one leader writes at a time)', String(DEFAULT_REPLICAS))
     .option('--member-rbac', 'print instead the RBAC a member cluster\'s identity needs')
+    .option('--istio-root-namespace <ns>', 'with --member-rbac: Istio\'s root namespace in the member (default: istio-system)')
     .addHelpText('after', examples(
       `docker build -t registry.example.com/spillway:${VERSION} . && docker push registry.example.com/spillway:${VERSION}`,
       `spillway install --image registry.example.com/spillway:${VERSION} | kubectl --context mgmt apply -f -`,
@@ -192,8 +193,9 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--service-port <n>', 'port of the gateway\'s Kubernetes Service behind --gateway-port (443 on the common charts)')
     .option('--listen-port <n>', 'deprecated, use --service-port: the gateway pod\'s port, written as is')
     .option('--istio-version <v>', 'Istio version of the cluster, e.g. 1.24')
+    .option('--istio-root-namespace <ns>', 'Istio\'s root namespace in the cluster, the only one where EnvoyFilters may be written (default: istio-system)')
     .option('--namespace <ns>', 'controller namespace, where the Secret goes', DEFAULT_NAMESPACE)
-    .option('--management', 'the management cluster itself (no Secret)')
+    .option('--management', 'the management cluster itself (no Secret; binds the member roles to the controller\'s ServiceAccount)')
     .action(async (name: string, opts: Omit<ClusterRegisterOptions, 'name'>) => {
       const { clusterRegister } = await import('./cluster.ts');
       setExit(await clusterRegister({ name, ...opts }, io));

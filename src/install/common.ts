@@ -13,6 +13,9 @@ export const METRICS_PORT = 8080;
 /** Data key of the kubeconfig in a cluster's Secret (see MeshCluster `spec.kubeconfigSecret`). */
 export const KUBECONFIG_KEY = 'kubeconfig';
 
+/** Istio's root namespace unless a MeshCluster says otherwise (`spec.istio.rootNamespace`). */
+export const DEFAULT_ROOT_NAMESPACE = 'istio-system';
+
 export const ISTIO_GROUP = 'networking.istio.io';
 /** Istio kinds the controller applies and prunes in member clusters (plural resource names). */
 export const ISTIO_RESOURCES = ['destinationrules', 'envoyfilters', 'gateways', 'serviceentries', 'virtualservices'] as const;

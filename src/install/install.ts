@@ -16,6 +16,8 @@ export interface InstallOptions {
   replicas?: number;
   /** Print the member-cluster RBAC (to apply in each member cluster) instead of the management install. */
   memberRbac?: boolean;
+  /** With `memberRbac`: Istio's root namespace in the member, where the EnvoyFilter Role goes. @default istio-system */
+  rootNamespace?: string;
 }
 
 /** Problems with the options, as one line each; empty when usable. */
@@ -24,6 +26,11 @@ export function installOptionErrors(opts: InstallOptions): string[] {
   const ns = opts.namespace ?? DEFAULT_NAMESPACE;
   const nsError = dns1123LabelError(ns);
   if (nsError) errors.push(`--namespace ${nsError}`);
+  if (opts.rootNamespace !== undefined) {
+    const rootError = dns1123LabelError(opts.rootNamespace);
+    if (rootError) errors.push(`--istio-root-namespace ${rootError}`);
+    if (!opts.memberRbac) errors.push('--istio-root-namespace goes with --member-rbac (the management install grants no Istio rights; `cluster register --management` does)');
+  }
   const replicas = opts.replicas ?? DEFAULT_REPLICAS;
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 100) errors.push(`--replicas must be an integer from 1 to 100 (got ${String(replicas)})`);
   const image = opts.image ?? DEFAULT_IMAGE;
@@ -103,7 +110,7 @@ export function installManifests(opts: InstallOptions = {}): KubeObject[] {
   const errors = installOptionErrors(opts);
   if (errors.length > 0) throw new Error(errors.join('; '));
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
-  if (opts.memberRbac) return memberRbacManifests(namespace);
+  if (opts.memberRbac) return memberRbacManifests(namespace, { rootNamespace: opts.rootNamespace });
   const labels = baseLabels('controller');
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: baseLabels('controller') } },

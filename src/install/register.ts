@@ -4,8 +4,8 @@ import type { KubeObject, MeshCluster, MeshClusterSpec } from '../api/types.ts';
 import { meshClusterSchema } from '../api/schemas.ts';
 import { formatIssue, validate } from '../schema/structural.ts';
 import { dns1123LabelError } from '../analyze/dns.ts';
-import { DEFAULT_NAMESPACE, KUBECONFIG_KEY, MEMBER_NAME, baseLabels, secretNameFor } from './common.ts';
-import { memberRbacManifests } from './rbac.ts';
+import { DEFAULT_NAMESPACE, DEFAULT_ROOT_NAMESPACE, KUBECONFIG_KEY, MEMBER_NAME, baseLabels, secretNameFor } from './common.ts';
+import { managementMemberManifests, memberRbacManifests } from './rbac.ts';
 import { KubeconfigError, base64Encode, kubeconfigYaml, minimizeKubeconfig, utf8 } from './kubeconfig.ts';
 import type { MinimizeOptions } from './kubeconfig.ts';
 
@@ -17,14 +17,16 @@ export interface RegisterOptions {
   /** Other clusters dial this cluster's east-west gateway here. Ports are numbers; anything else fails validation. */
   gateway?: { address: string; port: number | string; servicePort?: number | string; listenPort?: number | string };
   istioVersion?: string;
-  /** The cluster the controller runs in: no Secret, no kubeconfigSecret. */
+  /** Istio's root namespace in this cluster (`spec.istio.rootNamespace`), where the EnvoyFilter Role goes. @default istio-system */
+  rootNamespace?: string;
+  /** The cluster the controller runs in: no Secret, no kubeconfigSecret; the member roles are bound to the controller's ServiceAccount. */
   management?: boolean;
   /** The member cluster's kubeconfig (YAML text or parsed) and how to read files it references; required unless `management`. */
   kubeconfig?: { source: string | Record<string, unknown> } & MinimizeOptions;
 }
 
 export interface RegisterResult {
-  /** Secret (unless management) then MeshCluster. */
+  /** Secret (unless management; with management the member roles bound to the controller) then MeshCluster. */
   objects: KubeObject[];
   /** Non-fatal observations, safe to print. */
   warnings: string[];
@@ -57,13 +59,18 @@ export function registerClusterManifests(opts: RegisterOptions): RegisterResult 
     if (opts.gateway.listenPort !== undefined) gw.listenPort = asPort(opts.gateway.listenPort);
     spec.gateway = gw as unknown as MeshClusterSpec['gateway'];
   }
-  if (opts.istioVersion !== undefined) spec.istio = { version: opts.istioVersion };
+  if (opts.istioVersion !== undefined || opts.rootNamespace !== undefined) {
+    spec.istio = {
+      ...(opts.istioVersion !== undefined ? { version: opts.istioVersion } : {}),
+      ...(opts.rootNamespace !== undefined ? { rootNamespace: opts.rootNamespace } : {}),
+    };
+  }
   const secretName = secretNameFor(opts.name);
   if (!opts.management) spec.kubeconfigSecret = { name: secretName, namespace };
   const meshCluster: MeshCluster = { apiVersion: API_VERSION, kind: 'MeshCluster', metadata: { name: opts.name }, spec };
   // The same structural schema the analyzer and the CRD use; paths such as spec.gateway.port map to the flags.
   // The Secret's name and namespace derive from the name and --namespace, reported above when they are invalid.
-  for (const issue of validate(meshClusterSchema, meshCluster, { closed: true })) {
+  for (const issue of validate(meshClusterSchema, meshCluster, { closed: true, cel: false })) {
     if ((nameError || nsError) && issue.path.startsWith('spec.kubeconfigSecret.')) continue;
     problems.push(formatIssue(issue));
   }
@@ -87,6 +94,12 @@ export function registerClusterManifests(opts: RegisterOptions): RegisterResult 
     }
   }
   if (problems.length > 0) throw new RegisterError(problems);
+  if (opts.management) {
+    // The controller reaches its own cluster with its own ServiceAccount: registering it as a member is what
+    // grants that ServiceAccount the member roles there (`spillway install` alone grants no Istio rights).
+    const rbac = managementMemberManifests(namespace, { rootNamespace: opts.rootNamespace ?? DEFAULT_ROOT_NAMESPACE });
+    return { objects: [...rbac, meshCluster], warnings };
+  }
   return { objects: secret ? [secret, meshCluster] : [meshCluster], warnings };
 }
 
@@ -99,18 +112,24 @@ function identityPath(o: KubeObject): string {
     case 'ServiceAccount': return `/api/v1/namespaces/${ns}/serviceaccounts/${name}`;
     case 'ClusterRole': return `/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`;
     case 'ClusterRoleBinding': return `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}`;
+    case 'Role': return `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles/${name}`;
+    case 'RoleBinding': return `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings/${name}`;
     default: throw new Error(`no path for ${o.kind}`);
   }
 }
 
 /** What `createMemberIdentity` needs of the member cluster: an authenticated request function. */
 export interface IdentityClient {
-  request(r: { method: 'PATCH' | 'POST'; path: string; query?: Record<string, string | boolean | undefined>; contentType?: string; body: unknown }): Promise<unknown>;
+  request(r: { method: 'GET' | 'PATCH' | 'POST'; path: string; query?: Record<string, string | boolean | undefined>; contentType?: string; body?: unknown }): Promise<unknown>;
 }
+
+const isNotFound = (e: unknown): boolean => e !== null && typeof e === 'object' && (e as { status?: unknown }).status === 404;
 
 export interface MemberIdentityOptions {
   /** Namespace of the member's ServiceAccount. @default spillway-system */
   namespace?: string;
+  /** Istio's root namespace in the member, where the EnvoyFilter Role goes (it must exist). @default istio-system */
+  rootNamespace?: string;
   /** Requested token lifetime; the server may shorten it (`--service-account-max-token-expiration`). */
   expirationSeconds: number;
   /** The member cluster as the caller's kubeconfig names it: its URL, CA (PEM) and TLS server name. */
@@ -134,13 +153,21 @@ export const REGISTER_FIELD_MANAGER = 'spillway-register';
 
 /**
  * What `istioctl create-remote-secret` does, with an expiring credential: applies the member identity (its
- * Namespace, ServiceAccount, ClusterRole and ClusterRoleBinding from `memberRbacManifests`, without the legacy
- * token Secret) with the caller's own credentials, then asks the TokenRequest API for a token of that
- * ServiceAccount and wraps it in a kubeconfig. Re-running it rotates the token; the old one lapses at its expiry.
+ * Namespace, ServiceAccount, ClusterRole and ClusterRoleBinding, and the EnvoyFilter Role and RoleBinding in the
+ * root namespace, from `memberRbacManifests`) with the caller's own credentials, then asks the TokenRequest API
+ * for a token of that ServiceAccount and wraps it in a kubeconfig. Re-running it rotates the token; the old one
+ * lapses at its expiry. The root namespace must exist (Istio creates it): Spillway does not create it.
  */
 export async function createMemberIdentity(client: IdentityClient, opts: MemberIdentityOptions): Promise<MemberIdentity> {
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
-  const objects = memberRbacManifests(namespace).filter((o) => o.kind !== 'Secret');
+  const rootNamespace = opts.rootNamespace ?? DEFAULT_ROOT_NAMESPACE;
+  try {
+    await client.request({ method: 'GET', path: `/api/v1/namespaces/${encodeURIComponent(rootNamespace)}` });
+  } catch (e) {
+    if (isNotFound(e)) throw new RegisterError([`${opts.server}: namespace ${rootNamespace} does not exist: the member identity may write EnvoyFilters only in Istio's root namespace; install Istio first, or pass --istio-root-namespace`]);
+    throw e;
+  }
+  const objects = memberRbacManifests(namespace, { rootNamespace });
   const applied: string[] = [];
   for (const o of objects) {
     await client.request({ method: 'PATCH', path: identityPath(o), query: { fieldManager: REGISTER_FIELD_MANAGER, force: true }, contentType: 'application/apply-patch+yaml', body: o });

@@ -167,19 +167,47 @@ test('install output is deterministic', () => {
   assert.notEqual(a, runInstall({ namespace: 'y', image: 'i:1', replicas: 2 }).out);
 });
 
-test('--member-rbac prints only the member identity: ServiceAccount, ClusterRole, binding and token Secret', () => {
+test('--member-rbac prints only the member identity: ServiceAccount, ClusterRole, the EnvoyFilter Role in the root namespace, no token Secret', () => {
   const { code, out } = runInstall({ memberRbac: true, namespace: 'spillway-member-ns' });
   assert.equal(code, 0);
   const docs = parseStream(out);
-  assert.deepEqual(docs.map((d) => d.kind), ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Secret']);
-  const secret = docs.find((d) => d.kind === 'Secret')!;
-  assert.equal(secret.type, 'kubernetes.io/service-account-token');
-  assert.equal(obj(obj(secret.metadata).annotations)['kubernetes.io/service-account.name'], 'spillway-member');
-  assert.equal(secret.data, undefined, 'the token is filled in by the cluster, never printed');
+  assert.deepEqual(docs.map((d) => d.kind), ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+  assert.ok(!docs.some((d) => d.kind === 'Secret'), 'no legacy (non-expiring) token Secret: register asks the TokenRequest API');
+  const sa = { kind: 'ServiceAccount', name: 'spillway-member', namespace: 'spillway-member-ns' };
   const binding = docs.find((d) => d.kind === 'ClusterRoleBinding')!;
-  assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'spillway-member', namespace: 'spillway-member-ns' }]);
+  assert.deepEqual(binding.subjects, [sa]);
   assert.equal(obj(binding.roleRef).name, obj(docs.find((d) => d.kind === 'ClusterRole')!.metadata).name);
+  const role = docs.find((d) => d.kind === 'Role')!;
+  assert.equal(obj(role.metadata).namespace, 'istio-system');
+  assert.deepEqual(role.rules, [{ apiGroups: ['networking.istio.io'], resources: ['envoyfilters'], verbs: ['get', 'create', 'patch', 'delete'] }]);
+  const rb = docs.find((d) => d.kind === 'RoleBinding')!;
+  assert.equal(obj(rb.metadata).namespace, 'istio-system');
+  assert.deepEqual(rb.subjects, [sa]);
+  assert.deepEqual(rb.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'spillway-member' });
+  // The ClusterRole writes the four namespaced kinds; EnvoyFilters only list and watch.
+  const cr = docs.find((d) => d.kind === 'ClusterRole')!;
+  const ef = arr(cr.rules).map(obj).filter((r) => arr(r.resources).includes('envoyfilters'));
+  assert.deepEqual(ef.map((r) => r.verbs), [['list', 'watch']]);
   assert.ok(!docs.some((d) => d.kind === 'CustomResourceDefinition' || d.kind === 'Deployment'));
+  // Another root namespace.
+  const other = parseStream(runInstall({ memberRbac: true, istioRootNamespace: 'mesh-root' }).out);
+  assert.deepEqual(other.filter((d) => d.kind === 'Role' || d.kind === 'RoleBinding').map((d) => obj(d.metadata).namespace), ['mesh-root', 'mesh-root']);
+});
+
+test('the management install grants the controller no Istio, Service or EndpointSlice rights', () => {
+  const docs = parseStream(runInstall({}).out);
+  const rules = docs.filter((d) => d.kind === 'ClusterRole' || d.kind === 'Role').flatMap((d) => arr(d.rules).map(obj));
+  assert.ok(rules.length > 0);
+  for (const r of rules) {
+    assert.ok(!arr(r.apiGroups).includes('networking.istio.io'), JSON.stringify(r));
+    assert.ok(!arr(r.resources).includes('services') && !arr(r.resources).includes('endpointslices'), JSON.stringify(r));
+  }
+  // Secrets and Leases only through the namespaced Role.
+  const cluster = docs.filter((d) => d.kind === 'ClusterRole').flatMap((d) => arr(d.rules).map(obj));
+  assert.ok(!cluster.some((r) => arr(r.resources).includes('secrets') || arr(r.resources).includes('leases')));
+  const r = runInstall({ istioRootNamespace: 'istio-system' });
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--istio-root-namespace goes with --member-rbac/);
 });
 
 test('unusable options fail with exit 2 and one line each, printing nothing to stdout', () => {

@@ -139,9 +139,10 @@ test('kubectl accepts the member RBAC and a registered cluster\'s Secret and Mes
   assert.equal(member.code, 0, member.stderr);
   assert.deepEqual(member.stdout.trim().split('\n'), [
     'namespace/y', 'serviceaccount/spillway-member', 'clusterrole.rbac.authorization.k8s.io/spillway-member',
-    'clusterrolebinding.rbac.authorization.k8s.io/spillway-member', 'secret/spillway-member-token',
+    'clusterrolebinding.rbac.authorization.k8s.io/spillway-member', 'role.rbac.authorization.k8s.io/spillway-member',
+    'rolebinding.rbac.authorization.k8s.io/spillway-member',
   ]);
-  assert.ok(gets.includes('/api/v1/namespaces/y/secrets/spillway-member-token'), gets.join('\n'));
+  assert.ok(gets.includes('/apis/rbac.authorization.k8s.io/v1/namespaces/istio-system/roles/spillway-member'), gets.join('\n'));
   const kc = join(dir, 'member-kubeconfig');
   writeFileSync(kc, 'apiVersion: v1\nkind: Config\ncurrent-context: m\nclusters: [{name: m, cluster: {server: "https://m:6443"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: m, context: {cluster: m, user: u}}]\n');
   const reg = await kubectl(APPLY, capture((io) => clusterRegisterCommand({ name: 'on', namespace: 'no', kubeconfig: kc, gatewayAddress: '172.18.0.3', gatewayPort: '32000' }, io)));

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GROUP } from '../../src/api/types.ts';
-import { controllerClusterRules, controllerNamespaceRules, memberClusterRules } from '../../src/install/rbac.ts';
+import { controllerClusterRules, controllerNamespaceRules, memberClusterRules, memberRootNamespaceRules } from '../../src/install/rbac.ts';
 import type { PolicyRule } from '../../src/install/rbac.ts';
 import { ISTIO_GROUP, ISTIO_RESOURCES } from '../../src/install/common.ts';
 
-type Where = 'management' | 'management-namespace' | 'member';
+type Where = 'management' | 'management-namespace' | 'member' | 'member-root-namespace';
 interface Call { where: Where; group: string; resources: readonly string[]; verbs: readonly string[]; why: string }
 
 // Server-side apply (PATCH) of an object that does not exist yet is authorized as `create`.
@@ -23,19 +23,19 @@ const CALLS: Call[] = [
   { where: 'management', group: GROUP, resources: ['meshworkloadgrants'], verbs: INFORMER, why: 'tenancy: the grants informer (read only)' },
   { where: 'management', group: GROUP, resources: ['meshworkloads'], verbs: [...INFORMER, 'create', 'patch', 'delete'], why: 'discovery applies and prunes MeshWorkloads' },
   { where: 'management', group: GROUP, resources: ['meshclusters/status', 'failoverservices/status'], verbs: ['patch'], why: 'kube/ops.ts patchStatus: merge patch on the status subresource' },
-  { where: 'management', group: '', resources: ['services'], verbs: INFORMER, why: 'discovery when the management cluster is also a member' },
-  { where: 'management', group: ISTIO_GROUP, resources: ISTIO_RESOURCES, verbs: [...INFORMER, ...SSA_AND_PRUNE], why: 'the management cluster as a member (--management)' },
   { where: 'management-namespace', group: '', resources: ['secrets'], verbs: INFORMER, why: 'member kubeconfigs, only in the controller namespace' },
   { where: 'management-namespace', group: 'coordination.k8s.io', resources: ['leases'], verbs: ['get', 'create', 'update'], why: 'kube/lease.ts: GET, POST, PUT' },
-  { where: 'member', group: ISTIO_GROUP, resources: ISTIO_RESOURCES, verbs: [...INFORMER, ...SSA_AND_PRUNE], why: 'controller/connection.ts informers; kube/ops.ts apply/delete' },
+  { where: 'member', group: ISTIO_GROUP, resources: ISTIO_RESOURCES, verbs: INFORMER, why: 'controller/connection.ts: one label-selected informer per kind, all namespaces' },
+  { where: 'member', group: ISTIO_GROUP, resources: ISTIO_RESOURCES.filter((r) => r !== 'envoyfilters'), verbs: SSA_AND_PRUNE, why: 'kube/ops.ts apply/delete in the FailoverService\'s namespace' },
+  { where: 'member-root-namespace', group: ISTIO_GROUP, resources: ['envoyfilters'], verbs: SSA_AND_PRUNE, why: 'translate/envoy-filter.ts: EnvoyFilters live in the root namespace only' },
   { where: 'member', group: '', resources: ['services'], verbs: INFORMER, why: 'controller/connection.ts services informer' },
-  { where: 'management', group: 'discovery.k8s.io', resources: ['endpointslices'], verbs: INFORMER, why: 'controller/serving.ts: live tier shares (the management cluster as a member)' },
   { where: 'management', group: '', resources: ['events'], verbs: ['create'], why: 'controller/serving.ts: an Event when a client\'s serving tier changes (kube/ops.ts createEvent)' },
   { where: 'member', group: 'discovery.k8s.io', resources: ['endpointslices'], verbs: INFORMER, why: 'controller/serving.ts EndpointSlice informer: live tier shares' },
 ];
 
 function rulesFor(where: Where): PolicyRule[] {
   if (where === 'member') return memberClusterRules();
+  if (where === 'member-root-namespace') return [...memberRootNamespaceRules(), ...memberClusterRules()];
   if (where === 'management') return controllerClusterRules();
   return [...controllerNamespaceRules(), ...controllerClusterRules()];
 }
@@ -66,13 +66,19 @@ test('least privilege: the roles grant exactly the calls, no wildcards, secrets 
   assert.deepEqual(grantsOf(controllerClusterRules()), callsOf('management'));
   assert.deepEqual(grantsOf(controllerNamespaceRules()), callsOf('management-namespace'));
   assert.deepEqual(grantsOf(memberClusterRules()), callsOf('member'));
-  for (const rules of [controllerClusterRules(), controllerNamespaceRules(), memberClusterRules()]) {
+  assert.deepEqual(grantsOf(memberRootNamespaceRules()), callsOf('member-root-namespace'));
+  for (const rules of [controllerClusterRules(), controllerNamespaceRules(), memberClusterRules(), memberRootNamespaceRules()]) {
     assert.ok(!grantsOf(rules).some((g) => g.includes('*')), 'no wildcards');
   }
   for (const rules of [controllerClusterRules(), memberClusterRules()]) {
     assert.ok(!allows(rules, '', 'secrets', 'get') && !allows(rules, '', 'secrets', 'list'), 'no cluster-wide secret access');
     assert.ok(!allows(rules, 'coordination.k8s.io', 'leases', 'update'), 'no cluster-wide lease writes');
   }
+  // EnvoyFilters reach every proxy: written only through the root-namespace Role, never cluster-wide.
+  for (const v of ['create', 'patch', 'delete', 'update']) assert.ok(!allows(memberClusterRules(), ISTIO_GROUP, 'envoyfilters', v), `no cluster-wide ${v} on envoyfilters`);
+  // The controller's own identity holds no Istio, Service or EndpointSlice rights in the management cluster
+  // (registering that cluster as a member with `cluster register --management` binds the member roles to it).
+  assert.ok(!controllerClusterRules().some((r) => r.apiGroups.includes(ISTIO_GROUP) || r.resources.includes('services') || r.resources.includes('endpointslices')));
   // Inputs are never written by the controller, only their status.
   for (const r of ['meshclusters', 'failoverservices']) for (const v of ['create', 'update', 'patch', 'delete']) assert.ok(!allows(controllerClusterRules(), GROUP, r, v));
 });

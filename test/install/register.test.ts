@@ -194,15 +194,19 @@ test('name and gateway fields are validated with the analyzer\'s schema; every p
   assert.match(run({ gatewayPort: undefined, management: true }).err, /--gateway-address and --gateway-port go together/);
 });
 
-test('--management registers the controller\'s own cluster: a MeshCluster without Secret or kubeconfigSecret', () => {
+test('--management registers the controller\'s own cluster: the member roles bound to the controller\'s ServiceAccount and a MeshCluster without Secret', () => {
   const r = run({ management: true, name: 'hub' });
   assert.equal(r.code, 0, r.err);
-  assert.equal(r.docs.length, 1);
-  assert.equal(r.docs[0]!.kind, 'MeshCluster');
-  assert.deepEqual(r.docs[0]!.spec, { gateway: { address: '172.18.0.3', port: 32000 } });
-  // A client-only cluster needs no gateway at all.
-  const bare = registerClusterManifests({ name: 'client-only', management: true });
-  assert.deepEqual(bare.objects.map((o) => o.spec), [{}]);
+  assert.deepEqual(r.docs.map((d) => d.kind), ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'MeshCluster']);
+  assert.deepEqual(r.docs.at(-1)!.spec, { gateway: { address: '172.18.0.3', port: 32000 } });
+  for (const b of r.docs.filter((d) => String(d.kind).endsWith('Binding'))) {
+    assert.deepEqual(b.subjects, [{ kind: 'ServiceAccount', name: 'spillway-controller', namespace: 'spillway-system' }]);
+  }
+  assert.equal(obj(r.docs.find((d) => d.kind === 'Role')!.metadata).namespace, 'istio-system');
+  // A client-only cluster needs no gateway at all; another root namespace goes into the MeshCluster and the Role.
+  const bare = registerClusterManifests({ name: 'client-only', management: true, rootNamespace: 'mesh-root' });
+  assert.deepEqual(bare.objects.at(-1)!.spec, { istio: { rootNamespace: 'mesh-root' } });
+  assert.deepEqual(bare.objects.filter((o) => o.kind.startsWith('Role')).map((o) => o.metadata.namespace), ['mesh-root', 'mesh-root']);
 });
 
 test('the pure builders take parsed input and file readers, and report every problem at once', () => {

@@ -22,7 +22,8 @@ import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, OUTPUT_KINDS, ISTIO_G
 import type { ResourceType } from '../../src/kube/resources.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { CONTROLLER_NAME, MEMBER_NAME } from '../../src/install/common.ts';
-import { controllerClusterRules, controllerNamespaceRules, memberClusterRules } from '../../src/install/rbac.ts';
+import { controllerClusterRules, controllerNamespaceRules, memberClusterRules, memberRootNamespaceRules } from '../../src/install/rbac.ts';
+import { isKubeApiError } from '../../src/kube/errors.ts';
 import { istioCrdDocuments } from '../support/istio-crds.ts';
 import { startRealClusters } from '../support/real-cluster.ts';
 import type { RealCluster } from '../support/real-cluster.ts';
@@ -246,20 +247,26 @@ describe('controller against real API servers, as the installed identity', { tim
       for (const k of used) if (!granted.has(k)) problems.push(`${who}: used ${k}, which the generated roles do not grant`);
       for (const k of granted) if (!used.has(k)) problems.push(`${who}: the generated roles grant ${k}, which the controller never used`);
     };
-    check('controller (management cluster)', ruleKeys([...controllerClusterRules(), ...controllerNamespaceRules()]), mgmt.audit(), CONTROLLER_USER);
+    // The management cluster is member cluster1 (`cluster register cluster1 --management`): the member roles are
+    // bound to the controller's own ServiceAccount there.
+    check('controller (management cluster)', ruleKeys([...controllerClusterRules(), ...controllerNamespaceRules(), ...memberClusterRules(), ...memberRootNamespaceRules()]), mgmt.audit(), CONTROLLER_USER);
     const starting = (e: { requestReceivedTimestamp?: string }): boolean => {
       const t = Date.parse(e.requestReceivedTimestamp ?? '');
       return t >= outage.from && t <= outage.until;
     };
-    check('member identity (cluster2, cluster3)', ruleKeys(memberClusterRules()), [...clusters[1]!.audit(), ...clusters[2]!.audit().filter((e) => !starting(e))], MEMBER_USER);
+    check('member identity (cluster2, cluster3)', ruleKeys([...memberClusterRules(), ...memberRootNamespaceRules()]), [...clusters[1]!.audit(), ...clusters[2]!.audit().filter((e) => !starting(e))], MEMBER_USER);
+    // Every EnvoyFilter write happened in the root namespace (a write anywhere else would have been refused above).
+    const efWrites = clusters.flatMap((c) => writesBy(c.audit(), IDENTITIES)).filter((e) => e.objectRef?.resource === 'envoyfilters');
+    assert.ok(efWrites.length > 0, 'the controller wrote EnvoyFilters');
+    assert.deepEqual([...new Set(efWrites.map((e) => e.objectRef?.namespace))], ['istio-system']);
     assert.deepEqual(problems, []);
   });
 
   it('RBAC: the identities hold exactly the generated roles (SelfSubjectRulesReview)', { timeout: 60_000 }, async () => {
-    const review = async (c: RealCluster, token: string, baseline = new Set<string>()): Promise<Set<string>> => {
+    const review = async (c: RealCluster, token: string, baseline = new Set<string>(), namespace = NS): Promise<Set<string>> => {
       const client = new HttpKubeClient(kubeConfigFromText(c.tokenKubeconfig(token)), { timeoutMs: 10_000 });
       try {
-        const r = (await client.request({ method: 'POST', path: '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: NS } } })) as { status: { resourceRules: { apiGroups?: string[]; resources?: string[]; verbs: string[] }[] } };
+        const r = (await client.request({ method: 'POST', path: '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace } } })) as { status: { resourceRules: { apiGroups?: string[]; resources?: string[]; verbs: string[] }[] } };
         const keys = ruleKeys(r.status.resourceRules.map((x) => ({ apiGroups: x.apiGroups ?? [], resources: x.resources ?? [], verbs: x.verbs })));
         return new Set([...keys].filter((k) => !baseline.has(k)));
       } finally {
@@ -271,19 +278,53 @@ describe('controller against real API servers, as the installed identity', { tim
       await c.client().request({ method: 'PATCH', path: `/api/v1/namespaces/${NS}/serviceaccounts/nobody`, query: { fieldManager: 'test' }, contentType: 'application/apply-patch+yaml', body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'nobody', namespace: NS } } });
       return review(c, await c.token(NS, 'nobody', 600));
     };
+    const sorted = (k: Set<string>): string[] => [...k].sort();
     const baseMgmt = await base(mgmt);
     assert.ok(baseMgmt.size > 0, 'an identity without bindings still has the default discovery rules');
-    assert.deepEqual([...(await review(mgmt, await mgmt.token(NS, CONTROLLER_NAME), baseMgmt))].sort(), [...ruleKeys([...controllerClusterRules(), ...controllerNamespaceRules()])].sort());
-    assert.deepEqual([...(await review(clusters[1]!, await clusters[1]!.token(NS, MEMBER_NAME), await base(clusters[1]!)))].sort(), [...ruleKeys(memberClusterRules())].sort());
+    const ctlToken = await mgmt.token(NS, CONTROLLER_NAME);
+    // In its own namespace: its Secrets and Lease, the cluster-wide rules, and (the management cluster being a
+    // member) the member ClusterRole, but no EnvoyFilter writes; in the root namespace no Secrets or Leases.
+    assert.deepEqual(sorted(await review(mgmt, ctlToken, baseMgmt)), sorted(ruleKeys([...controllerClusterRules(), ...controllerNamespaceRules(), ...memberClusterRules()])));
+    assert.deepEqual(sorted(await review(mgmt, ctlToken, baseMgmt, 'istio-system')), sorted(ruleKeys([...controllerClusterRules(), ...memberClusterRules(), ...memberRootNamespaceRules()])));
+    assert.deepEqual(sorted(await review(mgmt, ctlToken, baseMgmt, 'default')), sorted(ruleKeys([...controllerClusterRules(), ...memberClusterRules()])));
+    const member = clusters[1]!;
+    const baseMember = await base(member);
+    const memberToken = await member.token(NS, MEMBER_NAME);
+    assert.deepEqual(sorted(await review(member, memberToken, baseMember)), sorted(ruleKeys(memberClusterRules())));
+    assert.deepEqual(sorted(await review(member, memberToken, baseMember, 'istio-system')), sorted(ruleKeys([...memberClusterRules(), ...memberRootNamespaceRules()])));
   });
 
-  it('kubectl auth can-i agrees: the member identity may patch EnvoyFilters and may not read Secrets', { timeout: 60_000 }, async () => {
+  it('kubectl auth can-i agrees, and the servers refuse writes outside the scope: EnvoyFilters outside the root namespace, Secrets', { timeout: 60_000 }, async () => {
     const c = clusters[1]!;
     const file = join(c.kubeconfigPath, '..', 'member-token.kubeconfig');
     writeFileSync(file, c.tokenKubeconfig(await c.token(NS, MEMBER_NAME)), { mode: 0o600 });
-    assert.equal((await kubectl(c, ['auth', 'can-i', 'patch', 'envoyfilters.networking.istio.io', '-n', 'istio-system'], undefined, { kubeconfig: file })).stdout.trim(), 'yes');
+    const canI = async (args: string[]): Promise<string> => (await kubectl(c, ['auth', 'can-i', ...args], undefined, { kubeconfig: file })).stdout.trim();
+    assert.equal(await canI(['patch', 'envoyfilters.networking.istio.io', '-n', 'istio-system']), 'yes');
+    assert.equal(await canI(['patch', 'envoyfilters.networking.istio.io', '-n', 'default']), 'no');
+    assert.equal(await canI(['patch', 'serviceentries.networking.istio.io', '-n', 'default']), 'yes');
     const secrets = await kubectl(c, ['auth', 'can-i', 'get', 'secrets', '-n', NS], undefined, { kubeconfig: file });
     assert.equal(secrets.stdout.trim(), 'no');
     assert.equal(secrets.code, 1);
+
+    // Real writes (dry run: authorized as create, nothing stored), as each identity that holds the member roles.
+    const envoyFilter = (namespace: string) => ({ apiVersion: 'networking.istio.io/v1alpha3', kind: 'EnvoyFilter', metadata: { name: 'scope-probe', namespace }, spec: {} });
+    const create = async (cl: RealCluster, token: string, namespace: string): Promise<number> => {
+      const client = new HttpKubeClient(kubeConfigFromText(cl.tokenKubeconfig(token)), { timeoutMs: 10_000 });
+      try {
+        await client.request({ method: 'POST', path: `/apis/networking.istio.io/v1alpha3/namespaces/${namespace}/envoyfilters`, query: { dryRun: 'All' }, body: envoyFilter(namespace) });
+        return 201;
+      } catch (e) {
+        if (isKubeApiError(e)) return e.status;
+        throw e;
+      } finally {
+        client.close();
+      }
+    };
+    const memberToken = await c.token(NS, MEMBER_NAME);
+    const ctlToken = await mgmt.token(NS, CONTROLLER_NAME);
+    assert.deepEqual(
+      [await create(c, memberToken, 'istio-system'), await create(c, memberToken, 'default'), await create(c, memberToken, NS), await create(mgmt, ctlToken, 'istio-system'), await create(mgmt, ctlToken, 'default')],
+      [201, 403, 403, 201, 403],
+    );
   });
 });

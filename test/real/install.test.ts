@@ -99,9 +99,16 @@ describe('install and register against a real API server', { timeout: 600_000 },
       const code = await clusterRegister({ name: 'east', context: 'east', gatewayAddress: '192.0.2.10', gatewayPort: '15443', ...extra }, { stdout: (s) => (out += s), stderr: (s) => (err += s) }, { env: { KUBECONFIG: `${other}${delimiter}${execConfig}` }, home: dir });
       return { code, out, err };
     };
+    // The EnvoyFilter Role goes into Istio's root namespace, which register never creates.
+    const noRoot = await run({ istioRootNamespace: 'mesh-root' });
+    assert.equal(noRoot.code, 2);
+    assert.equal(noRoot.out, '');
+    assert.match(noRoot.err, /^spillway: https:\/\/127\.0\.0\.1:\d+: namespace mesh-root does not exist: the member identity may write EnvoyFilters only in Istio's root namespace; install Istio first, or pass --istio-root-namespace\n$/);
+    ok(await kubectl(c, ['create', 'namespace', 'istio-system']), 'istio-system');
+
     const first = await run({ tokenExpiration: '2h' });
     assert.equal(first.code, 0, first.err);
-    assert.match(first.err, /created Namespace\/spillway-system, ServiceAccount\/spillway-system\/spillway-member, ClusterRole\/spillway-member, ClusterRoleBinding\/spillway-member in https:\/\/127\.0\.0\.1:\d+; the token expires at 20\d\d-/);
+    assert.match(first.err, /created Namespace\/spillway-system, ServiceAccount\/spillway-system\/spillway-member, ClusterRole\/spillway-member, ClusterRoleBinding\/spillway-member, Role\/istio-system\/spillway-member, RoleBinding\/istio-system\/spillway-member in https:\/\/127\.0\.0\.1:\d+; the token expires at 20\d\d-/);
     const docs = yaml.loadAll(first.out) as KubeObject[];
     assert.deepEqual(docs.map((d) => d.kind), ['Secret', 'MeshCluster']);
     const text = Buffer.from((docs[0] as unknown as { data: { kubeconfig: string } }).data.kubeconfig, 'base64').toString();
@@ -134,6 +141,35 @@ describe('install and register against a real API server', { timeout: 600_000 },
     assert.equal(embed.code, 2);
     assert.equal(embed.out, '');
     assert.match(embed.err, /exec/);
+  });
+
+  it('the installed controller identity may not write Istio objects, read Secrets outside its namespace or take Leases elsewhere', { timeout: 60_000 }, async () => {
+    // The management install alone (no `cluster register --management`): the real server's authorizer decides.
+    const token = await c.token(NS, 'spillway-controller', 600);
+    const client = new HttpKubeClient(memberConfigFromText(c.tokenKubeconfig(token)), { timeoutMs: 10_000 });
+    const status = async (r: Parameters<HttpKubeClient['request']>[0]): Promise<number> => {
+      try {
+        await client.request(r);
+        return 200;
+      } catch (e) {
+        if (isKubeApiError(e)) return e.status;
+        throw e;
+      }
+    };
+    const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'probe' }, spec: {} };
+    try {
+      assert.deepEqual({
+        listOwnSecrets: await status({ method: 'GET', path: `/api/v1/namespaces/${NS}/secrets` }),
+        listSecretsDefault: await status({ method: 'GET', path: '/api/v1/namespaces/default/secrets' }),
+        leaseDefault: await status({ method: 'POST', path: '/apis/coordination.k8s.io/v1/namespaces/default/leases', query: { dryRun: 'All' }, body: lease }),
+        leaseOwn: await status({ method: 'POST', path: `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`, query: { dryRun: 'All' }, body: lease }),
+        services: await status({ method: 'GET', path: '/api/v1/services' }),
+        serviceEntries: await status({ method: 'POST', path: '/apis/networking.istio.io/v1/namespaces/default/serviceentries', query: { dryRun: 'All' }, body: { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'probe', namespace: 'default' }, spec: { hosts: ['probe.example'] } } }),
+        envoyFilters: await status({ method: 'POST', path: '/apis/networking.istio.io/v1alpha3/namespaces/istio-system/envoyfilters', query: { dryRun: 'All' }, body: { apiVersion: 'networking.istio.io/v1alpha3', kind: 'EnvoyFilter', metadata: { name: 'probe', namespace: 'istio-system' }, spec: {} } }),
+      }, { listOwnSecrets: 200, listSecretsDefault: 403, leaseDefault: 403, leaseOwn: 200, services: 403, serviceEntries: 403, envoyFilters: 403 });
+    } finally {
+      client.close();
+    }
   });
 
   it('cluster register explains a missing context and a refused request in one line each, printing nothing', { timeout: 60_000 }, async () => {
