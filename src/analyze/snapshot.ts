@@ -142,7 +142,8 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     let known = cache?.docs.get(raw);
     if (!known) {
       known = {
-        issues: [...validate(info.schema, raw, { closed: true }).map(friendlyIssue), ...valueIssues(kind, raw)],
+        // The schemas' CEL rules say what valueIssues says, in the API server's words: skipped here.
+        issues: [...validate(info.schema, raw, { closed: true, cel: false }).map(friendlyIssue), ...valueIssues(kind, raw)],
         // Only a render cache reads fingerprints; a one-off render does not pay for them.
         fingerprint: cache ? `${namespace ?? ''}\u0000${fingerprint(raw, meta)}` : '',
         nameError: kind === 'MeshWorkload' ? dns1123SubdomainError(name) : dns1123LabelError(name),

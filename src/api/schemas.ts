@@ -3,18 +3,36 @@
  * input against them and `crds.ts` serves them as the CustomResourceDefinitions' `openAPIV3Schema`.
  */
 import type { JSONSchemaProps } from '../schema/structural.ts';
-import { DNS_1035_LABEL, DNS_LABEL, DNS_SUBDOMAIN, LABEL_VALUE, WORKLOAD_REF } from './values.ts';
+import { DNS_1035_LABEL, DNS_LABEL, DNS_SUBDOMAIN, DURATION_RULES, LABEL_KEY, LABEL_KEY_RULE_MESSAGE, LABEL_VALUE, WORKLOAD_REF } from './values.ts';
 
 const str = (description: string, extra: Partial<JSONSchemaProps> = {}): JSONSchemaProps => ({ type: 'string', description, ...extra });
 const int = (description: string, minimum: number, maximum: number): JSONSchemaProps => ({ type: 'integer', format: 'int32', description, minimum, maximum });
-/** Label selectors: values are checked here, keys (which a schema cannot constrain) in values.ts. */
-const labelMap = (description: string): JSONSchemaProps => ({ type: 'object', description, maxProperties: 64, additionalProperties: { type: 'string', maxLength: 63, pattern: LABEL_VALUE } });
+/**
+ * Label selectors: values by pattern, keys (which OpenAPI cannot constrain) by a CEL rule the API server runs,
+ * so `kubectl apply` refuses what values.ts refuses at `validate` (`[prefix/]name`, prefix a DNS subdomain of at
+ * most 253 characters, name a qualified name of at most 63).
+ */
+const labelMap = (description: string): JSONSchemaProps => ({
+  type: 'object',
+  description,
+  maxProperties: 64,
+  additionalProperties: { type: 'string', maxLength: 63, pattern: LABEL_VALUE },
+  'x-kubernetes-validations': [{ rule: `self.all(k, k.matches(r'${LABEL_KEY}') && k.indexOf('/') <= 253)`, message: LABEL_KEY_RULE_MESSAGE }],
+});
 /** Names that become parts of hosts, object names, labels or file paths: checked where they enter. */
 const dnsLabel = (description: string): JSONSchemaProps => str(description, { minLength: 1, maxLength: 63, pattern: DNS_LABEL });
 const dnsSubdomain = (description: string): JSONSchemaProps => str(description, { minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN });
 const labelValue = (description: string): JSONSchemaProps => str(description, { maxLength: 63, pattern: LABEL_VALUE });
-/** Go-style durations; their range (at least 1ms, whole milliseconds) is checked in values.ts. */
-const duration = (description: string): JSONSchemaProps => str(description, { maxLength: 64, pattern: DURATION_PATTERN });
+/**
+ * Go-style durations. Their range (at least 1ms, whole milliseconds, within Go's time.Duration) is checked in
+ * values.ts with friendlier messages, and by CEL rules the API server runs (a duration past Go's range fails
+ * to parse there, which refuses the object too).
+ */
+const duration = (description: string): JSONSchemaProps => str(description, {
+  maxLength: 64,
+  pattern: DURATION_PATTERN,
+  'x-kubernetes-validations': DURATION_RULES,
+});
 
 /**
  * Most clusters one FailoverService may list: its output grows with the square of the count (every client

@@ -15,6 +15,25 @@ export const DNS_1035_LABEL = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
 export const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$';
 /** A label value: at most 63 characters, empty allowed. */
 export const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
+/**
+ * A label key as a regular expression (RE2 and ECMAScript agree): an optional DNS-subdomain prefix (labels of at
+ * most 63) and '/', then a qualified name of at most 63. The prefix's 253-character limit is a separate check.
+ */
+export const LABEL_KEY = '^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$';
+export const LABEL_KEY_RULE_MESSAGE = "label keys must be [prefix/]name: a DNS-1123 subdomain prefix of at most 253 characters, a name of at most 63 alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric";
+/**
+ * Durations whose every part is a whole number of milliseconds: at most 3 decimals of s, 4 of m, 5 of h (trailing
+ * zeros aside), no fraction of ms, us in thousands, ns in millions. An API server's CEL cost limits leave no way to
+ * compute the total's sub-millisecond rest from a string, so the CRD checks this instead, and `durationError`
+ * refuses the same spellings (`1500us500us`, `0.00005m`) with a hint, so that kubectl and validate agree.
+ */
+export const WHOLE_MS_DURATION = '^(([0-9]+(\\.[0-9]{0,5}0*)?h)|([0-9]+(\\.[0-9]{0,4}0*)?m)|([0-9]+(\\.[0-9]{0,3}0*)?s)|([0-9]+(\\.0*)?ms)|(([0-9]*000|0+)(\\.0*)?us)|(([0-9]*000000|0+)(\\.0*)?ns))+$';
+const WHOLE_MS_RE = new RegExp(WHOLE_MS_DURATION);
+/** CRD rules for durations, what `durationError` checks (past Go's range, `duration()` fails and refuses too). */
+export const DURATION_RULES = [
+  { rule: "duration(self) >= duration('1ms')", message: 'must be at least 1ms, the least Istio accepts' },
+  { rule: `self.matches(r'${WHOLE_MS_DURATION}')`, message: 'must be whole milliseconds in each part, as Istio requires (at most 3 decimals of s, 4 of m, 5 of h; us in thousands, ns in millions)' },
+];
 /** A MeshWorkload reference: `name` or `namespace/name`. */
 export const WORKLOAD_REF = '^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$';
 
@@ -89,6 +108,7 @@ export function durationError(s: string): string | undefined {
   if (n > MAX_DURATION_NANOS) return `${quote(s)} is longer than a duration can be (about 2562047h)`;
   if (n < 1_000_000n) return `${quote(s)} is shorter than 1ms, the least Istio accepts`;
   if (n % 1_000_000n !== 0n) return `${quote(s)} is not a whole number of milliseconds, as Istio requires`;
+  if (!WHOLE_MS_RE.test(s)) return `${quote(s)} is whole milliseconds only in total; write each part in whole milliseconds (the CRD requires it), e.g. "${n / 1_000_000n}ms"`;
   return undefined;
 }
 

@@ -36,7 +36,7 @@
  *   does this before defaulting), and recurses into defaulted values, maps and lists.
  */
 // Loading a library is not I/O: CEL and RE2 are required on the first rule that runs, since they cost more
-// start-up time than the rest of the CLI and Spillway's own schemas carry no rules.
+// start-up time than the rest of the CLI (the analyzer checks Spillway's own rules in values.ts instead).
 // eslint-disable-next-line no-restricted-imports
 import { createRequire } from 'node:module';
 import type * as CelLib from '@bufbuild/cel';

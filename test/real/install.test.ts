@@ -77,6 +77,32 @@ describe('install and register against a real API server', { timeout: 600_000 },
     assert.match((await kubectl(c, ['get', 'meshclusters'])).stderr, /No resources found/);
   });
 
+  it('the CRDs refuse the durations and label keys validate refuses: kubectl apply fails, naming the field', { timeout: 120_000 }, async () => {
+    const fos = (name: string, spec: Record<string, unknown>) => JSON.stringify({ apiVersion: 'spillway.dev/v1alpha1', kind: 'FailoverService', metadata: { name, namespace: 'default' }, spec: { meshWorkloads: ['a'], ...spec } });
+    const apply = async (doc: string) => kubectl(c, ['apply', '--server-side', '--dry-run=server', '-f', '-'], doc);
+    const refused: [Record<string, unknown>, RegExp][] = [
+      [{ connectTimeout: '0s' }, /spec.connectTimeout: Invalid value: "[^"]*": must be at least 1ms, the least Istio accepts/],
+      [{ connectTimeout: '500us' }, /spec.connectTimeout: Invalid value: "[^"]*": must be at least 1ms/],
+      [{ connectTimeout: '1500us' }, /spec.connectTimeout: Invalid value: "[^"]*": must be whole milliseconds in each part, as Istio requires/],
+      [{ outlierDetection: { interval: '1.0005s' } }, /spec.outlierDetection.interval: Invalid value: "[^"]*": must be whole milliseconds in each part/],
+      [{ outlierDetection: { baseEjectionTime: '99999999999h' } }, /spec.outlierDetection.baseEjectionTime/],
+      [{ clientSelector: { 'has space': 'x' } }, /spec.clientSelector: Invalid value: ([^:]*: )?label keys must be \[prefix\/\]name/],
+      [{ clientSelector: { [`${'a.'.repeat(127)}a/x`]: 'x' } }, /spec.clientSelector: Invalid value: ([^:]*: )?label keys must be/],
+      [{ clientSelector: { app: 'not a value' } }, /spec.clientSelector.app: Invalid value: "not a value"/],
+    ];
+    for (const [i, [spec, why]] of refused.entries()) {
+      const r = await apply(fos(`bad${i}`, spec));
+      assert.notEqual(r.code, 0, `${JSON.stringify(spec)} was accepted`);
+      assert.match(r.stderr, why, JSON.stringify(spec));
+    }
+    // What validate accepts, the server accepts.
+    const good = await apply(fos('good', { connectTimeout: '1.5s', outlierDetection: { interval: '1m30s', baseEjectionTime: '2562047h' }, clientSelector: { 'app.kubernetes.io/name': 'web', [`${'a.'.repeat(126)}a/x`]: 'y' } }));
+    assert.equal(good.code, 0, good.stderr);
+    const mc = await apply(JSON.stringify({ apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshCluster', metadata: { name: 'sel' }, spec: { gateway: { address: '192.0.2.1', port: 32000, selector: { 'Bad/Key': 'x' } } } }));
+    assert.notEqual(mc.code, 0);
+    assert.match(mc.stderr, /spec.gateway.selector: Invalid value: ([^:]*: )?label keys must be/);
+  });
+
   it('cluster register creates the member identity through an exec-plugin kubeconfig and embeds an expiring token', { timeout: 120_000 }, async () => {
     // The caller's kubeconfig authenticates through an exec plugin (here a node one-liner printing the admin
     // client certificate as an ExecCredential), and comes through $KUBECONFIG with another file before it.
