@@ -114,6 +114,11 @@ export interface ClusterNeeds {
   serviceNamespaces: string[];
   /** clientSelectors of the FailoverServices this cluster is a client for (pods matching them, any namespace). */
   clientSelectors: Record<string, string>[];
+  /**
+   * Read the names and labels of Istio's remote secrets (list on Secrets in the root namespace); default true. The
+   * controller passes false: its member identity may not read Secrets, so SPC164 is skipped there.
+   */
+  remoteSecrets?: boolean;
 }
 
 export interface GatherTarget {
@@ -179,7 +184,9 @@ export async function gatherCluster(t: GatherTarget, needs: ClusterNeeds): Promi
     getOne(c, '/api/v1/namespaces/kube-system/configmaps/kube-dns'),
     listAll(c, '/api/v1/services', {}, withKind('Service', 'v1')),
     listAll(c, '/api/v1/nodes', {}, trimNode),
-    listAll(c, `/api/v1/namespaces/${root}/secrets`, { labelSelector: 'istio/multiCluster=true' }, metadataOnly),
+    needs.remoteSecrets === false
+      ? Promise.resolve<Listing>({ items: [], skipped: 'not read: this identity may not list Secrets (run spillway check with your own kubeconfig for this check)' })
+      : listAll(c, `/api/v1/namespaces/${root}/secrets`, { labelSelector: 'istio/multiCluster=true' }, metadataOnly),
     istioList('destinationrules'),
     istioList('virtualservices'),
     istioList('sidecars'),

@@ -4,6 +4,7 @@
  */
 import type { KubeObject, MeshCluster } from '../api/types.ts';
 import { renderDetailed } from '../core/render.ts';
+import type { DetailedRenderResult } from '../core/render.ts';
 import type { SourcedDocument } from '../analyze/snapshot.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { gatherCluster, gatherManagement } from './gather.ts';
@@ -12,7 +13,13 @@ import type { CheckSnapshot, ClusterFacts, ManagementFacts } from './types.ts';
 import { rootNamespace, serviceViews } from './view.ts';
 
 export interface SnapshotOptions {
-  docs: readonly SourcedDocument[];
+  /** The Spillway inputs, rendered here; or `render`, already rendered (the controller's last reconcile). */
+  docs?: readonly SourcedDocument[];
+  render?: DetailedRenderResult;
+  /** Read Istio's remote secrets' names and labels in members (default true; the controller may not). */
+  remoteSecrets?: boolean;
+  /** Gather every MeshCluster, also those no FailoverService uses (default: only those used, or all when none is). */
+  allClusters?: boolean;
   /** A client for a member cluster, or why there is none. Called once per MeshCluster. */
   connect: (name: string, mc: MeshCluster) => Promise<GatherTarget | { error: string; via: string }>;
   management?: { client: KubeClient; via: string; namespace: string };
@@ -20,7 +27,7 @@ export interface SnapshotOptions {
 }
 
 export async function buildCheckSnapshot(o: SnapshotOptions): Promise<{ snapshot: CheckSnapshot; targets: GatherTarget[] }> {
-  const render = renderDetailed(o.docs);
+  const render = o.render ?? renderDetailed(o.docs ?? []);
   const meshClusters = [...render.snapshot.clusters.values()].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
   const partial: CheckSnapshot = { render, meshClusters, clusters: {}, now: (o.now ?? (() => new Date()))() };
   const views = serviceViews(partial);
@@ -28,10 +35,10 @@ export async function buildCheckSnapshot(o: SnapshotOptions): Promise<{ snapshot
   const targets: GatherTarget[] = [];
   const facts = await Promise.all(
     meshClusters
-      .filter((mc) => used.has(mc.metadata.name) || views.length === 0)
+      .filter((mc) => o.allClusters || used.has(mc.metadata.name) || views.length === 0)
       .map(async (mc): Promise<ClusterFacts> => {
         const name = mc.metadata.name;
-        const needs: ClusterNeeds = { rootNamespace: rootNamespace(mc), serviceNamespaces: [], clientSelectors: [] };
+        const needs: ClusterNeeds = { rootNamespace: rootNamespace(mc), serviceNamespaces: [], clientSelectors: [], ...(o.remoteSecrets === false ? { remoteSecrets: false } : {}) };
         for (const v of views) {
           for (const c of v.clusters) {
             if (c.cluster !== name) continue;

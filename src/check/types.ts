@@ -19,6 +19,13 @@ export interface CheckResult {
   level: CheckLevel;
   /** Member cluster the finding is about; absent for mesh-wide findings. */
   cluster?: string;
+  /** A finding about a pair (or set) of clusters, such as two roots of trust: the clusters it names. */
+  clusters?: string[];
+  /**
+   * The FailoverServices (`FailoverService/ns/name`) the finding concerns; absent when it concerns every
+   * FailoverService that uses `cluster` (or `clusters`), such as Istio missing there.
+   */
+  services?: string[];
   /** `Kind/namespace/name` of the object the finding is about, live or input. */
   object?: string;
   message: string;
@@ -33,6 +40,8 @@ export interface Listing {
   error?: string;
   /** The API answered 404 for the resource type itself: this server does not serve it. */
   notServed?: boolean;
+  /** Deliberately not read (the reader is not allowed to): checks that need it skip, saying why. */
+  skipped?: string;
 }
 
 /** A root certificate as the gatherer fingerprinted it (pure checks never parse PEM). */

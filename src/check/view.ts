@@ -135,13 +135,41 @@ export function selects(selector: Record<string, string> | undefined, labels: Re
 /** Result builder bound to one check name. */
 export function results(check: string): {
   out: CheckResult[];
-  add(level: CheckLevel, code: string, message: string, extra?: { cluster?: string; object?: string; hint?: string }): void;
+  add(level: CheckLevel, code: string, message: string, extra?: { cluster?: string; clusters?: string[]; services?: string[]; object?: string; hint?: string }): void;
+  /**
+   * Results added by `fn` concern the FailoverService `service`; later calls with the same `key` (a finding about a
+   * namespace or Service several FailoverServices share) add `service` to those results instead of running again.
+   */
+  about(key: string, service: string, fn: () => void): void;
 } {
   const out: CheckResult[] = [];
+  const byKey = new Map<string, CheckResult[]>();
   return {
     out,
     add(level, code, message, extra = {}) {
-      out.push({ code, check, level, ...(extra.cluster !== undefined ? { cluster: extra.cluster } : {}), ...(extra.object !== undefined ? { object: extra.object } : {}), message, ...(extra.hint !== undefined ? { hint: extra.hint } : {}) });
+      out.push({
+        code,
+        check,
+        level,
+        ...(extra.cluster !== undefined ? { cluster: extra.cluster } : {}),
+        ...(extra.clusters !== undefined ? { clusters: extra.clusters } : {}),
+        ...(extra.services !== undefined ? { services: extra.services } : {}),
+        ...(extra.object !== undefined ? { object: extra.object } : {}),
+        message,
+        ...(extra.hint !== undefined ? { hint: extra.hint } : {}),
+      });
+    },
+    about(key, service, fn) {
+      const earlier = byKey.get(key);
+      if (earlier) {
+        for (const x of earlier) if (!x.services?.includes(service)) x.services = [...(x.services ?? []), service];
+        return;
+      }
+      const from = out.length;
+      fn();
+      const added = out.slice(from);
+      for (const x of added) x.services = [service];
+      byKey.set(key, added);
     },
   };
 }

@@ -28,6 +28,8 @@ export interface ControllerCommandOptions {
   discoveryExcludeNamespaces?: string[];
   /** Full resync period in seconds (default 300); a string is parsed (commander passes strings). */
   resyncSeconds?: number | string;
+  /** Period of the continuous checks in seconds (default 120; 0 disables). */
+  checkSeconds?: number | string;
   logLevel?: LogLevel | string;
   /** Allowed spec.hostname suffixes after the namespace (default: global). */
   hostSuffixes?: string[];
@@ -43,13 +45,14 @@ export async function controllerCommand(opts: ControllerCommandOptions): Promise
   const write = opts.write ?? ((l: string) => void process.stderr.write(l));
   const level = opts.logLevel ?? 'info';
   const resync = Number(opts.resyncSeconds ?? 300);
+  const checkEvery = Number(opts.checkSeconds ?? 120);
   const suffixProblems = hostSuffixErrors(opts.hostSuffixes ?? []);
   if (suffixProblems.length > 0) {
     write(`${JSON.stringify({ level: 'error', msg: 'invalid options', error: suffixProblems.join('; ') })}\n`);
     return 2;
   }
-  if (!['debug', 'info', 'warn', 'error'].includes(level) || !(resync > 0)) {
-    write(`${JSON.stringify({ level: 'error', msg: 'invalid options', logLevel: level, resyncSeconds: opts.resyncSeconds })}\n`);
+  if (!['debug', 'info', 'warn', 'error'].includes(level) || !(resync > 0) || !(checkEvery >= 0)) {
+    write(`${JSON.stringify({ level: 'error', msg: 'invalid options', logLevel: level, resyncSeconds: opts.resyncSeconds, checkSeconds: opts.checkSeconds })}\n`);
     return 2;
   }
   const log = jsonLogger(write, level as LogLevel, { component: 'spillway-controller' });
@@ -64,6 +67,7 @@ export async function controllerCommand(opts: ControllerCommandOptions): Promise
       leaderElection: opts.leaderElect === false ? false : { leaseName: opts.leaseName },
       discovery: opts.discovery === false ? false : { excludeNamespaces: opts.discoveryExcludeNamespaces },
       scheduler: { resyncMs: resync * 1000 },
+      checks: checkEvery === 0 ? false : { periodMs: checkEvery * 1000 },
       ...(opts.hostSuffixes && opts.hostSuffixes.length > 0 ? { hostSuffixes: opts.hostSuffixes } : {}),
       log,
     });

@@ -214,6 +214,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--no-discovery', 'do not create MeshWorkloads from member clusters\' Services')
     .option('--discovery-exclude-namespace <ns>', 'namespace whose Services are not discovered (repeatable)', collect, [])
     .option('--resync-seconds <n>', 'full resync period', '300')
+    .option('--check-seconds <n>', 'period of the continuous checks (MeshCluster/FailoverService Checked conditions); 0 disables', '120')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .option('--host-suffix <suffix>', 'allowed spec.hostname suffix after the namespace, <x>.<namespace>.<suffix> (repeatable; default: global)', collect, [])
     .addHelpText('after', examples(
@@ -267,6 +268,7 @@ interface ControllerCliOptions {
   discoveryExcludeNamespace: string[];
   hostSuffix: string[];
   resyncSeconds: string;
+  checkSeconds: string;
   logLevel: string;
 }
 

@@ -35,6 +35,8 @@ import { ClusterRegistry } from './registry.ts';
 import { Scheduler } from './scheduler.ts';
 import type { RunResult } from './scheduler.ts';
 import { StatusWriter } from './status-writer.ts';
+import { CheckRunner } from './checks.ts';
+import type { CheckRunnerTiming } from './checks.ts';
 import { ServingPublisher } from './serving.ts';
 import type { ConnectionState } from './status-writer.ts';
 import { writeWorkloads } from './workload-writer.ts';
@@ -68,6 +70,11 @@ export interface ControllerOptions {
   metrics?: ControllerMetrics;
   /** Parallel writes per cluster. */
   writeConcurrency?: number;
+  /**
+   * `spillway check`, continuously: MeshCluster and FailoverService `Checked` conditions from the checks of
+   * src/check, gathered from every connected member at a modest period (default every 120 s); default on.
+   */
+  checks?: false | CheckRunnerTiming;
   /** Live tier shares (status.serving, gauge, Events) from members' EndpointSlices; default on. */
   serving?: false | { debounceMs?: number };
   /**
@@ -107,6 +114,8 @@ export class Controller {
   /** Goes with `memos`: whenever a cluster's memo is dropped, so is its plan state. */
   private readonly planCache = new PlanCache();
   private readonly statuses: StatusWriter;
+  /** Continuous checks (checks.ts): fed each reconcile's render; their conditions go into the statuses. */
+  readonly checks: CheckRunner | undefined;
   /** Live tier shares (serving.ts): fed the members' clients and each reconcile's render. */
   readonly serving: ServingPublisher | undefined;
   private readonly gate: WriteGate;
@@ -175,6 +184,17 @@ export class Controller {
         ...(o.serving?.debounceMs !== undefined ? { debounceMs: o.serving.debounceMs } : {}),
       });
     }
+    if (o.checks !== false) {
+      this.checks = new CheckRunner({
+        ...(o.checks ?? {}),
+        clock: this.clock,
+        isLeader: () => this.isLeader,
+        members: () => new Map([...this.registry.entries].map(([name, e]) => [name, e.conn ? { client: e.conn.client } : { error: e.error ?? 'not connected' }])),
+        onChange: () => this.scheduler.trigger(),
+        log: this.log,
+        registry: this.metrics.registry,
+      });
+    }
     this.statuses = new StatusWriter({ management: o.management, failoverServices: this.fs, meshClusters: this.mc, gate: this.gate, wallTime: () => this.clock.wallTime(), log: this.log, metrics: this.metrics });
     this.scheduler = new Scheduler({
       clock: this.clock,
@@ -229,6 +249,7 @@ export class Controller {
     await this.elector?.stop();
     await Promise.all([this.mc.stop(), this.mw.stop(), this.fs.stop(), this.grants.stop()]);
     await this.serving?.stop();
+    await this.checks?.stop();
     await this.registry.stop(); // closes the clients: slow writes still in flight end
     await Promise.all([...this.inflight.values()].map((i) => i.done));
   }
@@ -253,9 +274,15 @@ export class Controller {
     this.scheduler.trigger();
   }
 
-  /** Resolves when no reconcile is running or scheduled (failing clusters keep a retry scheduled). */
-  idle(): Promise<void> {
-    return this.scheduler.idle();
+  /**
+   * Resolves when no reconcile is running or scheduled (failing clusters keep a retry scheduled), and no check run
+   * is in flight or due for anything but its period (with the reconcile a changed check result asks for).
+   */
+  async idle(): Promise<void> {
+    await this.scheduler.idle();
+    if (!this.checks) return;
+    await this.checks.settled();
+    await this.scheduler.idle();
   }
 
   get reconcileCount(): number {
@@ -369,8 +396,9 @@ export class Controller {
 
     const connections = new Map<string, ConnectionState>();
     for (const [name, e] of entries) connections.set(name, { reachable: e.conn?.reachable ?? false, error: e.error ?? e.conn?.error, firstSync: this.registry.firstSync(name), ...(e.expiresAt ? { expiresAt: e.expiresAt } : {}) });
-    report.statusWrites = await this.statuses.write({ render: plan.render, services, meshClusters, outcomes, connections, held, now: this.clock.wallTime().toISOString().replace(/\.\d{3}Z$/, 'Z') });
+    report.statusWrites = await this.statuses.write({ render: plan.render, services, meshClusters, outcomes, connections, held, now: this.clock.wallTime().toISOString().replace(/\.\d{3}Z$/, 'Z'), checks: this.checks?.conditions() });
     phase('statuses');
+    this.checks?.setRender(plan.render);
     if (this.serving) {
       for (const [name, e] of entries) if (e.conn) this.serving.attach(name, e.conn.client);
       for (const name of this.serving.attached()) if (!entries.get(name)?.conn) await this.serving.detach(name);

@@ -17,6 +17,8 @@
  * The executor (controller.ts) performs the plan: server-side apply with field manager `spillway`, deletes with
  * uid + resourceVersion preconditions, and status merge patches, skipping anything that would change nothing.
  */
+import { CHECKED } from '../check/conditions.ts';
+import type { CheckCondition } from '../check/conditions.ts';
 import { renderDetailed } from '../core/render.ts';
 import type { DetailedRenderResult, RenderBlock, RenderCache, ServiceOutcome } from '../core/render.ts';
 import type { Message } from '../analyze/messages.ts';
@@ -386,6 +388,8 @@ export interface ServiceStatusInput {
   now: string;
   /** Clusters holding this (not accepted) service's last good objects, left in place. */
   held?: readonly string[];
+  /** The continuous checks' condition (checks.ts); null: none (not checked); absent before their first run: the previous one is kept. */
+  check?: CheckCondition | null;
 }
 
 interface StatusCluster {
@@ -475,11 +479,22 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
   } else degradedCond = { type: 'Degraded', status: 'False', observedGeneration: gen, reason: 'AllTiersServing', message: 'every listed workload is served' };
   return {
     ...(gen !== undefined ? { observedGeneration: gen } : {}),
-    conditions: [accepted, withTransition(programmed, prev, i.now), withTransition(degradedCond, prev, i.now)],
+    conditions: [accepted, withTransition(programmed, prev, i.now), withTransition(degradedCond, prev, i.now), ...checkedCondition(i.check, prev, gen, i.now)],
     clusters,
     // Live tier shares are written by serving.ts on their own schedule: kept as they are.
     ...(Array.isArray(i.prev?.['serving']) ? { serving: i.prev['serving'] } : {}),
   };
+}
+
+/**
+ * The `Checked` condition: the continuous checks' latest, or (before their first run after a restart) the one the
+ * status already has, so that a restart rewrites nothing.
+ */
+function checkedCondition(check: CheckCondition | null | undefined, prev: readonly Condition[] | undefined, gen: number | undefined, now: string): Condition[] {
+  if (check === null) return [];
+  if (check) return [withTransition({ ...check, observedGeneration: gen }, prev, now)];
+  const kept = prev?.find((c) => c.type === CHECKED);
+  return kept ? [kept] : [];
 }
 
 export interface ClusterStatusInput {
@@ -492,6 +507,8 @@ export interface ClusterStatusInput {
   outcome: ClusterOutcome | undefined;
   prev: Record<string, unknown> | undefined;
   now: string;
+  /** The continuous checks' condition for this cluster (null: none; absent before their first run: the previous one is kept). */
+  check?: CheckCondition | null;
 }
 
 /**
@@ -511,8 +528,11 @@ export function clusterStatus(i: ClusterStatusInput): Record<string, unknown> {
     ...(lastSyncTime ? { lastSyncTime } : {}),
     ...(lastError ? { lastError } : {}),
     ...(i.credentialsExpireAt ? { credentialsExpireAt: i.credentialsExpireAt } : {}),
+    ...conditionsKey(checkedCondition(i.check, prevConditions(i.prev), i.generation, i.now)),
   };
 }
+
+const conditionsKey = (c: Condition[]): { conditions?: Condition[] } => (c.length > 0 ? { conditions: c } : {});
 
 /**
  * Whether two status inputs give the same `serviceStatus` for the same `prev` (whatever `now` is, as long as the
@@ -521,6 +541,7 @@ export function clusterStatus(i: ClusterStatusInput): Record<string, unknown> {
 export function sameServiceStatusInput(a: Omit<ServiceStatusInput, 'outcomes' | 'now'>, b: Omit<ServiceStatusInput, 'outcomes' | 'now'>): boolean {
   if (a.prev !== b.prev || a.generation !== b.generation) return false;
   if ((a.held ?? []).join(',') !== (b.held ?? []).join(',')) return false;
+  if (a.check !== b.check) return false;
   if (!sameOutcome(a.outcome, b.outcome)) return false;
   if (a.messages.length !== b.messages.length) return false;
   for (let j = 0; j < a.messages.length; j++) {

@@ -4,6 +4,7 @@
  * subresource. Remembers which statuses needed no write so an idle reconcile does not even recompute them.
  */
 import type { KubeObject } from '../api/types.ts';
+import type { CheckConditions } from '../check/conditions.ts';
 import type { DetailedRenderResult, ServiceOutcome } from '../core/render.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KUBECONFIG_CODES } from '../kube/config.ts';
@@ -51,6 +52,8 @@ export interface StatusRound {
   held: ReadonlyMap<string, readonly string[]>;
   /** RFC 3339, seconds. */
   now: string;
+  /** The continuous checks' conditions (checks.ts); undefined before their first run (statuses keep theirs). */
+  checks?: CheckConditions;
 }
 
 export class StatusWriter {
@@ -99,6 +102,7 @@ export class StatusWriter {
         objects: objects.get(ref),
         prev: fs.status as Record<string, unknown> | undefined,
         held: r.held.get(ref),
+        check: r.checks ? (r.checks.services.get(ref) ?? null) : undefined,
       };
       const last = prevMemo?.get(ref);
       if (last && sameServiceStatusInput(last, input)) {
@@ -127,6 +131,7 @@ export class StatusWriter {
         outcome: outcomeMap.get(mc.metadata.name),
         prev: mc.status as Record<string, unknown> | undefined,
         now: r.now,
+        check: r.checks ? (r.checks.clusters.get(mc.metadata.name) ?? null) : undefined,
       });
       if (!sameStatus(mc.status, next)) tasks.push(write(this.d.meshClusters, mc, next));
     }

@@ -29,6 +29,21 @@ const WRITE = ['get', 'create', 'patch', 'delete'];
 const APPLY_PRUNE_NO_GET = ['list', 'watch', 'create', 'patch', 'delete'];
 
 /**
+ * The continuous checks (src/controller/checks.ts, reading through src/check/gather.ts): namespaces (injection
+ * labels), ConfigMaps (mesh config, istio-ca-root-cert, CoreDNS), Istio's Deployments and pods (versions, DNS
+ * capture), nodes (NodePort addresses) and Sidecars. Reads only, and never Secrets: SPC164 (Istio's remote
+ * secrets) is left to `spillway check` run with the user's own credentials.
+ */
+function checkRules(): PolicyRule[] {
+  return [
+    { apiGroups: [''], resources: ['namespaces', 'nodes', 'pods'], verbs: ['list'] },
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] },
+    { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list'] },
+    { apiGroups: [ISTIO_GROUP], resources: ['sidecars'], verbs: ['list'] },
+  ];
+}
+
+/**
  * Cluster-wide rules of the controller in the management cluster: its inputs, their status, MeshWorkloads and
  * Events (on FailoverServices, in their own namespaces). No Istio kind, no Service, no EndpointSlice: those are a
  * member's, granted here only when the management cluster registers itself as one (`managementMemberManifests`).
@@ -71,6 +86,7 @@ export function memberClusterRules(): PolicyRule[] {
     { apiGroups: [''], resources: ['services'], verbs: READ },
     // Live tier shares: the workloads' and gateways' endpoints.
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
+    ...checkRules(),
   ];
 }
 

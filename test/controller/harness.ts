@@ -137,6 +137,9 @@ export async function startFleet(n = 3, opts: { register?: number } = {}): Promi
         timing: FAST_TIMING,
         scheduler: FAST_SCHEDULER,
         leaderElection: false,
+        // The continuous checks read every member each period and add a condition: off unless a test is about them
+        // (test/controller/checks.test.ts), so that other tests' request and write counts stay theirs.
+        checks: false,
         ...o,
       });
       controllers.push(c);

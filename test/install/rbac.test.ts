@@ -31,6 +31,10 @@ const CALLS: Call[] = [
   { where: 'member', group: '', resources: ['services'], verbs: INFORMER, why: 'controller/connection.ts services informer' },
   { where: 'management', group: '', resources: ['events'], verbs: ['create'], why: 'controller/serving.ts: an Event when a client\'s serving tier changes (kube/ops.ts createEvent)' },
   { where: 'member', group: 'discovery.k8s.io', resources: ['endpointslices'], verbs: INFORMER, why: 'controller/serving.ts EndpointSlice informer: live tier shares' },
+  { where: 'member', group: '', resources: ['namespaces', 'nodes', 'pods'], verbs: ['list'], why: 'controller/checks.ts via check/gather.ts: injection labels, NodePort addresses, sidecars and DNS capture of pods' },
+  { where: 'member', group: '', resources: ['configmaps'], verbs: ['get', 'list'], why: 'check/gather.ts: mesh config, istio-ca-root-cert, CoreDNS (by name)' },
+  { where: 'member', group: 'apps', resources: ['deployments'], verbs: ['list'], why: 'check/gather.ts: istiod and istiocoredns in the root namespace' },
+  { where: 'member', group: ISTIO_GROUP, resources: ['sidecars'], verbs: ['list'], why: 'check/gather.ts: Sidecars that hide the global hosts' },
 ];
 
 function rulesFor(where: Where): PolicyRule[] {
@@ -86,7 +90,7 @@ test('least privilege: the roles grant exactly the calls, no wildcards, secrets 
 // ---- the controller's code -------------------------------------------------------------------------------
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CODE = ['src/kube', 'src/controller', 'src/cli/controller.ts'].map((p) => join(ROOT, p));
+const CODE = ['src/kube', 'src/controller', 'src/cli/controller.ts', 'src/check/gather.ts'].map((p) => join(ROOT, p));
 
 function files(p: string, out: string[] = []): string[] {
   if (!existsSync(p)) return out;

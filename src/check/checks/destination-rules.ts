@@ -20,7 +20,7 @@ export const destinationRulesCheck: Check = {
         if (!f || f.unreachable !== undefined) continue;
         const why = unreadable(f.destinationRules, 'DestinationRules');
         if (why) {
-          r.add('warn', 'SPC160', `${why}: user rules for ${c.localHost} are unverified`, { cluster: c.cluster, hint: 'grant list on destinationrules.networking.istio.io' });
+          r.add('warn', 'SPC160', `${why}: user rules for ${c.localHost} are unverified`, { cluster: c.cluster, services: [v.ref], hint: 'grant list on destinationrules.networking.istio.io' });
           continue;
         }
         const domain = meshCluster(s, c.cluster)?.spec.clusterDomain ?? DEFAULTS.clusterDomain;
@@ -38,15 +38,15 @@ export const destinationRulesCheck: Check = {
           const policy = spec(dr)['trafficPolicy'];
           if (policy !== undefined) {
             r.add('fail', 'SPC160', `${ref(dr)} sets a trafficPolicy for ${q} (${what}); Istio applies one rule's trafficPolicy per host, so either Spillway's outlier detection or this rule's policy is silently dropped${what === 'the local tier' ? ' (and with it failover from the local tier)' : ''}`, {
-              cluster: c.cluster,
+              cluster: c.cluster, services: [v.ref],
               object: ref(dr),
               hint: `merge its settings into one rule: move its trafficPolicy (tls, connectionPool, ...) next to outlierDetection, or delete ${ref(dr)} and keep Spillway's ${c.serviceName}-local`,
             });
           } else {
-            r.add('warn', 'SPC160', `${ref(dr)} also targets ${q} (${what}), with subsets only: Istio merges it, but keep trafficPolicy out of it`, { cluster: c.cluster, object: ref(dr), hint: 'add no top-level trafficPolicy to this rule' });
+            r.add('warn', 'SPC160', `${ref(dr)} also targets ${q} (${what}), with subsets only: Istio merges it, but keep trafficPolicy out of it`, { cluster: c.cluster, services: [v.ref], object: ref(dr), hint: 'add no top-level trafficPolicy to this rule' });
           }
         }
-        if (!found) r.add('pass', 'SPC160', `no user DestinationRule for ${[...watched.keys()].join(', ')}`, { cluster: c.cluster });
+        if (!found) r.add('pass', 'SPC160', `no user DestinationRule for ${[...watched.keys()].join(', ')}`, { cluster: c.cluster, services: [v.ref] });
       }
     }
     if (r.out.length === 0) r.add('skip', 'SPC160', 'no reachable client cluster');

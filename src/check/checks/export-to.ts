@@ -18,31 +18,30 @@ export const exportToCheck: Check = {
   title: 'mesh exportTo defaults do not hide Spillway\'s objects',
   run(s) {
     const r = results(this.name);
-    const done = new Set<string>();
     for (const v of serviceViews(s)) {
       for (const c of v.clusters) {
         const f = s.clusters[c.cluster];
         if (!f || f.unreachable !== undefined) continue;
         const key = `${c.cluster}\u0000${c.serviceNamespace}`;
-        if (done.has(key)) continue;
-        done.add(key);
-        const mesh = meshConfig(f);
-        let bad = 0;
-        for (const st of SETTINGS) {
-          if (!c.roles.includes(st.role)) continue;
-          const value = asArray(mesh?.config[st.key]).filter((x): x is string => typeof x === 'string');
-          if (value.length === 0 || value.includes('*')) continue;
-          const objects = c.objects.filter((o) => st.kinds.includes(o.kind));
-          const unset = objects.filter((o) => !Array.isArray(spec(o)['exportTo']));
-          if (unset.length === 0) continue;
-          const visible = value.map((x) => (x === '.' ? c.serviceNamespace : x));
-          bad++;
-          r.add('warn', 'SPC163', `mesh config ${mesh?.source ?? ''} sets ${st.key}: [${value.join(', ')}] and Spillway's ${st.kinds.join('/')} objects in ${c.serviceNamespace} set no exportTo: visible only to ${visible.join(', ')}; ${st.what}`, {
-            cluster: c.cluster,
-            hint: `set ${st.key}: ["*"] in the mesh config, or keep the callers in ${c.serviceNamespace}`,
-          });
-        }
-        if (bad === 0) r.add('pass', 'SPC163', `exportTo defaults let every namespace see Spillway's objects in ${c.serviceNamespace}${mesh && isRecord(mesh.config) && Object.keys(mesh.config).some((k) => k.endsWith('ExportTo')) ? '' : ' (mesh defaults: everywhere)'}`, { cluster: c.cluster });
+        r.about(key, v.ref, () => {
+          const mesh = meshConfig(f);
+          let bad = 0;
+          for (const st of SETTINGS) {
+            if (!c.roles.includes(st.role)) continue;
+            const value = asArray(mesh?.config[st.key]).filter((x): x is string => typeof x === 'string');
+            if (value.length === 0 || value.includes('*')) continue;
+            const objects = c.objects.filter((o) => st.kinds.includes(o.kind));
+            const unset = objects.filter((o) => !Array.isArray(spec(o)['exportTo']));
+            if (unset.length === 0) continue;
+            const visible = value.map((x) => (x === '.' ? c.serviceNamespace : x));
+            bad++;
+            r.add('warn', 'SPC163', `mesh config ${mesh?.source ?? ''} sets ${st.key}: [${value.join(', ')}] and Spillway's ${st.kinds.join('/')} objects in ${c.serviceNamespace} set no exportTo: visible only to ${visible.join(', ')}; ${st.what}`, {
+              cluster: c.cluster,
+              hint: `set ${st.key}: ["*"] in the mesh config, or keep the callers in ${c.serviceNamespace}`,
+            });
+          }
+          if (bad === 0) r.add('pass', 'SPC163', `exportTo defaults let every namespace see Spillway's objects in ${c.serviceNamespace}${mesh && isRecord(mesh.config) && Object.keys(mesh.config).some((k) => k.endsWith('ExportTo')) ? '' : ' (mesh defaults: everywhere)'}`, { cluster: c.cluster });
+        });
       }
     }
     if (r.out.length === 0) r.add('skip', 'SPC163', 'no reachable cluster runs a failover service');

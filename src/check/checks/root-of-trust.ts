@@ -62,6 +62,7 @@ export const rootOfTrustCheck: Check = {
       if (shared.length === 0) {
         failed = true;
         r.add('fail', 'SPC130', `clusters ${a} and ${b} have different roots of trust (${a}: ${describe(ra)}; ${b}: ${describe(rb)}): ISTIO_MUTUAL between them fails the TLS handshake, so spill-over between them fails`, {
+          clusters: [a, b],
           hint: 'give every cluster\'s istiod intermediate certificates from one root (Istio\'s "plug in CA certificates" task: a cacerts Secret in istio-system), then restart istiod and the workloads',
         });
       }
@@ -69,7 +70,7 @@ export const rootOfTrustCheck: Check = {
     if (!failed && roots.size > 0) {
       const all = [...roots.values()].flat();
       const common = [...new Map(all.map((c) => [c.sha256, c])).values()].filter((c) => [...roots.values()].every((set) => set.some((d) => d.sha256 === c.sha256)));
-      r.add('pass', 'SPC130', `${roots.size} cluster(s) share a root of trust${common.length > 0 ? `: ${describe(common)}` : ' pairwise'}`);
+      r.add('pass', 'SPC130', `${roots.size} cluster(s) share a root of trust${common.length > 0 ? `: ${describe(common)}` : ' pairwise'}`, { clusters: [...roots.keys()].sort() });
     }
     if (r.out.length === 0) r.add('skip', 'SPC130', 'no ISTIO_MUTUAL spill-over between reachable clusters');
     return r.out;

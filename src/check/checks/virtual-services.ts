@@ -29,7 +29,7 @@ export const virtualServicesCheck: Check = {
         if (!f || f.unreachable !== undefined) continue;
         const why = unreadable(f.virtualServices, 'VirtualServices');
         if (why) {
-          r.add('warn', 'SPC161', `${why}: user routes for ${v.globalHost} are unverified`, { cluster: c.cluster, hint: 'grant list on virtualservices.networking.istio.io' });
+          r.add('warn', 'SPC161', `${why}: user routes for ${v.globalHost} are unverified`, { cluster: c.cluster, services: [v.ref], hint: 'grant list on virtualservices.networking.istio.io' });
           continue;
         }
         const h = clientHosts(c, v.globalHost);
@@ -47,17 +47,17 @@ export const virtualServicesCheck: Check = {
           const elsewhere = destinations(vs).filter((d) => !watched.includes(d));
           if (mesh && c.roles.includes('client') && elsewhere.length > 0) {
             r.add('fail', 'SPC161', `${ref(vs)} routes ${hit.join(', ')} to ${[...new Set(elsewhere)].join(', ')}: client sidecars follow it instead of the aggregate, so requests never fail over`, {
-              cluster: c.cluster,
+              cluster: c.cluster, services: [v.ref],
               object: ref(vs),
               hint: `remove ${hit.join(', ')} from its hosts (Spillway's aggregate already routes the global host), or route to ${v.globalHost} itself`,
             });
           } else if (!mesh && gateways.some((g) => g.endsWith(`${v.globalHost}-gw`))) {
-            r.add('fail', 'SPC161', `${ref(vs)} binds to Spillway's gateway for ${hit.join(', ')} as well: the receiving gateway merges two VirtualServices for one host in an order you do not control`, { cluster: c.cluster, object: ref(vs), hint: `delete ${ref(vs)} or drop ${v.globalHost} from its hosts` });
+            r.add('fail', 'SPC161', `${ref(vs)} binds to Spillway's gateway for ${hit.join(', ')} as well: the receiving gateway merges two VirtualServices for one host in an order you do not control`, { cluster: c.cluster, services: [v.ref], object: ref(vs), hint: `delete ${ref(vs)} or drop ${v.globalHost} from its hosts` });
           } else {
-            r.add('warn', 'SPC161', `${ref(vs)} also names ${hit.join(', ')}${mesh ? '' : ` (gateways ${gateways.join(', ')})`}`, { cluster: c.cluster, object: ref(vs), hint: 'keep routes for Spillway\'s hosts in Spillway\'s objects only' });
+            r.add('warn', 'SPC161', `${ref(vs)} also names ${hit.join(', ')}${mesh ? '' : ` (gateways ${gateways.join(', ')})`}`, { cluster: c.cluster, services: [v.ref], object: ref(vs), hint: 'keep routes for Spillway\'s hosts in Spillway\'s objects only' });
           }
         }
-        if (!found) r.add('pass', 'SPC161', `no user VirtualService for ${watched.join(', ')}`, { cluster: c.cluster });
+        if (!found) r.add('pass', 'SPC161', `no user VirtualService for ${watched.join(', ')}`, { cluster: c.cluster, services: [v.ref] });
       }
     }
     if (r.out.length === 0) r.add('skip', 'SPC161', 'no reachable cluster runs a failover service');

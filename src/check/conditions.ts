@@ -1,0 +1,70 @@
+/**
+ * The controller's view of a check report: one `Checked` condition per MeshCluster and per FailoverService. Pure.
+ *
+ * A MeshCluster's condition sums up the findings about that cluster (`cluster`, or one of `clusters`); a
+ * FailoverService's, the findings about it (`services`) and those about a cluster it uses that name no service
+ * (Istio missing there, two roots of trust). `status`: True when nothing failed (reason `Passed` or
+ * `PassedWithWarnings`), False when something did (reason: the first failure's code), Unknown when the only
+ * failure is that a cluster could not be reached (SPC100). The message lists failures, then warnings, each as
+ * `CODE cluster: message (fix: hint)`, cut at MAX_MESSAGE characters. Nothing in it changes unless a finding
+ * does, so a condition is rewritten only when the clusters change.
+ */
+import type { CheckReport, CheckResult } from './types.ts';
+
+export const CHECKED = 'Checked';
+const MAX_MESSAGE = 2048;
+const UNREACHABLE = 'SPC100';
+
+export interface CheckCondition {
+  type: typeof CHECKED;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+export interface CheckConditions {
+  clusters: Map<string, CheckCondition>;
+  services: Map<string, CheckCondition>;
+}
+
+const line = (r: CheckResult): string => `${r.code}${r.cluster ? ` ${r.cluster}` : r.clusters ? ` ${r.clusters.join('/')}` : ''}: ${r.message}${r.hint ? ` (fix: ${r.hint})` : ''}`;
+
+/** The condition summing up these results (already narrowed to one object). */
+export function conditionOf(results: readonly CheckResult[]): CheckCondition {
+  const fails = results.filter((r) => r.level === 'fail');
+  const warns = results.filter((r) => r.level === 'warn');
+  const passed = results.filter((r) => r.level === 'pass').length;
+  const skipped = results.filter((r) => r.level === 'skip').length;
+  const counts = `${passed} passed, ${warns.length} warning${warns.length === 1 ? '' : 's'}, ${fails.length} failed${skipped ? `, ${skipped} skipped` : ''}`;
+  let text = [...fails, ...warns].map(line).join('; ');
+  if (text.length > MAX_MESSAGE) text = `${text.slice(0, MAX_MESSAGE - 40).trimEnd()} ... (spillway check shows all)`;
+  const message = text ? `${counts}: ${text}` : counts;
+  const real = fails.filter((r) => r.code !== UNREACHABLE);
+  if (real.length > 0) return { type: CHECKED, status: 'False', reason: real[0]!.code, message };
+  if (fails.length > 0) return { type: CHECKED, status: 'Unknown', reason: UNREACHABLE, message };
+  return { type: CHECKED, status: 'True', reason: warns.length ? 'PassedWithWarnings' : 'Passed', message };
+}
+
+/**
+ * Conditions for every MeshCluster the report looked at and every FailoverService named in `services` (with the
+ * clusters each uses). A FailoverService none of whose clusters were checked gets none.
+ */
+export function checkConditions(report: CheckReport, clusters: readonly string[], services: ReadonlyMap<string, readonly string[]>): CheckConditions {
+  const out: CheckConditions = { clusters: new Map(), services: new Map() };
+  const about = (r: CheckResult, cluster: string): boolean => r.cluster === cluster || (r.clusters?.includes(cluster) ?? false);
+  for (const name of clusters) {
+    const mine = report.results.filter((r) => about(r, name));
+    if (mine.length > 0) out.clusters.set(name, conditionOf(mine));
+  }
+  for (const [ref, used] of services) {
+    const mine = report.results.filter((r) => {
+      if (r.services) return r.services.includes(ref);
+      if (r.cluster !== undefined) return used.includes(r.cluster);
+      // A pair's failure concerns a service that uses both; a pass over many clusters, one that uses any.
+      if (r.clusters) return r.level === 'pass' ? r.clusters.some((c) => used.includes(c)) : r.clusters.every((c) => used.includes(c));
+      return false;
+    });
+    if (mine.some((r) => r.cluster !== undefined || r.clusters !== undefined)) out.services.set(ref, conditionOf(mine));
+  }
+  return out;
+}

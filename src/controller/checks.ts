@@ -1,0 +1,186 @@
+/**
+ * `spillway check`, continuously: the leader gathers a check snapshot from every connected member (the same
+ * read-only gatherer and pure checks as the CLI, src/check/) at a modest period, and turns the report into one
+ * `Checked` condition per MeshCluster and FailoverService (src/check/conditions.ts). The status writer puts
+ * them into the statuses it writes anyway; a run whose conditions equal the last run's asks for nothing, so an
+ * idle mesh costs reads every period and no write.
+ *
+ * When: `firstDelayMs` after the first render, then every `periodMs`; sooner (but not within `minIntervalMs` of the
+ * last run) when the set of FailoverServices or clusters changed, so a new FailoverService is checked promptly.
+ * The member identity may not read Secrets, so SPC164 (Istio's remote secrets) is skipped here.
+ */
+import type { DetailedRenderResult } from '../core/render.ts';
+import { checkConditions } from '../check/conditions.ts';
+import type { CheckConditions, CheckCondition } from '../check/conditions.ts';
+import { runChecks } from '../check/run.ts';
+import { buildCheckSnapshot } from '../check/snapshot.ts';
+import type { CheckReport } from '../check/types.ts';
+import { serviceViews } from '../check/view.ts';
+import type { Clock, TimerHandle } from '../kube/clock.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { describeError } from '../kube/errors.ts';
+import { jsonEqual } from './compare.ts';
+import type { Logger } from './log.ts';
+import type { Gauge, Registry } from './metrics.ts';
+
+export interface CheckRunnerTiming {
+  /** @default 120_000 */
+  periodMs?: number;
+  /** @default 5_000 */
+  firstDelayMs?: number;
+  /** @default 15_000 */
+  minIntervalMs?: number;
+}
+
+export interface CheckRunnerOptions extends CheckRunnerTiming {
+  clock: Clock;
+  isLeader: () => boolean;
+  /** Member clients now (name -> client, or why there is none). */
+  members: () => ReadonlyMap<string, { client?: KubeClient; error?: string }>;
+  /** The conditions changed: write them (the controller triggers a reconcile). */
+  onChange: () => void;
+  log: Logger;
+  registry?: Registry;
+}
+
+const shape = (r: DetailedRenderResult): string => [...r.snapshot.clusters.keys()].sort().join(',') + '|' + r.services.map((s) => `${s.ref}:${s.accepted}:${s.clusters.map((c) => c.name).join(',')}`).join(';');
+
+export class CheckRunner {
+  private render: DetailedRenderResult | undefined;
+  private lastShape = '';
+  private timer: TimerHandle | undefined;
+  private dueAt = Infinity;
+  /** Why the armed run is due: its first run, a change of services or clusters, or the period. */
+  private dueFor: 'first' | 'change' | 'period' = 'period';
+  private lastRunAt = -Infinity;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private current: CheckConditions | undefined;
+  private readonly results: Gauge | undefined;
+  private readonly failing: Gauge | undefined;
+  lastReport: CheckReport | undefined;
+  runs = 0;
+
+  constructor(private readonly o: CheckRunnerOptions) {
+    this.results = o.registry?.gauge('spillway_check_results', 'Findings of the last continuous check run, by level (pass, warn, fail, skip).');
+    this.failing = o.registry?.gauge('spillway_check_failing', '1 for each check code failing in the last continuous check run, by code and cluster ("" for mesh-wide findings).');
+  }
+
+  /** The conditions of the last run, or undefined before the first. The same objects while nothing changes. */
+  conditions(): CheckConditions | undefined {
+    return this.current;
+  }
+
+  /** Each reconcile's render: which clusters and FailoverServices to check. */
+  setRender(render: DetailedRenderResult): void {
+    this.render = render;
+    const now = this.o.clock.now();
+    const shape0 = shape(render);
+    if (this.runs === 0 && this.dueAt === Infinity) this.arm(now + (this.o.firstDelayMs ?? 5_000), 'first');
+    else if (shape0 !== this.lastShape && this.lastShape !== '') this.arm(Math.max(now, this.lastRunAt + (this.o.minIntervalMs ?? 15_000)), 'change');
+  }
+
+  /**
+   * Resolves when no run is in flight and none is due for a reason other than the period (a first run, a changed
+   * set of services or clusters): what the controller knows has been checked.
+   */
+  async settled(): Promise<void> {
+    while (!this.stopped && (this.running || (this.timer && this.dueFor !== 'period'))) {
+      if (this.running) await this.running;
+      else await new Promise<void>((r) => this.o.clock.setTimer(10, r));
+    }
+  }
+
+  /** Runs now (tests; the timer's own runs go through here too). */
+  async runNow(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.run().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    await this.running;
+  }
+
+  private arm(at: number, why: 'first' | 'change' | 'period'): void {
+    if (this.stopped || at >= this.dueAt) return;
+    this.timer?.cancel();
+    this.dueAt = at;
+    this.dueFor = why;
+    this.timer = this.o.clock.setTimer(Math.max(0, at - this.o.clock.now()), () => {
+      this.timer = undefined;
+      this.dueAt = Infinity;
+      void this.runNow().finally(() => this.arm(this.o.clock.now() + (this.o.periodMs ?? 120_000), 'period'));
+    });
+  }
+
+  private async run(): Promise<void> {
+    const render = this.render;
+    if (!render || this.stopped || !this.o.isLeader()) return;
+    this.runs++;
+    this.lastRunAt = this.o.clock.now();
+    this.lastShape = shape(render);
+    try {
+      const members = this.o.members();
+      const { snapshot } = await buildCheckSnapshot({
+        render,
+        remoteSecrets: false,
+        allClusters: true,
+        connect: async (name) => {
+          const m = members.get(name);
+          return m?.client ? { name, via: 'controller', client: m.client } : { error: m?.error ?? 'not connected', via: 'controller' };
+        },
+        now: () => this.o.clock.wallTime(),
+      });
+      if (this.stopped || !this.o.isLeader()) return;
+      const report = runChecks(snapshot);
+      this.lastReport = report;
+      const used = new Map(serviceViews(snapshot).map((v) => [v.ref, v.clusters.map((c) => c.cluster)]));
+      const next = checkConditions(report, Object.keys(snapshot.clusters), used);
+      this.refreshGauges(report);
+      if (this.current && sameConditions(this.current, next)) return;
+      this.current = keepUnchanged(this.current, next);
+      this.o.log.info('checks changed', { ...report.summary, failing: [...new Set(report.results.filter((r) => r.level === 'fail').map((r) => r.code))].join(',') || undefined });
+      this.o.onChange();
+    } catch (e) {
+      this.o.log.warn('check run failed', { error: describeError(e) });
+    }
+  }
+
+  private refreshGauges(report: CheckReport): void {
+    if (!this.results || !this.failing) return;
+    this.results.reset();
+    this.failing.reset();
+    for (const [level, n] of Object.entries(report.summary)) this.results.set({ level }, n);
+    for (const r of report.results) {
+      if (r.level !== 'fail') continue;
+      for (const cluster of r.cluster !== undefined ? [r.cluster] : r.clusters ?? ['']) this.failing.set({ code: r.code, cluster }, 1);
+    }
+  }
+}
+
+function sameMap(a: ReadonlyMap<string, CheckCondition>, b: ReadonlyMap<string, CheckCondition>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (!jsonEqual(v, b.get(k) ?? null)) return false;
+  return true;
+}
+
+function sameConditions(a: CheckConditions, b: CheckConditions): boolean {
+  return sameMap(a.clusters, b.clusters) && sameMap(a.services, b.services);
+}
+
+/** `next`, reusing the previous objects where they are equal (the status writer's memo compares by identity). */
+function keepUnchanged(prev: CheckConditions | undefined, next: CheckConditions): CheckConditions {
+  if (!prev) return next;
+  const keep = (p: ReadonlyMap<string, CheckCondition>, n: Map<string, CheckCondition>): Map<string, CheckCondition> =>
+    new Map([...n].map(([k, v]) => {
+      const old = p.get(k);
+      return [k, old && jsonEqual(old, v) ? old : v];
+    }));
+  return { clusters: keep(prev.clusters, next.clusters), services: keep(prev.services, next.services) };
+}
