@@ -11,18 +11,6 @@ import { FAILOVER_SERVICES } from '../../src/kube/resources.ts';
 import { applyAs, create, failoverService, get, meshWorkload, startFleet } from './harness.ts';
 import type { Fleet } from './harness.ts';
 
-const sliceCrd: KubeObject = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'endpointslices.discovery.k8s.io' },
-  spec: {
-    group: 'discovery.k8s.io',
-    scope: 'Namespaced',
-    names: { kind: 'EndpointSlice', plural: 'endpointslices', singular: 'endpointslice', listKind: 'EndpointSliceList' },
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
-  },
-};
-
 function slice(ready: boolean[]): KubeObject {
   return {
     apiVersion: 'discovery.k8s.io/v1',
@@ -48,8 +36,6 @@ describe('controller: live tier shares', { timeout: 90_000 }, () => {
   before(async () => {
     f = await startFleet(2);
     for (const c of f.clients) {
-      await create(c, sliceCrd);
-      await until('EndpointSlices served', async () => ((await c.request({ method: 'GET', path: '/apis/discovery.k8s.io/v1' })) ? true : undefined));
       await applyAs(c, slice([true, true, true]));
     }
     await create(f.mc, meshWorkload('reviews-cluster1', 'cluster1', 'reviews'));

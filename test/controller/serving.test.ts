@@ -89,19 +89,6 @@ describe('live tier shares: the maths', { timeout: 10_000 }, () => {
   });
 });
 
-/** The double serves no EndpointSlices: a CRD of the same group, version and plural stands in for them. */
-const endpointSliceCrd: KubeObject = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'endpointslices.discovery.k8s.io' },
-  spec: {
-    group: 'discovery.k8s.io',
-    scope: 'Namespaced',
-    names: { kind: 'EndpointSlice', plural: 'endpointslices', singular: 'endpointslice', listKind: 'EndpointSliceList' },
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
-  },
-};
-
 async function put(c: HttpKubeClient, path: string, o: KubeObject): Promise<void> {
   await c.request({ method: 'PATCH', path: `${path}/${o.metadata.name}`, query: { fieldManager: 'test', force: true }, contentType: 'application/apply-patch+yaml', body: o });
 }
@@ -144,8 +131,6 @@ describe('live tier shares on API doubles', { timeout: 60_000 }, () => {
       members[c] = await KubeDouble.start({ name: c });
       const k = new HttpKubeClient(kubeConfigFromText(members[c]!.kubeconfig()), { timeoutMs: 5_000 });
       mc[c] = k;
-      await k.request({ method: 'POST', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', body: endpointSliceCrd });
-      await until('EndpointSlices served', async () => ((await k.request({ method: 'GET', path: '/apis/discovery.k8s.io/v1' })) ? true : undefined));
       await k.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } } });
       // The gateway Service (found by the MeshCluster's selector) has a ready endpoint: remote tiers work.
       await put(k, '/apis/discovery.k8s.io/v1/namespaces/istio-system/endpointslices', slice('istio-system', 'istio-ingressgateway', 'istio-ingressgateway-x', [{ ip: '10.9.0.1', ready: true }]));

@@ -69,6 +69,7 @@ function base(p: Partial<ResourceType> & Pick<ResourceType, 'group' | 'plural' |
 }
 
 const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]+$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 function keyCauses(o: JsonObject, field: string): StatusCause[] {
   const m = obj(o[field]);
@@ -257,6 +258,61 @@ export function builtInTypes(): ResourceType[] {
     schemas: { v1: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
   });
 
+  // discovery.k8s.io/v1 EndpointSlices, as the endpoint-slice controller writes them (tests write them by hand:
+  // the double, like the real server under test, runs no controllers). addressType is required and immutable;
+  // endpoints need at least one address, IPv4 ones a valid IPv4 address.
+  const endpointConditions: Schema = { type: 'object', properties: { ready: { type: 'boolean' }, serving: { type: 'boolean' }, terminating: { type: 'boolean' } } };
+  const endpoint: Schema = {
+    type: 'object',
+    required: ['addresses'],
+    properties: {
+      addresses: { type: 'array', items: { type: 'string' }, 'x-kubernetes-list-type': 'set' },
+      conditions: endpointConditions,
+      hostname: { type: 'string' },
+      nodeName: { type: 'string' },
+      zone: { type: 'string' },
+      targetRef: { type: 'object', 'x-kubernetes-map-type': 'atomic', properties: { kind: { type: 'string' }, namespace: { type: 'string' }, name: { type: 'string' }, uid: { type: 'string' }, apiVersion: { type: 'string' }, resourceVersion: { type: 'string' }, fieldPath: { type: 'string' } } },
+      hints: ANY,
+      deprecatedTopology: STR_MAP,
+    },
+  };
+  const endpointSlice = base({
+    group: 'discovery.k8s.io',
+    plural: 'endpointslices',
+    kind: 'EndpointSlice',
+    namespaced: true,
+    schemas: {
+      v1: {
+        type: 'object',
+        required: ['addressType'],
+        properties: {
+          addressType: { type: 'string', enum: ['IPv4', 'IPv6', 'FQDN'] },
+          endpoints: { type: 'array', items: endpoint, maxItems: 1000, 'x-kubernetes-list-type': 'atomic' },
+          ports: {
+            type: 'array',
+            maxItems: 100,
+            'x-kubernetes-list-type': 'atomic',
+            items: { type: 'object', properties: { name: { type: 'string' }, protocol: { type: 'string', default: 'TCP' }, port: { type: 'integer' }, appProtocol: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    validate: (o, old) => {
+      const out: StatusCause[] = [];
+      if (old && old.addressType !== o.addressType) out.push({ reason: 'FieldValueInvalid', field: 'addressType', message: `Invalid value: ${JSON.stringify(o.addressType)}: field is immutable` });
+      const eps = Array.isArray(o.endpoints) ? o.endpoints : [];
+      eps.forEach((e, i) => {
+        const addrs = isObject(e) && Array.isArray(e.addresses) ? e.addresses : [];
+        if (addrs.length === 0) out.push({ reason: 'FieldValueRequired', field: `endpoints[${i}].addresses`, message: 'Required value: must contain at least 1 address' });
+        if (o.addressType !== 'IPv4') return;
+        addrs.forEach((a, j) => {
+          if (typeof a === 'string' && !IPV4.test(a)) out.push({ reason: 'FieldValueInvalid', field: `endpoints[${i}].addresses[${j}]`, message: `Invalid value: ${JSON.stringify(a)}: must be a valid IPv4 address` });
+        });
+      });
+      return out;
+    },
+  });
+
   const crd = base({
     group: 'apiextensions.k8s.io',
     plural: 'customresourcedefinitions',
@@ -271,7 +327,7 @@ export function builtInTypes(): ResourceType[] {
     onUpdate: (_old, o, ctx) => crdStatus(o, ctx),
   });
 
-  return [namespace, configmap, secret, service, lease, event, crd];
+  return [namespace, configmap, secret, service, lease, event, endpointSlice, crd];
 }
 
 function normalizeSecret(o: JsonObject): void {
