@@ -33,6 +33,8 @@ export interface ControllerCommandOptions {
   logLevel?: LogLevel | string;
   /** Allowed spec.hostname suffixes after the namespace (default: global). */
   hostSuffixes?: string[];
+  /** Warn (MeshCluster status SPW214, a Warning Event) when member credentials expire within this, e.g. `168h`, `7d` (default 7d). */
+  credentialWarning?: string;
   /** Stops the controller when aborted (tests); SIGINT/SIGTERM always do. */
   signal?: AbortSignal;
   /** Log sink (default stderr). */
@@ -49,6 +51,12 @@ export async function controllerCommand(opts: ControllerCommandOptions): Promise
   const suffixProblems = hostSuffixErrors(opts.hostSuffixes ?? []);
   if (suffixProblems.length > 0) {
     write(`${JSON.stringify({ level: 'error', msg: 'invalid options', error: suffixProblems.join('; ') })}\n`);
+    return 2;
+  }
+  const warnMatch = /^([0-9]+)(s|m|h|d)$/.exec((opts.credentialWarning ?? '7d').trim());
+  const credentialWarningMs = warnMatch ? Number(warnMatch[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[warnMatch[2] as 's' | 'm' | 'h' | 'd'] * 1000 : Number.NaN;
+  if (!(credentialWarningMs >= 0) || !Number.isSafeInteger(credentialWarningMs)) {
+    write(`${JSON.stringify({ level: 'error', msg: 'invalid options', error: `--credential-warning ${opts.credentialWarning ?? ''}: want a duration such as 168h or 7d` })}\n`);
     return 2;
   }
   if (!['debug', 'info', 'warn', 'error'].includes(level) || !(resync > 0) || !(checkEvery >= 0)) {
@@ -69,6 +77,7 @@ export async function controllerCommand(opts: ControllerCommandOptions): Promise
       scheduler: { resyncMs: resync * 1000 },
       checks: checkEvery === 0 ? false : { periodMs: checkEvery * 1000 },
       ...(opts.hostSuffixes && opts.hostSuffixes.length > 0 ? { hostSuffixes: opts.hostSuffixes } : {}),
+      credentialWarningMs,
       log,
     });
     log.info('starting', { server: management.server, namespace: opts.namespace, leaderElection: opts.leaderElect !== false });

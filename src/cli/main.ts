@@ -217,6 +217,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     .option('--check-seconds <n>', 'period of the continuous checks (MeshCluster/FailoverService Checked conditions); 0 disables', '120')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .option('--host-suffix <suffix>', 'allowed spec.hostname suffix after the namespace, <x>.<namespace>.<suffix> (repeatable; default: global)', collect, [])
+    .option('--credential-warning <duration>', 'warn (MeshCluster status SPW214 and a Warning Event) when member credentials expire within this (168h, 7d, ...)', '7d')
     .addHelpText('after', examples(
       'spillway controller --kubeconfig mgmt.kubeconfig --no-leader-elect     # from a workstation, one replica',
       'spillway controller                                                    # in a pod (what `spillway install` runs)',

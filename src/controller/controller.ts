@@ -66,6 +66,8 @@ export interface ControllerOptions {
    * @default ['global']
    */
   hostSuffixes?: readonly string[];
+  /** Member credentials expiring within this get SPW214 in the MeshCluster's status and a Warning Event. @default 7 days */
+  credentialWarningMs?: number;
   log?: Logger;
   metrics?: ControllerMetrics;
   /** Parallel writes per cluster. */
@@ -195,7 +197,7 @@ export class Controller {
         registry: this.metrics.registry,
       });
     }
-    this.statuses = new StatusWriter({ management: o.management, failoverServices: this.fs, meshClusters: this.mc, gate: this.gate, wallTime: () => this.clock.wallTime(), log: this.log, metrics: this.metrics });
+    this.statuses = new StatusWriter({ management: o.management, failoverServices: this.fs, meshClusters: this.mc, gate: this.gate, wallTime: () => this.clock.wallTime(), credentialWarningMs: o.credentialWarningMs, log: this.log, metrics: this.metrics });
     this.scheduler = new Scheduler({
       clock: this.clock,
       jitter: this.jitter,

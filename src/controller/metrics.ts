@@ -110,6 +110,7 @@ export class ControllerMetrics {
   readonly pruned = this.registry.counter('spillway_objects_pruned_total', 'Objects deleted because they are no longer desired, by cluster.');
   readonly clusterErrors = this.registry.counter('spillway_cluster_errors_total', 'Failed requests while syncing a cluster, by cluster.');
   readonly reachable = this.registry.gauge('spillway_cluster_reachable', '1 when the cluster\'s watches are healthy, by cluster.');
+  readonly credentialsExpiry = this.registry.gauge('spillway_cluster_credentials_expiry_timestamp_seconds', 'When the member credentials expire (Unix time), by cluster; alert on it minus time().');
   readonly conflicts = this.registry.gauge('spillway_object_conflicts', 'Desired objects left alone because an object not managed by Spillway has the name, by cluster.');
   readonly leader = this.registry.gauge('spillway_leader', '1 when this replica holds the leader lease.');
   readonly services = this.registry.gauge('spillway_failover_services', 'FailoverServices, by accepted (true/false).');

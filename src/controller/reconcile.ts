@@ -504,6 +504,8 @@ export interface ClusterStatusInput {
   connectionError?: string;
   /** Expiry of the member credentials (RFC 3339), when known. */
   credentialsExpireAt?: string;
+  /** SPW214 when the credentials expire within the warning window. */
+  credentialsWarning?: string;
   outcome: ClusterOutcome | undefined;
   prev: Record<string, unknown> | undefined;
   now: string;
@@ -528,6 +530,7 @@ export function clusterStatus(i: ClusterStatusInput): Record<string, unknown> {
     ...(lastSyncTime ? { lastSyncTime } : {}),
     ...(lastError ? { lastError } : {}),
     ...(i.credentialsExpireAt ? { credentialsExpireAt: i.credentialsExpireAt } : {}),
+    ...(i.credentialsWarning ? { credentialsWarning: i.credentialsWarning } : {}),
     ...conditionsKey(checkedCondition(i.check, prevConditions(i.prev), i.generation, i.now)),
   };
 }

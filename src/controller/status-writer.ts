@@ -10,7 +10,8 @@ import type { KubeClient } from '../kube/client.ts';
 import { KUBECONFIG_CODES } from '../kube/config.ts';
 import { describeError, isKubeApiError } from '../kube/errors.ts';
 import type { Informer } from '../kube/informer.ts';
-import { patchStatus } from '../kube/ops.ts';
+import { createEvent, patchStatus } from '../kube/ops.ts';
+import { API_VERSION } from '../api/types.ts';
 import { typeOfObject } from '../kube/resources.ts';
 import type { Logger } from './log.ts';
 import type { ControllerMetrics } from './metrics.ts';
@@ -38,6 +39,8 @@ export interface StatusWriterDeps {
   gate: WriteGate;
   /** Wall-clock time now (for credential expiry). */
   wallTime: () => Date;
+  /** Credentials expiring within this window get SPW214 in `status.credentialsWarning` and a Warning Event. @default 7 days */
+  credentialWarningMs?: number;
   log: Logger;
   metrics: ControllerMetrics;
 }
@@ -54,6 +57,16 @@ export interface StatusRound {
   now: string;
   /** The continuous checks' conditions (checks.ts); undefined before their first run (statuses keep theirs). */
   checks?: CheckConditions;
+}
+
+export const DEFAULT_CREDENTIAL_WARNING_MS = 7 * 24 * 3600 * 1000;
+
+/** `168h`, `90m`, `45s`: the warning window as `spillway controller --credential-warning` takes it. */
+function formatWindow(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s % 3600 === 0) return `${s / 3600}h`;
+  if (s % 60 === 0) return `${s / 60}m`;
+  return `${s}s`;
 }
 
 export class StatusWriter {
@@ -123,20 +136,61 @@ export class StatusWriter {
       const expiresAt = c?.expiresAt;
       const expired = expiresAt !== undefined && expiresAt.getTime() <= this.d.wallTime().getTime();
       const expiry = expiresAt?.toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const name = mc.metadata.name;
+      const windowMs = this.d.credentialWarningMs ?? DEFAULT_CREDENTIAL_WARNING_MS;
+      // A fixed text (no "in 3 days"), so that an idle resync writes nothing; it changes only with the credentials.
+      const warning = expiresAt !== undefined && !expired && expiresAt.getTime() - this.d.wallTime().getTime() <= windowMs
+        ? `${KUBECONFIG_CODES.ExpiringCredentials}: the member credentials expire at ${expiry}, within ${formatWindow(windowMs)}; run \`spillway cluster register ${name}\` again and apply its output to rotate them`
+        : undefined;
+      if (expiresAt) this.d.metrics.credentialsExpiry.set({ cluster: name }, Math.floor(expiresAt.getTime() / 1000));
+      const prev = mc.status as Record<string, unknown> | undefined;
       const next = clusterStatus({
         generation: mc.metadata.generation,
         reachable: c?.reachable ?? false,
-        connectionError: (expired ? `${KUBECONFIG_CODES.ExpiredCredentials}: the member token expired at ${expiry}; rotate it (spillway cluster register)` : undefined) ?? c?.error,
+        connectionError: (expired ? `${KUBECONFIG_CODES.ExpiredCredentials}: the member token expired at ${expiry}; rotate it (spillway cluster register ${name})` : undefined) ?? c?.error,
         ...(expiry ? { credentialsExpireAt: expiry } : {}),
-        outcome: outcomeMap.get(mc.metadata.name),
-        prev: mc.status as Record<string, unknown> | undefined,
+        ...(warning ? { credentialsWarning: warning } : {}),
+        outcome: outcomeMap.get(name),
+        prev,
         now: r.now,
         check: r.checks ? (r.checks.clusters.get(mc.metadata.name) ?? null) : undefined,
       });
-      if (!sameStatus(mc.status, next)) tasks.push(write(this.d.meshClusters, mc, next));
+      if (!sameStatus(mc.status, next)) {
+        const writeStatus = write(this.d.meshClusters, mc, next);
+        // The Event goes with the status change that first shows this warning: once per credential, even across
+        // restarts (a restarted controller finds the warning already in the status).
+        tasks.push(warning && prev?.['credentialsWarning'] !== warning ? async () => { await writeStatus(); await this.credentialEvent(mc, warning, r.now); } : writeStatus);
+      }
     }
     await pool(tasks, this.d.gate.concurrency);
     return writes;
+  }
+
+  private async credentialEvent(mc: KubeObject, message: string, now: string): Promise<void> {
+    const name = mc.metadata.name;
+    const ns = 'default'; // cluster-scoped objects' Events live in default, as Nodes' do
+    const event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `${name}.credentials.${now.replace(/[-:TZ]/g, '').toLowerCase()}`.slice(0, 253), namespace: ns },
+      involvedObject: { apiVersion: API_VERSION, kind: 'MeshCluster', name, ...(mc.metadata.uid ? { uid: mc.metadata.uid } : {}) },
+      reason: 'CredentialsExpiring',
+      message,
+      type: 'Warning',
+      source: { component: 'spillway-controller' },
+      reportingComponent: 'spillway-controller',
+      reportingInstance: name,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    };
+    this.d.log.warn('member credentials expire soon', { cluster: name, message });
+    try {
+      await createEvent(this.d.management, ns, event);
+    } catch (e) {
+      if (e instanceof NotLeaderError) throw e;
+      this.d.log.warn('could not record Event', { meshCluster: name, reason: 'CredentialsExpiring', error: describeError(e) });
+    }
   }
 
   private async writeOne(inf: Informer, obj: KubeObject, next: Record<string, unknown>): Promise<boolean> {

@@ -10,6 +10,7 @@
  * (as, as-groups, as-uid, as-user-extra), send a password (username/password) or skip verification
  * (insecure-skip-tls-verify, http://) is refused with a code and the path of the field, never its value.
  */
+import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
@@ -124,6 +125,8 @@ export const KUBECONFIG_CODES = {
   UnknownField: 'SPW211',
   InvalidData: 'SPW212',
   ExpiredCredentials: 'SPW213',
+  /** Not a refusal: the credentials expire within the warning window (MeshCluster status and a Warning Event). */
+  ExpiringCredentials: 'SPW214',
 } as const;
 export type KubeconfigCode = (typeof KUBECONFIG_CODES)[keyof typeof KUBECONFIG_CODES];
 
@@ -162,7 +165,7 @@ export interface MemberConfig {
   context: string;
   cluster: string;
   user: string;
-  /** The bearer token's expiry, when it is a JWT with an `exp` claim (TokenRequest tokens are). */
+  /** When the credentials expire: the bearer token's `exp` claim (TokenRequest tokens have one), else the client certificate's notAfter. */
   expiresAt?: Date;
 }
 
@@ -206,6 +209,17 @@ function decodeBase64(v: unknown): string | undefined {
 }
 
 /** The `exp` claim of a JWT, without verifying it (the API server does that); undefined for other tokens. */
+/** The notAfter of the first certificate in a PEM, if it parses. */
+export function certificateExpiry(pem: string | undefined): Date | undefined {
+  if (pem === undefined) return undefined;
+  try {
+    const d = new Date(new X509Certificate(pem).validTo);
+    return Number.isFinite(d.getTime()) ? d : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function tokenExpiry(token: string): Date | undefined {
   const parts = token.split('.');
   if (parts.length !== 3) return undefined;
@@ -359,7 +373,7 @@ export function memberKubeconfigProblems(doc: unknown): { problems: KubeconfigPr
       if (!hasToken && !hasCert) add({ code: KUBECONFIG_CODES.NoCredentials, field: uf, message: `${uf} has no token and no client-certificate-data/client-key-data` });
       if (problems.length === 0) {
         const token = hasToken ? (user.token as string) : undefined;
-        const expiresAt = token !== undefined ? tokenExpiry(token) : undefined;
+        const expiresAt = token !== undefined ? tokenExpiry(token) : certificateExpiry(decodeBase64(user['client-certificate-data']));
         config = {
           server: (cluster.server as string).replace(/\/+$/, ''),
           ...(cluster['certificate-authority-data'] !== undefined ? { caPem: decodeBase64(cluster['certificate-authority-data'])! } : {}),

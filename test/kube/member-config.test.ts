@@ -2,7 +2,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import yaml from 'js-yaml';
-import { KUBECONFIG_CODES, KubeconfigPolicyError, memberConfigFromText, memberKubeconfigProblems, redactUrl, tokenExpiry } from '../../src/kube/config.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KUBECONFIG_CODES, KubeconfigPolicyError, certificateExpiry, memberConfigFromText, memberKubeconfigProblems, redactUrl, tokenExpiry } from '../../src/kube/config.ts';
 
 const SECRET = 'S3CRET-planted-value-4711';
 const CA = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
@@ -105,5 +107,12 @@ describe('member kubeconfig policy', () => {
     const c = memberConfigFromText(yaml.dump(kubeconfig({}, { token: jwt({ exp: 2_000_000_000 }) })));
     assert.equal(c.expiresAt?.getTime(), 2_000_000_000_000);
     assert.equal(redactUrl(`https://u:${SECRET}@h:6443/k8s/c1?token=${SECRET}#x`), 'https://h:6443/k8s/c1');
+  });
+
+  it('reads a client certificate\'s notAfter as the expiry', () => {
+    const pem = readFileSync(join(import.meta.dirname, '..', 'double', 'tls', 'server.crt'));
+    const c = memberConfigFromText(yaml.dump(kubeconfig({}, { 'client-certificate-data': pem.toString('base64'), 'client-key-data': KEY })));
+    assert.equal(c.expiresAt?.toISOString(), '2126-11-03T15:44:52.000Z');
+    assert.equal(certificateExpiry('not a certificate'), undefined);
   });
 });

@@ -18,7 +18,7 @@ import { clusterRegister } from '../../src/cli/cluster.ts';
 import { HttpKubeClient } from '../../src/kube/client.ts';
 import { kubeConfigFromText } from '../../src/kube/config.ts';
 import { noJitter } from '../../src/kube/clock.ts';
-import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, OUTPUT_KINDS, ISTIO_GROUP } from '../../src/kube/resources.ts';
+import { EVENTS, FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, OUTPUT_KINDS, ISTIO_GROUP, SECRETS } from '../../src/kube/resources.ts';
 import type { ResourceType } from '../../src/kube/resources.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { CONTROLLER_NAME, MEMBER_NAME } from '../../src/install/common.ts';
@@ -74,6 +74,8 @@ describe('controller against real API servers, as the installed identity', { tim
       timing: FAST_TIMING,
       scheduler: FAST_SCHEDULER,
       leaderElection: { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 },
+      // The members' tokens last 2h (register --token-expiration 2h): inside a 3h window, so the warning shows.
+      credentialWarningMs: 3 * 3600_000,
     });
     await c.start();
     return c;
@@ -166,6 +168,32 @@ describe('controller against real API servers, as the installed identity', { tim
     const table = ok(await kubectl(mgmt, ['get', 'fos', 'reviews', '-n', 'default']), 'kubectl get fos');
     assert.match(table, /ACCEPTED\s+PROGRAMMED/);
     assert.match(table, /reviews\s+True\s+True/);
+  });
+
+  it('member credentials: the TokenRequest token\'s expiry in status, SPW214 within the warning window, one Warning Event, no token anywhere', { timeout: 120_000 }, async () => {
+    for (const name of ['cluster2', 'cluster3']) {
+      const secret = await get(mc, SECRETS, NS, `${name}-kubeconfig`);
+      const kubeconfig = Buffer.from(String((secret?.data as Record<string, string>).kubeconfig), 'base64').toString('utf8');
+      const token = (yaml.load(kubeconfig) as { users: { user: { token: string } }[] }).users[0]!.user.token;
+      const exp = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp;
+      const want = new Date(exp * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      assert.ok(exp * 1000 - Date.now() > 3600_000 && exp * 1000 - Date.now() <= 2 * 3600_000, 'a 2h token');
+      let st: { credentialsExpireAt?: string; credentialsWarning?: string } | undefined;
+      await until(async () => {
+        st = (await get(mc, MESH_CLUSTERS, undefined, name))?.status as typeof st;
+        return st?.credentialsExpireAt === want && st.credentialsWarning !== undefined ? [] : [JSON.stringify(st)];
+      }, `${name} credential status`, WAIT);
+      assert.equal(st!.credentialsWarning, `SPW214: the member credentials expire at ${want}, within 3h; run \`spillway cluster register ${name}\` again and apply its output to rotate them`);
+      let events: KubeObject[] = [];
+      await until(async () => {
+        events = (await list(mc, EVENTS)).filter((e) => (e as unknown as { involvedObject?: { name?: string } }).involvedObject?.name === name);
+        return events.length > 0 ? [] : ['no Event yet'];
+      }, `${name} Warning Event`, WAIT);
+      assert.deepEqual(events.map((e) => { const x = e as unknown as { type: string; reason: string; message: string; involvedObject: { kind: string } }; return [x.type, x.reason, x.involvedObject.kind, x.message]; }), [['Warning', 'CredentialsExpiring', 'MeshCluster', st!.credentialsWarning]]);
+      assert.ok(!JSON.stringify([st, events]).includes(token), 'no token in status or Events');
+    }
+    const metrics = ctl!.metrics.registry.expose();
+    assert.match(metrics, /spillway_cluster_credentials_expiry_timestamp_seconds\{cluster="cluster2"\} \d{10}/);
   });
 
   it('reorders, adds a cluster and removes one; unowned look-alikes stay untouched', { timeout: 180_000 }, async () => {
