@@ -31,6 +31,8 @@ function meta(o: JsonObject): JsonObject {
 export class Store {
   private rv: number;
   private readonly objects = new Map<string, JsonObject>();
+  /** Per `group|plural`: the objects' keys sorted (namespace, then name), rebuilt lazily after an add or remove. */
+  private readonly byType = new Map<string, { keys: Set<string>; sorted: string[] | undefined }>();
   private history: StoredEvent[] = [];
   /** Watches from a resourceVersion below this are expired (410). */
   private compactedBelow: number;
@@ -54,11 +56,31 @@ export class Store {
 
   /** Objects of a type, sorted by namespace then name; namespace undefined means all namespaces. */
   list(group: string, plural: string, namespace?: string): JsonObject[] {
-    const prefix = namespace === undefined ? `${group}|${plural}|` : `${group}|${plural}|${namespace}|`;
-    return [...this.objects.entries()]
-      .filter(([k]) => k.startsWith(prefix))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, o]) => clone(o));
+    return this.listShared(group, plural, namespace).map((o) => clone(o));
+  }
+
+  /**
+   * Like list, without copying: the stored objects themselves, which the caller must not modify (a list request
+   * copies only the page it serves, so paging through a large collection costs the page, not the collection).
+   */
+  listShared(group: string, plural: string, namespace?: string): readonly JsonObject[] {
+    const t = this.byType.get(`${group}|${plural}`);
+    if (!t) return [];
+    t.sorted ??= [...t.keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const prefix = namespace === undefined ? '' : `${group}|${plural}|${namespace}|`;
+    const out: JsonObject[] = [];
+    for (const k of t.sorted) if (!prefix || k.startsWith(prefix)) out.push(this.objects.get(k)!);
+    return out;
+  }
+
+  private index(group: string, plural: string, key: string, present: boolean): void {
+    const tk = `${group}|${plural}`;
+    let t = this.byType.get(tk);
+    if (!t) this.byType.set(tk, (t = { keys: new Set(), sorted: undefined }));
+    if (present === t.keys.has(key)) return;
+    if (present) t.keys.add(key);
+    else t.keys.delete(key);
+    t.sorted = undefined;
   }
 
   /** Stores an object (assigning the next resourceVersion) and emits its event. Returns the stored copy. */
@@ -72,6 +94,7 @@ export class Store {
     const stored = clone(o);
     (stored.metadata as JsonObject).resourceVersion = String(this.rv);
     this.objects.set(key, stored);
+    if (!prev) this.index(group, plural, key, true);
     const ev: StoredEvent = { rv: this.rv, type, group, plural, namespace: ns, object: clone(stored) };
     if (prev) ev.prev = clone(prev);
     this.emit(ev);
@@ -83,6 +106,7 @@ export class Store {
     const prev = this.objects.get(key);
     if (!prev) return undefined;
     this.objects.delete(key);
+    this.index(group, plural, key, false);
     this.rv++;
     const gone = clone(prev);
     (gone.metadata as JsonObject).resourceVersion = String(this.rv);
