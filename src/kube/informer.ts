@@ -35,7 +35,7 @@ export const DEFAULT_TIMING: InformerTiming = {
   backoffBaseMs: 500,
   backoffMaxMs: 30_000,
   listTimeoutMs: 30_000,
-  pageSize: 500,
+  pageSize: 5000,
 };
 
 export type InformerEvent =
@@ -54,6 +54,11 @@ export interface InformerOptions {
   jitter: Jitter;
   timing?: Partial<InformerTiming>;
   onEvent?: (ev: InformerEvent) => void;
+  /**
+   * Applied to every object before it is cached (listed, watched, or observed from our own writes), e.g. to keep
+   * only the fields a large cache needs. Must keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: (o: KubeObject) => KubeObject;
   /** Diagnostics (stalls, relists, errors). Never receives credentials. */
   /** Called with every failed list or watch (before the backoff), e.g. to notice a kind that is no longer served. */
   onError?: (e: unknown) => void;
@@ -125,6 +130,7 @@ export class Informer {
 
   /** Records an object returned by our own write so that its watch event is not mistaken for a change. */
   observe(o: KubeObject): void {
+    if (this.o.transform) o = this.o.transform(o);
     const cur = this.cache.get(keyOf(o));
     if (!cur || isNewer(o.metadata.resourceVersion, cur.metadata.resourceVersion) || o.metadata.resourceVersion === cur.metadata.resourceVersion) {
       this.cache.set(keyOf(o), o);
@@ -219,7 +225,11 @@ export class Informer {
         signal: this.abort.signal,
       })) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
       const apiVersion = this.o.type.group ? `${this.o.type.group}/${this.o.type.version}` : this.o.type.version;
-      for (const it of page.items ?? []) items.push({ ...it, apiVersion: it.apiVersion ?? apiVersion, kind: it.kind ?? this.o.type.kind });
+      const transform = this.o.transform;
+      for (const it of page.items ?? []) {
+        const o = { ...it, apiVersion: it.apiVersion ?? apiVersion, kind: it.kind ?? this.o.type.kind };
+        items.push(transform ? transform(o) : o);
+      }
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion;
     } while (cont);
@@ -303,16 +313,18 @@ export class Informer {
     }
     if (!obj?.metadata?.name) return;
     if (rv) this.rv = rv;
+    const transform = this.o.transform;
     const k = keyOf(obj);
     const old = this.cache.get(k);
     if (ev.type === 'DELETED') {
       if (old && !isNewer(rv, old.metadata.resourceVersion) && rv !== old.metadata.resourceVersion) return;
-      if (this.cache.delete(k)) this.emit({ type: 'delete', object: old ?? obj });
+      if (this.cache.delete(k)) this.emit({ type: 'delete', object: old ?? (transform ? transform(obj) : obj) });
       return;
     }
     if (old && old.metadata.resourceVersion === rv) return; // our own write, already observed
     if (old && !isNewer(rv, old.metadata.resourceVersion)) return;
-    this.cache.set(k, obj);
-    this.emit({ type: 'upsert', object: obj, old });
+    const cached = transform ? transform(obj) : obj;
+    this.cache.set(k, cached);
+    this.emit({ type: 'upsert', object: cached, old });
   }
 }

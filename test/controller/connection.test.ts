@@ -8,6 +8,7 @@ import { noJitter, realClock } from '../../src/kube/clock.ts';
 import { objectKey, objectPath, typeOfObject } from '../../src/kube/resources.ts';
 import { ClusterConnection } from '../../src/controller/connection.ts';
 import { silentLogger } from '../../src/controller/log.ts';
+import { slimOwnedObject } from '../../src/controller/slim.ts';
 import { FAST_TIMING, clientFor, create, prepareMember, remove } from './harness.ts';
 
 const se = (name: string, labelled = true, host = `${name}.global`): KubeObject => ({
@@ -73,7 +74,9 @@ describe('ClusterConnection.live', () => {
       // Our own writes, recorded before their watch events arrive.
       const c = await create(admin, se('c'));
       conn.observe('ServiceEntry', c);
-      assert.equal(conn.live().labelled.get(objectKey(c)), c);
+      // Cached slim (src/controller/slim.ts): what the planner reads of it, nothing else.
+      assert.deepEqual(conn.live().labelled.get(objectKey(c)), slimOwnedObject(c));
+      assert.equal(conn.live().labelled.get(objectKey(c))?.metadata.resourceVersion, c.metadata.resourceVersion);
       assertInStep(conn);
       await remove(admin, c);
       conn.observeDeleted('ServiceEntry', 'istio-system', 'c');
