@@ -396,7 +396,7 @@ export class KubeDouble {
       if (!t) throw new Error(`load: ${apiVersion} ${String(o.kind)} is not served`);
       const m = obj(o.metadata) ?? {};
       const info: RequestInfo = { verb: opts.fieldManager ? 'patch' : 'create', group, version, resource: t.plural, subresource: '', namespace: t.namespaced ? (str(m.namespace) ?? 'default') : '', name: opts.fieldManager ? (str(m.name) ?? '') : '' };
-      if (opts.fieldManager) this.apply(t, info, Buffer.from(JSON.stringify(o)), new URLSearchParams({ fieldManager: opts.fieldManager, force: 'true' }), null, [], false);
+      if (opts.fieldManager) this.apply(t, info, o, new URLSearchParams({ fieldManager: opts.fieldManager, force: 'true' }), null, [], false);
       else this.create(t, info, o, 'bench-load', null, [], false);
     }
   }
@@ -1001,7 +1001,7 @@ export class KubeDouble {
     return { object: this.writeUpdate(t, info, patched, old, this.managerOf(q, req), fv, warnings, dryRun), created: false };
   }
 
-  private apply(t: ResourceType, info: RequestInfo, body: Buffer, q: URLSearchParams, fv: string | null, warnings: string[], dryRun: boolean): { object: JsonObject; created: boolean } {
+  private apply(t: ResourceType, info: RequestInfo, body: Buffer | JsonObject, q: URLSearchParams, fv: string | null, warnings: string[], dryRun: boolean): { object: JsonObject; created: boolean } {
     const manager = q.get('fieldManager');
     if (!manager) {
       throw new StatusError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', {
@@ -1011,11 +1011,13 @@ export class KubeDouble {
       });
     }
     let applied: Json;
-    try {
-      applied = yaml.load(body.toString('utf8'), { schema: yaml.JSON_SCHEMA }) as Json;
-    } catch (e) {
-      throw badRequest(`error decoding YAML: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    if (Buffer.isBuffer(body)) {
+      try {
+        applied = yaml.load(body.toString('utf8'), { schema: yaml.JSON_SCHEMA }) as Json;
+      } catch (e) {
+        throw badRequest(`error decoding YAML: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    } else applied = clone(body);
     if (!isObject(applied)) throw badRequest('apply patch must be an object');
     const expected = apiVersionOf(t, info.version);
     if (applied.apiVersion !== expected || applied.kind !== t.kind) {
