@@ -277,14 +277,28 @@ export class Controller {
   }
 
   /**
-   * Resolves when no reconcile is running or scheduled (failing clusters keep a retry scheduled), and no check run
-   * is in flight or due for anything but its period (with the reconcile a changed check result asks for).
+   * Resolves when the controller has nothing left to write: no reconcile running or scheduled (failing clusters keep
+   * a retry scheduled), no slow cluster's writes still going on in the background, no tier-share publish (its
+   * status.serving patch and Events) pending after the last reconcile, and no check run in flight or due for anything
+   * but its period. All at the same moment: each can start another (background writes trigger a reconcile, a
+   * reconcile schedules a publish and a check run, a changed check result asks for a reconcile).
    */
   async idle(): Promise<void> {
-    await this.scheduler.idle();
-    if (!this.checks) return;
-    await this.checks.settled();
-    await this.scheduler.idle();
+    for (;;) {
+      await this.scheduler.idle();
+      if (!this.started) return;
+      const background = [...this.inflight.values()].map((i) => i.done);
+      if (background.length > 0) {
+        await Promise.all(background);
+        continue;
+      }
+      if (this.serving && !this.serving.isIdle) {
+        await this.serving.idle();
+        continue;
+      }
+      await this.checks?.settled();
+      if (this.scheduler.isIdle && this.inflight.size === 0 && (this.serving?.isIdle ?? true)) return;
+    }
   }
 
   get reconcileCount(): number {

@@ -329,9 +329,15 @@ export class ServingPublisher {
   async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
+    this.timer = undefined;
     await Promise.all([...this.members.values()].map((m) => m.informer.stop()));
     this.members.clear();
     await this.running;
+  }
+
+  /** No publish running or scheduled. */
+  get isIdle(): boolean {
+    return this.timer === undefined && this.running === undefined;
   }
 
   /** Resolves when no publish is running or scheduled. */

@@ -218,6 +218,7 @@ describe('controller against real API servers, as the installed identity', { tim
   it('idle resyncs and a restarted controller write nothing', { timeout: 120_000 }, async () => {
     await ctl!.idle();
     const marks = clusters.map((c) => c.audit().length);
+    const markedAt = new Date().toISOString();
     for (let i = 0; i < 3; i++) {
       const n = ctl!.reconcileCount;
       ctl!.trigger();
@@ -230,10 +231,22 @@ describe('controller against real API servers, as the installed identity', { tim
       const r = ctl!.lastReport;
       return r && !r.skipped && r.outcomes.length === 3 && r.outcomes.every((o) => o.state === 'Synced') ? [] : [JSON.stringify(r?.outcomes.map((o) => o.state))];
     }, 'restarted controller in sync', WAIT);
+    // The restarted controller also republishes live tier shares (status.serving) once it has listed every member's
+    // EndpointSlices: wait for that, then for one more reconcile and the publish after it, so that a write it would
+    // make is in the audit log before it is read (idle() covers reconciles, background writes and publishes).
+    const serving = ctl!.serving!;
+    await until(async () => (serving.attached().length === names.length ? [] : [serving.attached().join(',')]), 'EndpointSlices watched in every member', WAIT);
+    await serving.waitSynced();
+    for (const n of names) assert.ok(serving.endpoints(n, 'default', 'reviews'), `${n}: EndpointSlices listed`);
+    const publishes = serving.publishes;
+    const runs = ctl!.reconcileCount;
+    ctl!.trigger();
+    await until(async () => (ctl!.reconcileCount > runs ? [] : ['waiting']), 'a reconcile after the restart', WAIT);
     await ctl!.idle();
+    assert.ok(serving.publishes > publishes, 'tier shares were computed again after every member was listed');
     // Lease renewals are the only writes an idle leader makes.
     const writes = clusters.flatMap((c, i) => writesBy(c.audit().slice(marks[i]), IDENTITIES)).filter((e) => e.objectRef?.resource !== 'leases');
-    assert.deepEqual(writes.map((e) => `${e.verb} ${e.requestURI}`), []);
+    assert.deepEqual(writes.map((e) => `${e.verb} ${e.requestURI} by ${e.user.username} (${e.userAgent ?? ''}) at ${e.requestReceivedTimestamp ?? '?'} -> ${e.responseStatus?.code ?? '?'}`), [], `writes after the mark (taken at ${markedAt})`);
     assert.ok(clusters.some((c, i) => c.audit().length > marks[i]!), 'the audit log records requests');
   });
 
