@@ -196,7 +196,9 @@ export class StatusWriter {
   private async writeOne(inf: Informer, obj: KubeObject, next: Record<string, unknown>): Promise<boolean> {
     this.d.gate.guard();
     try {
-      const res = await patchStatus(this.d.management, typeOfObject(obj), obj.metadata.namespace, obj.metadata.name, next, obj.status as Record<string, unknown> | undefined);
+      // Keys another writer owns are left out of the patch (neither set nor removed): our copy of them comes from the
+      // informer and may be older than what that writer just wrote.
+      const res = await patchStatus(this.d.management, typeOfObject(obj), obj.metadata.namespace, obj.metadata.name, withoutOthersKeys(next), withoutOthersKeys(obj.status as Record<string, unknown> | undefined));
       inf.observe(res);
       this.d.metrics.statusWrites.inc({ kind: obj.kind });
       return true;
@@ -207,4 +209,14 @@ export class StatusWriter {
       throw e; // retried with backoff
     }
   }
+}
+
+/** Status keys written by someone else: `serving` (live tier shares, serving.ts, on its own schedule). */
+const OTHERS_KEYS = ['serving'];
+
+function withoutOthersKeys<T extends Record<string, unknown> | undefined>(status: T): T {
+  if (!status || !OTHERS_KEYS.some((k) => k in status)) return status;
+  const out: Record<string, unknown> = { ...status };
+  for (const k of OTHERS_KEYS) delete out[k];
+  return out as T;
 }
