@@ -100,7 +100,8 @@ export function workloadObjects(cluster: string, o: { version?: string; sidecar?
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'istiod', namespace: 'istio-system', labels: { app: 'istiod', 'istio.io/rev': 'default' } },
-      spec: { template: { spec: { containers: [{ name: 'discovery', image: `docker.io/istio/pilot:${o.version ?? '1.24.2'}` }] } } },
+      // A Deployment a real API server accepts (selector and template labels), as Istio's installer writes it.
+      spec: { selector: { matchLabels: { app: 'istiod' } }, template: { metadata: { labels: { app: 'istiod' } }, spec: { containers: [{ name: 'discovery', image: `docker.io/istio/pilot:${o.version ?? '1.24.2'}` }] } } },
       status: { replicas: 1, readyReplicas: 1 },
     },
     ...[1, 2].map((i): KubeObject => ({
