@@ -78,6 +78,14 @@ async function del(c: HttpKubeClient, o: Pick<KubeObject, 'kind' | 'metadata'>):
   }
 }
 
+async function cli(args: string[]): Promise<string> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
+  assert.equal(code, 0, `spillway ${args.join(' ')}: ${err}`);
+  return out;
+}
+
 async function check(kubeconfig: string, json: boolean): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
@@ -243,6 +251,8 @@ describe('spillway check and live tier shares against real API servers', { timeo
       assert.deepEqual(first.serving!.map((c) => c.tiers.map((t) => `${t.cluster}:${t.percent}:${t.healthy}/${t.total}`)), [['cluster1:100:3/3', 'cluster2:0:3/3'], ['cluster2:100:3/3', 'cluster1:0:3/3']]);
       const mcCond = ((await c1.request({ method: 'GET', path: '/apis/spillway.dev/v1alpha1/meshclusters/cluster2' })) as { status?: Status }).status?.conditions?.find((c) => c.type === 'Checked');
       assert.equal(mcCond?.status, 'True', mcCond?.message);
+      keep('conditions-true.json', JSON.stringify({ failoverService: cond(first), meshCluster: mcCond }, null, 2));
+      keep('status-before.txt', await cli(['status', '--kubeconfig', mgmt.kubeconfigPath]));
 
       // Scale reviews down in cluster1: two of its three endpoints stop being ready.
       const t0 = Date.now();
@@ -257,12 +267,16 @@ describe('spillway check and live tier shares against real API servers', { timeo
       assert.equal(event['message'], 'cluster1 clients: 54% now spill to cluster2, 46% stay on cluster1');
       assert.equal((event['involvedObject'] as { kind: string }).kind, 'FailoverService');
       assert.deepEqual(moved.serving![0]!.tiers.map((t) => `${t.cluster}:${t.percent}:${t.healthy}/${t.total}`), ['cluster1:46:1/3', 'cluster2:54:3/3']);
+      keep('status-after.txt', await cli(['status', '--kubeconfig', mgmt.kubeconfigPath]));
       keep('serving.json', JSON.stringify({ took, serving: moved.serving, event: { type: event['type'], reason: event['reason'], message: event['message'] } }, null, 2));
 
       // A user rule fighting Spillway's: the condition turns False within a check period or two.
       const dr: KubeObject = { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews', namespace: 'default' }, spec: { host: 'reviews', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } } };
       await apply(c1, dr);
       await until(async () => (cond(await status())?.reason === 'SPC160' ? [] : [JSON.stringify(cond(await status()))]), 'Checked=False SPC160', WAIT);
+      const mc1 = ((await c1.request({ method: 'GET', path: '/apis/spillway.dev/v1alpha1/meshclusters/cluster1' })) as { status?: Status }).status?.conditions?.find((c) => c.type === 'Checked');
+      assert.equal(mc1?.reason, 'SPC160');
+      keep('conditions-false.json', JSON.stringify({ failoverService: cond(await status()), meshCluster: mc1 }, null, 2));
       await del(c1, dr);
       await until(async () => (cond(await status())?.status === 'True' ? [] : ['still false']), 'Checked=True again', WAIT);
     } finally {
