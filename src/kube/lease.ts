@@ -104,6 +104,13 @@ export class LeaderElector {
       }
       if (!this.running) break;
       if (ok) {
+        if (this.leading && this.o.clock.now() >= this.validUntil) {
+          // Renewed, but only after the renew deadline: isLeader() has been false since then and every write tried
+          // meanwhile was refused. That was a lost term, so say so, and start a new one below: the controller then
+          // reconciles again instead of waiting for the next event with a plan it abandoned half-way.
+          this.o.onLog?.('warn', 'lost leadership (renew deadline passed)', { lease: `${this.o.namespace}/${this.o.name}` });
+          this.setLeading(false);
+        }
         this.validUntil = this.o.clock.now() + this.renewDeadlineMs;
         if (!this.leading) this.o.onLog?.('info', 'became leader', { lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity });
         this.setLeading(true);

@@ -17,6 +17,16 @@ class LeaseServer {
   lease: LeaseObj | undefined;
   rv = 0;
   down = new Set<string>();
+  /** Requests of these replicas wait until `resume` (a loaded machine: the renewal comes back late). */
+  private stalled = new Map<string, (() => void)[]>();
+  stall(who: string): void {
+    this.stalled.set(who, []);
+  }
+  resume(who: string): void {
+    const waiting = this.stalled.get(who) ?? [];
+    this.stalled.delete(who);
+    for (const w of waiting) w();
+  }
   client(who: string): KubeClient {
     return {
       server: 'mem',
@@ -26,6 +36,8 @@ class LeaseServer {
       request: async (r: KubeRequest) => {
         const err = (status: number, message: string) => new KubeApiError({ status, message, verb: r.method, path: r.path });
         if (this.down.has(who)) throw err(0, 'unreachable');
+        const waiting = this.stalled.get(who);
+        if (waiting) await new Promise<void>((r) => waiting.push(r));
         if (r.method === 'GET') {
           if (!this.lease) throw err(404, 'not found');
           return structuredClone(this.lease);
@@ -44,8 +56,8 @@ class LeaseServer {
   }
 }
 
-function elector(server: LeaseServer, clock: FakeClock, id: string): LeaderElector {
-  return new LeaderElector({ client: server.client(id), namespace: 'ns', name: 'spillway', identity: id, clock, jitter: noJitter, leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 200 });
+function elector(server: LeaseServer, clock: FakeClock, id: string, on: { started?: () => void; stopped?: () => void } = {}): LeaderElector {
+  return new LeaderElector({ client: server.client(id), namespace: 'ns', name: 'spillway', identity: id, clock, jitter: noJitter, leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 200, onStartedLeading: on.started, onStoppedLeading: on.stopped });
 }
 
 describe('leader election', () => {
@@ -98,5 +110,28 @@ describe('leader election', () => {
     assert.ok(aStopped >= 0 && bStarted > aStopped, `a stopped at ${aStopped}, b started at ${bStarted}`);
     await a.stop(false);
     await b.stop(false);
+  });
+
+  it('a renewal that comes back after the renew deadline ends the term and starts a new one (the controller is told twice)', { timeout: 300_000 }, async () => {
+    const clock = new FakeClock();
+    const srv = new LeaseServer();
+    const events: string[] = [];
+    const a = elector(srv, clock, 'a', { started: () => events.push(`started@${a.isLeader()}`), stopped: () => events.push('stopped') });
+    a.start();
+    await clock.advance(0);
+    await clock.advance(500);
+    assert.ok(a.isLeader());
+    assert.deepEqual(events, ['started@true']);
+    // The event loop of a loaded machine: a's renewal is answered only after its renew deadline (but before the lease
+    // would let anyone else take over). Meanwhile a refuses to write (isLeader false), so a reconcile it ran was cut off.
+    srv.stall('a');
+    await clock.advance(1_700);
+    assert.equal(a.isLeader(), false, 'past the renew deadline a does not claim leadership');
+    srv.resume('a');
+    await clock.advance(0);
+    assert.ok(a.isLeader(), 'the late renewal succeeded: a holds the lease again');
+    // Without the second `started`, the controller would never redo the reconcile the lapse aborted.
+    assert.deepEqual(events, ['started@true', 'stopped', 'started@true']);
+    await a.stop();
   });
 });
