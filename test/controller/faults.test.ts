@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WRITE_VERBS } from '../double/index.ts';
 import type { KubeDouble } from '../double/index.ts';
-import { FAILOVER_SERVICES, MESH_CLUSTERS } from '../../src/kube/resources.ts';
+import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS } from '../../src/kube/resources.ts';
 import type { ResourceType } from '../../src/kube/resources.ts';
 import type { Controller } from '../../src/controller/controller.ts';
 import type { Fleet } from './harness.ts';
-import { TEST_TIMEOUT, applyAs, converged, create, divergence, failoverService, get, loadIstioCrds, meshCluster, remove, service, startFleet, until } from './harness.ts';
+import { TEST_TIMEOUT, applyAs, converged, create, divergence, failoverService, get, list, loadIstioCrds, meshCluster, remove, service, startFleet, until } from './harness.ts';
 import { HttpKubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/api/types.ts';
 
@@ -164,7 +164,10 @@ describe('fault matrix', () => {
   });
 
   it('two controllers at once: only the leader writes; the other takes over when it stops', { timeout: 300_000 }, async () => {
-    const le = { leaseDurationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 100 };
+    // client-go's lease and renew deadline: a loaded machine's renewals keep the lease (with 1.5 s leases the lease
+    // legitimately moves under load, and then the "follower" writes as the leader it became). The hand-over stays
+    // fast: a stopping leader releases the lease, and the other retries every 100 ms.
+    const le = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 100 };
     const a = await f.startController({ identity: 'a', leaderElection: le });
     const b = await f.startController({ identity: 'b', leaderElection: le });
     await until(async () => (a.isLeader !== b.isLeader ? [] : ['no single leader']), 'one leader');
@@ -198,9 +201,10 @@ describe('controller killed mid-apply (separate process, SIGKILL) and restarted'
     dir = mkdtempSync(join(tmpdir(), 'spillway-kill-'));
     const kubeconfig = join(dir, 'management.kubeconfig');
     writeFileSync(kubeconfig, f.mgmt.kubeconfig());
-    // VirtualService writes are slow, so the kill lands after the other kinds were written and before those.
-    // Long enough that, on a loaded machine, every member still has one in flight when the last one starts.
-    const undo = f.members.map((d) => d.addLatency(5_000, { verb: 'patch', resource: 'virtualservices' }));
+    // VirtualService writes are held in every member (accepted, not carried out), so the kill lands at a known point:
+    // the other kinds written, each member with a VirtualService write in flight. Whatever the machine's load, the
+    // child cannot finish while they are held.
+    const holds = f.members.map((d) => d.hold({ verb: 'patch', resource: 'virtualservices' }));
     for (const n of ['reviews', 'ratings', 'details']) await create(f.mc, failoverService(n, ALL.map((w) => w.replace('reviews', n))));
     const script = `import('./src/cli/controller.ts').then((m) => m.controllerCommand({ kubeconfig: ${JSON.stringify(kubeconfig)}, namespace: 'spillway-system', metricsAddr: '', leaderElect: false }))`;
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -210,7 +214,8 @@ describe('controller killed mid-apply (separate process, SIGKILL) and restarted'
     const vsPatches = (d: KubeDouble) => d.requests.filter((r) => r.info?.verb === 'patch' && r.info.resource === 'virtualservices');
     try {
       await until(
-        async () => (f.members.every((d) => d.peek('networking.istio.io', 'serviceentries', 'default', 'reviews-global') && vsPatches(d).length > 0) ? [] : ['not mid-apply yet']),
+        // Mid-apply, with the workloads it discovered written (the expected render below is made from them).
+        async () => (f.members.every((d, i) => d.peek('networking.istio.io', 'serviceentries', 'default', 'reviews-global') && holds[i]!.held() > 0) && (await list(f.mc, MESH_WORKLOADS)).length === 9 ? [] : ['not mid-apply yet']),
         'the child is mid-apply',
         120_000,
       );
@@ -218,13 +223,18 @@ describe('controller killed mid-apply (separate process, SIGKILL) and restarted'
       child.kill('SIGKILL');
       await exited;
     }
-    assert.ok(f.members.every((d) => vsPatches(d).some((r) => r.code === 0)), 'writes were in flight when the controller died');
-    // The API server finishes the writes it had accepted.
-    await until(async () => (f.members.every((d) => vsPatches(d).every((r) => r.code !== 0)) ? [] : ['in flight']), 'in-flight writes land', 60_000);
-    assert.ok((await divergence(f)).length > 0, 'the first controller did not finish');
+    assert.ok(holds.every((h) => h.held() > 0), 'writes were in flight when the controller died');
+    // cluster1 carries out the writes it had accepted (objects now exist that no running controller remembers
+    // writing); cluster2 and cluster3 drop theirs (the client went away before the server wrote).
+    holds[0]!.release();
+    holds[1]!.drop();
+    holds[2]!.drop();
+    await until(async () => (f.members.every((d) => vsPatches(d).every((r) => r.code !== 0)) ? [] : ['in flight']), 'in-flight writes end', 60_000);
+    assert.ok(vsPatches(f.members[0]!).some((r) => r.code >= 200 && r.code < 300), 'cluster1 carried out a write of the dead controller');
+    const half = await divergence(f);
+    for (const c of ['cluster2', 'cluster3']) assert.ok(half.some((p) => p.startsWith(`${c}: missing networking.istio.io/VirtualService/`)), `the first controller did not finish in ${c}: ${half.join('\n')}`);
     assert.match(log, /"msg":"starting"/);
     assert.doesNotMatch(log, /kube-double/, 'no token in the logs');
-    for (const u of undo) u();
     // While no controller runs, inputs change: one service goes away (its objects become orphans), one is reordered.
     await remove(f.mc, failoverService('details', []));
     await applyAs(f.mc, failoverService('ratings', ['ratings-cluster3', 'ratings-cluster1']));

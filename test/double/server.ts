@@ -78,6 +78,16 @@ export interface FailureHandle {
   cancel(): void;
 }
 
+/** Requests held by `hold` until released (they then proceed) or dropped (answered 503, state untouched). */
+export interface HoldHandle {
+  /** Matching requests waiting now. */
+  held(): number;
+  /** Lets the waiting requests (and any later ones) proceed as usual; ends the hold. */
+  release(): void;
+  /** Answers the waiting requests 503 without touching state (the write never happened); ends the hold. */
+  drop(): void;
+}
+
 export interface KubeDoubleOptions {
   /** Cluster name used in kubeconfigs (default "kube-double"). */
   name?: string;
@@ -108,6 +118,11 @@ interface OpenWatch {
 
 interface Failure extends FailureSpec {
   left: number;
+}
+
+interface Hold {
+  matcher: RequestMatcher;
+  waiting: ((go: boolean) => void)[];
 }
 
 interface Latency {
@@ -154,6 +169,7 @@ export class KubeDouble {
   private readonly watches = new Set<OpenWatch>();
   private failures: Failure[] = [];
   private latencies: Latency[] = [];
+  private holds: Hold[] = [];
   private stallNew = false;
   private listening = false;
   private boundPort = 0;
@@ -313,6 +329,21 @@ export class KubeDouble {
     };
   }
 
+  /**
+   * Holds matching resource requests before they are handled, for as long as the test wants: a write the server
+   * accepted and has not carried out yet. `release` lets them proceed; `drop` answers them 503 without touching
+   * state (the client went away before the server wrote). Either ends the hold.
+   */
+  hold(m: RequestMatcher = {}): HoldHandle {
+    const h: Hold = { matcher: m, waiting: [] };
+    this.holds.push(h);
+    const end = (go: boolean): void => {
+      this.holds = this.holds.filter((x) => x !== h);
+      for (const w of h.waiting.splice(0)) w(go);
+    };
+    return { held: () => h.waiting.length, release: () => end(true), drop: () => end(false) };
+  }
+
   /** Takes the server down: stops listening and resets every connection. State is kept. */
   async down(): Promise<void> {
     if (!this.listening) return;
@@ -453,6 +484,11 @@ export class KubeDouble {
       const { info, type } = route;
       record.info = info;
       for (const l of this.latencies) if (matches(l.matcher, info)) await sleep(l.ms);
+      for (const h of [...this.holds]) {
+        if (!matches(h.matcher, info)) continue;
+        const go = await new Promise<boolean>((r) => h.waiting.push(r));
+        if (!go) throw new StatusError(503, 'ServiceUnavailable', 'the request was dropped while held (test fault)');
+      }
       const fail = this.failures.find((f) => f.left > 0 && matches(f, info));
       if (fail) {
         fail.left--;
