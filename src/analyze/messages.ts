@@ -53,6 +53,7 @@ export const MSG = {
   CrossNamespaceWorkload: t('SPW140', 'error', 'a FailoverService uses a MeshWorkload or Service of another namespace without a MeshWorkloadGrant'),
   KubernetesHost: t('SPW141', 'error', 'spec.hostname names a host Kubernetes owns (a *.svc.<clusterDomain> name)'),
   HostOutsideNamespace: t('SPW142', 'error', 'spec.hostname is not under the FailoverService\'s namespace and an allowed suffix'),
+  ExistingServiceEntryHost: t('SPW143', 'error', 'the global host is a host of a ServiceEntry Spillway did not write (the mesh already routes it)'),
   WorkloadUnavailable: t('SPW127', 'warning', 'a listed MeshWorkload does not exist: its cluster is left out of the tiers'),
   ClusterUnavailable: t('SPW128', 'warning', 'a listed MeshWorkload names a cluster with no MeshCluster: it is left out of the tiers'),
   NoWorkloadAvailable: t('SPW129', 'error', 'none of the listed MeshWorkloads is available'),

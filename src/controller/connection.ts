@@ -39,6 +39,37 @@ export class ClusterConnection {
   readonly client: KubeClient;
   private readonly informers = new Map<string, Informer>(); // by kind
   private services: Informer | undefined;
+  /** The mesh's own ServiceEntries (every one without Spillway's label): their hosts are not for FailoverServices. */
+  private foreign: Informer | undefined;
+  private foreignMemo: { version: number; hosts: ReadonlyMap<string, string> } | undefined;
+
+  /** The informers besides the output kinds': Services (discovery) and the foreign ServiceEntries. */
+  private extras(): Informer[] {
+    return [...(this.services ? [this.services] : []), ...(this.foreign ? [this.foreign] : [])];
+  }
+
+  /**
+   * Hosts of the ServiceEntries in this cluster that Spillway did not write, each with where it is
+   * (`ServiceEntry ns/name in <cluster>`); undefined until they are listed.
+   */
+  foreignHosts(): ReadonlyMap<string, string> | undefined {
+    const inf = this.foreign;
+    if (!inf?.synced) return undefined;
+    if (this.foreignMemo?.version === inf.version) return this.foreignMemo.hosts;
+    const hosts = new Map<string, string>();
+    const objects = inf.list().sort((a, b) => objectKey(a) < objectKey(b) ? -1 : objectKey(a) > objectKey(b) ? 1 : 0);
+    for (const o of objects) {
+      const list = (o.spec as { hosts?: unknown } | undefined)?.hosts;
+      if (!Array.isArray(list)) continue;
+      for (const h of list) {
+        if (typeof h !== 'string') continue;
+        const host = h.toLowerCase().replace(/\.$/, '');
+        if (!hosts.has(host)) hosts.set(host, `ServiceEntry ${o.metadata.namespace ?? 'default'}/${o.metadata.name} in cluster ${this.name}`);
+      }
+    }
+    this.foreignMemo = { version: inf.version, hosts };
+    return hosts;
+  }
   private setupError: string | undefined;
   private setupDone = false;
   private stopped = false;
@@ -60,7 +91,7 @@ export class ClusterConnection {
     this.stopped = true;
     this.abort.abort();
     await this.setup;
-    await Promise.all([...this.informers.values(), ...(this.services ? [this.services] : [])].map((i) => i.stop()));
+    await Promise.all([...this.informers.values(), ...this.extras()].map((i) => i.stop()));
     if (this.o.ownsClient) this.client.close();
   }
 
@@ -111,6 +142,14 @@ export class ClusterConnection {
           this.services = new Informer({ client: this.client, type: SERVICES, clock: this.o.clock, jitter: this.o.jitter, timing: this.o.timing, onEvent, onLog: log });
           this.services.start();
         }
+        const seType = types.find((t) => t.kind === 'ServiceEntry');
+        if (seType) {
+          this.foreign = new Informer({ client: this.client, type: seType, labelSelector: `${LABEL_MANAGED_BY}!=${MANAGED_BY_VALUE}`,
+            // Only the hosts are read: keep nothing else of other teams' ServiceEntries.
+            transform: (o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace, ...(o.metadata.resourceVersion ? { resourceVersion: o.metadata.resourceVersion } : {}) }, spec: { hosts: (o.spec as { hosts?: unknown } | undefined)?.hosts } }),
+            clock: this.o.clock, jitter: this.o.jitter, timing: this.o.timing, onEvent, onLog: log });
+          this.foreign.start();
+        }
         this.o.onChange();
         return;
       } catch (e) {
@@ -133,11 +172,13 @@ export class ClusterConnection {
     this.rediscovering = true;
     this.rediscoveries++;
     this.o.log.warn('Istio API versions changed; discovering them again', { cluster: this.name, reason: why });
-    const old = [...this.informers.values(), ...(this.services ? [this.services] : [])];
+    const old = [...this.informers.values(), ...this.extras()];
     this.setupDone = false;
     this.setupError = why;
     this.informers.clear();
     this.services = undefined;
+    this.foreign = undefined;
+    this.foreignMemo = undefined;
     this.labelled.clear();
     this.labelledValid = false;
     this.followed.clear();
@@ -182,6 +223,8 @@ export class ClusterConnection {
       if (!inf.synced) return { ready: false, notReadyReason: inf.lastError ?? `listing ${inf.type.plural}`, labelled: empty };
       if (!inf.healthy) return { ready: false, notReadyReason: inf.lastError ?? `watch of ${inf.type.plural} failing`, labelled: empty };
     }
+    // The mesh's own ServiceEntry hosts decide whether a FailoverService is accepted: wait for them too.
+    if (this.foreign && !this.foreign.synced) return { ready: false, notReadyReason: this.foreign.lastError ?? 'listing the mesh\'s ServiceEntries', labelled: empty };
     let stale = !this.labelledValid;
     for (const inf of this.informers.values()) if (this.followed.get(inf) !== inf.version) stale = true;
     if (stale) {
@@ -277,19 +320,19 @@ export class ClusterConnection {
   /** Every watch is healthy. */
   get reachable(): boolean {
     if (!this.setupDone) return false;
-    return [...this.informers.values(), ...(this.services ? [this.services] : [])].every((i) => i.synced && i.healthy);
+    return [...this.informers.values(), ...this.extras()].every((i) => i.synced && i.healthy);
   }
 
   /** The current problem talking to the cluster, if any. */
   get error(): string | undefined {
     if (!this.setupDone) return this.setupError;
-    for (const i of [...this.informers.values(), ...(this.services ? [this.services] : [])]) if (!i.healthy && i.lastError) return i.lastError;
+    for (const i of [...this.informers.values(), ...this.extras()]) if (!i.healthy && i.lastError) return i.lastError;
     return undefined;
   }
 
   /** Has every informer of this connection listed at least once (for telling Pending from Failed)? */
   get everReady(): boolean {
-    return this.setupDone && [...this.informers.values(), ...(this.services ? [this.services] : [])].every((i) => i.synced);
+    return this.setupDone && [...this.informers.values(), ...this.extras()].every((i) => i.synced);
   }
 
   informerFor(kind: string): Informer | undefined {
@@ -297,7 +340,7 @@ export class ClusterConnection {
   }
 
   watchCounters(): { stall: number; gone: number; error: number } {
-    const all = [...this.informers.values(), ...(this.services ? [this.services] : [])];
+    const all = [...this.informers.values(), ...this.extras()];
     return {
       stall: all.reduce((n, i) => n + i.counters.stalls, 0),
       gone: all.reduce((n, i) => n + i.counters.gone, 0),

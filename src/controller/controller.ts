@@ -229,6 +229,27 @@ export class Controller {
     this.metrics.registry.onCollect(() => this.collectGauges());
   }
 
+  private foreignMemo: { parts: readonly (ReadonlyMap<string, string> | undefined)[]; hosts: ReadonlyMap<string, string> | undefined } | undefined;
+
+  /**
+   * The members' own ServiceEntry hosts (not Spillway's), merged in cluster-name order; the same map while no
+   * cluster's changed, so the render cache keeps its per-service results.
+   */
+  private foreignHosts(entries: ReadonlyMap<string, { conn?: { foreignHosts(): ReadonlyMap<string, string> | undefined } }>): ReadonlyMap<string, string> | undefined {
+    const names = [...entries.keys()].sort();
+    const parts = names.map((n) => entries.get(n)?.conn?.foreignHosts());
+    const m = this.foreignMemo;
+    if (m && m.parts.length === parts.length && m.parts.every((p, i) => p === parts[i])) return m.hosts;
+    let hosts: Map<string, string> | undefined;
+    for (const p of parts) {
+      if (!p || p.size === 0) continue;
+      hosts ??= new Map();
+      for (const [h, where] of p) if (!hosts.has(h)) hosts.set(h, where);
+    }
+    this.foreignMemo = { parts, hosts };
+    return hosts;
+  }
+
   /** Starts watching and reconciling; resolves once the management cluster's inputs are listed. */
   async start(): Promise<void> {
     this.started = true;
@@ -394,7 +415,9 @@ export class Controller {
     for (const [name, e] of entries) if (e.conn) live.set(name, e.conn.live());
     const drain = this.registry.draining();
     for (const [name, conn] of drain) live.set(name, conn.live());
-    const plan = planReconcile({ docs: [...meshClusters, ...effective, ...services, ...this.grants.list()], policy: this.o.hostSuffixes ? { hostSuffixes: this.o.hostSuffixes } : undefined, clusters: live, memo: (c, k) => this.memos.get(c, k), renderCache: this.renderCache, planCache: this.planCache, drain: [...drain.keys()] });
+    const foreignHosts = this.foreignHosts(entries);
+    const policy = this.o.hostSuffixes || foreignHosts ? { ...(this.o.hostSuffixes ? { hostSuffixes: this.o.hostSuffixes } : {}), ...(foreignHosts ? { foreignHosts } : {}) } : undefined;
+    const plan = planReconcile({ docs: [...meshClusters, ...effective, ...services, ...this.grants.list()], policy, clusters: live, memo: (c, k) => this.memos.get(c, k), renderCache: this.renderCache, planCache: this.planCache, drain: [...drain.keys()] });
     const held = new Map<string, string[]>();
     for (const p of plan.clusters) for (const ref of p.held.keys()) held.set(ref, [...(held.get(ref) ?? []), p.cluster]);
 

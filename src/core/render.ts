@@ -4,8 +4,10 @@
  * run with the objects thrown away, so the two can never disagree. Pure: no I/O.
  */
 import type { KubeObject } from '../api/types.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
 import { Reporter, MSG, cmp } from '../analyze/messages.ts';
 import { objectRef } from '../model/naming.ts';
+import { globalHostOf } from '../analyze/checks/hostname.ts';
 import type { Message } from '../analyze/messages.ts';
 import { buildSnapshot } from '../analyze/snapshot.ts';
 import type { SnapshotCache, SourcedDocument } from '../analyze/snapshot.ts';
@@ -218,6 +220,12 @@ function dependencyKey(ctx: FailoverContext, meshKey: () => string): string[] {
   // domains and the render's host suffixes.
   for (const ns of [...others].sort()) parts.push(`grants:${ns}:${JSON.stringify((ctx.snapshot.grants?.get(ns) ?? []).map((g) => g.spec))}`);
   if (ctx.fs.spec.hostname !== undefined) parts.push(meshKey());
+  // And whether the global host is one of the mesh's own ServiceEntry hosts (and whose).
+  const foreign = ctx.snapshot.policy?.foreignHosts;
+  if (foreign && foreign.size > 0) {
+    const host = globalHostOf(ctx);
+    parts.push(`foreign:${host !== undefined ? (foreign.get(host) ?? '') : ''}`);
+  }
   return parts;
 }
 
@@ -225,6 +233,27 @@ function sameKey(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * Hosts of ServiceEntries in the input that Spillway did not write (no `app.kubernetes.io/managed-by: spillway`
+ * label): `kubectl get serviceentries -A -o yaml` of a member, passed to render or validate with the inputs.
+ */
+function serviceEntryHosts(docs: readonly SourcedDocument[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const { value } of docs) {
+    if (typeof value !== 'object' || value === null) continue;
+    const o = value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown; labels?: Record<string, unknown> }; spec?: { hosts?: unknown } };
+    if (o.kind !== 'ServiceEntry' || typeof o.apiVersion !== 'string' || !o.apiVersion.startsWith('networking.istio.io/')) continue;
+    if (o.metadata?.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_VALUE) continue;
+    if (!Array.isArray(o.spec?.hosts)) continue;
+    for (const h of o.spec.hosts) {
+      if (typeof h !== 'string') continue;
+      const host = h.toLowerCase().replace(/\.$/, '');
+      if (!out.has(host)) out.set(host, `ServiceEntry ${String(o.metadata?.namespace ?? 'default')}/${String(o.metadata?.name ?? '?')} in the input`);
+    }
+  }
+  return out;
 }
 
 /** Renders documents (raw objects, or `{value, source}` pairs) into Istio objects per cluster, with messages. */
@@ -235,8 +264,11 @@ export function render(docs: readonly unknown[] | readonly SourcedDocument[], po
 
 export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocument[], cache?: RenderCache, policy?: Partial<RenderPolicy>): DetailedRenderResult {
   const reporter = new Reporter();
-  const snapshot = buildSnapshot(asSourced(docs), reporter, cache?.snapshot);
+  const sourced = asSourced(docs);
+  const snapshot = buildSnapshot(sourced, reporter, cache?.snapshot);
   snapshot.policy = { ...DEFAULT_POLICY, ...policy };
+  const inputHosts = serviceEntryHosts(sourced);
+  if (inputHosts.size > 0) snapshot.policy.foreignHosts = new Map([...(policy?.foreignHosts ?? []), ...inputHosts]);
   let meshKeyMemo: string | undefined;
   const meshKey = (): string =>
     (meshKeyMemo ??= `mesh:${[...new Set([...snapshot.clusters.values()].map((c) => c.spec.clusterDomain ?? ''))].sort().join(',')}:${(snapshot.policy?.hostSuffixes ?? []).join(',')}`);

@@ -8,6 +8,11 @@ export interface RenderPolicy {
    * `<anything>.<namespace>.<suffix>`. @default ['global']
    */
   hostSuffixes: readonly string[];
+  /**
+   * Hosts of the mesh's own ServiceEntries (not Spillway's), lower case, each with where it was seen
+   * (`ServiceEntry ns/name in cluster2`): a FailoverService's global host may not be one of them.
+   */
+  foreignHosts?: ReadonlyMap<string, string>;
 }
 
 export const DEFAULT_HOST_SUFFIXES: readonly string[] = ['global'];

@@ -6,9 +6,11 @@
  * `global`; `--host-suffix` on the CLI and the controller), so one namespace can never claim another's hosts.
  */
 import type { Check } from './check.ts';
+import type { FailoverContext } from '../../model/context.ts';
 import { MSG } from '../messages.ts';
 import { DEFAULTS } from '../../model/context.ts';
 import { DEFAULT_POLICY } from '../../model/snapshot.ts';
+import { defaultGlobalHost } from '../../model/naming.ts';
 
 /** The cluster domains of every MeshCluster (default cluster.local), lower case. */
 function clusterDomains(clusters: Iterable<{ spec: { clusterDomain?: string } }>): Set<string> {
@@ -17,10 +19,27 @@ function clusterDomains(clusters: Iterable<{ spec: { clusterDomain?: string } }>
   return out;
 }
 
+/** The FailoverService's global host, lower case: spec.hostname, else the derived one (undefined without a first workload). */
+export function globalHostOf(ctx: FailoverContext): string | undefined {
+  const host = ctx.fs.spec.hostname?.toLowerCase().replace(/\.$/, '');
+  if (host !== undefined) return host;
+  const first = ctx.listed[0]?.workload;
+  return first ? defaultGlobalHost(first.spec.service.name, first.spec.service.namespace ?? first.metadata.namespace ?? 'default') : undefined;
+}
+
 export const hostnameCheck: Check = {
   name: 'hostname',
   run(ctx, r) {
     const host = ctx.fs.spec.hostname?.toLowerCase().replace(/\.$/, '');
+    // The mesh's own ServiceEntries (from the members, or in the input): replacing one's cluster for every proxy
+    // would take over traffic someone else routes. The derived host is checked too.
+    const foreign = ctx.snapshot.policy?.foreignHosts;
+    const effective = globalHostOf(ctx);
+    const where = effective !== undefined ? foreign?.get(effective) : undefined;
+    if (where !== undefined) {
+      r.report(MSG.ExistingServiceEntryHost, ctx.ref, `${host !== undefined ? 'spec.hostname' : 'the derived global host'} ${effective} is a host of ${where}, which Spillway did not write: the mesh already routes it, and Spillway would replace its cluster for every proxy; choose another host`);
+      return;
+    }
     if (host === undefined) return; // the derived host is <service>-global.<namespace>.global
     const own = (ctx.fs.metadata.namespace ?? 'default').toLowerCase();
     for (const d of clusterDomains(ctx.snapshot.clusters.values())) {
