@@ -121,7 +121,7 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
         return;
       }
       const label = kind ? objectRef(kind, name || '?', meta && typeof meta.namespace === 'string' ? meta.namespace : undefined) : where;
-      reporter.report(MSG.IgnoredKind, label, `${where}: ${kind || 'a document without kind'}${apiVersion ? ` (${apiVersion})` : ''} is not a Spillway resource; ignored`);
+      reporter.report(MSG.IgnoredKind, label, `${where}: ${kind || 'a document without kind'}${apiVersion ? ` (${apiVersion})` : ''} is not a Spillway resource; ${kind === 'ServiceEntry' && apiVersion?.startsWith('networking.istio.io/') ? 'only its hosts are read: no FailoverService may take them (SPW143)' : 'ignored'}`);
       return;
     }
     const info = kindInfo(alias ?? kind)!;
