@@ -4,6 +4,7 @@ import { HttpKubeClient } from '../kube/client.ts';
 import { loadKubeConfig } from '../kube/config.ts';
 import { Controller } from '../controller/controller.ts';
 import { startHttpServer } from '../controller/http.ts';
+import { ControllerMetrics } from '../controller/metrics.ts';
 import type { RunningServer } from '../controller/http.ts';
 import { jsonLogger } from '../controller/log.ts';
 import { hostSuffixErrors } from '../analyze/dns.ts';
@@ -68,6 +69,8 @@ export async function controllerCommand(opts: ControllerCommandOptions): Promise
   try {
     const kc = loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context });
     const management = new HttpKubeClient(kc);
+    // The usual process, GC and event-loop metrics too (prom-client's defaults), next to Spillway's own.
+    const metrics = new ControllerMetrics({ defaults: true });
     controller = new Controller({
       management,
       namespace: opts.namespace,
@@ -79,6 +82,7 @@ export async function controllerCommand(opts: ControllerCommandOptions): Promise
       ...(opts.hostSuffixes && opts.hostSuffixes.length > 0 ? { hostSuffixes: opts.hostSuffixes } : {}),
       credentialWarningMs,
       log,
+      metrics,
     });
     log.info('starting', { server: management.server, namespace: opts.namespace, leaderElection: opts.leaderElect !== false });
   } catch (e) {

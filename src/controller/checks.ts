@@ -62,8 +62,8 @@ export class CheckRunner {
   runs = 0;
 
   constructor(private readonly o: CheckRunnerOptions) {
-    this.results = o.registry?.gauge('spillway_check_results', 'Findings of the last continuous check run, by level (pass, warn, fail, skip).');
-    this.failing = o.registry?.gauge('spillway_check_failing', '1 for each check code failing in the last continuous check run, by code and cluster ("" for mesh-wide findings).');
+    this.results = o.registry?.gauge('spillway_check_results', 'Findings of the last continuous check run, by level (pass, warn, fail, skip).', ['level']);
+    this.failing = o.registry?.gauge('spillway_check_failing', '1 for each check code failing in the last continuous check run, by code and cluster ("" for mesh-wide findings).', ['code', 'cluster']);
   }
 
   /** The conditions of the last run, or undefined before the first. The same objects while nothing changes. */

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface HttpEndpoints {
-  metrics: () => string;
+  metrics: () => string | Promise<string>;
   healthy: () => boolean;
   ready: () => boolean;
 }
@@ -29,7 +29,15 @@ export function startHttpServer(addr: string, ep: HttpEndpoints): Promise<Runnin
       res.end(body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'method not allowed\n');
-    if (path === '/metrics') return text(200, ep.metrics(), 'text/plain; version=0.0.4; charset=utf-8');
+    if (path === '/metrics') {
+      Promise.resolve()
+        .then(ep.metrics)
+        .then(
+          (body) => text(200, body, 'text/plain; version=0.0.4; charset=utf-8'),
+          () => text(500, 'metrics collection failed\n'),
+        );
+      return;
+    }
     if (path === '/healthz') return ep.healthy() ? text(200, 'ok\n') : text(500, 'reconcile loop stuck\n');
     if (path === '/readyz') return ep.ready() ? text(200, 'ok\n') : text(503, 'inputs not listed yet\n');
     return text(404, 'not found\n');

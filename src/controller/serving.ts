@@ -247,10 +247,10 @@ export class ServingPublisher {
   publishes = 0;
 
   constructor(private readonly o: ServingOptions) {
-    this.share = o.registry?.gauge('spillway_tier_share_percent', 'Predicted share of a client cluster\'s requests served by each tier, from live endpoints, by failover_service, client and tier (cluster).');
-    this.spilled = o.registry?.gauge('spillway_spilled_percent', 'Predicted share of a client cluster\'s requests served outside it (100 minus its own tier), by failover_service and client.');
-    this.failing = o.registry?.gauge('spillway_failing_percent', 'Predicted share of a client cluster\'s requests that fail (no healthy upstream, failing hosts not ejected), by failover_service and client.');
-    this.endpointsGauge = o.registry?.gauge('spillway_tier_endpoints', 'Endpoints of a FailoverService\'s workload per cluster, by failover_service, cluster and state (healthy, total).');
+    this.share = o.registry?.gauge('spillway_tier_share_percent', 'Predicted share of a client cluster\'s requests served by each tier, from live endpoints, by failover_service, client and tier (cluster).', ['failover_service', 'client', 'tier']);
+    this.spilled = o.registry?.gauge('spillway_spilled_percent', 'Predicted share of a client cluster\'s requests served outside it (100 minus its own tier), by failover_service and client.', ['failover_service', 'client']);
+    this.failing = o.registry?.gauge('spillway_failing_percent', 'Predicted share of a client cluster\'s requests that fail (no healthy upstream, failing hosts not ejected), by failover_service and client.', ['failover_service', 'client']);
+    this.endpointsGauge = o.registry?.gauge('spillway_tier_endpoints', 'Endpoints of a FailoverService\'s workload per cluster, by failover_service, cluster and state (healthy, total).', ['failover_service', 'cluster', 'state']);
   }
 
   /**

@@ -105,13 +105,13 @@ function loaded(args: string[]): string[] {
 
 const packagesIn = (urls: string[]) => [...new Set(urls.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []).filter((p) => p !== 'spillway'))].sort();
 
-test('commands load lazily: --version loads commander only, render and validate never load the Kubernetes client or CEL', { timeout: 300_000 }, () => {
+test('commands load lazily: --version loads commander only, render and validate never load the Kubernetes client, CEL or prom-client', { timeout: 300_000 }, () => {
   const version = loaded(['--version']);
   assert.deepEqual(packagesIn(version), ['commander']);
   assert.deepEqual(version.filter((u) => u.includes('/spillway/dist/')).map((u) => u.replace(/^.*\/spillway\/dist\//, '')).sort(), ['api/text.js', 'cli/errors.js', 'cli/main.js', 'cli/version.js', 'install/common.js']);
   for (const args of [['validate', '-f', 'seed.yaml'], ['render', '-f', 'seed.yaml', '--cluster', 'cluster2'], ['crds']]) {
     const pkgs = packagesIn(loaded(args));
     assert.ok(pkgs.includes('js-yaml'), `${args[0]} loads js-yaml (the scan sees packages)`);
-    for (const heavy of ['@kubernetes/client-node', '@bufbuild/cel', '@bufbuild/re2']) assert.ok(!pkgs.includes(heavy), `${args.join(' ')} does not load ${heavy} (loaded: ${pkgs.join(', ')})`);
+    for (const heavy of ['@kubernetes/client-node', '@bufbuild/cel', '@bufbuild/re2', 'prom-client']) assert.ok(!pkgs.includes(heavy), `${args.join(' ')} does not load ${heavy} (loaded: ${pkgs.join(', ')})`);
   }
 });

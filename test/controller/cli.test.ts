@@ -35,6 +35,9 @@ describe('spillway controller (command)', () => {
       assert.match(metrics, /^spillway_objects_applied_total\{cluster="cluster1"\} [1-9]/m);
       assert.match(metrics, /^spillway_cluster_reachable\{cluster="cluster2"\} 1$/m);
       assert.match(metrics, /^spillway_leader 1$/m);
+      // prom-client's defaults next to Spillway's own: process, GC and event-loop metrics.
+      for (const m of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_gc_duration_seconds', 'nodejs_heap_size_used_bytes']) assert.match(metrics, new RegExp(`^# TYPE ${m} `, 'm'), m);
+      assert.doesNotMatch(metrics, /token|password|BEGIN|secret/i, 'nothing secret in /metrics');
       assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
       assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
       assert.equal((await fetch(`http://127.0.0.1:${port}/nope`)).status, 404);

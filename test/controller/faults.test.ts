@@ -25,8 +25,8 @@ async function seed(f: Fleet, names = ['reviews']): Promise<void> {
   for (const n of names) for (const c of f.clients) await create(c, service(n));
 }
 
-function metric(ctl: Controller, name: string): number {
-  const m = ctl.metrics.registry.expose().split('\n').filter((l) => l.startsWith(name));
+async function metric(ctl: Controller, name: string): Promise<number> {
+  const m = (await ctl.metrics.registry.expose()).split('\n').filter((l) => l.startsWith(name));
   return m.reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
 
@@ -60,7 +60,7 @@ describe('fault matrix', () => {
     for (const d of f.members) d.dropWatches();
     await remove(f.clients[0]!, { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'reviews-global', namespace: 'default' } });
     await converged(f, 'drift repaired');
-    assert.ok(metric(ctl, 'spillway_watch_restarts{cluster="cluster1",reason="error"}') >= 1, 'the drops were seen as watch errors');
+    assert.ok(await metric(ctl, 'spillway_watch_restarts{cluster="cluster1",reason="error"}') >= 1, 'the drops were seen as watch errors');
   });
 
   it('watches stalled silently: the watchdog aborts and re-watches', { timeout: 300_000 }, async () => {
@@ -72,7 +72,7 @@ describe('fault matrix', () => {
     await applyAs(f.mc, failoverService('reviews', [ALL[1]!, ALL[0]!]));
     await remove(f.clients[0]!, { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'reviews-global', namespace: 'default' } });
     await converged(f, 'after stall');
-    assert.ok(metric(ctl, 'spillway_watch_restarts{cluster="cluster1",reason="stall"}') >= 1, 'a stall was detected in cluster1');
+    assert.ok(await metric(ctl, 'spillway_watch_restarts{cluster="cluster1",reason="stall"}') >= 1, 'a stall was detected in cluster1');
   });
 
   it('410 Gone during watch: re-lists (changes made meanwhile, deletions included, are not lost)', { timeout: 300_000 }, async () => {
@@ -92,7 +92,7 @@ describe('fault matrix', () => {
     await remove(f.mc, failoverService('ratings', []));
     await remove(f.clients[2]!, { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'reviews-global', namespace: 'default' } });
     await converged(f, 'after 410');
-    assert.ok(metric(ctl, 'spillway_watch_restarts{cluster="cluster3",reason="gone"}') >= 1);
+    assert.ok(await metric(ctl, 'spillway_watch_restarts{cluster="cluster3",reason="gone"}') >= 1);
   });
 
   it('409 on apply and 500s on every verb: retried with backoff until converged', { timeout: 300_000 }, async () => {
@@ -107,7 +107,7 @@ describe('fault matrix', () => {
     for (const d of f.members) d.injectFailures({ verb: ['patch', 'delete'], code: 500, count: 3 });
     await applyAs(f.mc, failoverService('reviews', [ALL[0]!, ALL[2]!]));
     await converged(f, 'update under 500');
-    assert.ok(metric(ctl, 'spillway_cluster_errors_total') > 0, 'the failures were seen');
+    assert.ok(await metric(ctl, 'spillway_cluster_errors_total') > 0, 'the failures were seen');
     await until(async () => {
       const s = (await get(f.mc, FAILOVER_SERVICES, 'default', 'reviews'))?.status as { conditions?: { type: string; status: string }[] } | undefined;
       return s?.conditions?.find((c) => c.type === 'Programmed')?.status === 'True' ? [] : [JSON.stringify(s)];

@@ -69,6 +69,6 @@ describe('controller: live tier shares', { timeout: 90_000 }, () => {
     await ctl.idle();
     const after1 = await serving();
     assert.equal(after1?.serving?.[0]?.tiers[1]?.percent, 54, JSON.stringify(after1));
-    assert.match(ctl.metrics.registry.expose(), /spillway_tier_share_percent\{client="cluster1",failover_service="default\/reviews",tier="cluster2"\} 54/);
+    assert.match(await ctl.metrics.registry.expose(), /spillway_tier_share_percent\{client="cluster1",failover_service="default\/reviews",tier="cluster2"\} 54/);
   });
 });

@@ -178,7 +178,7 @@ describe('live tier shares on API doubles', { timeout: 60_000 }, () => {
     ]);
     assert.ok(s.every((c) => typeof c.lastTransitionTime === 'string'));
     assert.equal((await events()).length, 0);
-    assert.match(registry.expose(), /spillway_tier_share_percent\{client="cluster1",failover_service="default\/reviews",tier="cluster1"\} 100/);
+    assert.match(await registry.expose(), /spillway_tier_share_percent\{client="cluster1",failover_service="default\/reviews",tier="cluster1"\} 100/);
   });
 
   it('scaling cluster1 down to 1 ready of 3 moves 54% to cluster2 and raises an Event within seconds', async () => {
@@ -196,9 +196,9 @@ describe('live tier shares on API doubles', { timeout: 60_000 }, () => {
     assert.equal(ev['type'], 'Warning');
     assert.deepEqual((ev['involvedObject'] as Record<string, unknown>)['kind'], 'FailoverService');
     assert.equal((ev['involvedObject'] as Record<string, unknown>)['name'], 'reviews');
-    assert.match(registry.expose(), /spillway_tier_share_percent\{client="cluster1",failover_service="default\/reviews",tier="cluster2"\} 54/);
-    assert.match(registry.expose(), /spillway_spilled_percent\{client="cluster1",failover_service="default\/reviews"\} 54/);
-    assert.match(registry.expose(), /spillway_failing_percent\{client="cluster1",failover_service="default\/reviews"\} 0/);
+    assert.match(await registry.expose(), /spillway_tier_share_percent\{client="cluster1",failover_service="default\/reviews",tier="cluster2"\} 54/);
+    assert.match(await registry.expose(), /spillway_spilled_percent\{client="cluster1",failover_service="default\/reviews"\} 54/);
+    assert.match(await registry.expose(), /spillway_failing_percent\{client="cluster1",failover_service="default\/reviews"\} 0/);
   });
 
   it('every pod gone moves all of it; back to 3 ready fails back with a Normal Event', async () => {

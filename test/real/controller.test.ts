@@ -192,7 +192,7 @@ describe('controller against real API servers, as the installed identity', { tim
       assert.deepEqual(events.map((e) => { const x = e as unknown as { type: string; reason: string; message: string; involvedObject: { kind: string } }; return [x.type, x.reason, x.involvedObject.kind, x.message]; }), [['Warning', 'CredentialsExpiring', 'MeshCluster', st!.credentialsWarning]]);
       assert.ok(!JSON.stringify([st, events]).includes(token), 'no token in status or Events');
     }
-    const metrics = ctl!.metrics.registry.expose();
+    const metrics = await ctl!.metrics.registry.expose();
     assert.match(metrics, /spillway_cluster_credentials_expiry_timestamp_seconds\{cluster="cluster2"\} \d{10}/);
   });
 
