@@ -189,9 +189,12 @@ export async function kubectlMinor(h: Harness): Promise<number> {
   return Number((JSON.parse(v.stdout) as { clientVersion: { minor: string } }).clientVersion.minor.replace(/\D/g, ''));
 }
 
-/** A Widget manifest as JSON text (kubectl reads JSON as YAML). */
+/**
+ * A Widget manifest as JSON text (kubectl reads JSON as YAML). No `labels` key unless there are labels: an empty
+ * map makes every server-side apply of the manifest a write (see ssa.test.ts).
+ */
 export function widgetJson(name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}): string {
-  return JSON.stringify({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name, labels }, spec });
+  return JSON.stringify({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name, ...(Object.keys(labels).length ? { labels } : {}) }, spec });
 }
 
 /** Starts `kubectl ... -w` and collects its stdout lines until stopped (or the timeout kills it). */

@@ -16,7 +16,7 @@ for (const target of TARGETS) describe(`kubectl server-side apply and watch (${t
   }, { timeout: REAL_START_MS });
   after(() => h?.close());
 
-  it('server-side apply: create, no-op, conflict, force, field removal', { todo: target === 'real' ? 'differs from kube-apiserver 1.37: its second, identical kubectl apply --server-side bumps resourceVersion' : false }, async () => {
+  it('server-side apply: create, no-op, conflict, force, field removal', async () => {
     assert.match(ok(await kubectl(h, ['apply', '--server-side', '-f', '-'], widget('ssa', { size: 1, tags: ['a'] })), 'ssa create'), /serverside-applied/);
     const rv = () => kubectl(h, ['get', 'wd', 'ssa', '-o', 'jsonpath={.metadata.resourceVersion}']).then((r) => ok(r, 'rv'));
     const rv1 = await rv();

@@ -34,7 +34,8 @@ export class StatusError extends Error {
       metadata: {},
       status: 'Failure',
       message: this.message,
-      reason: this.reason,
+      // metav1.Status omits an empty reason (a 500 from server-side apply has none).
+      ...(this.reason ? { reason: this.reason } : {}),
       code: this.code,
     };
     if (this.details) s.details = JSON.parse(JSON.stringify(this.details)) as JsonObject;

@@ -31,9 +31,14 @@ export const META_SCHEMA: Schema = {
   },
 };
 
-function itemKey(item: JsonObject, keys: string[]): string {
+/** A list-map item's key; a key field the item leaves out counts as its schema default (a Service port's protocol: TCP). */
+export function keyValue(item: JsonObject, k: string, items: Schema | undefined): Json {
+  return item[k] ?? (items?.properties?.[k]?.default as Json | undefined) ?? null;
+}
+
+function itemKey(item: JsonObject, keys: string[], items: Schema | undefined): string {
   const o: JsonObject = {};
-  for (const k of [...keys].sort()) o[k] = item[k] ?? null;
+  for (const k of [...keys].sort()) o[k] = keyValue(item, k, items);
   return `k:${JSON.stringify(o)}`;
 }
 
@@ -74,7 +79,7 @@ function walk(v: Json, s: Schema | undefined, path: Path, out: FieldSet): void {
     const lk = listKind(s);
     if (lk.type === 'map' && v.every(isObject)) {
       for (const item of v as JsonObject[]) {
-        const p = [...path, itemKey(item, lk.keys)];
+        const p = [...path, itemKey(item, lk.keys, s?.items)];
         out.add(key([...p, '.']));
         for (const [k, iv] of Object.entries(item)) walk(iv, propertySchema(s?.items, k), [...p, `f:${k}`], out);
       }

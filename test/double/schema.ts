@@ -109,6 +109,60 @@ export function prune(value: Json, s: Schema | undefined, path = '', root = true
   return removed;
 }
 
+/**
+ * The first field of a server-side apply configuration the schema does not declare, as kube-apiserver's
+ * structured-merge-diff names it: `.spec.bogus`, `.spec.ports[name="a"].bogus`, `.metadata.bogus` (list-map
+ * items by their keys, a missing key by its schema default; other list items by index). Undefined when every
+ * field is declared. At the root, apiVersion and kind are always declared; `metaKeys` are ObjectMeta's fields.
+ */
+export function firstUndeclared(value: Json, s: Schema | undefined, metaKeys: ReadonlySet<string>): string | undefined {
+  if (!isObject(value)) return undefined;
+  for (const key of Object.keys(value)) {
+    if (key === 'apiVersion' || key === 'kind') continue;
+    if (key === 'metadata') {
+      const m = value.metadata;
+      if (isObject(m)) for (const mk of Object.keys(m)) if (!metaKeys.has(mk)) return `.metadata.${mk}`;
+      continue;
+    }
+    const found = undeclaredIn(value[key] as Json, s ? declaredChild(s, key) : undefined, `.${key}`, s);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The schema of `key` under `s`: a property, additionalProperties, `null` (declared, anything goes) or undefined. */
+function declaredChild(s: Schema, key: string): Schema | null | undefined {
+  const p = s.properties?.[key];
+  if (p) return p;
+  if (isObject(s.additionalProperties as Json)) return s.additionalProperties as Schema;
+  return keepsUnknown(s) ? null : undefined;
+}
+
+function undeclaredIn(value: Json, s: Schema | null | undefined, path: string, parent: Schema | undefined): string | undefined {
+  if (s === undefined) return parent ? path : undefined;
+  if (s === null || keepsUnknown(s) && !s.properties) return undefined;
+  if (Array.isArray(value)) {
+    const items = s.items;
+    if (!items) return undefined;
+    const mapKeys = s['x-kubernetes-list-type'] === 'map' ? (s['x-kubernetes-list-map-keys'] ?? []) : undefined;
+    for (const [i, item] of value.entries()) {
+      let at = `[${i}]`;
+      if (mapKeys && isObject(item)) {
+        at = `[${mapKeys.map((k) => `${k}=${JSON.stringify(item[k] ?? items.properties?.[k]?.default ?? null)}`).join(',')}]`;
+      }
+      const found = undeclaredIn(item, items, `${path}${at}`, s);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (!isObject(value)) return undefined;
+  for (const key of Object.keys(value)) {
+    const found = undeclaredIn(value[key] as Json, declaredChild(s, key), `${path}.${key}`, s);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** Applies `default`s in place, for absent properties of objects that exist. */
 export function applyDefaults(value: Json, s: Schema | undefined, root = true): void {
   if (!s) return;

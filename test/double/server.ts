@@ -16,7 +16,7 @@ import { PatchError, applyJsonPatch, applyMergePatch, applyStrategicMergePatch }
 import type { ResourceType, ServerContext } from './resources.ts';
 import { apiVersionOf, builtInTypes, typeFromCRD } from './resources.ts';
 import type { Schema } from './schema.ts';
-import { applyDefaults, prune, validate } from './schema.ts';
+import { applyDefaults, firstUndeclared, prune, validate } from './schema.ts';
 import type { Matcher } from './selectors.ts';
 import { parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import { apply as serverSideApply, readManaged, recordUpdate } from './ssa.ts';
@@ -849,6 +849,12 @@ export class KubeDouble {
     const meta = metaOf(next);
     const unknown: string[] = [];
     for (const k of Object.keys(meta)) if (!META_KEYS.has(k)) { delete meta[k]; unknown.push(`metadata.${k}`); }
+    // ObjectMeta's maps and lists are omitempty: an empty one is not stored (so an apply that sends `labels: {}`
+    // finds it missing again next time, and is never a no-op).
+    for (const k of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
+      const v = meta[k];
+      if ((isObject(v) && Object.keys(v).length === 0) || (Array.isArray(v) && v.length === 0)) delete meta[k];
+    }
     const schema = t.schemas[version];
     unknown.push(...prune(next, schema));
     if (unknown.length) {
@@ -1061,12 +1067,12 @@ export class KubeDouble {
     }
     const am = obj(applied.metadata) ?? {};
     if (am.name !== undefined && am.name !== info.name) throw badRequest(`the name of the object (${String(am.name)}) does not match the name on the URL (${info.name})`);
-    // Undeclared fields are neither applied nor owned.
-    const unknown = prune(applied, t.schemas[info.version]);
-    for (const k of Object.keys(am)) if (!META_KEYS.has(k)) unknown.push(`metadata.${k}`);
-    if (unknown.length) {
-      if (fv === 'Strict') throw badRequest(`strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`);
-      if (fv !== 'Ignore') warnings.push(...unknown.map((u) => `unknown field "${u}"`));
+    // kube-apiserver turns the configuration into a typed patch first: a field the schema does not declare fails the
+    // request (500, no reason, first such field only) whatever fieldValidation says; nothing is pruned.
+    const undeclared = firstUndeclared(applied, t.schemas[info.version], META_KEYS);
+    if (undeclared) {
+      const ns = str(am.namespace) ?? '';
+      throw new StatusError(500, '', `failed to create typed patch object (${ns}/${info.name}; ${t.group}/${info.version}, Kind=${t.kind}): ${undeclared}: field not declared in schema`);
     }
     const old = this.store.get(t.group, t.plural, t.namespaced ? info.namespace : '', info.name);
     if (!old && info.subresource) throw notFound(t.group, t.plural, info.name);

@@ -1,7 +1,7 @@
 // Server-side apply and managedFields bookkeeping for updates.
 import type { StatusCause } from './errors.ts';
 import type { FieldSet, Path, Scope } from './fieldset.ts';
-import { META_SCHEMA, describe, fieldsOf, fromFieldsV1, getPath, isPrefix, removePath, toFieldsV1, unkey } from './fieldset.ts';
+import { META_SCHEMA, describe, fieldsOf, fromFieldsV1, getPath, isPrefix, keyValue, removePath, toFieldsV1, unkey } from './fieldset.ts';
 import type { Json, JsonObject } from './json.ts';
 import { clone, deepEqual, isObject } from './json.ts';
 import type { Schema } from './schema.ts';
@@ -72,7 +72,7 @@ function mergeValue(live: Json | undefined, applied: Json, s: Schema | undefined
     if (lk.type === 'map') {
       const out = clone(live);
       for (const item of applied) {
-        const at = isObject(item) ? out.findIndex((x) => isObject(x) && lk.keys.every((k) => deepEqual(x[k] ?? null, item[k] ?? null))) : -1;
+        const at = isObject(item) ? out.findIndex((x) => isObject(x) && lk.keys.every((k) => deepEqual(keyValue(x, k, s?.items), keyValue(item, k, s?.items)))) : -1;
         if (at >= 0) out[at] = mergeValue(out[at], item, s?.items);
         else out.push(clone(item));
       }
