@@ -9,7 +9,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { MemberConfig } from './config.ts';
-import { redactUrl } from './config.ts';
+import { redactUrl, tokenFileOf } from './config.ts';
+import { TokenFile } from './token-file.ts';
 import { KubeApiError, parseRetryAfter } from './errors.ts';
 
 export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -91,6 +92,8 @@ export class HttpKubeClient implements KubeClient {
 
   private readonly kc: KubeConfig | undefined;
   private readonly member: MemberConfig | undefined;
+  /** A service-account token file (in-cluster): read again when the kubelet rotates it. */
+  private readonly tokenFile: TokenFile | undefined;
 
   constructor(source: KubeConfig | MemberConfig, opts: { timeoutMs?: number; userAgent?: string } = {}) {
     this.defaultTimeoutMs = opts.timeoutMs ?? 30_000;
@@ -103,6 +106,8 @@ export class HttpKubeClient implements KubeClient {
     }
     const kc = source;
     this.kc = kc;
+    const tokenFile = tokenFileOf(kc);
+    if (tokenFile) this.tokenFile = new TokenFile(tokenFile);
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error(`kubeconfig has no cluster for context "${kc.getCurrentContext()}"`);
     if (!/^https?:\/\//.test(cluster.server)) throw new Error(`kubeconfig cluster "${cluster.name}" has an invalid server URL`);
@@ -144,6 +149,8 @@ export class HttpKubeClient implements KubeClient {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(opts.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
     if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    // client-node's own token-file reader keeps one token for every user of the process for a minute.
+    if (this.tokenFile) headers.Authorization = `Bearer ${this.tokenFile.get()}`;
     return { t: this.transport, headers };
   }
 
@@ -223,11 +230,17 @@ export class HttpKubeClient implements KubeClient {
   async request(r: KubeRequest): Promise<unknown> {
     this.count(r.method, r.path, false);
     const body = r.body === undefined ? undefined : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+    let reread = false;
     for (let attempt = 0; ; attempt++) {
       const { res } = await this.open(r.method, r.path, r.query, body, r.contentType, r.signal, r.timeoutMs ?? this.defaultTimeoutMs);
       const text = await readAll(res, r.method, r.path);
       const status = res.statusCode ?? 0;
       if (status >= 200 && status < 300) return text ? (JSON.parse(text) as unknown) : {};
+      // Refused credentials from a token file: the kubelet may have rotated it since we last looked; once.
+      if (status === 401 && this.tokenFile && !reread) {
+        reread = true;
+        if (this.tokenFile.refresh()) continue;
+      }
       const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(res.headers['retry-after']) : undefined;
       if (status === 429 && retryAfterMs !== undefined && attempt < THROTTLE_RETRIES && retryAfterMs <= THROTTLE_MAX_WAIT_MS && !r.signal?.aborted) {
         this.stats.throttled++;

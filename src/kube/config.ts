@@ -11,7 +11,8 @@
  * (insecure-skip-tls-verify, http://) is refused with a code and the path of the field, never its value.
  */
 import { X509Certificate } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -25,10 +26,12 @@ export interface ConfigSource {
   /** Environment and home directory to load from (tests); default: this process's. */
   env?: Record<string, string | undefined>;
   home?: string;
+  /** Where the pod's service-account files are (tests only). @default /var/run/secrets/kubernetes.io/serviceaccount */
+  serviceAccountDir?: string;
 }
 
-/** The service account files a pod gets; their presence (with KUBERNETES_SERVICE_HOST) means "in a pod". */
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+/** The service account files a pod gets (token, ca.crt, namespace); with KUBERNETES_SERVICE_HOST/PORT they mean "in a pod". */
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /**
  * kubectl's loading rules: `--kubeconfig` alone if given; else every file of `$KUBECONFIG` (a list separated
@@ -47,14 +50,37 @@ export function loadKubeConfig(src: ConfigSource): KubeConfig {
   } else {
     const files = kubeconfigFiles(env, src.home ?? homedir());
     if (files.length > 0) mergeFiles(kc, files);
-    else if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) kc.loadFromCluster();
-    else throw new Error('no kubeconfig: pass --kubeconfig, set $KUBECONFIG or create ~/.kube/config (inside a pod the service account is used)');
+    else if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT && existsSync(join(src.serviceAccountDir ?? SERVICE_ACCOUNT_DIR, 'token'))) {
+      loadInCluster(kc, env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT, src.serviceAccountDir ?? SERVICE_ACCOUNT_DIR);
+    } else throw new Error('no kubeconfig: pass --kubeconfig, set $KUBECONFIG or create ~/.kube/config (inside a pod the service account is used)');
   }
   if (src.context) selectContext(kc, src.context);
   else if (!kc.getCurrentContext() || !kc.getContextObject(kc.getCurrentContext())) {
     throw new Error(`the kubeconfig has no current-context${kc.getCurrentContext() ? ` named "${kc.getCurrentContext()}"` : ''}: pass --context (have: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
   }
   return kc;
+}
+
+/**
+ * In-cluster config as client-go builds it: https://KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT, the pod's CA,
+ * its namespace, and its service-account token as a file (a `tokenFile` auth provider), which HttpKubeClient
+ * reads again whenever the kubelet rotates it.
+ */
+function loadInCluster(kc: KubeConfig, host: string, port: string, dir: string): void {
+  const namespaceFile = join(dir, 'namespace');
+  const namespace = existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : '';
+  kc.loadFromOptions({
+    clusters: [{ name: 'in-cluster', server: `https://${isIPv6(host) ? `[${host}]` : host}:${port}`, caFile: join(dir, 'ca.crt'), skipTLSVerify: false }],
+    users: [{ name: 'in-cluster', authProvider: { name: 'tokenFile', config: { tokenFile: join(dir, 'token') } } }],
+    contexts: [{ name: 'in-cluster', cluster: 'in-cluster', user: 'in-cluster', ...(namespace ? { namespace } : {}) }],
+    currentContext: 'in-cluster',
+  });
+}
+
+/** The token file of a KubeConfig user that authenticates with one (in-cluster config), if any. */
+export function tokenFileOf(kc: KubeConfig): string | undefined {
+  const ap = kc.getCurrentUser()?.authProvider as { name?: unknown; config?: { tokenFile?: unknown } } | undefined;
+  return ap?.name === 'tokenFile' && typeof ap.config?.tokenFile === 'string' ? ap.config.tokenFile : undefined;
 }
 
 /** The files kubectl would read, in order: existing entries of $KUBECONFIG (deduplicated), else ~/.kube/config. */
