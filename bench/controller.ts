@@ -33,11 +33,11 @@ import { RenderCache, renderDetailed } from '../src/core/render.ts';
 import type { KubeObject } from '../src/api/types.ts';
 import { LABEL_MANAGED_BY } from '../src/api/types.ts';
 import { installManifests } from '../src/install/install.ts';
-import { ISTIO_GROUP, OUTPUT_KINDS, objectKey } from '../src/kube/resources.ts';
+import { FAILOVER_SERVICES, ISTIO_GROUP, MESH_CLUSTERS, MESH_WORKLOADS, MESH_WORKLOAD_GRANTS, OUTPUT_KINDS, objectKey } from '../src/kube/resources.ts';
 import { WRITE_VERBS } from '../test/double/index.ts';
 import type { KubeDouble } from '../test/double/index.ts';
 import type { JsonObject } from '../test/double/json.ts';
-import { NS, applyAs, failoverService, inputs, meshWorkload, startFleet, strip } from '../test/controller/harness.ts';
+import { NS, applyAs, clientFor, failoverService, meshWorkload, startFleet, strip } from '../test/controller/harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -89,6 +89,7 @@ const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 interface Reconcile {
   at: number;
+  statusWrites: number;
   durationMs: number;
   applied: number;
   pruned: number;
@@ -152,17 +153,25 @@ class ControllerProcess {
     }
   }
 
-  /** Peak resident memory so far (VmHWM), in MiB; NaN without /proc. */
+  /** Peak resident memory so far (VmHWM, sampled every 500 ms so that it is known after a crash too), in MiB. */
   peakMiB(): number {
+    this.sample();
+    return this.peak;
+  }
+  private peak = NaN;
+  private readonly sampler = setInterval(() => this.sample(), 500);
+  private sample(): void {
     try {
       const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
-      return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+      const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+      if (!(kb / 1024 <= this.peak)) this.peak = kb / 1024;
     } catch {
-      return NaN;
+      // exited, or no /proc
     }
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.sampler);
     if (this.child.exitCode === null) this.child.kill('SIGTERM');
     await this.exited;
   }
@@ -194,6 +203,7 @@ function memberDiff(f: { members: KubeDouble[] }, want: Record<string, KubeObjec
 const dir = mkdtempSync(join(tmpdir(), 'spillway-bench-'));
 const f = await startFleet(C);
 let ctl: ControllerProcess | undefined;
+let mc: ReturnType<typeof clientFor> | undefined;
 /** Targets this run missed (each printed at the end; any makes the exit status 1). */
 const missed: string[] = [];
 const peaks: number[] = [];
@@ -207,8 +217,9 @@ try {
   }
   f.mgmt.load(load as unknown as JsonObject[]);
   load.length = 0;
-  // The inputs as the controller reads them (server-set metadata included); changes below edit this copy too.
-  const docs = await inputs(f);
+  // The inputs as the controller reads them (server-set metadata included), straight from the store; changes
+  // below edit this copy too.
+  const docs = [MESH_CLUSTERS, MESH_WORKLOADS, FAILOVER_SERVICES, MESH_WORKLOAD_GRANTS].flatMap((t) => f.mgmt.peekAll(t.group, t.plural).map((o) => ({ ...structuredClone(o), kind: t.kind }) as unknown as KubeObject));
   const cache = new RenderCache();
   let expected = renderDetailed(docs, cache);
   const expectedTotal = clusters.reduce((n, c) => n + (expected.clusters[c]?.length ?? 0), 0);
@@ -219,6 +230,8 @@ try {
     clusters.forEach((c, ci) => f.members[ci]!.load((expected.clusters[c] ?? []) as unknown as JsonObject[], { fieldManager: 'spillway' }));
     log(`preload: every member holds its render, applied by field manager spillway (as a previous controller left it), in ${secs(t)}`);
   }
+  // A new client: the loads above held the event loop long enough for the server to close idle kept-alive sockets.
+  mc = clientFor(f.mgmt);
   const kubeconfig = join(dir, 'management.kubeconfig');
   writeFileSync(kubeconfig, f.mgmt.kubeconfig());
   const all = [f.mgmt, ...f.members];
@@ -230,6 +243,8 @@ try {
   ctl = new ControllerProcess(kubeconfig, 1, deployment.nodeArgs);
   await ctl.until((r) => synced(r) && r.at > t);
   const firstS = (performance.now() - t) / 1000;
+  // Onto a preloaded fleet the first controller still writes every status once (none was ever written): let it.
+  await ctl.until((r) => synced(r) && r.statusWrites === 0);
   // Counted at the members: writes of a slow cluster finish in the background, outside any reconcile's report.
   const applied = f.members.reduce((n, d) => n + writes(d), 0);
   const wantApplied = preload ? 0 : expectedTotal;
@@ -298,10 +313,13 @@ try {
     collect?.();
     const from = ctl!.reconciles.length;
     const t0 = performance.now();
-    await applyAs(f.mc, failoverService(`svc${i}`, order.map((c) => wl(i, c))));
+    await applyAs(mc!, failoverService(`svc${i}`, order.map((c) => wl(i, c))));
     while (!satisfied(exp)) await new Promise((r) => setImmediate(r));
     const latency = performance.now() - t0;
-    const reconcile = await ctl!.until((r) => r.applied > 0, from);
+    const live = performance.now();
+    // The reconcile that wrote it (its report counts the writes unless they outlasted the controller's wait for a
+    // cluster and finished in the background: then the first reconcile to finish after they were live).
+    const reconcile = await ctl!.until((r) => r.applied > 0 || r.at >= live, from);
     await ctl!.quiet();
     return { latency, reconcile, count: exp.count };
   }
@@ -343,8 +361,13 @@ try {
   const r0 = performance.now();
   renderDetailed(docs);
   log(`for scale: one uncached renderDetailed of these inputs takes ${ms(performance.now() - r0)} in this process`);
+} catch (e) {
+  // A controller that dies (say, out of heap at the Deployment's limit) is a result too: report it and what it used.
+  const peak = ctl?.peakMiB() ?? NaN;
+  missed.push(`run aborted: ${e instanceof Error ? e.message : String(e)}${Number.isFinite(peak) ? ` (controller peak resident memory ${peak.toFixed(0)} MiB)` : ''}`);
 } finally {
   await ctl?.stop();
+  mc?.close();
   await f.close();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -9,7 +9,7 @@
  * Services. Every event schedules one coalesced, rate-limited reconcile of the whole snapshot.
  */
 import type { KubeObject } from '../api/types.ts';
-import { RenderCache } from '../core/render.ts';
+import { RenderCache, renderDetailed } from '../core/render.ts';
 import type { Clock, Jitter, TimerHandle } from '../kube/clock.ts';
 import { backoffDelay, randomJitter, realClock } from '../kube/clock.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -97,7 +97,7 @@ export interface ReconcileReport {
   outcomes: ClusterOutcome[];
   discoveryNotes: DiscoveryNote[];
   durationMs: number;
-  /** Time spent per phase: discovery, render+plan, cluster writes, workload writes, statuses. */
+  /** Time spent per phase: discovery, render, plan, cluster writes, workload writes, statuses. */
   phases: Record<string, number>;
 }
 
@@ -417,11 +417,15 @@ export class Controller {
     for (const [name, conn] of drain) live.set(name, conn.live());
     const foreignHosts = this.foreignHosts(entries);
     const policy = this.o.hostSuffixes || foreignHosts ? { ...(this.o.hostSuffixes ? { hostSuffixes: this.o.hostSuffixes } : {}), ...(foreignHosts ? { foreignHosts } : {}) } : undefined;
-    const plan = planReconcile({ docs: [...meshClusters, ...effective, ...services, ...this.grants.list()], policy, clusters: live, memo: (c, k) => this.memos.get(c, k), renderCache: this.renderCache, planCache: this.planCache, drain: [...drain.keys()] });
+    const docs = [...meshClusters, ...effective, ...services, ...this.grants.list()];
+    // Rendered here to time it apart from planning; planReconcile then gets this very result from the cache.
+    renderDetailed(docs, this.renderCache, policy);
+    phase('render');
+    const plan = planReconcile({ docs, policy, clusters: live, memo: (c, k) => this.memos.get(c, k), renderCache: this.renderCache, planCache: this.planCache, drain: [...drain.keys()] });
     const held = new Map<string, string[]>();
     for (const p of plan.clusters) for (const ref of p.held.keys()) held.set(ref, [...(held.get(ref) ?? []), p.cluster]);
 
-    phase('renderPlan');
+    phase('plan');
     const outcomes = await Promise.all(plan.clusters.map((p) => this.executeBounded(p, drain.has(p.cluster) ? { conn: drain.get(p.cluster), error: undefined } : { conn: entries.get(p.cluster)?.conn, error: entries.get(p.cluster)?.error })));
     for (const o of outcomes) if (drain.has(o.cluster)) this.registry.drained(o.cluster, o);
     phase('clusterWrites');

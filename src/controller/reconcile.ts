@@ -351,9 +351,15 @@ export interface Condition {
   message: string;
 }
 
+const servicesIndex = new WeakMap<DetailedRenderResult, Map<string, Map<string, readonly string[]>>>();
+
 /** Object keys per (service ref, cluster), from the render's blocks (the same arrays while a service is unchanged). */
-export function objectsByService(render: DetailedRenderResult): Map<string, Map<string, readonly string[]>> {
+export function objectsByService(render: DetailedRenderResult): ReadonlyMap<string, ReadonlyMap<string, readonly string[]>> {
+  // A render reused for the same documents (RenderCache.last) is the same object: so is this index of it.
+  const known = servicesIndex.get(render);
+  if (known) return known;
   const out = new Map<string, Map<string, readonly string[]>>();
+  servicesIndex.set(render, out);
   for (const [cluster, blocks] of render.blocks) {
     for (const b of blocks) {
       let per = out.get(b.ref);

@@ -118,6 +118,19 @@ export class RenderCache {
   readonly services = new Map<string, ServiceMemo>();
   readonly translations = new Map<string, TranslationMemo>();
   readonly claims = new Claims();
+  /**
+   * The last render made with this cache: its documents (by identity), policy and result. A render of the very same
+   * documents with the same policy is that result again (a render is a pure function of them, and documents are
+   * never modified in place): a reconcile woken by anything but an input change (a member's watch event, a resync,
+   * a status echo) pays a pass over the document list instead of a render.
+   */
+  last: { docs: readonly unknown[]; policy: string; result: DetailedRenderResult } | undefined;
+}
+
+function sameDocuments(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -263,6 +276,18 @@ export function render(docs: readonly unknown[] | readonly SourcedDocument[], po
 }
 
 export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocument[], cache?: RenderCache, policy?: Partial<RenderPolicy>): DetailedRenderResult {
+  if (!cache) return renderFresh(docs, undefined, policy);
+  // Maps (foreign hosts) by their entries: JSON would write every Map as {}.
+  const policyKey = JSON.stringify(policy ?? {}, (_k, v: unknown) => (v instanceof Map ? { map: [...(v as Map<unknown, unknown>)] } : v instanceof Set ? { set: [...(v as Set<unknown>)] } : v));
+  const last = cache.last;
+  if (last && last.policy === policyKey && sameDocuments(last.docs, docs)) return last.result;
+  cache.last = undefined; // a render that throws leaves nothing to reuse
+  const result = renderFresh(docs, cache, policy);
+  cache.last = { docs: [...docs], policy: policyKey, result };
+  return result;
+}
+
+function renderFresh(docs: readonly unknown[] | readonly SourcedDocument[], cache: RenderCache | undefined, policy: Partial<RenderPolicy> | undefined): DetailedRenderResult {
   const reporter = new Reporter();
   const sourced = asSourced(docs);
   const snapshot = buildSnapshot(sourced, reporter, cache?.snapshot);

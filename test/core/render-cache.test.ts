@@ -106,6 +106,8 @@ for (const seed of [1, 2, 3, 4, 5]) {
       const input = [...docs.values()];
       const cached = renderDetailed(input, cache);
       const fresh = renderDetailed(input);
+      // The very same documents again (a reconcile woken by something else): the same result, not a new render.
+      if (r() < 0.5) assert.equal(renderDetailed([...input], cache), cached, `step ${step}: same documents`);
       assert.equal(renderJson(cached), renderJson(fresh), `step ${step}`);
       assert.deepEqual(cached.services, fresh.services, `step ${step}`);
       assert.deepEqual(cached.messages, fresh.messages, `step ${step}`);
@@ -154,4 +156,31 @@ test('unchanged services keep their output objects; a changed service gets new o
   // Whole blocks keep their identity too: that is what lets the controller skip unchanged services.
   const blocksBefore = new Set([...first.blocks.values()].flat().map((b) => b.objects));
   for (const b of [...second.blocks.values()].flat()) assert.equal(blocksBefore.has(b.objects), b.ref !== 'FailoverService/default/s3', b.ref);
+});
+
+test('a render of the very same documents is the last result; any other document, order or policy renders again', () => {
+  const docs = [...world().values()];
+  const cache = new RenderCache();
+  const first = renderDetailed(docs, cache);
+  assert.equal(renderDetailed([...docs], cache), first);
+  // An equal but new object is another document: rendered again, to an equal result.
+  const i = docs.findIndex((d) => d.kind === 'FailoverService');
+  const copy = [...docs];
+  copy[i] = structuredClone(docs[i]!);
+  const again = renderDetailed(copy, cache);
+  assert.notEqual(again, first);
+  assert.equal(renderJson(again), renderJson(first));
+  // Another order, fewer documents, another policy: rendered again, each equal to a fresh render.
+  for (const [input, policy] of [[[...copy].reverse(), undefined], [copy.slice(1), undefined], [copy, { hostSuffixes: ['global', 'mesh'] }]] as const) {
+    const cached = renderDetailed(input, cache, policy);
+    assert.notEqual(cached, again);
+    assert.equal(renderJson(cached), renderJson(renderDetailed(input, undefined, policy)));
+    assert.deepEqual(cached.messages, renderDetailed(input, undefined, policy).messages);
+  }
+  // A policy holding a Map is compared by its entries.
+  const a = renderDetailed(copy, cache, { foreignHosts: new Map([['s1.default.global', 'c1: ServiceEntry istio-system/x']]) });
+  assert.equal(renderDetailed(copy, cache, { foreignHosts: new Map([['s1.default.global', 'c1: ServiceEntry istio-system/x']]) }), a);
+  const b = renderDetailed(copy, cache, { foreignHosts: new Map([['s2.default.global', 'c1: ServiceEntry istio-system/x']]) });
+  assert.notEqual(b, a);
+  assert.deepEqual(b.messages, renderDetailed(copy, undefined, { foreignHosts: new Map([['s2.default.global', 'c1: ServiceEntry istio-system/x']]) }).messages);
 });
