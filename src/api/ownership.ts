@@ -14,21 +14,36 @@ export const ANNOTATION_OWNER = 'spillway.dev/owner';
 /** The field manager of every write the controller makes. */
 export const FIELD_MANAGER = 'spillway';
 
-/** Two FNV-1a 32-bit digests (different offsets) as 16 hex digits: a stable digest of a short string (pure). */
-function digest(s: string): string {
+/**
+ * Two FNV-1a 32-bit digests (different offsets) of `parts` joined by newlines, as 16 hex digits: a stable digest
+ * of a short string (pure). Fed part by part, so no joined string is built (it runs once per rendered object).
+ */
+function digest(parts: readonly string[]): string {
   let a = 0x811c9dc5;
   let b = 0x050c5d1f;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x01000193);
+  for (let p = 0; p < parts.length; p++) {
+    if (p > 0) {
+      a = Math.imul(a ^ 10, 0x01000193);
+      b = Math.imul(b ^ 10, 0x01000193);
+    }
+    const s = parts[p] as string;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x01000193);
+    }
   }
-  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+  return hex8(a) + hex8(b);
+}
+
+function hex8(n: number): string {
+  const h = (n >>> 0).toString(16);
+  return h.length === 8 ? h : h.padStart(8, '0');
 }
 
 /** The owner annotation's value for an object of `kind` named `namespace/name` written for `cluster`. */
 export function ownerId(cluster: string, kind: string, namespace: string | undefined, name: string): string {
-  return `${cluster}.${digest(`${cluster}\n${kind}\n${namespace ?? ''}\n${name}`)}`;
+  return `${cluster}.${digest([cluster, kind, namespace ?? '', name])}`;
 }
 
 interface ManagedEntry {
