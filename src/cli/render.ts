@@ -1,6 +1,5 @@
 /** `spillway render` and `spillway validate`: the render pipeline behind the two commands' output. */
-import { render, hasErrors } from '../core/render.ts';
-import type { KubeObject } from '../api/types.ts';
+import { render, renderByCluster, hasErrors } from '../core/render.ts';
 import type { CliIO } from './main.ts';
 import { readInputDocuments } from './inputs.ts';
 import { formatMessage, jsonChunks, listChunks, nameChunks, writeChunks, writeOutDir, yamlChunks } from './output.ts';
@@ -20,37 +19,47 @@ export interface RenderCommandOptions {
 
 /** Exit status: 0 fine, 1 invalid input (valid parts still rendered); unusable invocations throw CliError. */
 export function renderCommand(opts: RenderCommandOptions, io: CliIO): number {
-  const result = render(readInputDocuments(opts.filename, { recursive: opts.recursive === true }), hostPolicy(opts.hostSuffix));
-  let clusters: Record<string, KubeObject[]> = result.clusters;
-  if (opts.cluster.length > 0) {
-    const unknown = opts.cluster.filter((c) => !(c in clusters));
-    if (unknown.length > 0) throw new CliError(`--cluster ${unknown.join(', ')}: no such cluster in the input (have: ${Object.keys(clusters).join(', ') || 'none'})`);
-    clusters = Object.fromEntries(Object.entries(clusters).filter(([c]) => opts.cluster.includes(c)));
-  }
+  const docs = readInputDocuments(opts.filename, { recursive: opts.recursive === true });
+  const policy = hostPolicy(opts.hostSuffix);
   if (opts.outDir !== undefined) {
-    const files = writeOutDir(opts.outDir, clusters);
+    // Every file is checked before the first is written, so this holds all clusters' objects at once.
+    const result = render(docs, policy);
+    const files = writeOutDir(opts.outDir, pick(result.clusters, opts.cluster));
     io.stderr(`wrote ${files.length} file(s) under ${opts.outDir}\n`);
     for (const m of result.messages) io.stderr(`${formatMessage(m)}\n`);
-  } else if (opts.output === 'json' && opts.cluster.length !== 1) {
+    return hasErrors(result.messages) ? 1 : 0;
+  }
+  // Printed output is written a cluster at a time: only one cluster's objects are held at once.
+  const result = renderByCluster(docs, policy);
+  const names = pick(Object.fromEntries(result.clusterNames.map((c) => [c, true])), opts.cluster);
+  const clusters = { clusterNames: Object.keys(names), objects: (c: string) => result.objects(c) };
+  if (opts.output === 'json' && opts.cluster.length !== 1) {
     // All clusters (or several chosen ones): the {clusters, messages} document for programs. kubectl refuses it
     // (it has no kind), so it can never put two clusters' objects into one.
     writeChunks(jsonChunks({ clusters, messages: result.messages }), io.stdout);
   } else {
-    refuseMixedStream(clusters, opts.output, io);
-    const only = Object.values(clusters)[0] ?? [];
-    writeChunks(opts.output === 'json' ? listChunks(only) : opts.output === 'name' ? nameChunks(clusters) : yamlChunks(clusters), io.stdout);
+    refuseMixedStream(clusters.clusterNames.filter((c) => result.hasObjects(c)), opts.output, io);
+    const first = clusters.clusterNames[0];
+    writeChunks(opts.output === 'json' ? listChunks(first === undefined ? [] : result.objects(first)) : opts.output === 'name' ? nameChunks(clusters) : yamlChunks(clusters), io.stdout);
     for (const m of result.messages) io.stderr(`${formatMessage(m)}\n`);
   }
   return hasErrors(result.messages) ? 1 : 0;
+}
+
+/** The clusters `--cluster` chose (all without it), in the render's order; an unknown name is an unusable invocation. */
+function pick<T>(clusters: Record<string, T>, chosen: readonly string[]): Record<string, T> {
+  if (chosen.length === 0) return clusters;
+  const unknown = chosen.filter((c) => !(c in clusters));
+  if (unknown.length > 0) throw new CliError(`--cluster ${unknown.join(', ')}: no such cluster in the input (have: ${Object.keys(clusters).join(', ') || 'none'})`);
+  return Object.fromEntries(Object.entries(clusters).filter(([c]) => chosen.includes(c)));
 }
 
 /**
  * A stream that is not read by a person goes somewhere like `kubectl apply -f -`, which applies everything it
  * reads to one cluster. So YAML or names for more than one cluster are printed only to a terminal.
  */
-function refuseMixedStream(clusters: Record<string, KubeObject[]>, output: string, io: CliIO): void {
+function refuseMixedStream(withObjects: readonly string[], output: string, io: CliIO): void {
   if (io.stdoutIsTTY === true) return;
-  const withObjects = Object.keys(clusters).filter((c) => (clusters[c]?.length ?? 0) > 0);
   if (withObjects.length <= 1) return;
   throw new CliError(
     `-o ${output} to a pipe or file would mix ${withObjects.length} clusters' objects (${withObjects.join(', ')}) in one stream; ` +

@@ -49,9 +49,13 @@ export interface DetailedRenderResult extends RenderResult {
 }
 
 const KIND_ORDER: Record<string, number> = { ServiceEntry: 0, DestinationRule: 1, EnvoyFilter: 2, Gateway: 3, VirtualService: 4 };
+const KIND_COUNT = 5;
+/** `NN\0Kind\0`: the start of a sort key, per kind (other kinds sort after ours, as 99). */
+const KEY_PREFIX = new Map(Object.entries(KIND_ORDER).map(([kind, n]) => [kind, `${String(n).padStart(2, '0')}\u0000${kind}\u0000`]));
 
 function sortKey(o: KubeObject): string {
-  return `${String(KIND_ORDER[o.kind] ?? 99).padStart(2, '0')}\u0000${o.kind}\u0000${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
+  const prefix = KEY_PREFIX.get(o.kind) ?? `99\u0000${o.kind}\u0000`;
+  return `${prefix}${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
 }
 
 export function compareObjects(a: KubeObject, b: KubeObject): number {
@@ -287,7 +291,8 @@ export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocume
   return result;
 }
 
-function renderFresh(docs: readonly unknown[] | readonly SourcedDocument[], cache: RenderCache | undefined, policy: Partial<RenderPolicy> | undefined): DetailedRenderResult {
+/** Snapshot, per-service checks and plans, mesh-wide checks: the plans that survive, oldest first. */
+function planAll(docs: readonly unknown[] | readonly SourcedDocument[], cache: RenderCache | undefined, policy: Partial<RenderPolicy> | undefined): { reporter: Reporter; snapshot: Snapshot; survivors: FailoverPlan[] } {
   const reporter = new Reporter();
   const sourced = asSourced(docs);
   const snapshot = buildSnapshot(sourced, reporter, cache?.snapshot);
@@ -321,40 +326,44 @@ function renderFresh(docs: readonly unknown[] | readonly SourcedDocument[], cach
     for (const ref of cache.translations.keys()) if (!seen.has(ref)) cache.translations.delete(ref);
   }
   const survivors = checkMesh(plans, reporter);
+  return { reporter, snapshot, survivors };
+}
+
+function renderFresh(docs: readonly unknown[] | readonly SourcedDocument[], cache: RenderCache | undefined, policy: Partial<RenderPolicy> | undefined): DetailedRenderResult {
+  const { reporter, snapshot, survivors } = planAll(docs, cache, policy);
 
   // Translate every plan. Two plans writing the same object claim the same key in a cluster; the newer plan is
   // rejected whole (oldest first, so a rejected plan frees its claims).
   const translations = survivors.map((plan) => translated(plan, cache));
-  const claims = cache?.claims ?? new Claims();
-  claims.update(survivors.map((plan, p) => [plan.ref, translations[p] as Map<string, Translated>]));
-  const index = new Map(survivors.map((plan, p) => [plan.ref, p]));
-  const clashes = new Map<number, Clash[]>();
-  for (const [cluster, keys] of claims.contested) {
-    for (const key of keys) {
-      const ps = (claims.claimants(cluster, key) as string[]).map((ref) => index.get(ref) as number).sort((a, b) => a - b);
-      for (let j = 1; j < ps.length; j++) {
-        const p = ps[j] as number;
-        const t = translations[p]?.get(cluster) as Translated;
-        const object = t.objects[t.keys.indexOf(key)] as KubeObject;
-        const list = clashes.get(p) ?? [];
-        for (let i = 0; i < j; i++) list.push({ cluster, key, older: ps[i] as number, object });
-        clashes.set(p, list);
+  // Per cluster, the plans (survivor indexes, ascending) claiming each key claimed more than once.
+  const contested: Contested[] = [];
+  let clusterNames: string[];
+  // Without a cache (one-shot renders: the CLI), every cluster's objects are sorted once here, by key then plan:
+  // keys claimed twice are neighbours, and the output is that order without the rejected plans' objects. With a
+  // cache (the controller), claims are kept up to date by difference and the output is sorted on first use.
+  let sortedAll: Map<string, SortEntry[]> | undefined;
+  if (cache) {
+    const claims = cache.claims;
+    claims.update(survivors.map((plan, p) => [plan.ref, translations[p] as Map<string, Translated>]));
+    const index = new Map(survivors.map((plan, p) => [plan.ref, p]));
+    for (const [cluster, keys] of claims.contested) {
+      for (const key of keys) {
+        const ps = (claims.claimants(cluster, key) as string[]).map((ref) => index.get(ref) as number).sort((a, b) => a - b);
+        contested.push({ cluster, key, ps });
       }
     }
+    clusterNames = [...new Set([...snapshot.clusters.keys(), ...claims.clusters()])].sort(cmp);
+  } else {
+    sortedAll = sortByKey(translations);
+    for (const [cluster, entries] of sortedAll) contestedIn(cluster, entries, contested);
+    clusterNames = [...new Set([...snapshot.clusters.keys(), ...sortedAll.keys()])].sort(cmp);
   }
-  const rejected = new Set<number>();
-  for (const p of [...clashes.keys()].sort((a, b) => a - b)) {
-    // In cluster, key and (newest older plan first) order, so the reported clash does not depend on map order.
-    const list = (clashes.get(p) as Clash[]).sort((a, b) => cmp(a.cluster, b.cluster) || cmp(a.key, b.key) || b.older - a.older);
-    const hit = list.find((c) => !rejected.has(c.older));
-    if (!hit) continue;
-    rejected.add(p);
-    const what = `${hit.object.kind} ${hit.object.metadata.namespace}/${hit.object.metadata.name} in cluster ${hit.cluster}`;
-    reporter.report(MSG.ObjectConflict, (survivors[p] as FailoverPlan).ref, `${what} is already written for ${(survivors[hit.older] as FailoverPlan).ref}`);
-  }
+  const rejected = resolveConflicts(contested, survivors, (p, cluster, key) => {
+    const t = translations[p]?.get(cluster) as Translated;
+    return t.objects[t.keys.indexOf(key)] as KubeObject;
+  }, reporter);
   const accepted = new Map<string, FailoverPlan>();
   const blocks = new Map<string, RenderBlock[]>();
-  const clusterNames = [...new Set([...snapshot.clusters.keys(), ...claims.clusters()])].sort(cmp);
   for (const name of clusterNames) blocks.set(name, []);
   survivors.forEach((plan, p) => {
     if (rejected.has(p)) return;
@@ -366,15 +375,14 @@ function renderFresh(docs: readonly unknown[] | readonly SourcedDocument[], cach
   let flat: Record<string, KubeObject[]> | undefined;
   const sortedClusters = (): Record<string, KubeObject[]> => {
     if (flat) return flat;
+    const sorted = sortedAll ?? sortByKey(translations);
+    sortedAll = undefined;
     flat = {};
     for (const name of clusterNames) {
-      const entries: { k: string; o: KubeObject; p: number }[] = [];
-      survivors.forEach((_plan, p) => {
-        const t = rejected.has(p) ? undefined : translations[p]?.get(name);
-        if (t) for (let i = 0; i < t.keys.length; i++) entries.push({ k: t.keys[i] as string, o: t.objects[i] as KubeObject, p });
-      });
-      entries.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.p - b.p));
-      flat[name] = entries.map((e) => e.o);
+      const entries = sorted.get(name) ?? [];
+      const objs: KubeObject[] = [];
+      for (const e of entries) if (rejected.size === 0 || !rejected.has(e.p)) objs.push(e.o);
+      flat[name] = objs;
     }
     return flat;
   };
@@ -416,8 +424,164 @@ interface Clash {
   cluster: string;
   key: string;
   older: number;
-  /** The newer plan's object. */
-  object: KubeObject;
+  /** The newer plan. */
+  p: number;
+}
+
+interface Contested {
+  cluster: string;
+  key: string;
+  /** Survivor indexes of the plans claiming the key, ascending. */
+  ps: number[];
+}
+
+/** Keys claimed by more than one plan in one cluster's entries, sorted by key then plan. */
+function contestedIn(cluster: string, entries: readonly SortEntry[], out: Contested[]): void {
+  for (let i = 0; i + 1 < entries.length; i++) {
+    const k = (entries[i] as SortEntry).k;
+    if ((entries[i + 1] as SortEntry).k !== k) continue;
+    const ps = [(entries[i] as SortEntry).p];
+    for (; i + 1 < entries.length && (entries[i + 1] as SortEntry).k === k; i++) {
+      const p = (entries[i + 1] as SortEntry).p;
+      if (p !== ps[ps.length - 1]) ps.push(p);
+    }
+    if (ps.length > 1) out.push({ cluster, key: k, ps });
+  }
+}
+
+/**
+ * Two plans writing the same object: the newer is rejected whole, oldest first, so a rejected plan frees its
+ * claims. Reports each rejection (the clash reported does not depend on map order); returns the rejected indexes.
+ */
+function resolveConflicts(contested: readonly Contested[], survivors: readonly FailoverPlan[], objectOf: (p: number, cluster: string, key: string) => KubeObject, reporter: Reporter): Set<number> {
+  const clashes = new Map<number, Clash[]>();
+  for (const { cluster, key, ps } of contested) {
+    for (let j = 1; j < ps.length; j++) {
+      const p = ps[j] as number;
+      const list = clashes.get(p) ?? [];
+      for (let i = 0; i < j; i++) list.push({ cluster, key, older: ps[i] as number, p });
+      clashes.set(p, list);
+    }
+  }
+  const rejected = new Set<number>();
+  for (const p of [...clashes.keys()].sort((a, b) => a - b)) {
+    // In cluster, key and (newest older plan first) order.
+    const list = (clashes.get(p) as Clash[]).sort((a, b) => cmp(a.cluster, b.cluster) || cmp(a.key, b.key) || b.older - a.older);
+    const hit = list.find((c) => !rejected.has(c.older));
+    if (!hit) continue;
+    rejected.add(p);
+    const object = objectOf(p, hit.cluster, hit.key);
+    const what = `${object.kind} ${object.metadata.namespace}/${object.metadata.name} in cluster ${hit.cluster}`;
+    reporter.report(MSG.ObjectConflict, (survivors[p] as FailoverPlan).ref, `${what} is already written for ${(survivors[hit.older] as FailoverPlan).ref}`);
+  }
+  return rejected;
+}
+
+
+interface SortEntry {
+  k: string;
+  o: KubeObject;
+  /** The survivor index of the plan that wrote it. */
+  p: number;
+}
+
+/** Gathers entries kind by kind (in the order added), then sorts them into output order: by key, then by plan. */
+class EntrySorter {
+  private readonly buckets: SortEntry[][] = [];
+
+  add(k: string, o: KubeObject, p: number): void {
+    (this.buckets[KIND_ORDER[o.kind] ?? KIND_COUNT] ??= []).push({ k, o, p });
+  }
+
+  /**
+   * Added plan by plan (plans are mostly in namespace/name order), each kind's entries are long sorted runs,
+   * which the sort merges cheaply.
+   */
+  sorted(): SortEntry[] {
+    const entries: SortEntry[] = [];
+    for (const b of this.buckets) if (b) for (const e of b) entries.push(e);
+    return entries.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.p - b.p));
+  }
+}
+
+/** Every cluster's objects in output order. */
+function sortByKey(translations: readonly Map<string, Translated>[]): Map<string, SortEntry[]> {
+  const byCluster = new Map<string, EntrySorter>();
+  translations.forEach((perCluster, p) => {
+    for (const [cluster, t] of perCluster) {
+      let sorter = byCluster.get(cluster);
+      if (!sorter) byCluster.set(cluster, (sorter = new EntrySorter()));
+      for (let i = 0; i < t.keys.length; i++) sorter.add(t.keys[i] as string, t.objects[i] as KubeObject, p);
+    }
+  });
+  return new Map([...byCluster].map(([cluster, sorter]) => [cluster, sorter.sorted()]));
+}
+
+/** A one-shot render taken cluster by cluster: see `renderByCluster`. */
+export interface ClusterRender {
+  /** Every valid MeshCluster and every cluster a service writes to, sorted: the keys of `render().clusters`. */
+  clusterNames: readonly string[];
+  messages: Message[];
+  /** The cluster's objects: exactly `render().clusters[cluster]`, translated anew (nothing is kept between calls). */
+  objects(cluster: string): KubeObject[];
+  /** The cluster gets objects (an accepted service writes to it). */
+  hasObjects(cluster: string): boolean;
+}
+
+/**
+ * The same render as `render`, for one-shot commands with large inputs: rather than holding every cluster's
+ * objects at once (10k services over 5 clusters is 650,000 objects), it translates the plans one cluster at a time,
+ * first to find objects two services would both write (so the conflicts, and the messages, are known before any
+ * output), keeping only the keys, then again for each cluster that is asked for. Memory stays near one cluster's
+ * objects, at the price of translating twice.
+ */
+export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocument[], policy?: Partial<RenderPolicy>): ClusterRender {
+  const { reporter, snapshot, survivors } = planAll(docs, undefined, policy);
+  const names = new Set(snapshot.clusters.keys());
+  for (const plan of survivors) for (const t of plan.targets) names.add(t.clusterName);
+  const clusterNames = [...names].sort(cmp);
+  const writes = (plan: FailoverPlan, cluster: string): boolean => plan.targets.some((t) => t.clusterName === cluster);
+  const sortedIn = (cluster: string, skip?: ReadonlySet<number>): SortEntry[] => {
+    const sorter = new EntrySorter();
+    survivors.forEach((plan, p) => {
+      if (skip?.has(p) || !writes(plan, cluster)) return;
+      for (const o of translatePlan(plan, cluster).get(cluster) ?? []) sorter.add(sortKey(o), o, p);
+    });
+    return sorter.sorted();
+  };
+  // First pass: which keys more than one plan claims, a cluster at a time; the objects are dropped at once.
+  const contested: Contested[] = [];
+  for (const cluster of clusterNames) {
+    const claims = new Map<string, number | number[]>();
+    survivors.forEach((plan, p) => {
+      if (!writes(plan, cluster)) return;
+      for (const o of translatePlan(plan, cluster).get(cluster) ?? []) {
+        const k = sortKey(o);
+        const prior = claims.get(k);
+        if (prior === undefined) claims.set(k, p);
+        else if (typeof prior === 'number') {
+          if (prior !== p) claims.set(k, [prior, p]);
+        } else if (prior[prior.length - 1] !== p) prior.push(p);
+      }
+    });
+    // Keys in sorted order, so that the conflicts do not depend on map order.
+    const twice: Contested[] = [];
+    for (const [key, ps] of claims) if (typeof ps !== 'number') twice.push({ cluster, key, ps });
+    contested.push(...twice.sort((a, b) => cmp(a.key, b.key)));
+  }
+  const rejected = resolveConflicts(contested, survivors, (p, cluster, key) => {
+    const objs = translatePlan(survivors[p] as FailoverPlan, cluster).get(cluster) ?? [];
+    return objs.find((o) => sortKey(o) === key) as KubeObject;
+  }, reporter);
+  return {
+    clusterNames,
+    messages: reporter.sorted(),
+    hasObjects: (cluster) => survivors.some((plan, p) => !rejected.has(p) && writes(plan, cluster)),
+    objects(cluster: string): KubeObject[] {
+      if (!names.has(cluster)) return [];
+      return sortedIn(cluster, rejected).map((e) => e.o);
+    },
+  };
 }
 
 /** The plan's objects per cluster with their sort keys, from the cache when the plan and its address are unchanged. */

@@ -9,18 +9,24 @@ import { receivingVirtualService } from './virtual-service.ts';
 import { clusterMeta, remoteAnnotations } from './meta.ts';
 import type { ClusterMeta } from './meta.ts';
 
-export function translatePlan(plan: FailoverPlan): Map<string, KubeObject[]> {
+/**
+ * The plan's objects per cluster it targets. With `only`, just that cluster's (the very objects, in the same
+ * order, the full translation gives it): one-shot renders translate a cluster at a time to stay small.
+ */
+export function translatePlan(plan: FailoverPlan, only?: string): Map<string, KubeObject[]> {
   const out = new Map<string, KubeObject[]>();
   const metas = new Map<string, ClusterMeta>();
   const remoteNotes = new Map<string, Record<string, string>>();
   for (const t of plan.targets) {
-    metas.set(t.clusterName, clusterMeta(plan, t.clusterName));
     remoteNotes.set(t.clusterName, remoteAnnotations(t.clusterName));
+    if (only !== undefined && t.clusterName !== only) continue;
+    metas.set(t.clusterName, clusterMeta(plan, t.clusterName));
     out.set(t.clusterName, []);
   }
   // Every cluster that hosts a workload is a client served local-first...
   for (const client of plan.clients) {
     const c = client.local.clusterName;
+    if (only !== undefined && c !== only) continue;
     const meta = metas.get(c) as ClusterMeta;
     const list = out.get(c) as KubeObject[];
     list.push(globalServiceEntry(plan, client, meta));
@@ -34,6 +40,7 @@ export function translatePlan(plan: FailoverPlan): Map<string, KubeObject[]> {
   }
   // ...and, being a remote of every other client, receives their spill-over.
   for (const t of plan.targets) {
+    if (only !== undefined && t.clusterName !== only) continue;
     const meta = metas.get(t.clusterName) as ClusterMeta;
     (out.get(t.clusterName) as KubeObject[]).push(receivingGateway(plan, t, meta), receivingVirtualService(plan, t, meta));
   }

@@ -1,10 +1,11 @@
 /**
  * The render cache is an optimisation only: across random sequences of edits, a render that reuses the cache is
- * byte-identical to a fresh one, and services whose inputs did not change keep their very output objects.
+ * byte-identical to a fresh one, and services whose inputs did not change keep their very output objects. The
+ * cluster-by-cluster render of one-shot commands (renderByCluster) is byte-identical to both, conflicts included.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RenderCache, renderDetailed } from '../../src/core/render.ts';
+import { RenderCache, renderByCluster, renderDetailed } from '../../src/core/render.ts';
 import type { DetailedRenderResult } from '../../src/core/render.ts';
 import { renderJson } from '../../src/cli/output.ts';
 import type { KubeObject } from '../../src/api/types.ts';
@@ -95,6 +96,7 @@ const EDITS: ((docs: Map<string, KubeObject>, r: () => number) => void)[] = [
 ];
 
 let totalConflicts = 0;
+let byClusterConflicts = 0;
 for (const seed of [1, 2, 3, 4, 5]) {
   test(`seed ${seed}: 40 random edits, cached renders equal fresh renders byte for byte`, () => {
     const r = rng(seed);
@@ -109,10 +111,15 @@ for (const seed of [1, 2, 3, 4, 5]) {
       // The very same documents again (a reconcile woken by something else): the same result, not a new render.
       if (r() < 0.5) assert.equal(renderDetailed([...input], cache), cached, `step ${step}: same documents`);
       assert.equal(renderJson(cached), renderJson(fresh), `step ${step}`);
+      const byCluster = renderByCluster(input);
+      assert.deepEqual(byCluster.clusterNames, Object.keys(fresh.clusters), `step ${step}`);
+      assert.equal(renderJson({ clusters: byCluster, messages: byCluster.messages }), renderJson(fresh), `step ${step}: cluster by cluster`);
+      for (const c of byCluster.clusterNames) assert.equal(byCluster.hasObjects(c), (fresh.clusters[c]?.length ?? 0) > 0, `step ${step}: ${c}`);
       assert.deepEqual(cached.services, fresh.services, `step ${step}`);
       assert.deepEqual(cached.messages, fresh.messages, `step ${step}`);
       assertBlocksMatch(cached, `step ${step}`);
       if (cached.messages.some((m) => m.code === 'SPW122')) conflicts++;
+      if (byCluster.messages.some((m) => m.code === 'SPW122')) byClusterConflicts++;
       assertBlocksMatch(fresh, `step ${step}`);
     }
     totalConflicts += conflicts;
@@ -121,6 +128,7 @@ for (const seed of [1, 2, 3, 4, 5]) {
 
 test('the random edits exercised object conflicts (SPW122), so claims kept across renders were tested', () => {
   assert.ok(totalConflicts > 0);
+  assert.ok(byClusterConflicts > 0, 'the cluster-by-cluster render met conflicts too');
 });
 
 /** `blocks` hold exactly the objects of `clusters`, grouped by owning service, oldest accepted service first. */
