@@ -63,7 +63,12 @@ test('npm pack ships compiled JavaScript, the LICENSE and metadata, and no sourc
   assert.deepEqual(files.filter((f) => /\.(ts|mts|cts)$/.test(f) || /^(src|test|bench|scripts)\//.test(f)), [], 'no TypeScript or test files');
   assert.equal(pkg.license, 'Apache-2.0');
   assert.match(readFileSync(join(REPO, 'LICENSE'), 'utf8'), /^\s*Apache License\s+Version 2\.0, January 2004/);
-  assert.match(pkg.repository?.url ?? '', /^git\+https:\/\//);
+  // Spillway has no public home yet: no repository, homepage or bugs URL that would point at a made-up place, and the
+  // README says so (and how to install from a checkout).
+  for (const field of ['repository', 'homepage', 'bugs']) assert.ok(!(field in pkg), `package.json has no placeholder ${field}`);
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  assert.match(readme, /not published/);
+  assert.ok(readme.includes(`npm install -g ./spillway-${pkg.version}.tgz`), 'the README installs the tarball npm pack makes of this version');
   assert.ok(!('tsx' in pkg.dependencies) && 'tsx' in pkg.devDependencies, 'tsx is only a devDependency');
 });
 
