@@ -30,7 +30,7 @@ import { ControllerMetrics } from './metrics.ts';
 import { NotLeaderError } from './pool.ts';
 import type { WriteGate } from './pool.ts';
 import type { ClusterOutcome, ClusterPlan, LiveCluster } from './reconcile.ts';
-import { PlanCache, planReconcile } from './reconcile.ts';
+import { LastGoodRenders, PlanCache, planReconcile } from './reconcile.ts';
 import { ClusterRegistry } from './registry.ts';
 import { Scheduler } from './scheduler.ts';
 import type { RunResult } from './scheduler.ts';
@@ -115,6 +115,8 @@ export class Controller {
   private readonly renderCache = new RenderCache();
   /** Goes with `memos`: whenever a cluster's memo is dropped, so is its plan state. */
   private readonly planCache = new PlanCache();
+  /** The last accepted render per FailoverService: a held service's objects are repaired from it. */
+  private readonly lastGood = new LastGoodRenders();
   private readonly statuses: StatusWriter;
   /** Continuous checks (checks.ts): fed each reconcile's render; their conditions go into the statuses. */
   readonly checks: CheckRunner | undefined;
@@ -421,7 +423,7 @@ export class Controller {
     // Rendered here to time it apart from planning; planReconcile then gets this very result from the cache.
     renderDetailed(docs, this.renderCache, policy);
     phase('render');
-    const plan = planReconcile({ docs, policy, clusters: live, memo: (c, k) => this.memos.get(c, k), renderCache: this.renderCache, planCache: this.planCache, drain: [...drain.keys()] });
+    const plan = planReconcile({ docs, policy, clusters: live, memo: (c, k) => this.memos.get(c, k), renderCache: this.renderCache, planCache: this.planCache, drain: [...drain.keys()], lastGood: this.lastGood });
     const held = new Map<string, string[]>();
     for (const p of plan.clusters) for (const ref of p.held.keys()) held.set(ref, [...(held.get(ref) ?? []), p.cluster]);
 

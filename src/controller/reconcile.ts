@@ -98,6 +98,39 @@ export interface ReconcileInput {
   planCache?: PlanCache;
   /** Clusters whose MeshCluster was deleted while they are still reachable: everything Spillway wrote there goes. */
   drain?: readonly string[];
+  /**
+   * The last accepted render of each FailoverService, kept across reconciles (updated by planReconcile). While a
+   * service is held (not accepted) its last good objects are desired again, so an edit or a deletion made to one of
+   * them in a member is repaired. Without it (say, after a restart) held objects are only left as they are.
+   */
+  lastGood?: LastGoodRenders;
+}
+
+/**
+ * Per FailoverService (ref), per cluster, the objects of its last accepted render (the render's own arrays). Entries
+ * go when the service is deleted. What the controller remembers; a restarted controller starts empty.
+ */
+export class LastGoodRenders {
+  private readonly byRef = new Map<string, Map<string, readonly KubeObject[]>>();
+
+  /** @internal Records the accepted services of `render`, forgets deleted ones. */
+  update(render: DetailedRenderResult): void {
+    const accepted = new Map<string, Map<string, readonly KubeObject[]>>();
+    for (const s of render.services) if (s.accepted) accepted.set(s.ref, new Map());
+    for (const [cluster, blocks] of render.blocks) for (const b of blocks) accepted.get(b.ref)?.set(cluster, b.objects);
+    const present = new Set(render.services.map((s) => s.ref));
+    for (const ref of [...this.byRef.keys()]) if (!present.has(ref)) this.byRef.delete(ref);
+    for (const [ref, per] of accepted) this.byRef.set(ref, per);
+  }
+
+  /** The last good objects of `ref` in `cluster`, if any. */
+  get(ref: string, cluster: string): readonly KubeObject[] | undefined {
+    return this.byRef.get(ref)?.get(cluster);
+  }
+
+  has(ref: string): boolean {
+    return this.byRef.has(ref);
+  }
 }
 
 export interface ReconcilePlan {
@@ -309,10 +342,35 @@ export function planCluster(cluster: string, desiredObjects: readonly KubeObject
   return planClusterBlocks(cluster, [{ ref: '', objects: desiredObjects }], live, memo);
 }
 
+/**
+ * The remembered last good blocks of held services in one cluster, minus any whose objects another (accepted) service
+ * now renders under the same name: the accepted render wins, the held object is not fought over.
+ */
+function heldBlocks(cluster: string, blocks: readonly RenderBlock[], refs: readonly string[], lastGood: LastGoodRenders): RenderBlock[] {
+  const out: RenderBlock[] = [];
+  let taken: Set<string> | undefined;
+  for (const ref of refs) {
+    const objects = lastGood.get(ref, cluster);
+    if (!objects || objects.length === 0) continue;
+    taken ??= new Set(blocks.flatMap((b) => keysOf(b.objects).keys));
+    if (keysOf(objects).keys.some((k) => taken!.has(k))) continue;
+    out.push({ ref, objects });
+  }
+  return out;
+}
+
 export function planReconcile(input: ReconcileInput): ReconcilePlan {
   const render = renderDetailed(input.docs, input.renderCache, input.policy);
   const held = heldServices(render);
-  const clusters = [...render.blocks].map(([name, blocks]) => planClusterBlocks(name, blocks, input.clusters.get(name), input.memo, input.planCache, held));
+  const remembered = input.lastGood ? [...held].filter((ref) => input.lastGood!.has(ref)) : [];
+  const clusters = [...render.blocks].map(([name, blocks]) => {
+    const extra = remembered.length ? heldBlocks(name, blocks, remembered, input.lastGood!) : [];
+    const plan = planClusterBlocks(name, extra.length ? [...blocks, ...extra] : blocks, input.clusters.get(name), input.memo, input.planCache, held);
+    // Desired again (so repaired), and still what is served for a service that is not accepted.
+    for (const b of extra) plan.held.set(b.ref, b.objects.length);
+    return plan;
+  });
+  input.lastGood?.update(render);
   // A deregistered cluster still reachable: nothing is desired there any more, nothing there is held.
   for (const name of input.drain ?? []) if (!render.blocks.has(name)) clusters.push(planClusterBlocks(name, [], input.clusters.get(name), input.memo));
   return { render, clusters };
