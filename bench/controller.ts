@@ -325,7 +325,9 @@ try {
   }
   const rotate = (k: number) => clusters.map((_, j) => clusters[(j + k) % C]!);
 
-  // One change: count writes.
+  // One change: count writes. A new client again: the server closes sockets idle for 90 s (a slow restart).
+  mc.close();
+  mc = clientFor(f.mgmt);
   {
     for (const d of all) d.resetLog();
     const { count } = await timedChange(0, rotate(1));
