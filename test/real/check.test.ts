@@ -29,6 +29,7 @@ import { startRealClusters } from '../support/real-cluster.ts';
 import type { RealCluster } from '../support/real-cluster.ts';
 import { ROOT_B, gatewayService, inputs, liveObjects, workloadObjects } from '../check/fixtures.ts';
 import { FAST_SCHEDULER, FAST_TIMING, NS, until } from '../controller/harness.ts';
+import { cli } from './kube.ts';
 
 const WAIT = 45_000;
 /** SPILLWAY_KEEP_OUTPUT=<dir> keeps what the commands printed (docs/check.md quotes it). */
@@ -76,14 +77,6 @@ async function del(c: HttpKubeClient, o: Pick<KubeObject, 'kind' | 'metadata'>):
   } catch (e) {
     if ((e as { status?: number }).status !== 404) throw e;
   }
-}
-
-async function cli(args: string[]): Promise<string> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
-  assert.equal(code, 0, `spillway ${args.join(' ')}: ${err}`);
-  return out;
 }
 
 async function check(kubeconfig: string, json: boolean): Promise<{ code: number; out: string; err: string }> {

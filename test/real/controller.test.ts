@@ -13,13 +13,11 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import type { KubeObject } from '../../src/api/types.ts';
 import { LABEL_MANAGED_BY } from '../../src/api/types.ts';
-import { runCli } from '../../src/cli/main.ts';
 import { clusterRegister } from '../../src/cli/cluster.ts';
 import { HttpKubeClient } from '../../src/kube/client.ts';
 import { kubeConfigFromText } from '../../src/kube/config.ts';
 import { noJitter } from '../../src/kube/clock.ts';
 import { EVENTS, FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, OUTPUT_KINDS, ISTIO_GROUP, SECRETS } from '../../src/kube/resources.ts';
-import type { ResourceType } from '../../src/kube/resources.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { CONTROLLER_NAME, MEMBER_NAME } from '../../src/install/common.ts';
 import { controllerClusterRules, controllerNamespaceRules, memberClusterRules, memberRootNamespaceRules } from '../../src/install/rbac.ts';
@@ -28,7 +26,7 @@ import { istioCrdDocuments } from '../support/istio-crds.ts';
 import { startRealClusters } from '../support/real-cluster.ts';
 import type { RealCluster } from '../support/real-cluster.ts';
 import { FAST_SCHEDULER, FAST_TIMING, NS, applyAs, converged, create, divergence, failoverService, get, list, remove, service, until } from '../controller/harness.ts';
-import { kubectl, ok, ruleKeys, serviceAccountUser, usedKeys, writesBy } from './kube.ts';
+import { cli, kubectl, ok, ruleKeys, serviceAccountUser, usedKeys, waitServed, writesBy } from './kube.ts';
 
 const CONTROLLER_USER = serviceAccountUser(NS, CONTROLLER_NAME);
 const MEMBER_USER = serviceAccountUser(NS, MEMBER_NAME);
@@ -42,14 +40,6 @@ interface FsStatus {
   clusters?: { name: string; failoverOrder: string[]; syncState: string }[];
 }
 const cond = (s: FsStatus, type: string) => s.conditions?.find((c) => c.type === type);
-
-async function cli(args: string[]): Promise<string> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
-  assert.equal(code, 0, `spillway ${args.join(' ')}: ${err}`);
-  return out;
-}
 
 describe('controller against real API servers, as the installed identity', { timeout: 900_000 }, () => {
   let clusters: RealCluster[];
@@ -124,20 +114,7 @@ describe('controller against real API servers, as the installed identity', { tim
     mc = mgmt.client();
     clients = [mc, ...clusters.slice(1).map((c) => c.client())];
     fleet = { mc, clients, names };
-    // A CRD reports Established a moment before its storage serves (429 "storage is (re)initializing"): wait until
-    // every kind the tests and the controller use lists in every cluster, instead of racing the first create.
-    const servedIn = (c: HttpKubeClient, t: ResourceType, where: string) => until(async () => {
-      try {
-        await list(c, t);
-        return [];
-      } catch (e) {
-        return [`${t.plural} in ${where}: ${(e as Error).message}`];
-      }
-    }, `${t.plural} served in ${where}`, WAIT);
-    for (const t of [FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS]) await servedIn(mc, t, 'management');
-    for (const [i, c] of clients.entries()) {
-      for (const k of OUTPUT_KINDS) await servedIn(c, { group: ISTIO_GROUP, version: k.versions[0]!, kind: k.kind, plural: k.plural, namespaced: true }, names[i]!);
-    }
+    await waitServed(mc, clients, names, WAIT);
     ctl = await startController();
   });
 

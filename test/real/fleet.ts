@@ -7,21 +7,19 @@
 import assert from 'node:assert/strict';
 import yaml from 'js-yaml';
 import type { KubeObject } from '../../src/api/types.ts';
-import { runCli } from '../../src/cli/main.ts';
 import { clusterRegister } from '../../src/cli/cluster.ts';
 import { HttpKubeClient } from '../../src/kube/client.ts';
 import { kubeConfigFromText } from '../../src/kube/config.ts';
 import { noJitter } from '../../src/kube/clock.ts';
-import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, OUTPUT_KINDS, ISTIO_GROUP } from '../../src/kube/resources.ts';
-import type { ResourceType } from '../../src/kube/resources.ts';
+import { OUTPUT_KINDS, ISTIO_GROUP } from '../../src/kube/resources.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import type { ControllerOptions } from '../../src/controller/controller.ts';
 import { CONTROLLER_NAME } from '../../src/install/common.ts';
 import { istioCrdDocuments } from '../support/istio-crds.ts';
 import { startRealClusters } from '../support/real-cluster.ts';
 import type { RealCluster } from '../support/real-cluster.ts';
-import { FAST_SCHEDULER, FAST_TIMING, NS, list, until } from '../controller/harness.ts';
-import { kubectl, ok } from './kube.ts';
+import { FAST_SCHEDULER, FAST_TIMING, NS } from '../controller/harness.ts';
+import { cli, kubectl, ok, waitServed } from './kube.ts';
 
 export const NAMES = ['cluster1', 'cluster2', 'cluster3'] as const;
 
@@ -37,14 +35,6 @@ export interface RealFleet {
   registration: Map<string, string>;
   startController(o?: Partial<ControllerOptions>): Promise<Controller>;
   close(): Promise<void>;
-}
-
-async function cli(args: string[]): Promise<string> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
-  assert.equal(code, 0, `spillway ${args.join(' ')}: ${err}`);
-  return out;
 }
 
 /** Starts, installs and registers three clusters (waits until every kind the tests use is served). */
@@ -76,19 +66,7 @@ export async function startInstalledFleet(waitMs = 45_000): Promise<RealFleet> {
     for (const [name, out] of registration) ok(await kubectl(mgmt, ['apply', '-f', '-'], out), `register ${name}`);
     const mc = mgmt.client();
     const clients = [mc, ...clusters.slice(1).map((c) => c.client())];
-    // A CRD reports Established a moment before its storage serves: wait until every kind lists in every cluster.
-    const servedIn = (c: HttpKubeClient, t: ResourceType, where: string) => until(async () => {
-      try {
-        await list(c, t);
-        return [];
-      } catch (e) {
-        return [`${t.plural} in ${where}: ${(e as Error).message}`];
-      }
-    }, `${t.plural} served in ${where}`, waitMs);
-    for (const t of [FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS]) await servedIn(mc, t, 'management');
-    for (const [i, c] of clients.entries()) {
-      for (const k of OUTPUT_KINDS) await servedIn(c, { group: ISTIO_GROUP, version: k.versions[0]!, kind: k.kind, plural: k.plural, namespaced: true }, NAMES[i]!);
-    }
+    await waitServed(mc, clients, NAMES, waitMs);
     return {
       clusters,
       mgmt,

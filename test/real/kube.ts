@@ -9,6 +9,12 @@ import { join } from 'node:path';
 import type { AuditEvent, RealCluster } from '../support/real-cluster.ts';
 import { realKubectl } from '../support/real-cluster.ts';
 import type { PolicyRule } from '../../src/install/rbac.ts';
+import assert from 'node:assert/strict';
+import { runCli } from '../../src/cli/main.ts';
+import type { HttpKubeClient } from '../../src/kube/client.ts';
+import { FAILOVER_SERVICES, ISTIO_GROUP, MESH_CLUSTERS, MESH_WORKLOADS, OUTPUT_KINDS } from '../../src/kube/resources.ts';
+import type { ResourceType } from '../../src/kube/resources.ts';
+import { list, until } from '../controller/harness.ts';
 
 export interface Run {
   code: number;
@@ -74,3 +80,32 @@ export function writesBy(events: readonly AuditEvent[], users: ReadonlySet<strin
 }
 
 export const serviceAccountUser = (namespace: string, name: string): string => `system:serviceaccount:${namespace}:${name}`;
+
+/** Runs a spillway command in-process; a non-zero exit fails the test with what it printed on stderr. */
+export async function cli(args: string[]): Promise<string> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
+  assert.equal(code, 0, `spillway ${args.join(' ')}: ${err}`);
+  return out;
+}
+
+/**
+ * A CRD reports Established a moment before its storage serves (429 "storage is (re)initializing"): waits until
+ * every kind the tests and the controller use lists, Spillway's in the management cluster and Istio's in every
+ * member, instead of racing the first create.
+ */
+export async function waitServed(mc: HttpKubeClient, clients: HttpKubeClient[], names: readonly string[], waitMs: number): Promise<void> {
+  const servedIn = (c: HttpKubeClient, t: ResourceType, where: string) => until(async () => {
+    try {
+      await list(c, t);
+      return [];
+    } catch (e) {
+      return [`${t.plural} in ${where}: ${(e as Error).message}`];
+    }
+  }, `${t.plural} served in ${where}`, waitMs);
+  for (const t of [FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS]) await servedIn(mc, t, 'management');
+  for (const [i, c] of clients.entries()) {
+    for (const kind of OUTPUT_KINDS) await servedIn(c, { group: ISTIO_GROUP, version: kind.versions[0]!, kind: kind.kind, plural: kind.plural, namespaced: true }, names[i]!);
+  }
+}
