@@ -10,7 +10,7 @@ import { API_VERSION } from '../api/types.ts';
 import type { SourcedDocument } from '../analyze/snapshot.ts';
 import { HttpKubeClient } from '../kube/client.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { kubeConfigFromText, loadKubeConfig } from '../kube/config.ts';
+import { kubeConfigFromText } from '../kube/config.ts';
 import { describeError } from '../kube/errors.ts';
 import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, collectionPath } from '../kube/resources.ts';
 import { listAll } from '../check/gather.ts';
@@ -20,6 +20,7 @@ import { exitCode, formatReport, runChecks } from '../check/run.ts';
 import type { CheckSnapshot } from '../check/types.ts';
 import { readInputDocuments } from './inputs.ts';
 import { CliError } from './errors.ts';
+import { loadCliKubeConfig } from './kubeconfig.ts';
 import type { CliIO } from './main.ts';
 
 export interface CheckCommandOptions {
@@ -31,18 +32,6 @@ export interface CheckCommandOptions {
   namespace: string;
   output: 'text' | 'json';
   timeoutMs?: number;
-}
-
-/** kubectl's loading rules (src/kube/config.ts); a fresh KubeConfig per call, since it carries the current context. */
-function loadConfig(path: string | undefined, context: string | undefined): KubeConfig {
-  let kc: KubeConfig;
-  try {
-    kc = loadKubeConfig({ kubeconfig: path, context });
-  } catch (e) {
-    throw new CliError((e as Error).message.split('\n')[0]!);
-  }
-  if (!kc.getCurrentCluster()) throw new CliError(`the kubeconfig has no current context with a cluster${context ? ` (context ${context})` : ''}`);
-  return kc;
 }
 
 function parseContexts(pairs: string[]): Map<string, string> {
@@ -78,7 +67,7 @@ export async function checkSnapshot(opts: CheckCommandOptions): Promise<{ snapsh
   const fromFiles = opts.filename.length > 0;
   let management: { client: KubeClient; via: string; namespace: string } | undefined;
   if (!fromFiles || opts.managementContext !== undefined) {
-    const kc = loadConfig(opts.kubeconfig, opts.managementContext);
+    const kc = loadCliKubeConfig(opts.kubeconfig, opts.managementContext);
     management = { client: newClient(kc), via: `context ${kc.getCurrentContext()}`, namespace: opts.namespace };
   }
   const docs = fromFiles ? readInputDocuments(opts.filename) : await managementInputs(management!.client);
@@ -86,7 +75,7 @@ export async function checkSnapshot(opts: CheckCommandOptions): Promise<{ snapsh
   const contextNames = (): Set<string> => {
     if (!available) {
       try {
-        available = new Set(loadConfig(opts.kubeconfig, undefined).getContexts().map((c) => c.name));
+        available = new Set(loadCliKubeConfig(opts.kubeconfig, undefined).getContexts().map((c) => c.name));
       } catch {
         available = new Set();
       }
@@ -97,7 +86,7 @@ export async function checkSnapshot(opts: CheckCommandOptions): Promise<{ snapsh
     const ctx = contexts.get(name) ?? (contextNames().has(name) ? name : undefined);
     if (ctx !== undefined) {
       try {
-        return { name, via: `context ${ctx}`, client: newClient(loadConfig(opts.kubeconfig, ctx)) };
+        return { name, via: `context ${ctx}`, client: newClient(loadCliKubeConfig(opts.kubeconfig, ctx)) };
       } catch (e) {
         return { error: e instanceof Error ? e.message : String(e), via: `context ${ctx}` };
       }

@@ -4,7 +4,6 @@
  * `-o json|yaml` prints the same data; `--watch` prints the rows that change as they change. Loaded only by this
  * command (it pulls in the Kubernetes client).
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../api/types.ts';
 import { HttpKubeClient } from '../kube/client.ts';
 import { describeError } from '../kube/errors.ts';
@@ -13,8 +12,8 @@ import { Informer } from '../kube/informer.ts';
 import { FAILOVER_SERVICES, collectionPath } from '../kube/resources.ts';
 import { listAll } from '../check/gather.ts';
 import { toYaml } from './output.ts';
-import { loadKubeConfig } from '../kube/config.ts';
 import { CliError } from './errors.ts';
+import { loadCliKubeConfig } from './kubeconfig.ts';
 import type { CliIO } from './main.ts';
 
 export interface StatusCommandOptions {
@@ -115,18 +114,6 @@ export function formatTable(rows: readonly StatusRow[], now: Date, header = true
   return table.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n') + (table.length ? '\n' : '');
 }
 
-/** kubectl's loading rules (src/kube/config.ts); a fresh KubeConfig per call, since it carries the current context. */
-function loadConfig(path: string | undefined, context: string | undefined): KubeConfig {
-  let kc: KubeConfig;
-  try {
-    kc = loadKubeConfig({ kubeconfig: path, context });
-  } catch (e) {
-    throw new CliError((e as Error).message.split('\n')[0]!);
-  }
-  if (!kc.getCurrentCluster()) throw new CliError(`the kubeconfig has no current context with a cluster${context ? ` (context ${context})` : ''}`);
-  return kc;
-}
-
 const sortFs = (a: KubeObject, b: KubeObject): number => `${a.metadata.namespace}/${a.metadata.name}` < `${b.metadata.namespace}/${b.metadata.name}` ? -1 : 1;
 
 function render(rows: StatusRow[], output: StatusCommandOptions['output'], now: Date, header: boolean): string {
@@ -137,7 +124,7 @@ function render(rows: StatusRow[], output: StatusCommandOptions['output'], now: 
 
 /** Prints the table (or JSON/YAML) once, or, with `watch`, again for each FailoverService whose rows change until `signal` aborts. */
 export async function statusCommand(opts: StatusCommandOptions, io: CliIO, signal?: AbortSignal, now: () => Date = () => new Date()): Promise<number> {
-  const client = new HttpKubeClient(loadConfig(opts.kubeconfig, opts.context), { timeoutMs: 15_000, userAgent: 'spillway-status/0.1.0' });
+  const client = new HttpKubeClient(loadCliKubeConfig(opts.kubeconfig, opts.context), { timeoutMs: 15_000, userAgent: 'spillway-status/0.1.0' });
   try {
     if (!opts.watch) {
       const l = await listAll(client, collectionPath(FAILOVER_SERVICES, opts.namespace));
