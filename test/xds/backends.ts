@@ -91,15 +91,24 @@ export class Backend {
   }
 }
 
+/** Starts loading the client worker now (it takes seconds), so the load overlaps a test's other setup. */
+export function startClientWorker(): void {
+  ClientHost.get();
+}
+
 export type CallResult = { ok: true; identity: string } | { ok: false; code: grpc.status; details: string };
 
 function isCallReply(v: unknown): v is CallResult & { id: number } {
   return typeof v === 'object' && v !== null && 'id' in v && 'ok' in v;
 }
 
+/** How long the client worker may take to load grpc-js-xds before a caller gives up (seconds of CPU, starved on a loaded machine). */
+export const CLIENT_READY_MS = 120_000;
+
 /**
  * The one worker thread hosting every IdentityCaller channel of this process (client-worker.mjs). It
- * is ref'd only while a call is in flight, so it never keeps the process alive on its own.
+ * is ref'd while it loads and while a call is in flight, so it never keeps the process alive on its own
+ * once idle. `ready` settles when the worker has loaded grpc-js-xds (it announces itself).
  */
 class ClientHost {
   private static instance: ClientHost | undefined;
@@ -107,6 +116,9 @@ class ClientHost {
   private nextId = 0;
   private nextChannel = 0;
   private readonly pending = new Map<number, (r: CallResult) => void>();
+  private loaded = false;
+  private failure: Error | undefined;
+  private readonly readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
 
   static get(): ClientHost {
     ClientHost.instance ??= new ClientHost();
@@ -115,19 +127,48 @@ class ClientHost {
 
   private constructor() {
     this.worker = new Worker(new URL('./client-worker.mjs', import.meta.url));
-    this.worker.unref();
     this.worker.on('message', (m: unknown) => {
+      if (typeof m === 'object' && m !== null && (m as { op?: unknown }).op === 'ready') {
+        this.loaded = true;
+        if (this.pending.size === 0) this.worker.unref();
+        for (const w of this.readyWaiters.splice(0)) w.resolve();
+        return;
+      }
       if (!isCallReply(m)) return;
       const { id, ...rest } = m;
       const done = this.pending.get(id);
       this.pending.delete(id);
-      if (this.pending.size === 0) this.worker.unref();
+      if (this.pending.size === 0 && this.loaded) this.worker.unref();
       done?.(rest.ok ? { ok: true, identity: String(rest.identity) } : { ok: false, code: rest.code, details: rest.details });
     });
-    this.worker.on('error', (e) => {
-      for (const done of this.pending.values()) done({ ok: false, code: grpc.status.INTERNAL, details: `client worker failed: ${String(e)}` });
+    const fail = (e: Error) => {
+      this.failure = e;
+      for (const done of this.pending.values()) done({ ok: false, code: grpc.status.INTERNAL, details: `client worker failed: ${e.message}` });
       this.pending.clear();
-      ClientHost.instance = undefined;
+      for (const w of this.readyWaiters.splice(0)) w.reject(e);
+      if (ClientHost.instance === this) ClientHost.instance = undefined;
+    };
+    this.worker.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
+    this.worker.on('exit', (code) => fail(new Error(`client worker exited (code ${code})`)));
+  }
+
+  /** Resolves once the worker can make xDS calls; rejects after `timeoutMs` or if the worker dies. */
+  ready(timeoutMs: number): Promise<void> {
+    if (this.loaded) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`the gRPC client worker did not load @grpc/grpc-js-xds within ${timeoutMs} ms`)), timeoutMs);
+      t.unref();
+      this.readyWaiters.push({
+        resolve: () => {
+          clearTimeout(t);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(t);
+          reject(e);
+        },
+      });
     });
   }
 
@@ -172,10 +213,21 @@ export class IdentityCaller {
   }
 
   /**
+   * Resolves once the client worker has loaded gRPC's xDS client (a cold start costs seconds of CPU);
+   * bounded by `timeoutMs` (default CLIENT_READY_MS). Nothing timed should start before this.
+   */
+  ready(timeoutMs = CLIENT_READY_MS): Promise<void> {
+    return this.host.ready(timeoutMs);
+  }
+
+  /**
    * Calls repeatedly (small sleeps between failures) until a call is served by `identity`; returns the
    * milliseconds it took. Throws after `timeoutMs` with the last few results, so a failure explains itself.
+   * The clock starts once the client worker is ready (see `ready`): the budget is for resolution and
+   * failover, not for loading grpc-js-xds.
    */
   async waitForIdentity(identity: string, timeoutMs: number, opts: { callTimeoutMs?: number; sleepMs?: number } = {}): Promise<number> {
+    await this.ready();
     const start = performance.now();
     const seen: string[] = [];
     for (;;) {

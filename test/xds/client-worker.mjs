@@ -6,8 +6,11 @@
 // unref'd by its parent whenever no call is in flight, so such timers cannot hold the process.
 // One worker serves every channel of a process: loading grpc-js-xds costs about a second of CPU.
 //
+// Loading grpc-js-xds (its Envoy protos) is also why the worker announces itself: on a loaded machine the
+// load alone has taken 15 s, and a caller's time budget must not start before the client can even resolve.
+//
 // Messages in:  {op: 'open', ch, target, options, path} | {op: 'call', ch, id, timeoutMs} | {op: 'close', ch}
-// Messages out: {id, ok: true, identity} | {id, ok: false, code, details}
+// Messages out: {op: 'ready'} once (grpc-js-xds loaded) | {id, ok: true, identity} | {id, ok: false, code, details}
 import { Buffer } from 'node:buffer';
 import { parentPort } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
@@ -18,6 +21,8 @@ grpcXds.register();
 const channels = new Map();
 const serialize = (v) => Buffer.from(JSON.stringify(v));
 const deserialize = (b) => JSON.parse(b.toString('utf8'));
+
+parentPort.postMessage({ op: 'ready' });
 
 parentPort.on('message', (m) => {
   if (m.op === 'open') {

@@ -11,6 +11,8 @@ import type { IdentityCaller, RenderedObject, World, WorldOptions } from './harn
 
 const FIRST_CALL_MS = 15_000; // worker start + xDS handshake on a loaded 2-core machine
 const SWITCH_MS = 5_000;
+/** Whole-test bound: the client worker's cold start (CLIENT_READY_MS) plus every timed wait of a test. */
+const TEST_MS = 180_000;
 
 async function withWorld(opts: WorldOptions, body: (w: World) => Promise<void>): Promise<void> {
   const w = await startWorld(opts);
@@ -46,7 +48,7 @@ function aggregateChildren(value: Record<string, unknown>): string[] {
 }
 
 describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => {
-  it('two clusters: local serves, spills to cluster2 when local dies, returns when it is back', async () => {
+  it('two clusters: local serves, spills to cluster2 when local dies, returns when it is back', { timeout: TEST_MS }, async () => {
     await withWorld({ clusters: ['cluster1', 'cluster2'], client: 'cluster1' }, async (w) => {
       // The aggregate reached the client verbatim, bar the one documented adaptation.
       const served = w.snapshot.clusters.find((c) => c.name === aggregateName);
@@ -71,7 +73,7 @@ describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => 
     });
   });
 
-  it('two clusters: EDS health of the local endpoints drives failover too (Istio drops not-ready pods)', async () => {
+  it('two clusters: EDS health of the local endpoints drives failover too (Istio drops not-ready pods)', { timeout: TEST_MS }, async () => {
     await withWorld({ clusters: ['cluster1', 'cluster2'], client: 'cluster1' }, async (w) => {
       await w.caller.waitForIdentity('cluster1', FIRST_CALL_MS);
 
@@ -93,7 +95,7 @@ describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => 
     });
   });
 
-  it('gRPC differs from Envoy: a local backend that is up but answers errors is NOT failed over', async () => {
+  it('gRPC differs from Envoy: a local backend that is up but answers errors is NOT failed over', { timeout: TEST_MS }, async () => {
     // Envoy ejects it after consecutive5xxErrors (outlier detection) and spills to cluster2. gRPC only
     // implements success-rate and failure-percentage ejection (gRFC A50); istiod disables the first
     // (enforcing_success_rate 0) and cannot express the second, so gRPC keeps sending to the local tier.
@@ -110,7 +112,7 @@ describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => 
     });
   });
 
-  it('three clusters: tiers are tried in FailoverService order, and each returns when restored', async () => {
+  it('three clusters: tiers are tried in FailoverService order, and each returns when restored', { timeout: TEST_MS }, async () => {
     await withWorld({ clusters: ['cluster1', 'cluster2', 'cluster3'], client: 'cluster1' }, async (w) => {
       await w.caller.waitForIdentity('cluster1', FIRST_CALL_MS);
       await assertAllServedBy(w.caller, 'cluster1');
@@ -135,7 +137,7 @@ describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => 
     });
   });
 
-  it('teeth: a child name that matches no generated cluster breaks local-first (the check can fail)', async () => {
+  it('teeth: a child name that matches no generated cluster breaks local-first (the check can fail)', { timeout: TEST_MS }, async () => {
     const typo = (objs: RenderedObject[]) => {
       const children = aggregateChildren(addedAggregate(objs));
       assert.equal(children[0], clusterName(SERVICE.port, LOCAL_TIER_HOST));
@@ -149,11 +151,12 @@ describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => 
     });
   });
 
-  it('NACKs are caught: the legacy (Istio 1.5-1.7) TypedStruct aggregate is rejected by gRPC, and recorded', async () => {
+  it('NACKs are caught: the legacy (Istio 1.5-1.7) TypedStruct aggregate is rejected by gRPC, and recorded', { timeout: TEST_MS }, async () => {
     // Envoy unwraps a TypedStruct cluster_type; gRPC only accepts the v3 ClusterConfig. This profile
     // cannot be proven on gRPC, and the harness must say so loudly rather than pass.
     const w = await startWorld({ clusters: ['cluster1', 'cluster2'], client: 'cluster1', istioVersion: '1.7' });
     try {
+      await w.caller.ready(); // grpc-js-xds loaded: the NACK budget below is for the xDS exchange alone
       const firstCall = w.caller.call(FIRST_CALL_MS); // a channel only resolves (subscribes) once it is used
       const nack = await w.ads.waitForNack(FIRST_CALL_MS);
       assert.match(nack.message, /Unexpected cluster_type\.typed_config\.type_url: type\.googleapis\.com\/udpa\.type\.v1\.TypedStruct/);
@@ -165,7 +168,7 @@ describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => 
     }
   });
 
-  it('teeth: the aggregate is encoded strictly, so a misspelled field fails instead of vanishing', async () => {
+  it('teeth: the aggregate is encoded strictly, so a misspelled field fails instead of vanishing', { timeout: TEST_MS }, async () => {
     const objs = renderFor(failoverInputs([{ name: 'cluster1', gatewayPort: 1 }, { name: 'cluster2', gatewayPort: 2 }]), 'cluster1');
     const value = addedAggregate(objs);
     value.lb_polcy = value.lb_policy;

@@ -18,13 +18,13 @@
 import type { ChannelOptions } from '@grpc/grpc-js';
 import { render } from '../../src/index.ts';
 import { AdsServer } from './ads-server.ts';
-import { Backend, IdentityCaller } from './backends.ts';
+import { Backend, IdentityCaller, startClientWorker } from './backends.ts';
 import { snapshotFromRendered } from './snapshot.ts';
 import type { LocalHealth, RenderedObject, Snapshot } from './snapshot.ts';
 
 export { AdsServer, encodeResources } from './ads-server.ts';
 export type { EncodedResource, Nack, XdsResources } from './ads-server.ts';
-export { Backend, IdentityCaller } from './backends.ts';
+export { Backend, IdentityCaller, startClientWorker } from './backends.ts';
 export type { CallResult } from './backends.ts';
 export { snapshotFromRendered, translateOutlierDetection, clusterName } from './snapshot.ts';
 export type { RenderedObject, Snapshot, SnapshotOptions, LocalService, LocalHealth, BackendAddress } from './snapshot.ts';
@@ -138,6 +138,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     for (const b of backends.values()) b.kill();
   };
   try {
+    startClientWorker();
     for (const c of opts.clusters) backends.set(c, await Backend.start(c));
     const docs = failoverInputs(opts.clusters.map((name) => ({ name, gatewayPort: backends.get(name)!.port, ...(opts.istioVersion ? { istioVersion: opts.istioVersion } : {}) })));
     const rendered = renderFor(docs, opts.client);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { runOracle } from '../support/oracle.ts';
 import { ORACLE_TEST_TIMEOUT, member } from '../oracle/mesh.ts';
 import { servicePodIps } from '../oracle/pins.ts';
-import { AdsServer, Backend, IdentityCaller, GLOBAL_HOST, LOCAL_HOST, SERVICE, TARGET, channelOptions, clusterName, failoverInputs, renderFor, snapshotFromRendered } from './harness.ts';
+import { AdsServer, Backend, IdentityCaller, GLOBAL_HOST, LOCAL_HOST, SERVICE, TARGET, channelOptions, clusterName, failoverInputs, renderFor, snapshotFromRendered, startClientWorker } from './harness.ts';
 import { snapshotFromIstiod } from './istiod-clusters.ts';
 
 const FIRST_CALL_MS = 15_000;
@@ -22,6 +22,7 @@ describe("istiod's clusters on a real xDS client (grpc-js-xds)", () => {
     let ads: AdsServer | undefined;
     let caller: IdentityCaller | undefined;
     try {
+      startClientWorker(); // loads grpc-js-xds while the oracle runs
       for (const n of names) backends.set(n, await Backend.start(n));
       const local = backends.get('cluster1')!;
       const docs = failoverInputs(names.map((name) => ({ name, gatewayPort: backends.get(name)!.port })));
