@@ -3,7 +3,6 @@
  * newer one: hosts and services claimed twice, and virtual-address allocation.
  */
 import type { FailoverPlan } from '../model/plan.ts';
-import { MSG } from './messages.ts';
 import type { Reporter } from './messages.ts';
 import { allocateAddresses, candidateAddress, inIstioAutoAllocationRange, isIPv4 } from '../model/address.ts';
 
@@ -38,23 +37,23 @@ export function checkMesh(plans: readonly FailoverPlan[], r: Reporter): Failover
   for (const p of plans) {
     let ok = true;
     if (p.fs.spec.address !== undefined && !isIPv4(p.fs.spec.address)) {
-      r.report(MSG.InvalidAddress, p.ref, `spec.address "${p.fs.spec.address}" is not an IPv4 address`);
+      r.report('SPW123', p.ref, { address: p.fs.spec.address }, 'spec.address');
       ok = false;
     } else if (p.fs.spec.address !== undefined && inIstioAutoAllocationRange(p.fs.spec.address)) {
-      r.report(MSG.ReservedAddress, p.ref, `spec.address ${p.fs.spec.address} is in 240.240.0.0/16, where Istio auto-allocates ServiceEntry addresses when DNS proxying allocates them: another host may get the same address; pick one elsewhere in 240.0.0.0/4 or leave spec.address out`);
+      r.report('SPW131', p.ref, { address: p.fs.spec.address }, 'spec.address');
     }
     const { hosts, services } = claims(p);
     for (const h of hosts) {
       const owner = hostOwner.get(h);
       if (owner !== undefined && owner !== p.ref) {
-        r.report(MSG.HostConflict, p.ref, `host ${h} is already claimed by ${owner}`);
+        r.report('SPW112', p.ref, { host: h, owner });
         ok = false;
       }
     }
     for (const key of services) {
       const owner = serviceOwner.get(key);
       if (owner !== undefined && owner !== p.ref) {
-        r.report(MSG.ServiceConflict, p.ref, `service ${key} is already served by ${owner}`);
+        r.report('SPW113', p.ref, { service: key, owner });
         ok = false;
       }
     }
@@ -69,10 +68,10 @@ export function checkMesh(plans: readonly FailoverPlan[], r: Reporter): Failover
   kept.forEach((p, i) => {
     const o = outcomes[i]!;
     if ('conflict' in o) {
-      r.report(MSG.AddressConflict, p.ref, `spec.address ${o.conflict.address} is already used by ${o.conflict.takenBy}`);
+      r.report('SPW114', p.ref, { address: o.conflict.address, owner: o.conflict.takenBy }, 'spec.address');
       return;
     }
-    if (o.moved) r.report(MSG.AddressMoved, p.ref, `address ${o.moved.from} derived from ${p.globalHost} is used by ${o.moved.takenBy}; using ${o.address} (pin it with spec.address to keep it)`);
+    if (o.moved) r.report('SPW115', p.ref, { from: o.moved.from, host: p.globalHost, owner: o.moved.takenBy, address: o.address });
     const c = claims(p);
     if (c.placed?.address !== o.address) c.placed = { ...p, address: o.address };
     survivors.push(c.placed);

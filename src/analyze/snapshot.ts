@@ -10,7 +10,7 @@ import { kindInfo } from '../api/schemas.ts';
 import { validate } from '../schema/structural.ts';
 import { friendlyIssue, valueIssues } from '../api/values.ts';
 import type { SchemaIssue } from '../schema/structural.ts';
-import { MSG, cmp } from './messages.ts';
+import { cmp } from './messages.ts';
 import type { Reporter } from './messages.ts';
 import { objectRef } from '../model/naming.ts';
 import { dns1123LabelError, dns1123SubdomainError } from './dns.ts';
@@ -103,7 +103,7 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     const where = doc.source ?? `document #${i + 1}`;
     if (doc.value === null || doc.value === undefined) return; // empty YAML document
     if (!isRecord(doc.value)) {
-      reporter.report(MSG.NotADocument, where, `${where}: expected a mapping with apiVersion, kind and metadata`);
+      reporter.report('SPW124', where, { at: where });
       return;
     }
     const raw = doc.value;
@@ -117,11 +117,11 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
       const suggestion = kindSuggestion(kind);
       if (apiVersion?.startsWith(`${GROUP}/`) || (apiVersion === undefined && suggestion !== undefined)) {
         const label = objectRef(kind || '?', name || '?', meta && typeof meta.namespace === 'string' ? meta.namespace : undefined);
-        reporter.report(MSG.UnknownKind, label, `${where}: ${kind ? `${kind}: ` : 'no kind: '}${suggestion ? `did you mean ${suggestion}?` : `${GROUP} serves ${KNOWN_KINDS.join(', ')}`}`);
+        reporter.report('SPW130', label, { at: where, ...(kind ? { kind } : {}), ...(suggestion ? { suggestion } : {}), group: GROUP, kinds: [...KNOWN_KINDS] }, 'kind');
         return;
       }
       const label = kind ? objectRef(kind, name || '?', meta && typeof meta.namespace === 'string' ? meta.namespace : undefined) : where;
-      reporter.report(MSG.IgnoredKind, label, `${where}: ${kind || 'a document without kind'}${apiVersion ? ` (${apiVersion})` : ''} is not a Spillway resource; ${kind === 'ServiceEntry' && apiVersion?.startsWith('networking.istio.io/') ? 'only its hosts are read: no FailoverService may take them (SPW143)' : 'ignored'}`);
+      reporter.report('SPW120', label, { at: where, ...(kind ? { kind } : {}), ...(apiVersion ? { apiVersion } : {}), hostsRead: kind === 'ServiceEntry' && apiVersion?.startsWith('networking.istio.io/') === true });
       return;
     }
     const info = kindInfo(alias ?? kind)!;
@@ -129,14 +129,14 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     const namespace = info.namespaced ? (meta && typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : 'default') : undefined;
     const ref = objectRef(kind, name || '?', namespace);
     if (apiVersion === undefined || alias !== undefined) {
-      reporter.report(MSG.AssumedApiVersion, ref, `${where}: read as ${API_VERSION} ${kind}; write apiVersion: ${API_VERSION} and kind: ${kind}`);
+      reporter.report('SPW121', ref, { at: where, apiVersion: API_VERSION, kind }, apiVersion === undefined ? 'apiVersion' : 'kind');
     } else if (apiVersion !== API_VERSION) {
-      reporter.report(MSG.InvalidSpec, ref, `apiVersion ${apiVersion} is not served; use ${API_VERSION}`);
+      reporter.report('SPW100', ref, { reason: 'apiVersion', apiVersion, served: API_VERSION }, 'apiVersion');
       rejected.add(ref);
       return;
     }
     if (!name) {
-      reporter.report(MSG.InvalidSpec, ref, `${where}: metadata.name is required`);
+      reporter.report('SPW100', ref, { reason: 'noName', at: where }, 'metadata.name');
       return;
     }
     let known = cache?.docs.get(raw);
@@ -160,23 +160,23 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
   /** `at`: the document's `file:line` when it came from a file, put before messages about its content. */
   function admit(raw: Record<string, unknown>, known: CachedDocument, d: NonNullable<CachedDocument['clean']>, at?: string): void {
     const { kind, name, namespace, ref } = d;
-    const pos = at ? `${at}: ` : '';
+    const pos = at !== undefined ? { at } : {};
     if (known.nameError) {
-      reporter.report(MSG.InvalidName, ref, `${pos}metadata.name ${known.nameError}${kind === 'MeshWorkload' ? '' : ' (it is embedded in hosts and label values)'}`);
+      reporter.report('SPW111', ref, { subject: 'metadata.name', ...pos, problem: known.nameError, ...(kind === 'MeshWorkload' ? {} : { embedded: true }) }, 'metadata.name');
       rejected.add(ref);
     }
     if (known.nsError) {
-      reporter.report(MSG.InvalidName, ref, `${pos}metadata.namespace ${known.nsError}`);
+      reporter.report('SPW111', ref, { subject: 'metadata.namespace', ...pos, problem: known.nsError }, 'metadata.namespace');
       rejected.add(ref);
     }
     const issues = known.issues;
-    for (const issue of issues) reporter.report(MSG.InvalidSpec, ref, `${pos}${issue.path || '(root)'}: ${issue.message}`);
+    for (const issue of issues) reporter.report('SPW100', ref, { reason: 'schema', ...pos, path: issue.path, detail: issue.message }, issue.path);
     if (issues.length > 0) rejected.add(ref);
 
     const count = (seen.get(ref) ?? 0) + 1;
     seen.set(ref, count);
     if (count === 2) {
-      reporter.report(MSG.DuplicateObject, ref, `${ref} is defined more than once; every definition is ignored`);
+      reporter.report('SPW119', ref, { object: ref });
       rejected.add(ref);
     }
     if (rejected.has(ref)) return;

@@ -1,4 +1,5 @@
 import { escapeControl } from '../api/text.ts';
+import type { InputCode } from '../api/messages.ts';
 
 /** An unusable invocation or unreadable input: printed as one line, exit status 2, never a stack trace. */
 export class CliError extends Error {
@@ -10,7 +11,7 @@ export class CliError extends Error {
 
 /**
  * Codes of the input errors (each exit status 2, one line). Append only; never renumber or reuse a code.
- * Per-object messages (SPW1xx) are in src/analyze/messages.ts.
+ * Every code, with its level, name and docs anchor, is in the table in src/api/messages.ts.
  */
 export const INPUT_ERRORS = {
   Unreadable: 'SPW001',
@@ -23,7 +24,7 @@ export const INPUT_ERRORS = {
   NoObjects: 'SPW008',
   OutDir: 'SPW009',
   TooMuchOutput: 'SPW010',
-} as const;
+} as const satisfies Record<string, InputCode>;
 
 export type InputErrorCode = (typeof INPUT_ERRORS)[keyof typeof INPUT_ERRORS];
 

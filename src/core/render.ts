@@ -5,7 +5,7 @@
  */
 import type { KubeObject } from '../api/types.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
-import { Reporter, MSG, cmp } from '../analyze/messages.ts';
+import { Reporter, cmp } from '../analyze/messages.ts';
 import { objectRef } from '../model/naming.ts';
 import { globalHostOf } from '../analyze/checks/hostname.ts';
 import type { Message } from '../analyze/messages.ts';
@@ -471,8 +471,7 @@ function resolveConflicts(contested: readonly Contested[], survivors: readonly F
     if (!hit) continue;
     rejected.add(p);
     const object = objectOf(p, hit.cluster, hit.key);
-    const what = `${object.kind} ${object.metadata.namespace}/${object.metadata.name} in cluster ${hit.cluster}`;
-    reporter.report(MSG.ObjectConflict, (survivors[p] as FailoverPlan).ref, `${what} is already written for ${(survivors[hit.older] as FailoverPlan).ref}`);
+    reporter.report('SPW122', (survivors[p] as FailoverPlan).ref, { kind: object.kind, namespace: String(object.metadata.namespace), name: object.metadata.name, cluster: hit.cluster, owner: (survivors[hit.older] as FailoverPlan).ref });
   }
   return rejected;
 }

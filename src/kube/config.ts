@@ -18,6 +18,7 @@ import { delimiter, join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import type { Cluster, Context, User } from '@kubernetes/client-node';
+import type { KubeconfigCode as KubeconfigTableCode } from '../api/messages.ts';
 
 export interface ConfigSource {
   /** Path to a kubeconfig file (`--kubeconfig`): only this file is read. */
@@ -153,7 +154,7 @@ export const KUBECONFIG_CODES = {
   ExpiredCredentials: 'SPW213',
   /** Not a refusal: the credentials expire within the warning window (MeshCluster status and a Warning Event). */
   ExpiringCredentials: 'SPW214',
-} as const;
+} as const satisfies Record<string, KubeconfigTableCode>;
 export type KubeconfigCode = (typeof KUBECONFIG_CODES)[keyof typeof KUBECONFIG_CODES];
 
 /** One refused field; `message` names the field (a path into the kubeconfig) and never holds its value. */

@@ -24,7 +24,7 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'spillway-cli-'));
 }
 
-test('render -o json prints exactly {clusters, messages} with messages {code, level, object, message}', async () => {
+test('render -o json prints exactly {clusters, messages} with messages {code, level, object, ref, path, params, message}', async () => {
   const dir = tmp();
   try {
     const bad = join(dir, 'bad.yaml');
@@ -36,7 +36,7 @@ test('render -o json prints exactly {clusters, messages} with messages {code, le
     assert.deepEqual(Object.keys(doc.clusters), ['cluster1', 'cluster2']);
     assert.equal(doc.clusters.cluster1?.length, 8, 'the valid service is still rendered');
     assert.ok(doc.messages.length > 0);
-    for (const m of doc.messages) assert.deepEqual(Object.keys(m), ['code', 'level', 'object', 'message']);
+    for (const m of doc.messages) assert.deepEqual(Object.keys(m).filter((k) => k !== 'path'), ['code', 'level', 'object', 'ref', 'params', 'message']);
     assert.equal(doc.messages[0]?.object, 'FailoverService/default/ghost');
   } finally {
     rmSync(dir, { recursive: true, force: true });

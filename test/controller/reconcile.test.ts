@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { renderDetailed } from '../../src/core/render.ts';
 import type { KubeObject } from '../../src/api/types.ts';
+import { message } from '../../src/api/messages.ts';
 import { applyIsNoop, isSubset, ownedFieldsMissing } from '../../src/controller/compare.ts';
 import { FIELD_MANAGER, clusterStatus, collisionReason, decide, planCluster, planReconcile, sameStatus, serviceStatus } from '../../src/controller/reconcile.ts';
 import type { ApplyMemo, ClusterOutcome, LiveCluster } from '../../src/controller/reconcile.ts';
@@ -218,7 +219,7 @@ describe('statuses', () => {
     const three = serviceStatus({ generation: 1, outcome, messages: [], objects: keys, outcomes: new Map([['cluster1', synced('cluster1')], ['cluster2', synced('cluster2')]]), prev: { clusters: [{ name: 'cluster3', roles: ['client', 'receiver'], failoverOrder: ['cluster3'], syncState: 'Synced' }] }, now: 'T1' });
     // cluster3 was in the previous status, but with no warning about a missing workload it is simply gone.
     assert.deepEqual((three.clusters as { name: string }[]).map((c) => c.name), ['cluster1', 'cluster2']);
-    const missing = { code: 'SPW127', level: 'warning' as const, object: outcome.ref, message: 'MeshWorkload default/reviews-cluster3 not found; left out of the tiers' };
+    const missing = message('SPW127', outcome.ref, { workload: 'default/reviews-cluster3' }, { path: 'spec.meshWorkloads[2]' });
     const s = serviceStatus({ generation: 1, outcome, messages: [missing], objects: keys, outcomes: new Map([['cluster1', synced('cluster1')], ['cluster2', synced('cluster2')]]), prev: { clusters: [{ name: 'cluster3', roles: ['client', 'receiver'], failoverOrder: ['cluster3'], syncState: 'Synced' }] }, now: 'T1' });
     const c3 = (s.clusters as { name: string; syncState: string; message?: string }[]).find((c) => c.name === 'cluster3');
     assert.equal(c3?.syncState, 'Unavailable');

@@ -3,7 +3,6 @@
  * unavailable (see references.ts) and one cluster remains, it serves locally and says so (SPW160).
  */
 import type { Check } from './check.ts';
-import { MSG } from '../messages.ts';
 import { tiers } from '../../model/context.ts';
 
 export const clustersCheck: Check = {
@@ -17,14 +16,14 @@ export const clustersCheck: Check = {
       byCluster.set(w.clusterName, list);
     }
     for (const [cluster, keys] of byCluster) {
-      if (keys.length > 1) r.report(MSG.DuplicateCluster, ctx.ref, `workloads ${keys.join(', ')} are all in cluster ${cluster}; list one workload per cluster`);
+      if (keys.length > 1) r.report('SPW103', ctx.ref, { workloads: keys, cluster }, 'spec.meshWorkloads');
     }
     const unresolved = ctx.listed.some((w) => !w.workload || !w.cluster);
     const available = tiers(ctx);
     if (!unresolved && byCluster.size < 2 && available.length > 0) {
-      r.report(MSG.TooFewClusters, ctx.ref, `only cluster ${[...byCluster.keys()].join(', ')} is listed; failover needs workloads in at least two clusters`);
+      r.report('SPW104', ctx.ref, { clusters: [...byCluster.keys()] }, 'spec.meshWorkloads');
     } else if (unresolved && available.length === 1 && !r.hasErrors(ctx.ref)) {
-      r.report(MSG.LocalOnly, ctx.ref, `only cluster ${available[0]!.clusterName} is available; it serves ${available[0]!.key} locally, with no failover`);
+      r.report('SPW160', ctx.ref, { cluster: available[0]!.clusterName, workload: available[0]!.key }, 'spec.meshWorkloads');
     }
   },
 };

@@ -7,7 +7,6 @@
  */
 import type { Check } from './check.ts';
 import type { FailoverContext } from '../../model/context.ts';
-import { MSG } from '../messages.ts';
 import { DEFAULTS } from '../../model/context.ts';
 import { DEFAULT_POLICY } from '../../model/snapshot.ts';
 import { defaultGlobalHost } from '../../model/naming.ts';
@@ -37,20 +36,20 @@ export const hostnameCheck: Check = {
     const effective = globalHostOf(ctx);
     const where = effective !== undefined ? foreign?.get(effective) : undefined;
     if (where !== undefined) {
-      r.report(MSG.ExistingServiceEntryHost, ctx.ref, `${host !== undefined ? 'spec.hostname' : 'the derived global host'} ${effective} is a host of ${where}, which Spillway did not write: the mesh already routes it, and Spillway would replace its cluster for every proxy; choose another host`);
+      r.report('SPW143', ctx.ref, { host: effective!, derived: host === undefined, owner: where }, host !== undefined ? 'spec.hostname' : undefined);
       return;
     }
     if (host === undefined) return; // the derived host is <service>-global.<namespace>.global
     const own = (ctx.fs.metadata.namespace ?? 'default').toLowerCase();
     for (const d of clusterDomains(ctx.snapshot.clusters.values())) {
       if (host === `svc.${d}` || host.endsWith(`.svc.${d}`)) {
-        r.report(MSG.KubernetesHost, ctx.ref, `spec.hostname ${host} is a Kubernetes Service host (*.svc.${d}): Spillway would replace that Service's cluster for every proxy in the mesh; use a host under .${own}.<suffix>`);
+        r.report('SPW141', ctx.ref, { host, clusterDomain: d, namespace: own }, 'spec.hostname');
         return;
       }
     }
     const suffixes = (ctx.snapshot.policy ?? DEFAULT_POLICY).hostSuffixes;
     if (!suffixes.some((s) => host.endsWith(`.${own}.${s.toLowerCase()}`))) {
-      r.report(MSG.HostOutsideNamespace, ctx.ref, `spec.hostname ${host} must end with .${own}.<suffix> (the FailoverService's namespace, then an allowed suffix: ${suffixes.join(', ') || 'none'}), so no namespace can take another's hosts`);
+      r.report('SPW142', ctx.ref, { host, namespace: own, suffixes: [...suffixes] }, 'spec.hostname');
     }
   },
 };

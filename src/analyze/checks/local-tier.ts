@@ -5,7 +5,6 @@
  * way round), and an ejection there applies to every caller of the Service, the receiving gateway included.
  */
 import type { Check } from './check.ts';
-import { MSG } from '../messages.ts';
 import { choosePort, tiers } from '../../model/context.ts';
 import { profileFor } from '../../model/profile.ts';
 import { dns1123LabelError } from '../dns.ts';
@@ -23,25 +22,17 @@ export const localTierCheck: Check = {
       if ('port' in chosen) {
         const tp = chosen.port.targetPort;
         if (typeof tp === 'number' && (!Number.isInteger(tp) || tp < 1 || tp > 65535)) {
-          r.report(MSG.InvalidTargetPort, ctx.ref, `MeshWorkload ${t.key}: port ${chosen.port.name} targetPort ${tp} is not a port number (1-65535)`);
+          r.report('SPW133', ctx.ref, { workload: t.key, port: chosen.port.name, targetPort: tp });
         } else if (typeof tp === 'string' && (tp.length > 15 || !PORT_NAME.test(tp) || tp.includes('--') || dns1123LabelError(tp))) {
-          r.report(MSG.InvalidTargetPort, ctx.ref, `MeshWorkload ${t.key}: port ${chosen.port.name} targetPort "${tp}" is neither a number nor a container port name (lower-case, at most 15 characters, with a letter)`);
+          r.report('SPW133', ctx.ref, { workload: t.key, port: chosen.port.name, targetPort: tp });
         }
       }
       const selector = t.workload.spec.selector;
       const profile = profileFor(t.cluster.spec.istio?.version);
       if (!selector || Object.keys(selector).length === 0) {
-        r.report(
-          MSG.SharedLocalHost,
-          ctx.ref,
-          `MeshWorkload ${t.key} has no spec.selector, so the local tier in ${t.clusterName} is the Service host itself: a DestinationRule of your own for it replaces Spillway's outlier detection (or loses to it), and an ejection there stops every caller of the Service; set spec.selector to the Service's pod selector`,
-        );
+        r.report('SPW132', ctx.ref, { reason: 'noSelector', workload: t.key, cluster: t.clusterName });
       } else if (profile && !profile.workloadSelectorServiceEntry) {
-        r.report(
-          MSG.SharedLocalHost,
-          ctx.ref,
-          `cluster ${t.clusterName} runs Istio ${t.cluster.spec.istio?.version ?? ''}, whose ServiceEntries cannot select pods, so the local tier there is the Service host itself: a DestinationRule of your own for it replaces Spillway's outlier detection (or loses to it), and an ejection there stops every caller of the Service`,
-        );
+        r.report('SPW132', ctx.ref, { reason: 'istioVersion', cluster: t.clusterName, version: t.cluster.spec.istio?.version ?? '' });
       }
     }
   },

@@ -8,7 +8,6 @@
  * exists but is invalid is an error (SPW101, SPW102): an invalid edit is rejected, never half-applied.
  */
 import type { Check } from './check.ts';
-import { MSG } from '../messages.ts';
 import { objectRef } from '../../model/naming.ts';
 import { tiers } from '../../model/context.ts';
 
@@ -17,29 +16,30 @@ export const referencesCheck: Check = {
   run(ctx, r) {
     const seen = new Set<string>();
     let invalid = false;
-    for (const w of ctx.listed) {
+    ctx.listed.forEach((w, i) => {
+      const path = `spec.meshWorkloads[${i}]`;
       const [ns, name] = w.key.split('/') as [string, string];
       if (seen.has(w.key)) {
-        r.report(MSG.DuplicateWorkload, ctx.ref, `spec.meshWorkloads lists ${w.listed} more than once`);
-        continue;
+        r.report('SPW118', ctx.ref, { workload: w.listed }, path);
+        return;
       }
       seen.add(w.key);
       if (!w.workload) {
         if (ctx.snapshot.rejected.has(objectRef('MeshWorkload', name, ns))) {
           invalid = true;
-          r.report(MSG.UnknownWorkload, ctx.ref, `MeshWorkload ${w.key} is invalid (see its own messages)`);
-        } else r.report(MSG.WorkloadUnavailable, ctx.ref, `MeshWorkload ${w.key} not found; left out of the tiers`);
-        continue;
+          r.report('SPW101', ctx.ref, { workload: w.key }, path);
+        } else r.report('SPW127', ctx.ref, { workload: w.key }, path);
+        return;
       }
       if (!w.cluster) {
         if (ctx.snapshot.rejected.has(objectRef('MeshCluster', w.clusterName ?? ''))) {
           invalid = true;
-          r.report(MSG.UnknownCluster, ctx.ref, `MeshWorkload ${w.key} is in cluster ${w.clusterName}, whose MeshCluster is invalid (see its own messages)`);
-        } else r.report(MSG.ClusterUnavailable, ctx.ref, `MeshWorkload ${w.key} names cluster ${w.clusterName}, but no MeshCluster ${w.clusterName} exists; left out of the tiers`);
+          r.report('SPW102', ctx.ref, { workload: w.key, cluster: String(w.clusterName) }, path);
+        } else r.report('SPW128', ctx.ref, { workload: w.key, cluster: String(w.clusterName) }, path);
       }
-    }
+    });
     if (!invalid && ctx.listed.length > 0 && tiers(ctx).length === 0) {
-      r.report(MSG.NoWorkloadAvailable, ctx.ref, `none of ${ctx.listed.map((w) => w.key).join(', ')} is available: nothing can serve this FailoverService`);
+      r.report('SPW129', ctx.ref, { workloads: ctx.listed.map((w) => w.key) }, 'spec.meshWorkloads');
     }
   },
 };

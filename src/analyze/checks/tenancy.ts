@@ -5,7 +5,6 @@
  * namespace that points at another namespace's Service needs that namespace's grant too.
  */
 import type { Check } from './check.ts';
-import { MSG } from '../messages.ts';
 import type { MeshWorkloadGrant } from '../../api/types.ts';
 
 /** Does a grant in `namespace` let FailoverServices of `from` use MeshWorkload `name` (or, for a Service, any)? */
@@ -19,22 +18,22 @@ export const tenancyCheck: Check = {
     const own = ctx.fs.metadata.namespace ?? 'default';
     const grants = ctx.snapshot.grants;
     const reported = new Set<string>();
-    for (const w of ctx.listed) {
+    ctx.listed.forEach((w, i) => {
       const [wns, wname] = w.key.split('/') as [string, string];
       if (wns !== own && !granted(grants?.get(wns), own, wname) && !reported.has(w.key)) {
         reported.add(w.key);
-        r.report(MSG.CrossNamespaceWorkload, ctx.ref, `MeshWorkload ${w.key} is in namespace ${wns}; a FailoverService of namespace ${own} may use it only if a MeshWorkloadGrant in ${wns} lists namespace ${own} in spec.from`);
-        continue;
+        r.report('SPW140', ctx.ref, { workload: w.key, namespace: wns, from: own }, `spec.meshWorkloads[${i}]`);
+        return;
       }
-      if (!w.workload) continue;
+      if (!w.workload) return;
       const sns = w.workload.spec.service.namespace ?? wns;
       // A Service of a third namespace (neither the FailoverService's nor the MeshWorkload's): granted by that namespace.
       if (sns !== own && sns !== wns && !granted(grants?.get(sns), own, undefined)) {
         const key = `${w.key}->${sns}`;
-        if (reported.has(key)) continue;
+        if (reported.has(key)) return;
         reported.add(key);
-        r.report(MSG.CrossNamespaceWorkload, ctx.ref, `MeshWorkload ${w.key} names Service ${sns}/${w.workload.spec.service.name}; a FailoverService of namespace ${own} may use it only if a MeshWorkloadGrant in ${sns} lists namespace ${own} in spec.from`);
+        r.report('SPW140', ctx.ref, { workload: w.key, namespace: sns, service: w.workload.spec.service.name, from: own }, `spec.meshWorkloads[${i}]`);
       }
-    }
+    });
   },
 };

@@ -1,0 +1,373 @@
+/**
+ * The one table of every code Spillway reports: the analyzer's per-object messages (SPW1xx), the simulator's
+ * findings (SIM0xx), `spillway check`'s findings (SPC1xx), the CLI's input errors (SPW0xx) and refused member
+ * kubeconfigs (SPW2xx).
+ *
+ * A message is data, as a Zod issue is: a stable code, a level, the object it is about, a field path into that
+ * object and parameters typed per code. Its text is rendered from the parameters by the code's entry here and
+ * never assembled where the message is raised, so `-o json` readers get the values and every text of one code
+ * reads alike. The wording may change; the codes may not (append only, never renumber or reuse one).
+ *
+ * This file sits in src/api so that every layer (model, analyze, translate, simulate, check, controller, cli)
+ * may import it. It imports nothing.
+ *
+ * Adding a code: pick a free number in your range, add an entry `SPWnnn: entry('error', 'ShortName', 'one-line
+ * title', (p: { ...typed params }) => `text`)` below, raise it with `reporter.report('SPWnnn', ref, params,
+ * path?)` (or `message(...)`), and run `npm run docs:messages` to regenerate docs/messages.md (a test fails when
+ * the page and the table differ, and when a code of the table is never raised by the source).
+ */
+
+export type Level = 'error' | 'warning' | 'info';
+
+/** A code's row in the table. `render` turns the code's params into the message text. */
+export interface CodeEntry<P> {
+  level: Level;
+  /** Short PascalCase name, stable like the code (for programs matching on names rather than numbers). */
+  name: string;
+  /** What the code means, in one line (the docs list and `--help`-style listings show it). */
+  title: string;
+  render: (params: P) => string;
+}
+
+const entry = <P>(level: Level, name: string, title: string, render: (params: P) => string): CodeEntry<P> => ({ level, name, title, render });
+
+const list = (xs: readonly string[]): string => xs.join(', ');
+const at = (p: { at?: string }): string => (p.at ? `${p.at}: ` : '');
+
+/** What the SPW111 name check found invalid (the label before the validator's words). */
+export type NameSubject =
+  | 'metadata.name'
+  | 'metadata.namespace'
+  | 'clusterName'
+  | 'serviceName'
+  | 'serviceNamespace'
+  | 'localTierHost'
+  | 'localHost'
+  | 'gatewayName'
+  | 'hostname'
+  | 'globalHost'
+  | 'remoteHost';
+
+function nameSubject(p: { subject: NameSubject; workload?: string }): string {
+  const w = p.workload ?? '';
+  switch (p.subject) {
+    case 'metadata.name': return 'metadata.name';
+    case 'metadata.namespace': return 'metadata.namespace';
+    case 'clusterName': return `cluster name of ${w}:`;
+    case 'serviceName': return `service name of ${w}:`;
+    case 'serviceNamespace': return `service namespace of ${w}:`;
+    case 'localTierHost': return `local tier host of ${w}:`;
+    case 'localHost': return `local host of ${w}:`;
+    case 'gatewayName': return 'the receiving Gateway name (a DNS-1123 label, as istiod requires)';
+    case 'hostname': return 'spec.hostname';
+    case 'globalHost': return 'the derived global host';
+    case 'remoteHost': return 'the derived remote host';
+  }
+}
+
+/** Envoy's defaults the simulator's texts name. */
+const ENVOY_DEFAULT_MAX_EJECTION_PERCENT = 10;
+const ENVOY_DEFAULT_PANIC_THRESHOLD = 50;
+
+/** Where the simulator's finding is: FailoverService `<namespace>/<name>` and the client cluster. */
+interface SimWhere {
+  service: string;
+  client: string;
+}
+const tierWhat = (p: { role: 'local' | 'remote'; client: string; cluster: string }): string =>
+  p.role === 'local' ? `the local service in ${p.client}` : `the gateway of ${p.cluster}`;
+
+/** Codes whose messages are rendered from typed params: the analyzer's and the simulator's. */
+export const MESSAGES = {
+  SPW100: entry('error', 'InvalidSpec', 'the object does not match its schema', (p:
+    | { reason: 'schema'; at?: string; path: string; detail: string }
+    | { reason: 'apiVersion'; apiVersion: string; served: string }
+    | { reason: 'noName'; at: string }) => {
+    if (p.reason === 'apiVersion') return `apiVersion ${p.apiVersion} is not served; use ${p.served}`;
+    if (p.reason === 'noName') return `${p.at}: metadata.name is required`;
+    return `${at(p)}${p.path || '(root)'}: ${p.detail}`;
+  }),
+  SPW101: entry('error', 'UnknownWorkload', 'a referenced MeshWorkload is invalid', (p: { workload: string }) =>
+    `MeshWorkload ${p.workload} is invalid (see its own messages)`),
+  SPW102: entry('error', 'UnknownCluster', 'a referenced MeshCluster is invalid', (p: { workload: string; cluster: string }) =>
+    `MeshWorkload ${p.workload} is in cluster ${p.cluster}, whose MeshCluster is invalid (see its own messages)`),
+  SPW103: entry('error', 'DuplicateCluster', 'two workloads of one FailoverService are in the same cluster', (p: { workloads: string[]; cluster: string }) =>
+    `workloads ${list(p.workloads)} are all in cluster ${p.cluster}; list one workload per cluster`),
+  SPW104: entry('error', 'TooFewClusters', 'a FailoverService needs workloads in at least two clusters', (p: { clusters: string[] }) =>
+    `only cluster ${list(p.clusters)} is listed; failover needs workloads in at least two clusters`),
+  SPW105: entry('error', 'PortMismatch', 'the failover port differs across workloads', (p: { workload: string; port: number; firstWorkload: string; firstPort: number }) =>
+    `port ${p.port} of ${p.workload} differs from port ${p.firstPort} of ${p.firstWorkload}; the global host has one port`),
+  SPW106: entry('error', 'ProtocolMismatch', 'the failover port\'s protocol differs across workloads', (p: { workload: string; protocol: string; firstWorkload: string; firstProtocol: string }) =>
+    `protocol ${p.protocol} of ${p.workload} differs from ${p.firstProtocol} of ${p.firstWorkload}`),
+  SPW107: entry('error', 'PortNotChosen', 'a multi-port service needs spec.port', (p: { workload: string; ports: string[] }) =>
+    `MeshWorkload ${p.workload} has ports ${list(p.ports)}; set spec.port to the one to fail over`),
+  SPW108: entry('error', 'PortNotFound', 'spec.port is not a port of the workload', (p: { port: string | number; workload: string; ports: string[] }) =>
+    `spec.port ${String(p.port)} is not a port of MeshWorkload ${p.workload} (${list(p.ports)})`),
+  SPW109: entry('error', 'UnsupportedProtocol', 'the protocol cannot be carried by the L7 spill-over path', (p: { workload: string; portName: string; portNumber: number; protocol: string; normalized: string; istioProtocol: boolean }) =>
+    `port ${p.portName}/${p.portNumber} of ${p.workload} uses ${p.protocol}: ${p.istioProtocol ? `the remote gateway routes spilled-over requests on their Host header, which ${p.normalized} does not carry` : `${p.normalized} is not an Istio protocol`}; use HTTP, HTTP2, GRPC or GRPC-WEB`),
+  SPW110: entry('error', 'MissingGateway', 'a cluster that receives spill-over has no gateway', (p: { cluster: string; workload: string }) =>
+    `cluster ${p.cluster} receives spill-over for ${p.workload} but MeshCluster ${p.cluster} has no spec.gateway`),
+  SPW111: entry('error', 'InvalidName', 'a name or host is not valid DNS-1123', (p: { subject: NameSubject; workload?: string; at?: string; problem: string; embedded?: boolean }) =>
+    `${at(p)}${nameSubject(p)} ${p.problem}${p.embedded ? ' (it is embedded in hosts and label values)' : ''}`),
+  SPW112: entry('error', 'HostConflict', 'two FailoverServices claim the same host', (p: { host: string; owner: string }) =>
+    `host ${p.host} is already claimed by ${p.owner}`),
+  SPW113: entry('error', 'ServiceConflict', 'two FailoverServices claim the same service', (p: { service: string; owner: string }) =>
+    `service ${p.service} is already served by ${p.owner}`),
+  SPW114: entry('error', 'AddressConflict', 'two FailoverServices claim the same virtual address', (p: { address: string; owner: string }) =>
+    `spec.address ${p.address} is already used by ${p.owner}`),
+  SPW115: entry('warning', 'AddressMoved', 'the derived virtual address was taken; another was chosen', (p: { from: string; host: string; owner: string; address: string }) =>
+    `address ${p.from} derived from ${p.host} is used by ${p.owner}; using ${p.address} (pin it with spec.address to keep it)`),
+  SPW116: entry('error', 'IstioVersionUnsupported', 'the cluster\'s Istio version is too old', (p: { cluster: string; version: string }) =>
+    `cluster ${p.cluster} runs Istio ${p.version}; Spillway needs Istio 1.5 or later (aggregate clusters through EnvoyFilter)`),
+  SPW117: entry('warning', 'IstioVersionCrash', 'this Istio version can crash sidecars on aggregate clusters', (p: { cluster: string; version: string }) =>
+    `cluster ${p.cluster} runs Istio ${p.version}: sidecars of 1.8.0 to 1.8.2 can crash on aggregate-cluster EnvoyFilters (istio/istio#28620); upgrade to 1.8.3 or later`),
+  SPW118: entry('error', 'DuplicateWorkload', 'a workload is listed twice', (p: { workload: string }) =>
+    `spec.meshWorkloads lists ${p.workload} more than once`),
+  SPW119: entry('error', 'DuplicateObject', 'two input documents have the same kind and name', (p: { object: string }) =>
+    `${p.object} is defined more than once; every definition is ignored`),
+  SPW120: entry('info', 'IgnoredKind', 'the document is not a Spillway resource and is ignored', (p: { at: string; kind?: string; apiVersion?: string; hostsRead: boolean }) =>
+    `${p.at}: ${p.kind || 'a document without kind'}${p.apiVersion ? ` (${p.apiVersion})` : ''} is not a Spillway resource; ${p.hostsRead ? 'only its hosts are read: no FailoverService may take them (SPW143)' : 'ignored'}`),
+  SPW121: entry('warning', 'AssumedApiVersion', 'the document was read with an assumed apiVersion or kind spelling', (p: { at: string; apiVersion: string; kind: string }) =>
+    `${p.at}: read as ${p.apiVersion} ${p.kind}; write apiVersion: ${p.apiVersion} and kind: ${p.kind}`),
+  SPW122: entry('error', 'ObjectConflict', 'two FailoverServices would write the same object', (p: { kind: string; namespace: string; name: string; cluster: string; owner: string }) =>
+    `${p.kind} ${p.namespace}/${p.name} in cluster ${p.cluster} is already written for ${p.owner}`),
+  SPW123: entry('error', 'InvalidAddress', 'an address is not valid', (p: { address: string; cluster?: string }) =>
+    p.cluster === undefined
+      ? `spec.address "${p.address}" is not an IPv4 address`
+      : `gateway address "${p.address}" of MeshCluster ${p.cluster} is neither an IP address nor a DNS name`),
+  SPW124: entry('error', 'NotADocument', 'a YAML document is not a Kubernetes object', (p: { at: string }) =>
+    `${p.at}: expected a mapping with apiVersion, kind and metadata`),
+  SPW125: entry('warning', 'ZeroEjection', 'outlier detection can never eject a host, so failover depends on readiness alone', (p: { setting: 'maxEjectionPercent' | 'consecutive5xxErrors' }) =>
+    p.setting === 'maxEjectionPercent'
+      ? 'spec.outlierDetection.maxEjectionPercent is 0: no host is ever ejected, so a failing remote gateway keeps its share of traffic'
+      : 'spec.outlierDetection.consecutive5xxErrors is 0 and no consecutiveGatewayErrors is set: errors never eject a host'),
+  SPW126: entry('warning', 'PanicThreshold', 'a non-zero panic threshold can send traffic to a tier with no healthy host', (p: { percent: number }) =>
+    `spec.panicThreshold is ${p.percent}%: when every tier is below it, Envoy spreads load by host count and sends requests to tiers with no healthy host`),
+  SPW127: entry('warning', 'WorkloadUnavailable', 'a listed MeshWorkload does not exist: its cluster is left out of the tiers', (p: { workload: string }) =>
+    `MeshWorkload ${p.workload} not found; left out of the tiers`),
+  SPW128: entry('warning', 'ClusterUnavailable', 'a listed MeshWorkload names a cluster with no MeshCluster: it is left out of the tiers', (p: { workload: string; cluster: string }) =>
+    `MeshWorkload ${p.workload} names cluster ${p.cluster}, but no MeshCluster ${p.cluster} exists; left out of the tiers`),
+  SPW129: entry('error', 'NoWorkloadAvailable', 'none of the listed MeshWorkloads is available', (p: { workloads: string[] }) =>
+    `none of ${list(p.workloads)} is available: nothing can serve this FailoverService`),
+  SPW130: entry('error', 'UnknownKind', 'a document of the spillway.dev group (or spelled like one of its kinds) has a kind Spillway does not serve', (p: { at: string; kind?: string; suggestion?: string; group: string; kinds: string[] }) =>
+    `${p.at}: ${p.kind ? `${p.kind}: ` : 'no kind: '}${p.suggestion ? `did you mean ${p.suggestion}?` : `${p.group} serves ${list(p.kinds)}`}`),
+  SPW131: entry('warning', 'ReservedAddress', 'the pinned virtual address is in Istio\'s auto-allocation range 240.240.0.0/16', (p: { address: string }) =>
+    `spec.address ${p.address} is in 240.240.0.0/16, where Istio auto-allocates ServiceEntry addresses when DNS proxying allocates them: another host may get the same address; pick one elsewhere in 240.0.0.0/4 or leave spec.address out`),
+  SPW132: entry('warning', 'SharedLocalHost', 'the local tier\'s health settings go on the Service host, shared with every caller', (p:
+    | { reason: 'noSelector'; workload: string; cluster: string }
+    | { reason: 'istioVersion'; cluster: string; version: string }) =>
+    p.reason === 'noSelector'
+      ? `MeshWorkload ${p.workload} has no spec.selector, so the local tier in ${p.cluster} is the Service host itself: a DestinationRule of your own for it replaces Spillway's outlier detection (or loses to it), and an ejection there stops every caller of the Service; set spec.selector to the Service's pod selector`
+      : `cluster ${p.cluster} runs Istio ${p.version}, whose ServiceEntries cannot select pods, so the local tier there is the Service host itself: a DestinationRule of your own for it replaces Spillway's outlier detection (or loses to it), and an ejection there stops every caller of the Service`),
+  SPW133: entry('error', 'InvalidTargetPort', 'a workload port\'s targetPort is not a port number or a container port name', (p: { workload: string; port: string; targetPort: number | string }) =>
+    typeof p.targetPort === 'number'
+      ? `MeshWorkload ${p.workload}: port ${p.port} targetPort ${p.targetPort} is not a port number (1-65535)`
+      : `MeshWorkload ${p.workload}: port ${p.port} targetPort "${p.targetPort}" is neither a number nor a container port name (lower-case, at most 15 characters, with a letter)`),
+  SPW134: entry('warning', 'GatewayNodePort', 'a gateway port in the NodePort range has no servicePort, so the Gateway server names a port no Service has', (p: { cluster: string; port: number; entrance: 'https' | 'http' }) =>
+    p.entrance === 'https'
+      ? `MeshCluster ${p.cluster}: gateway port ${p.port} looks like a NodePort and no servicePort is set, so the Gateway server is written on ${p.port}; istiod finds no such port on the gateway Service and makes the gateway listen on ${p.port}, which kube-proxy never forwards to. Set spec.gateway.servicePort to the Service port behind the NodePort (443 on the common charts)`
+      : `MeshCluster ${p.cluster}: gateway.http.port ${p.port} looks like a NodePort and no http.servicePort is set; set it to the Service port behind the NodePort (80 on the common charts)`),
+  SPW135: entry('error', 'PlaintextSharesPort', 'plain-HTTP spill-over would share a gateway port with HTTPS servers', (p: { reason: 'noHttpEntrance' | 'sharedPort'; cluster: string; port: number }) =>
+    p.reason === 'noHttpEntrance'
+      ? `tls.mode DISABLE needs a plain-HTTP entrance in cluster ${p.cluster}: set spec.gateway.http {port, servicePort} on MeshCluster ${p.cluster} (a plain-HTTP server on gateway port ${p.port} cannot share its listener with HTTPS servers there, Spillway's own or a public HTTPS ingress; istiod drops whichever Gateway is newer)`
+      : `spec.gateway.http of MeshCluster ${p.cluster} uses gateway port ${p.port}, ${p.port === 443 ? 'the HTTPS port' : 'the port of its HTTPS servers'}: a plain-HTTP server there would take that listener from the HTTPS servers (or lose it); use the Service's plain-HTTP port (80 on the common charts)`),
+  SPW140: entry('error', 'CrossNamespaceWorkload', 'a FailoverService uses a MeshWorkload or Service of another namespace without a MeshWorkloadGrant', (p: { workload: string; namespace: string; service?: string; from: string }) =>
+    `MeshWorkload ${p.workload} ${p.service !== undefined ? `names Service ${p.namespace}/${p.service}` : `is in namespace ${p.namespace}`}; a FailoverService of namespace ${p.from} may use it only if a MeshWorkloadGrant in ${p.namespace} lists namespace ${p.from} in spec.from`),
+  SPW141: entry('error', 'KubernetesHost', 'spec.hostname names a host Kubernetes owns (a *.svc.<clusterDomain> name)', (p: { host: string; clusterDomain: string; namespace: string }) =>
+    `spec.hostname ${p.host} is a Kubernetes Service host (*.svc.${p.clusterDomain}): Spillway would replace that Service's cluster for every proxy in the mesh; use a host under .${p.namespace}.<suffix>`),
+  SPW142: entry('error', 'HostOutsideNamespace', 'spec.hostname is not under the FailoverService\'s namespace and an allowed suffix', (p: { host: string; namespace: string; suffixes: string[] }) =>
+    `spec.hostname ${p.host} must end with .${p.namespace}.<suffix> (the FailoverService's namespace, then an allowed suffix: ${list(p.suffixes) || 'none'}), so no namespace can take another's hosts`),
+  SPW143: entry('error', 'ExistingServiceEntryHost', 'the global host is a host of a ServiceEntry Spillway did not write (the mesh already routes it)', (p: { host: string; derived: boolean; owner: string }) =>
+    `${p.derived ? 'the derived global host' : 'spec.hostname'} ${p.host} is a host of ${p.owner}, which Spillway did not write: the mesh already routes it, and Spillway would replace its cluster for every proxy; choose another host`),
+  SPW160: entry('warning', 'LocalOnly', 'only one listed cluster is available: it serves locally, with no failover', (p: { cluster: string; workload: string }) =>
+    `only cluster ${p.cluster} is available; it serves ${p.workload} locally, with no failover`),
+
+  // The simulator (`spillway simulate`, the controller's live tier shares): what Envoy's maths says about the render.
+  SIM001: entry('warning', 'NoOutlierDetection', 'an aggregate child has no outlier detection in the client\'s cluster', (p: SimWhere & { child: string; host: string; role: 'local' | 'remote'; cluster: string }) =>
+    `${p.service} in ${p.client}: aggregate child ${p.child} has no outlier detection (no DestinationRule with outlierDetection for ${p.host}); failures of ${tierWhat(p)} are never ejected, so traffic never fails over from it`),
+  SIM002: entry('warning', 'EjectionCapTooSmall', 'maxEjectionPercent absent (10%) or too small to eject one of the child\'s hosts', (p: SimWhere & { host: string; hosts: number; maxEjectionPercent?: number; assumed: boolean; role: 'local' | 'remote'; cluster: string }) =>
+    `${p.service} in ${p.client}: ${p.maxEjectionPercent !== undefined ? `maxEjectionPercent ${p.maxEjectionPercent}` : `maxEjectionPercent is absent (Envoy default ${ENVOY_DEFAULT_MAX_EJECTION_PERCENT}%)`} on ${p.host} cannot eject a single one of its ${p.hosts} host(s)${p.assumed ? ' (size assumed: give --healthy <cluster>=<healthy>/<total>)' : ''} (Envoy >= 1.28 checks the cap before the first ejection; needs >= ${Math.ceil(100 / p.hosts)}), so ${tierWhat(p)} never fails over`),
+  SIM003: entry('warning', 'PanicToDeadTier', 'a panic threshold > 0 on the aggregate sends traffic to a tier with no healthy host', (p: SimWhere & { aggregate: string; panicThreshold?: number; percent: number; cluster: string }) =>
+    `${p.service} from ${p.client}: aggregate ${p.aggregate} has ${p.panicThreshold !== undefined ? `healthy_panic_threshold ${p.panicThreshold}` : `no healthy_panic_threshold (Envoy default ${ENVOY_DEFAULT_PANIC_THRESHOLD}%)`}; every tier is in panic, so ${p.percent}% of requests go to ${p.cluster}, which has no healthy instance`),
+  SIM004: entry('warning', 'NoHealthyUpstream', 'no healthy upstream in any tier: every request fails', (p: SimWhere) =>
+    `${p.service} from ${p.client}: no healthy upstream in any tier; every request fails with 503`),
+  SIM005: entry('warning', 'NoEjectionTrigger', 'outlier detection present but with every trigger disabled', (p: SimWhere & { host: string }) =>
+    `${p.service} in ${p.client}: outlier detection for ${p.host} has every trigger disabled (consecutive5xxErrors 0, no consecutiveGatewayErrors); nothing is ever ejected`),
+  SIM006: entry('warning', 'DeadTierNotEjected', 'traffic goes to a tier with no healthy instance because Envoy cannot eject its hosts', (p: SimWhere & { percent: number; cluster: string; hosts: number }) =>
+    `${p.service} from ${p.client}: ${p.percent}% of requests go to ${p.cluster}, which has no healthy instance, because Envoy cannot eject its ${p.hosts} host(s)`),
+  SIM007: entry('warning', 'UnknownRemoteCluster', 'a remote ServiceEntry whose cluster cannot be identified (treated as healthy)', (p: SimWhere & { serviceEntry: string; host: string }) =>
+    `${p.service} in ${p.client}: cannot tell which cluster ServiceEntry ${p.serviceEntry} (${p.host}) leads to; its endpoints are treated as healthy`),
+  SIM008: entry('warning', 'NoAggregate', 'an EnvoyFilter of a FailoverService adds no aggregate, or an aggregate with no children', (p: SimWhere & ({ reason: 'noAggregate'; envoyFilter: string } | { reason: 'noChildren'; aggregate: string })) =>
+    p.reason === 'noAggregate'
+      ? `${p.service} in ${p.client}: EnvoyFilter ${p.envoyFilter} adds no aggregate cluster; nothing to simulate`
+      : `${p.service} in ${p.client}: aggregate ${p.aggregate} lists no child clusters; Envoy rejects it`),
+  SIM009: entry('warning', 'LocalityLbOn', 'the local tier\'s DestinationRule leaves locality load balancing on, so Istio splits it into one level per zone', (p: SimWhere & { host: string }) =>
+    `${p.service} in ${p.client}: the DestinationRule for ${p.host} has outlier detection and leaves locality load balancing on, so Istio splits the local tier into one priority level per region/zone; these figures treat it as one level (set trafficPolicy.loadBalancer.localityLbSetting.enabled: false)`),
+} as const;
+
+/** A code whose text the table renders. */
+export type MessageCode = keyof typeof MESSAGES;
+/** The params a code takes: a wrong shape for a code is a compile error. */
+export type ParamsOf<C extends MessageCode> = Parameters<(typeof MESSAGES)[C]['render']>[0];
+
+/** The object a message is about, as far as it is known. */
+export interface ObjectRef {
+  kind: string;
+  namespace?: string;
+  name: string;
+  /** The member cluster (a simulator finding's client cluster, a check's cluster). */
+  cluster?: string;
+}
+
+/** One message, typed by its code. */
+export interface MessageOf<C extends MessageCode> {
+  code: C;
+  level: Level;
+  /** The input object the message is about: `Kind/namespace/name`, `Kind/name` for cluster-scoped kinds, or a document position (`file:line`, `document #n`). */
+  object: string;
+  /** `object` as fields, when it names an object (absent for a document position). */
+  ref?: ObjectRef;
+  /** JSON path of the field the message is about, inside `object` (`spec.meshWorkloads[1]`), when there is one. */
+  path?: string;
+  params: ParamsOf<C>;
+  /** The text, rendered from `params` by the table. */
+  message: string;
+}
+
+/** Any message: narrow on `code` to get its params' type. */
+export type Message = { [C in MessageCode]: MessageOf<C> }[MessageCode];
+
+/** `Kind/namespace/name` (or `Kind/name`) as an ObjectRef; undefined for a document position. */
+export function parseObjectRef(object: string, cluster?: string): ObjectRef | undefined {
+  if (/:\d+$|^document #/.test(object)) return undefined;
+  const parts = object.split('/');
+  if (parts.length < 2 || parts.length > 3 || parts.some((x) => x === '')) return undefined;
+  const [kind, a, b] = parts as [string, string, string | undefined];
+  return { kind, ...(b !== undefined ? { namespace: a, name: b } : { name: a }), ...(cluster !== undefined ? { cluster } : {}) };
+}
+
+/** The text of a code's message with these params (the only place message text is made). */
+export function renderMessage<C extends MessageCode>(code: C, params: ParamsOf<C>): string {
+  return (MESSAGES[code].render as (p: ParamsOf<C>) => string)(params);
+}
+
+/**
+ * Builds a message. `clean` makes input text safe to show (the analyzer passes escapeControl): it is applied to
+ * every string in params, so the rendered text is clean too and still renders back from the params.
+ */
+export function message<C extends MessageCode>(
+  code: C,
+  object: string,
+  params: ParamsOf<C>,
+  opts: { path?: string; cluster?: string; clean?: (s: string) => string } = {},
+): MessageOf<C> {
+  const clean = opts.clean;
+  const p = clean ? (cleanStrings(params, clean) as ParamsOf<C>) : params;
+  const obj = clean ? clean(object) : object;
+  const ref = parseObjectRef(obj, opts.cluster);
+  return {
+    code,
+    level: MESSAGES[code].level,
+    object: obj,
+    ...(ref ? { ref } : {}),
+    ...(opts.path !== undefined ? { path: clean ? clean(opts.path) : opts.path } : {}),
+    params: p,
+    message: renderMessage(code, p),
+  };
+}
+
+function cleanStrings(v: unknown, clean: (s: string) => string): unknown {
+  if (typeof v === 'string') return clean(v);
+  if (Array.isArray(v)) return v.map((x) => cleanStrings(x, clean));
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = cleanStrings(x, clean);
+    return out;
+  }
+  return v;
+}
+
+/**
+ * `spillway check`'s codes (SPC1xx). A check result carries its own level (pass, warn, fail, skip); `level` here
+ * is the worst a finding of the code can be (`error` when it can fail, `warning` when it only warns).
+ */
+export const CHECK_CODES = {
+  SPC100: { level: 'error', name: 'Reachable', title: 'a member cluster cannot be reached' },
+  SPC101: { level: 'error', name: 'IstioApi', title: 'networking.istio.io is not served at the versions the cluster\'s output profile writes' },
+  SPC102: { level: 'error', name: 'Istiod', title: 'istiod is missing, not ready, or its version implies another output profile' },
+  SPC110: { level: 'error', name: 'SpillwayCrds', title: 'Spillway\'s CRDs are missing in the management cluster' },
+  SPC111: { level: 'error', name: 'SpillwayController', title: 'no Spillway controller runs or renews the leader Lease' },
+  SPC120: { level: 'error', name: 'DnsCapture', title: 'Istio\'s DNS proxy is off for clients of a global host' },
+  SPC121: { level: 'error', name: 'IstioCoreDns', title: 'Istio 1.5-1.7: no istiocoredns, or no global stub domain' },
+  SPC130: { level: 'error', name: 'RootOfTrust', title: 'two clusters that spill over to each other share no root certificate' },
+  SPC140: { level: 'error', name: 'GatewayServicePort', title: 'no gateway Service exposes the port the MeshCluster names' },
+  SPC141: { level: 'error', name: 'GatewayTargetPort', title: 'the rendered Gateway server port is neither a port nor a target port of the gateway Service' },
+  SPC142: { level: 'error', name: 'GatewayAddress', title: 'the gateway\'s external address is not the one other clusters dial' },
+  SPC150: { level: 'error', name: 'Injection', title: 'sidecar injection is off, or pods of the service run without a sidecar' },
+  SPC151: { level: 'error', name: 'Ambient', title: 'the namespace or pods are in ambient mode (unsupported)' },
+  SPC160: { level: 'error', name: 'UserDestinationRule', title: 'a user DestinationRule sets a trafficPolicy for a host Spillway writes one for' },
+  SPC161: { level: 'error', name: 'UserVirtualService', title: 'a user VirtualService routes the global host elsewhere' },
+  SPC162: { level: 'error', name: 'SidecarHidesHosts', title: 'a Sidecar\'s egress hosts hide the global and remote hosts' },
+  SPC163: { level: 'warning', name: 'ExportToDefaults', title: 'mesh exportTo defaults hide Spillway\'s objects from other namespaces' },
+  SPC164: { level: 'error', name: 'EndpointDiscovery', title: 'Istio merges other clusters\' endpoints into the local tier (no clusterLocal)' },
+  SPC199: { level: 'error', name: 'CheckCrashed', title: 'a check itself threw (a bug)' },
+} as const satisfies Record<string, { level: Level; name: string; title: string }>;
+export type CheckCode = keyof typeof CHECK_CODES;
+
+/** The CLI's input errors (exit status 2, one line `SPW003 big.yaml: ...`). */
+export const INPUT_CODES = {
+  SPW001: { level: 'error', name: 'Unreadable', title: 'an input file cannot be read' },
+  SPW002: { level: 'error', name: 'NotARegularFile', title: 'an input path is not a regular file' },
+  SPW003: { level: 'error', name: 'TooLarge', title: 'an input file is larger than the limit' },
+  SPW004: { level: 'error', name: 'TooManyDocuments', title: 'an input has more YAML documents than the limit' },
+  SPW005: { level: 'error', name: 'TooDeep', title: 'an input document nests deeper than the limit' },
+  SPW006: { level: 'error', name: 'AliasExpansion', title: 'YAML aliases expand past the limit' },
+  SPW007: { level: 'error', name: 'Syntax', title: 'an input is not valid YAML or JSON' },
+  SPW008: { level: 'error', name: 'NoObjects', title: 'the input holds no object' },
+  SPW009: { level: 'error', name: 'OutDir', title: 'the output directory cannot be written safely' },
+  SPW010: { level: 'error', name: 'TooMuchOutput', title: 'the output is larger than the limit' },
+} as const satisfies Record<string, { level: Level; name: string; title: string }>;
+export type InputCode = keyof typeof INPUT_CODES;
+
+/** Refused member kubeconfigs (controller, `cluster register`; the text names the field, never its value). */
+export const KUBECONFIG_CODES = {
+  SPW200: { level: 'error', name: 'KubeconfigUnparseable', title: 'a member kubeconfig is not YAML, not a mapping, has a nameless entry, or is over 1 MiB' },
+  SPW201: { level: 'error', name: 'KubeconfigExecPlugin', title: 'a member kubeconfig runs a credential plugin command (users[].user.exec)' },
+  SPW202: { level: 'error', name: 'KubeconfigAuthProvider', title: 'a member kubeconfig uses an auth-provider plugin' },
+  SPW203: { level: 'error', name: 'KubeconfigFileReference', title: 'a member kubeconfig names a file path' },
+  SPW204: { level: 'error', name: 'KubeconfigProxy', title: 'a member kubeconfig sets a proxy-url' },
+  SPW205: { level: 'error', name: 'KubeconfigImpersonation', title: 'a member kubeconfig impersonates (as, as-groups, as-uid, as-user-extra)' },
+  SPW206: { level: 'error', name: 'KubeconfigBasicAuth', title: 'a member kubeconfig uses basic authentication' },
+  SPW207: { level: 'error', name: 'KubeconfigInsecureTransport', title: 'a member kubeconfig does not verify the server (insecure-skip-tls-verify, http://)' },
+  SPW208: { level: 'error', name: 'KubeconfigInvalidServer', title: 'a member kubeconfig\'s server URL is not https, or carries user info, a query or a fragment' },
+  SPW209: { level: 'error', name: 'KubeconfigAmbiguousContext', title: 'a member kubeconfig does not say which context, cluster or user to use' },
+  SPW210: { level: 'error', name: 'KubeconfigNoCredentials', title: 'a member kubeconfig has no usable credentials' },
+  SPW211: { level: 'error', name: 'KubeconfigUnknownField', title: 'a member kubeconfig has a field Spillway does not accept' },
+  SPW212: { level: 'error', name: 'KubeconfigInvalidData', title: 'a member kubeconfig\'s data is not what its field says (CA, certificate, key, token)' },
+  SPW213: { level: 'error', name: 'KubeconfigExpiredCredentials', title: 'a member kubeconfig\'s token has expired' },
+  SPW214: { level: 'warning', name: 'KubeconfigExpiringCredentials', title: 'member credentials expire within the controller\'s warning window' },
+} as const satisfies Record<string, { level: Level; name: string; title: string }>;
+export type KubeconfigCode = keyof typeof KUBECONFIG_CODES;
+
+export type Code = MessageCode | CheckCode | InputCode | KubeconfigCode;
+
+/** Every code, in code order: its level, name, title and docs anchor. */
+export function codeTable(): { code: Code; level: Level; name: string; title: string; anchor: string }[] {
+  const rows = [...Object.entries(INPUT_CODES), ...Object.entries(MESSAGES), ...Object.entries(KUBECONFIG_CODES), ...Object.entries(CHECK_CODES)].map(([code, e]) => ({
+    code: code as Code,
+    level: e.level,
+    name: e.name,
+    title: e.title,
+    anchor: docsAnchor(code as Code),
+  }));
+  return rows.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+}
+
+/** Where a code is documented (relative to the repository root). */
+export function docsAnchor(code: Code): string {
+  return `docs/messages.md#${code.toLowerCase()}`;
+}
+
+export function isCode(s: string): s is Code {
+  return Object.hasOwn(MESSAGES, s) || Object.hasOwn(CHECK_CODES, s) || Object.hasOwn(INPUT_CODES, s) || Object.hasOwn(KUBECONFIG_CODES, s);
+}
