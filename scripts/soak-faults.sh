@@ -2,8 +2,10 @@
 # Runs the controller fault suite (test/controller/faults.test.ts) N times in a row (default 20) while two busy
 # processes keep both cores loaded, and prints how many runs passed. A flaky test shows up here, not in CI.
 #   scripts/soak-faults.sh [runs] [test file]
-# Exit status 0 only when every run passed. Logs of failed runs are kept (their directory is printed).
+# Exit status 0 only when every run passed. Logs of failed runs are kept (their directory is printed); each holds the
+# controllers' logs and, for every wait, what it waited for and how long (SPILLWAY_TEST_TRACE).
 set -u
+export SPILLWAY_TEST_TRACE=1
 runs=${1:-20}
 file=${2:-test/controller/faults.test.ts}
 cd "$(dirname "$0")/.." || exit 2
@@ -25,9 +27,9 @@ while [ "$i" -le "$runs" ]; do
   if node --import tsx --test "$file" >"$logs/run-$i.log" 2>&1; then
     pass=$((pass + 1))
     rm -f "$logs/run-$i.log"
-    echo "run $i/$runs: pass ($(( $(date +%s) - start )) s)"
+    echo "run $i/$runs: pass ($(( $(date +%s) - start )) s, load average $(cut -d' ' -f1 /proc/loadavg))"
   else
-    echo "run $i/$runs: FAIL ($(( $(date +%s) - start )) s), log: $logs/run-$i.log"
+    echo "run $i/$runs: FAIL ($(( $(date +%s) - start )) s, load average $(cut -d' ' -f1 /proc/loadavg)), log: $logs/run-$i.log"
   fi
   i=$((i + 1))
 done

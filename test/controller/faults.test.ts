@@ -14,7 +14,7 @@ import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS } from '../../src/kube
 import type { ResourceType } from '../../src/kube/resources.ts';
 import type { Controller } from '../../src/controller/controller.ts';
 import type { Fleet } from './harness.ts';
-import { TEST_TIMEOUT, applyAs, converged, create, divergence, failoverService, get, list, loadIstioCrds, meshCluster, remove, service, startFleet, until } from './harness.ts';
+import { TEST_TIMEOUT, applyAs, step, within, converged, create, divergence, failoverService, get, list, loadIstioCrds, meshCluster, remove, service, startFleet, until } from './harness.ts';
 import { HttpKubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/api/types.ts';
 
@@ -114,7 +114,8 @@ describe('fault matrix', () => {
     }, 'status recovers');
   });
 
-  it('a member unreachable for a while: others converge, its objects stay, it catches up', { timeout: 300_000 }, async () => {
+  // Waits: start (60 s), four more of 60 s each: 300 s.
+  it('a member unreachable for a while: others converge, its objects stay, it catches up', { timeout: 330_000 }, async () => {
     await f.startController();
     await create(f.mc, failoverService('reviews', ALL));
     await converged(f, 'initial');
@@ -163,14 +164,17 @@ describe('fault matrix', () => {
     await converged(f, 'after the unowned object is removed');
   });
 
-  it('two controllers at once: only the leader writes; the other takes over when it stops', { timeout: 300_000 }, async () => {
+  // Each wait below has its own bound, and they sum to less than the test's timeout: a slow step fails saying what
+  // it waited for, never as a bare test timeout. Two controller starts (60 s each), one leader (30 s), two
+  // convergences (60 s each), the leader's stop (30 s) and the hand-over (30 s): 330 s.
+  it('two controllers at once: only the leader writes; the other takes over when it stops', { timeout: 360_000 }, async () => {
     // client-go's lease and renew deadline: a loaded machine's renewals keep the lease (with 1.5 s leases the lease
     // legitimately moves under load, and then the "follower" writes as the leader it became). The hand-over stays
     // fast: a stopping leader releases the lease, and the other retries every 100 ms.
     const le = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 100 };
     const a = await f.startController({ identity: 'a', leaderElection: le });
     const b = await f.startController({ identity: 'b', leaderElection: le });
-    await until(async () => (a.isLeader !== b.isLeader ? [] : ['no single leader']), 'one leader');
+    await until(async () => (a.isLeader !== b.isLeader ? [] : ['no single leader']), 'one leader', 30_000);
     const [leader, follower] = a.isLeader ? [a, b] : [b, a];
     const followerUA = `spillway/${follower === a ? 'a' : 'b'}`;
     const leaderUA = `spillway/${leader === a ? 'a' : 'b'}`;
@@ -178,8 +182,9 @@ describe('fault matrix', () => {
     await converged(f, 'leader converges');
     for (const d of [f.mgmt, ...f.members]) assert.equal(writesBy(d).get(followerUA) ?? 0, 0, `${d.name}: the follower wrote nothing`);
     assert.ok(f.members.every((d) => (writesBy(d).get(leaderUA) ?? 0) > 0));
-    await leader.stop();
-    await until(async () => (follower.isLeader ? [] : ['not yet']), 'failover of leadership');
+    await step('leader stopped', () => within(leader.stop(), 30_000, 'the leader did not stop'));
+    // The stopped leader released the lease: the follower's next try (every 100 ms) takes it.
+    await until(async () => (follower.isLeader ? [] : ['not yet']), 'failover of leadership', 30_000);
     for (const d of [f.mgmt, ...f.members]) d.resetLog();
     await applyAs(f.mc, failoverService('reviews', [ALL[2]!, ALL[1]!]));
     await converged(f, 'new leader converges');
@@ -195,7 +200,9 @@ describe('controller killed mid-apply (separate process, SIGKILL) and restarted'
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the restarted controller converges exactly: missing objects written, orphans pruned', { timeout: 300_000 }, async () => {
+  // Waits: the fleet (here, not in a hook), mid-apply (120 s), in-flight writes (60 s), a start and a convergence
+  // (60 s each): 300 s and the fleet.
+  it('the restarted controller converges exactly: missing objects written, orphans pruned', { timeout: 360_000 }, async () => {
     f = await startFleet(3);
     await seed(f, ['reviews', 'ratings', 'details']);
     dir = mkdtempSync(join(tmpdir(), 'spillway-kill-'));
@@ -315,7 +322,8 @@ describe('faults real API servers produce', () => {
     for (const d of f.members) assertNothingWrittenTwice(d);
   });
 
-  it('Istio CRDs removed and reinstalled serving other versions: versions rediscovered, objects re-created', TEST_TIMEOUT, async () => {
+  // Waits: start, three convergences and the CRDs' removal, 60 s each: 300 s.
+  it('Istio CRDs removed and reinstalled serving other versions: versions rediscovered, objects re-created', { timeout: 330_000 }, async () => {
     await f.startController();
     await create(f.mc, failoverService('reviews', ALL));
     await converged(f, 'initial');
@@ -331,13 +339,14 @@ describe('faults real API servers produce', () => {
     assertNothingWrittenTwice(f.members[0]!);
   });
 
-  it('the management cluster unreachable (a minute, shortened to 4 s): the leader steps down, nothing is lost, it converges after', TEST_TIMEOUT, async () => {
+  // Waits: start, leader, two convergences, idle, step-down, leader again (60 s each) and the 4 s outage: 424 s.
+  it('the management cluster unreachable (a minute, shortened to 4 s): the leader steps down, nothing is lost, it converges after', { timeout: 450_000 }, async () => {
     const le = { leaseDurationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 100 };
     const ctl = await f.startController({ identity: 'a', leaderElection: le });
     await until(async () => (ctl.isLeader ? [] : ['not leader yet']), 'leader');
     await create(f.mc, failoverService('reviews', ALL));
     await converged(f, 'initial');
-    await ctl.idle();
+    await step('idle', () => within(ctl.idle(), 60_000, 'the controller did not go idle'));
     for (const d of f.members) d.resetLog();
     await f.mgmt.down();
     await until(async () => (ctl.isLeader ? ['still leader'] : []), 'the leader steps down when it cannot renew');

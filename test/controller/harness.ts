@@ -19,8 +19,11 @@ import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, MESH_WORKLOAD_GRANTS,
 import type { ResourceType } from '../../src/kube/resources.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import type { ControllerOptions } from '../../src/controller/controller.ts';
+import { jsonLogger } from '../../src/controller/log.ts';
 
 export const NS = 'spillway-system';
+/** See trace(). */
+const TRACE = !!process.env.SPILLWAY_TEST_TRACE;
 const WANTED = new Set(OUTPUT_KINDS.map((k) => `${k.plural}.${ISTIO_GROUP}`));
 let istioCrds: KubeObject[] | undefined;
 
@@ -75,7 +78,16 @@ export interface Fleet {
   close(): Promise<void>;
 }
 
-export const FAST_TIMING = { watchTimeoutSeconds: 5, stallTimeoutMs: 1_500, backoffBaseMs: 20, backoffMaxMs: 250, listTimeoutMs: 3_000, pageSize: 500 };
+/**
+ * Informer timing for tests: short server-side watch timeouts and backoffs, so reconnects happen often. The watchdog
+ * and list timeouts are not short: they judge the server, and every server in these tests shares one event loop
+ * with the controllers and the test itself. On a loaded two-core machine that loop lags by seconds, a 1.5 s
+ * watchdog (the doubles send a bookmark each second) then declared healthy watches stalled and a 3 s list timeout
+ * abandoned lists the server was still building; the reconnects and re-lists added to the load until a
+ * controller's first list never finished (`start()` waited forever). The watchdog outlasts a quiet watch's
+ * server-side end (watchTimeoutSeconds x 1.25) and many bookmark periods; a list may take as long as in production.
+ */
+export const FAST_TIMING = { watchTimeoutSeconds: 5, stallTimeoutMs: 10_000, backoffBaseMs: 20, backoffMaxMs: 250, listTimeoutMs: 30_000, pageSize: 500 };
 export const FAST_SCHEDULER = { debounceMs: 5, minIntervalMs: 10, resyncMs: 60_000, backoffBaseMs: 20, backoffMaxMs: 250 };
 
 export function meshCluster(name: string, i: number, secret?: string): KubeObject {
@@ -140,10 +152,14 @@ export async function startFleet(n = 3, opts: { register?: number } = {}): Promi
         // The continuous checks read every member each period and add a condition: off unless a test is about them
         // (test/controller/checks.test.ts), so that other tests' request and write counts stay theirs.
         checks: false,
+        // Traced runs keep the controllers' own logs (info and up) next to the waits.
+        ...(TRACE ? { log: jsonLogger((l) => process.stderr.write(l), 'info', { replica: identity }) } : {}),
         ...o,
       });
       controllers.push(c);
-      await c.start();
+      // start() resolves once the management cluster's inputs are listed: bounded, so a list that never finishes
+      // fails here, saying so, instead of running into the test's timeout.
+      await step(`controller ${identity} started`, () => within(c.start(), 60_000, `controller ${identity}: management cluster not listed`));
       return c;
     },
     async close() {
@@ -241,15 +257,56 @@ export async function divergence(f: Pick<Fleet, 'mc' | 'clients' | 'names'>, onl
   return problems;
 }
 
+/**
+ * With SPILLWAY_TEST_TRACE set, each wait and step says on stderr what it waited for, how long and how many checks it
+ * took (the soak script sets it, so a failed run's log shows where its time went).
+ */
+export function trace(msg: string): void {
+  if (TRACE) process.stderr.write(`[trace ${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
+}
+
+/** `p`, or a failure saying `what` when it takes longer than `ms`. */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs `fn`, tracing how long it took. */
+export async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    return await fn();
+  } finally {
+    trace(`${what}: ${Date.now() - t0} ms`);
+  }
+}
+
 /** Polls `check` until it returns an empty list, or fails with the last problems after `timeoutMs`. */
 export async function until(check: () => Promise<string[]>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const t0 = Date.now();
+  const deadline = t0 + timeoutMs;
   let last: string[] = [];
+  let checks = 0;
+  let slowest = 0;
   for (;;) {
+    const c0 = Date.now();
     last = await check();
-    if (last.length === 0) return;
-    if (Date.now() > deadline) assert.fail(`${what}: not reached in ${timeoutMs}ms:\n${last.slice(0, 10).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 25));
+    checks++;
+    slowest = Math.max(slowest, Date.now() - c0);
+    if (last.length === 0) {
+      trace(`${what}: reached in ${Date.now() - t0} ms, ${checks} checks (slowest ${slowest} ms)`);
+      return;
+    }
+    if (Date.now() > deadline) {
+      trace(`${what}: NOT reached in ${Date.now() - t0} ms, ${checks} checks (slowest ${slowest} ms): ${last[0]}`);
+      assert.fail(`${what}: not reached in ${timeoutMs}ms:\n${last.slice(0, 10).join('\n')}`);
+    }
+    // Never more than about half the event loop: the servers and controllers being watched share it.
+    await new Promise((r) => setTimeout(r, Math.min(1_000, Math.max(25, Date.now() - c0))));
   }
 }
 
