@@ -7,7 +7,8 @@ import { render } from '../core/render.ts';
 import type { KubeObject } from '../api/types.ts';
 import { API_VERSION, LABEL_CLUSTER } from '../api/types.ts';
 import { simulate } from '../simulate/simulate.ts';
-import type { ClientResult, HealthSpec, SimWarning, SimulationResult } from '../simulate/simulate.ts';
+import type { ClientResult, HealthSpec, SimulationResult } from '../simulate/simulate.ts';
+import type { Message } from '../api/messages.ts';
 import { readInputDocuments } from './inputs.ts';
 import { CliError } from './errors.ts';
 
@@ -54,7 +55,7 @@ const isKubeObject = (v: unknown): v is KubeObject =>
 interface Collected {
   clusters: Record<string, KubeObject[]>;
   gatewayAddresses: Record<string, string>;
-  renderWarnings: SimWarning[];
+  renderWarnings: Message[];
   renderErrors: boolean;
 }
 
@@ -88,7 +89,7 @@ function collect(values: readonly unknown[]): Collected {
     }
     if (isKubeObject(v) && v.metadata.labels?.[LABEL_CLUSTER]) add(v.metadata.labels[LABEL_CLUSTER], v);
   }
-  const renderWarnings: SimWarning[] = [];
+  const renderWarnings: Message[] = [];
   let renderErrors = false;
   if (inputs.length > 0) {
     const result = render(inputs);
@@ -96,7 +97,7 @@ function collect(values: readonly unknown[]): Collected {
     for (const m of result.messages) {
       if (m.level === 'info') continue;
       renderErrors ||= m.level === 'error';
-      renderWarnings.push({ code: m.code, message: `render ${m.level}: ${m.object}: ${m.message}` });
+      renderWarnings.push(m);
     }
   }
   return { clusters, gatewayAddresses, renderWarnings, renderErrors };
@@ -120,22 +121,32 @@ function formatClient(r: ClientResult): string[] {
   return lines;
 }
 
-export function formatText(sim: SimulationResult): string {
+/** What `simulate` prints: the results, then the render's warnings and errors and the simulator's findings. */
+export interface SimulateOutput {
+  results: ClientResult[];
+  warnings: readonly Message[];
+}
+
+/** A render message says so (the simulator's own codes are SIM0xx): `SPW126 render warning: FailoverService/...: text`. */
+const warningLine = (w: Message): string => (w.code.startsWith('SIM') ? `${w.code} ${w.message}` : `${w.code} render ${w.level}: ${w.object}: ${w.message}`);
+
+export function formatText(sim: SimulateOutput | SimulationResult): string {
   const out: string[] = [];
   if (sim.results.length === 0) out.push('no FailoverService aggregate clusters found in the input');
   for (const r of sim.results) out.push(...formatClient(r), '');
   if (sim.warnings.length > 0) {
     out.push('warnings:');
-    for (const w of sim.warnings) out.push(`  ${w.code} ${w.message}`);
+    for (const w of sim.warnings) out.push(`  ${warningLine(w)}`);
   }
   while (out.length > 0 && out[out.length - 1] === '') out.pop();
   return `${out.join('\n')}\n`;
 }
 
-export function formatJson(sim: SimulationResult): string {
+/** Warnings as every message is printed in JSON: code, level, object, ref, path, params and the rendered text. */
+export function formatJson(sim: SimulateOutput | SimulationResult): string {
   const doc = {
     results: sim.results.map((r) => ({ failoverService: r.failoverService, client: r.client, tiers: r.tiers.map((t) => ({ cluster: t.cluster, percent: t.percent })) })),
-    warnings: sim.warnings.map((w) => ({ code: w.code, message: w.message })),
+    warnings: sim.warnings,
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
@@ -154,7 +165,7 @@ export function simulateCommand(args: SimulateArgs, io: { stdout: (s: string) =>
     throw new CliError(`${unknown.map((c) => (args.down.includes(c) ? `--down ${c}` : `--healthy ${c}`)).join(', ')}: no such cluster in the input (have: ${known.sort().join(', ') || 'none'})`);
   }
   const sim = simulate(clusters, health, { gatewayAddresses });
-  const all: SimulationResult = { results: sim.results, warnings: [...renderWarnings, ...sim.warnings] };
+  const all: SimulateOutput = { results: sim.results, warnings: [...renderWarnings, ...sim.warnings] };
   io.stdout(args.output === 'json' ? formatJson(all) : formatText(all));
   return renderErrors ? 1 : 0;
 }

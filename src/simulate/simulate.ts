@@ -20,6 +20,8 @@
  *   A rule that leaves locality load balancing on splits it per zone, which is flagged (SIM009).
  */
 import type { KubeObject } from '../api/types.ts';
+import { message } from '../api/messages.ts';
+import type { MessageCode, MessageOf, ParamsOf } from '../api/messages.ts';
 import { DEFAULT_OVERPROVISIONING_FACTOR, DEFAULT_PANIC_THRESHOLD, priorityLoad } from './priority.ts';
 
 export interface ClusterHealth {
@@ -38,10 +40,13 @@ export interface ClusterHealth {
 /** By cluster name; a cluster not named is fully healthy. */
 export type HealthSpec = Record<string, ClusterHealth>;
 
-export interface SimWarning {
-  code: string;
-  message: string;
-}
+/** A simulator code (SIM0xx) of the message table. */
+export type SimCode = Extract<MessageCode, `SIM${string}`>;
+/**
+ * A finding, typed by its code like every message: `object` is the FailoverService (`FailoverService/ns/name`),
+ * `ref.cluster` the client cluster whose proxies it is about, and the text is rendered from `params`.
+ */
+export type SimWarning = { [C in SimCode]: MessageOf<C> }[SimCode];
 
 export interface SimulateOptions {
   /** Gateway `address` or `address:port` -> cluster name (from the MeshCluster inputs), to name remote tiers. */
@@ -216,11 +221,13 @@ function remoteWorks(health: HealthSpec, cluster: string): boolean {
 class Warnings {
   private readonly seen = new Set<string>();
   readonly list: SimWarning[] = [];
-  add(code: string, message: string): void {
-    const key = `${code}\u0000${message}`;
+  add<C extends SimCode>(code: C, params: ParamsOf<C>): void {
+    const p = params as ParamsOf<C> & { service: string; client: string };
+    const m = message(code, `FailoverService/${p.service}`, params, { cluster: p.client });
+    const key = `${code}\u0000${m.message}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    this.list.push({ code, message });
+    this.list.push(m as SimWarning);
   }
 }
 
@@ -299,7 +306,7 @@ function buildTiers(
       const named = targets.filter((t): t is string => t !== undefined);
       cluster = named[0] ?? host;
       if (endpoints.length > 0 && named.length < endpoints.length) {
-        warn.add('SIM007', `${fs} in ${client}: cannot tell which cluster ServiceEntry ${se.metadata.namespace ?? ''}/${se.metadata.name} (${host}) leads to; its endpoints are treated as healthy`);
+        warn.add('SIM007', { service: fs, client, serviceEntry: `${se.metadata.namespace ?? ''}/${se.metadata.name}`, host });
       }
       hosts = endpoints.length;
       healthy = targets.filter((t) => t === undefined || remoteWorks(health, t)).length;
@@ -318,17 +325,15 @@ function buildTiers(
     const seenHealthy = hosts - edsUnhealthy - Math.min(failing, outlier.ejectable);
     tiers.push({ cluster, percent: 0, role, envoyCluster: child, host, hosts, healthy, seenHealthy, outlier, failingSeen: seenHealthy - healthy });
 
-    const what = role === 'local' ? `the local service in ${client}` : `the gateway of ${cluster}`;
     if (role === 'local' && outlier.configured && localityOn(objects, host)) {
-      warn.add('SIM009', `${fs} in ${client}: the DestinationRule for ${host} has outlier detection and leaves locality load balancing on, so Istio splits the local tier into one priority level per region/zone; these figures treat it as one level (set trafficPolicy.loadBalancer.localityLbSetting.enabled: false)`);
+      warn.add('SIM009', { service: fs, client, host });
     }
     if (!outlier.configured) {
-      warn.add('SIM001', `${fs} in ${client}: aggregate child ${child} has no outlier detection (no DestinationRule with outlierDetection for ${host}); failures of ${what} are never ejected, so traffic never fails over from it`);
+      warn.add('SIM001', { service: fs, client, child, host, role, cluster });
     } else if (!outlier.triggers) {
-      warn.add('SIM005', `${fs} in ${client}: outlier detection for ${host} has every trigger disabled (consecutive5xxErrors 0, no consecutiveGatewayErrors); nothing is ever ejected`);
+      warn.add('SIM005', { service: fs, client, host });
     } else if (hosts > 0 && outlier.maxEjectionPercent * hosts < 100) {
-      const why = outlier.maxEjectionPercentSet ? `maxEjectionPercent ${outlier.maxEjectionPercent}` : `maxEjectionPercent is absent (Envoy default ${ENVOY_DEFAULT_MAX_EJECTION_PERCENT}%)`;
-      warn.add('SIM002', `${fs} in ${client}: ${why} on ${host} cannot eject a single one of its ${hosts} host(s)${assumed ? ' (size assumed: give --healthy <cluster>=<healthy>/<total>)' : ''} (Envoy >= 1.28 checks the cap before the first ejection; needs >= ${Math.ceil(100 / hosts)}), so ${what} never fails over`);
+      warn.add('SIM002', { service: fs, client, host, hosts, ...(outlier.maxEjectionPercentSet ? { maxEjectionPercent: outlier.maxEjectionPercent } : {}), assumed, role, cluster });
     }
   }
   return tiers;
@@ -347,12 +352,12 @@ export function simulate(clusters: Record<string, readonly KubeObject[]>, health
       if (!fs) continue;
       const aggregates = aggregatesOf(filter);
       if (aggregates.length === 0) {
-        warn.add('SIM008', `${fs} in ${client}: EnvoyFilter ${filter.metadata.namespace ?? ''}/${filter.metadata.name} adds no aggregate cluster; nothing to simulate`);
+        warn.add('SIM008', { service: fs, client, reason: 'noAggregate', envoyFilter: `${filter.metadata.namespace ?? ''}/${filter.metadata.name}` });
         continue;
       }
       for (const agg of aggregates) {
         if (agg.children.length === 0) {
-          warn.add('SIM008', `${fs} in ${client}: aggregate ${agg.name} lists no child clusters; Envoy rejects it`);
+          warn.add('SIM008', { service: fs, client, reason: 'noChildren', aggregate: agg.name });
           continue;
         }
         const tiers = buildTiers(client, fs, agg, clusters, health, opts, warn);
@@ -369,17 +374,16 @@ export function simulate(clusters: Record<string, readonly KubeObject[]>, health
         let failing = 0;
         if (noHealthyUpstream) {
           failing = 100;
-          warn.add('SIM004', `${fs} from ${client}: no healthy upstream in any tier; every request fails with 503`);
+          warn.add('SIM004', { service: fs, client });
         }
         for (const t of live) {
           if (t.percent === 0) continue;
           if (t.healthy === 0) {
             failing += t.percent;
             if (load.totalPanic && agg.panicThreshold > 0) {
-              const src = agg.panicThresholdSet ? `healthy_panic_threshold ${agg.panicThreshold}` : `no healthy_panic_threshold (Envoy default ${DEFAULT_PANIC_THRESHOLD}%)`;
-              warn.add('SIM003', `${fs} from ${client}: aggregate ${agg.name} has ${src}; every tier is in panic, so ${t.percent}% of requests go to ${t.cluster}, which has no healthy instance`);
+              warn.add('SIM003', { service: fs, client, aggregate: agg.name, ...(agg.panicThresholdSet ? { panicThreshold: agg.panicThreshold } : {}), percent: t.percent, cluster: t.cluster });
             } else {
-              warn.add('SIM006', `${fs} from ${client}: ${t.percent}% of requests go to ${t.cluster}, which has no healthy instance, because Envoy cannot eject its ${t.hosts} host(s)`);
+              warn.add('SIM006', { service: fs, client, percent: t.percent, cluster: t.cluster, hosts: t.hosts });
             }
           } else if (t.failingSeen > 0) {
             // Requests spread evenly over the hosts Envoy uses; the un-ejected failing ones fail theirs.

@@ -9,6 +9,8 @@ import type { SimulateArgs } from '../../src/cli/simulate.ts';
 import { CliError } from '../../src/cli/errors.ts';
 import { render } from '../../src/index.ts';
 import { rendered } from './fixtures.ts';
+import { renderMessage } from '../../src/api/messages.ts';
+import type { Message } from '../../src/api/messages.ts';
 
 const SEED = 'examples/seed.yaml';
 const THREE = 'examples/three-clusters.yaml';
@@ -21,7 +23,7 @@ function run(args: Partial<SimulateArgs>): { code: number; out: string } {
 
 interface JsonOut {
   results: { failoverService: string; client: string; tiers: { cluster: string; percent: number }[] }[];
-  warnings: { code: string; message: string }[];
+  warnings: Message[];
 }
 const json = (args: Partial<SimulateArgs>): JsonOut => JSON.parse(run({ ...args, output: 'json' }).out) as JsonOut;
 
@@ -32,7 +34,6 @@ test('-o json prints exactly results and warnings, tiers in priority order, sort
     { failoverService: 'default/reviews-remote', client: 'cluster1', tiers: [{ cluster: 'cluster1', percent: 70 }, { cluster: 'cluster2', percent: 30 }] },
     { failoverService: 'default/reviews-remote', client: 'cluster2', tiers: [{ cluster: 'cluster2', percent: 100 }, { cluster: 'cluster1', percent: 0 }] },
   ]);
-  assert.ok(doc.warnings.every((w) => Object.keys(w).join() === 'code,message'));
 });
 
 test('--healthy 1/3 of the local tier -> 46/54 (floor(140/3)=46); --down sends everything away', () => {
@@ -109,6 +110,14 @@ test('hand-written rendered objects with a missing outlier detection surface SIM
     // c2's own clients never eject their failing local pod, so they keep sending everything to it.
     assert.deepEqual(doc.results.find((r) => r.client === 'c2')?.tiers, [{ cluster: 'c2', percent: 100 }, { cluster: 'c1', percent: 0 }]);
     assert.ok(doc.warnings.some((w) => w.code === 'SIM006' && w.message.includes('from c2: 100% of requests go to c2')));
+    // Every warning is a message of the table: the FailoverService, the client cluster, typed params, the text from them.
+    for (const w of doc.warnings) {
+      assert.deepEqual(Object.keys(w), ['code', 'level', 'object', 'ref', 'params', 'message']);
+      assert.equal(renderMessage(w.code, w.params as never), w.message);
+    }
+    const sim006 = doc.warnings.find((w) => w.code === 'SIM006' && w.ref?.cluster === 'c2');
+    assert.deepEqual(sim006?.params, { service: 'default/reviews', client: 'c2', percent: 100, cluster: 'c2', hosts: 1 });
+    assert.deepEqual(sim006?.ref, { kind: 'FailoverService', namespace: 'default', name: 'reviews', cluster: 'c2' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
