@@ -18,7 +18,8 @@ for _ in 1 2; do
   node -e 'for (;;) {}' &
   load="$load $!"
 done
-trap 'kill $load 2>/dev/null' EXIT INT TERM
+trap 'kill $load 2>/dev/null' EXIT
+trap 'exit 130' INT TERM
 
 pass=0
 i=1
