@@ -32,8 +32,14 @@ export async function listAll(client: KubeClient, path: string, query: Record<st
     } while (cont);
     return { items };
   } catch (e) {
-    return { items: [], error: describeError(e), ...(isKubeApiError(e) && e.notFound ? { notServed: true } : {}) };
+    return { items: [], error: describeError(e), ...(isKubeApiError(e) && e.notFound ? { notServed: true } : {}), ...(isTransient(e) ? { transient: true } : {}) };
   }
+}
+
+/** No answer (timeout, reset, refused), too many requests, or a server error: worth reading again before believing it. */
+export function isTransient(e: unknown): boolean {
+  if (!isKubeApiError(e)) return true;
+  return e.status === 0 || e.status === 408 || e.status === 429 || e.status >= 500;
 }
 
 async function getOne(client: KubeClient, path: string): Promise<{ object?: KubeObject; error?: string; notFound?: boolean }> {
@@ -133,7 +139,7 @@ function mergeListings(ls: Listing[]): Listing {
   const seen = new Map<string, KubeObject>();
   for (const l of ls) for (const o of l.items) seen.set(`${o.metadata.namespace ?? ''}/${o.metadata.name}`, o);
   const err = ls.find((l) => l.error !== undefined);
-  return { items: [...seen.values()], ...(err ? { error: err.error, ...(err.notServed ? { notServed: true } : {}) } : {}) };
+  return { items: [...seen.values()], ...(err ? { error: err.error, ...(err.notServed ? { notServed: true } : {}), ...(ls.some((l) => l.transient) ? { transient: true } : {}) } : {}) };
 }
 
 const emptyListing = (error: string): Listing => ({ items: [], error });
@@ -148,7 +154,7 @@ export async function gatherCluster(t: GatherTarget, needs: ClusterNeeds): Promi
     kubernetesVersion = v.gitVersion;
   } catch (e) {
     if (!isKubeApiError(e) || e.status === 0) {
-      const none = emptyListing('cluster unreachable');
+      const none: Listing = { ...emptyListing('cluster unreachable'), transient: true };
       return {
         name: t.name, via: t.via, unreachable: describeError(e), istioApi: { versions: {} },
         namespaces: none, rootConfigMaps: none, rootDeployments: none, rootPods: none, dnsConfigMaps: none, services: none, pods: none, nodes: none, remoteSecrets: none, roots: {},

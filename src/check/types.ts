@@ -40,6 +40,11 @@ export interface Listing {
   error?: string;
   /** The API answered 404 for the resource type itself: this server does not serve it. */
   notServed?: boolean;
+  /**
+   * The failure may well pass on its own (no answer in time, connection reset or refused, 429, 5xx), unlike a 403
+   * or a 404: the controller confirms such a reading before it changes a condition (src/controller/checks.ts).
+   */
+  transient?: boolean;
   /** Deliberately not read (the reader is not allowed to): checks that need it skip, saying why. */
   skipped?: string;
 }

@@ -8,13 +8,18 @@
  * When: `firstDelayMs` after the first render, then every `periodMs`; sooner (but not within `minIntervalMs` of the
  * last run) when the set of FailoverServices or clusters changed, so a new FailoverService is checked promptly.
  * The member identity may not read Secrets, so SPC164 (Istio's remote secrets) is skipped here.
+ *
+ * The first run waits until every member has been listed once (`setRender(render, settling)`), so that a restarted
+ * controller does not compete with its own informers' first lists; and a run whose reads failed transiently is
+ * confirmed by further runs before it changes any condition (`confirmRuns`), so that a restart onto a busy fleet
+ * finds the conditions the last controller left and writes nothing.
  */
 import type { DetailedRenderResult } from '../core/render.ts';
 import { checkConditions } from '../check/conditions.ts';
 import type { CheckConditions, CheckCondition } from '../check/conditions.ts';
 import { runChecks } from '../check/run.ts';
 import { buildCheckSnapshot } from '../check/snapshot.ts';
-import type { CheckReport } from '../check/types.ts';
+import type { CheckReport, CheckSnapshot, Listing } from '../check/types.ts';
 import { serviceViews } from '../check/view.ts';
 import type { Clock, TimerHandle } from '../kube/clock.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -30,6 +35,12 @@ export interface CheckRunnerTiming {
   firstDelayMs?: number;
   /** @default 15_000 */
   minIntervalMs?: number;
+  /**
+   * A run that could not read something for a reason that may pass on its own (a timeout, a reset, a 5xx: see
+   * Listing.transient) changes no condition until this many runs after it, `minIntervalMs` apart, read the same way:
+   * a loaded API server must not flip every status to "unverified" and back. @default 2
+   */
+  confirmRuns?: number;
 }
 
 export interface CheckRunnerOptions extends CheckRunnerTiming {
@@ -56,6 +67,9 @@ export class CheckRunner {
   private running: Promise<void> | undefined;
   private stopped = false;
   private current: CheckConditions | undefined;
+  /** Runs in a row whose reads failed transiently (their conditions not published yet). */
+  private unconfirmed = 0;
+  private firstRenderAt: number | undefined;
   private readonly results: Gauge | undefined;
   private readonly failing: Gauge | undefined;
   lastReport: CheckReport | undefined;
@@ -71,12 +85,19 @@ export class CheckRunner {
     return this.current;
   }
 
-  /** Each reconcile's render: which clusters and FailoverServices to check. */
-  setRender(render: DetailedRenderResult): void {
+  /**
+   * Each reconcile's render: which clusters and FailoverServices to check. `settling`: some member is still being
+   * listed for the first time; the first run waits for it (at most `periodMs` after the first render).
+   */
+  setRender(render: DetailedRenderResult, settling = false): void {
     this.render = render;
     const now = this.o.clock.now();
+    this.firstRenderAt ??= now;
     const shape0 = shape(render);
-    if (this.runs === 0 && this.dueAt === Infinity) this.arm(now + (this.o.firstDelayMs ?? 5_000), 'first');
+    const waiting = settling && now - this.firstRenderAt < (this.o.periodMs ?? 120_000);
+    if (this.runs === 0 && this.dueAt === Infinity) {
+      if (!waiting) this.arm(now + (this.o.firstDelayMs ?? 5_000), 'first');
+    }
     else if (shape0 !== this.lastShape && this.lastShape !== '') this.arm(Math.max(now, this.lastRunAt + (this.o.minIntervalMs ?? 15_000)), 'change');
   }
 
@@ -143,7 +164,19 @@ export class CheckRunner {
       const used = new Map(serviceViews(snapshot).map((v) => [v.ref, v.clusters.map((c) => c.cluster)]));
       const next = checkConditions(report, Object.keys(snapshot.clusters), used);
       this.refreshGauges(report);
-      if (this.current && sameConditions(this.current, next)) return;
+      if (this.current && sameConditions(this.current, next)) {
+        this.unconfirmed = 0;
+        return;
+      }
+      const flaky = transientReads(snapshot);
+      if (flaky.length > 0 && this.unconfirmed < (this.o.confirmRuns ?? 2)) {
+        // Not believed yet: read again soon; the conditions (or, before the first run, the statuses') stay.
+        this.unconfirmed++;
+        this.o.log.info('check run could not read everything; reading again before changing any condition', { unconfirmedRuns: this.unconfirmed, reads: flaky.slice(0, 3).join('; ') });
+        this.arm(this.o.clock.now() + (this.o.minIntervalMs ?? 15_000), 'period');
+        return;
+      }
+      this.unconfirmed = 0;
       this.current = keepUnchanged(this.current, next);
       this.o.log.info('checks changed', { ...report.summary, failing: [...new Set(report.results.filter((r) => r.level === 'fail').map((r) => r.code))].join(',') || undefined });
       this.o.onChange();
@@ -162,6 +195,18 @@ export class CheckRunner {
       for (const cluster of r.cluster !== undefined ? [r.cluster] : r.clusters ?? ['']) this.failing.set({ code: r.code, cluster }, 1);
     }
   }
+}
+
+/** `cluster: what` for every listing of the snapshot that failed in a way that may pass on its own. */
+export function transientReads(snapshot: CheckSnapshot): string[] {
+  const out: string[] = [];
+  for (const [name, facts] of Object.entries(snapshot.clusters)) {
+    for (const [what, v] of Object.entries(facts)) {
+      const l = v as Partial<Listing> | undefined;
+      if (l && typeof l === 'object' && Array.isArray(l.items) && l.transient === true) out.push(`${name}: ${what}: ${l.error ?? 'failed'}`);
+    }
+  }
+  return out;
 }
 
 function sameMap(a: ReadonlyMap<string, CheckCondition>, b: ReadonlyMap<string, CheckCondition>): boolean {

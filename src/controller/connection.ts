@@ -330,6 +330,11 @@ export class ClusterConnection {
     return undefined;
   }
 
+  /** The cluster answered discovery (its Istio API versions are known) and the informers run. */
+  get answered(): boolean {
+    return this.setupDone;
+  }
+
   /** Has every informer of this connection listed at least once (for telling Pending from Failed)? */
   get everReady(): boolean {
     return this.setupDone && [...this.informers.values(), ...this.extras()].every((i) => i.synced);

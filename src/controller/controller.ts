@@ -443,7 +443,8 @@ export class Controller {
     for (const [name, e] of entries) connections.set(name, { reachable: e.conn?.reachable ?? false, error: e.error ?? e.conn?.error, firstSync: this.registry.firstSync(name), ...(e.expiresAt ? { expiresAt: e.expiresAt } : {}) });
     report.statusWrites = await this.statuses.write({ render: plan.render, services, meshClusters, outcomes, connections, held, now: this.clock.wallTime().toISOString().replace(/\.\d{3}Z$/, 'Z'), checks: this.checks?.conditions() });
     phase('statuses');
-    this.checks?.setRender(plan.render);
+    // The first check run waits until every member has been listed once (a restart does not read twice at once).
+    this.checks?.setRender(plan.render, [...connections.values()].some((c) => c.firstSync));
     if (this.serving) {
       for (const [name, e] of entries) if (e.conn) this.serving.attach(name, e.conn.client);
       for (const name of this.serving.attached()) if (!entries.get(name)?.conn) await this.serving.detach(name);

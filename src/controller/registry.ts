@@ -26,7 +26,15 @@ export interface ClusterEntry {
   error?: string;
   /** When the member credentials expire (a TokenRequest token's `exp`), if known. */
   expiresAt?: Date;
+  /** When this connection was started (clock ms). */
+  startedAt?: number;
 }
+
+/**
+ * How long a connection that answered discovery may keep failing its first lists (a list timing out on a busy API
+ * server, say) before the statuses that depend on it stop waiting and report it.
+ */
+export const FIRST_SYNC_GRACE_MS = 120_000;
 
 export interface RegistryOptions {
   management: KubeClient;
@@ -46,6 +54,8 @@ export interface RegistryOptions {
   onReplaced: (cluster: string) => void;
   /** How long a deleted MeshCluster's connection is kept to remove what Spillway wrote there (default 120 s). */
   drainTimeoutMs?: number;
+  /** See FIRST_SYNC_GRACE_MS. */
+  firstSyncGraceMs?: number;
 }
 
 interface Draining {
@@ -183,7 +193,7 @@ export class ClusterRegistry {
           error = e instanceof KubeconfigPolicyError ? e.message : `the kubeconfig in ${ref?.name ? `Secret ${ref.namespace || this.o.namespace}/${ref.name}` : 'the Secret'} could not be used`;
         }
       }
-      this.entries.set(name, { fingerprint, conn, error, ...(expiresAt ? { expiresAt } : {}) });
+      this.entries.set(name, { fingerprint, conn, error, ...(expiresAt ? { expiresAt } : {}), ...(conn ? { startedAt: this.o.clock.now() } : {}) });
       conn?.start();
       this.o.log.info(cur ? 'cluster connection restarted' : 'cluster connection started', { cluster: name, server: conn?.client.server, ...(error ? { error } : {}) });
     }
@@ -234,10 +244,19 @@ export class ClusterRegistry {
     this.o.log.info('cluster connection stopped (MeshCluster deleted; its objects removed)', { cluster: name, pruned: outcome.pruned });
   }
 
-  /** A connection is still listing for the first time (or waiting for its Secret): statuses that depend on it wait. */
+  /**
+   * A connection is still listing for the first time (or waiting for its Secret): statuses that depend on it wait.
+   * A first list that fails after the cluster answered (a timeout on a loaded API server: a restart onto a large
+   * fleet lists everything at once) is retried by its informer; the statuses wait for that too, for up to
+   * `firstSyncGraceMs`, rather than flipping every FailoverService to Failed and back. A cluster that does not answer
+   * at all (or a kubeconfig that cannot be used) is reported at once.
+   */
   firstSync(name: string): boolean {
     const e = this.entries.get(name);
     if (!e) return false;
-    return e.fingerprint.startsWith('waiting:') || (e.error === undefined && e.conn !== undefined && !e.conn.everReady && e.conn.error === undefined);
+    if (e.fingerprint.startsWith('waiting:')) return true;
+    if (e.error !== undefined || e.conn === undefined || e.conn.everReady) return false;
+    if (e.conn.error === undefined) return true;
+    return e.conn.answered && this.o.clock.now() - (e.startedAt ?? 0) < (this.o.firstSyncGraceMs ?? FIRST_SYNC_GRACE_MS);
   }
 }

@@ -114,6 +114,35 @@ describe('controller: continuous checks as conditions', { timeout: 180_000 }, ()
     assert.equal(back.message, before.message);
   });
 
+  it('a check run whose reads fail transiently changes no condition until further runs confirm it', async () => {
+    await until('a settled status', async () => ((await checked('fs', 'reviews'))?.status === 'True' ? true : undefined));
+    await ctl.idle();
+    const before = (await checked('fs', 'reviews'))!;
+    f.mgmt.resetLog();
+    // Two runs in a row cannot list cluster1's DestinationRules (a busy API server): not believed, nothing written.
+    const blip = f.members[0]!.injectFailures({ verb: 'list', resource: 'destinationrules', code: 503, count: 2 });
+    await until('both failures served', async () => (blip.remaining() === 0 ? true : undefined));
+    const runs = ctl.checks!.runs;
+    await until('a good run after them', async () => (ctl.checks!.runs >= runs + 2 ? true : undefined));
+    await ctl.idle();
+    assert.equal(f.mgmt.writeCount(), 0, JSON.stringify(f.mgmt.requestCounts()));
+    assert.deepEqual(await checked('fs', 'reviews'), before);
+
+    // Failing for longer than that: it is reported (the local tier's user rules are unverified), then clears.
+    const outage = f.members[0]!.injectFailures({ verb: 'list', resource: 'destinationrules', code: 503, count: 1_000 });
+    const unverified = await until('the failure reported', async () => {
+      const c = await checked('fs', 'reviews');
+      return c && /SPC160 cluster1/.test(c.message) ? c : undefined;
+    });
+    assert.match(unverified.message, /SPC160 cluster1: [^;]*503[^;]*unverified/);
+    outage.cancel();
+    const back = await until('the condition back', async () => {
+      const c = await checked('fs', 'reviews');
+      return c && c.message === before.message ? c : undefined;
+    });
+    assert.equal(back.status, before.status);
+  });
+
   it('idle check runs write nothing; a restarted controller keeps the conditions and writes nothing', async () => {
     await until('a settled status', async () => ((await checked('mc', 'cluster1'))?.status === 'True' ? true : undefined));
     await ctl.idle();
@@ -127,9 +156,13 @@ describe('controller: continuous checks as conditions', { timeout: 180_000 }, ()
     await ctl.stop();
     const conds = await checked('fs', 'reviews');
     f.mgmt.resetLog();
+    // The restarted controller's first lists of cluster2 fail twice (a restart onto a busy fleet): its informers retry,
+    // and the statuses wait for them instead of reporting cluster2 Failed and then Synced again.
+    const slowStart = f.members[1]!.injectFailures({ verb: 'list', resource: 'serviceentries', code: 503, count: 2 });
     ctl = await f.startController({ identity: 'replica-2', discovery: false, serving: false, checks: CHECKS });
     await until('checks after the restart', async () => (ctl.checks!.runs >= 3 ? true : undefined));
     await ctl.idle();
+    assert.equal(slowStart.remaining(), 0, 'the first lists did fail');
     assert.equal(f.mgmt.writeCount(), 0, JSON.stringify(f.mgmt.requestCounts()));
     assert.deepEqual(await checked('fs', 'reviews'), conds);
   });
