@@ -33,12 +33,24 @@ function digest(parts: readonly string[]): string {
       b = Math.imul(b ^ c, 0x01000193);
     }
   }
-  return hex8(a) + hex8(b);
+  return hex16(a, b);
 }
 
-function hex8(n: number): string {
-  const h = (n >>> 0).toString(16);
-  return h.length === 8 ? h : h.padStart(8, '0');
+/** Char codes of the hex digits. */
+const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/**
+ * `a` then `b` as 8 hex digits each (unsigned, zero-padded), built in one call: toString(16) and padStart per half
+ * cost more than the digest itself, and this runs for every rendered object.
+ */
+function hex16(a: number, b: number): string {
+  const d = HEX;
+  return String.fromCharCode(
+    d[(a >>> 28) & 15] as number, d[(a >>> 24) & 15] as number, d[(a >>> 20) & 15] as number, d[(a >>> 16) & 15] as number,
+    d[(a >>> 12) & 15] as number, d[(a >>> 8) & 15] as number, d[(a >>> 4) & 15] as number, d[a & 15] as number,
+    d[(b >>> 28) & 15] as number, d[(b >>> 24) & 15] as number, d[(b >>> 20) & 15] as number, d[(b >>> 16) & 15] as number,
+    d[(b >>> 12) & 15] as number, d[(b >>> 8) & 15] as number, d[(b >>> 4) & 15] as number, d[b & 15] as number,
+  );
 }
 
 /** The owner annotation's value for an object of `kind` named `namespace/name` written for `cluster`. */

@@ -11,16 +11,18 @@ import type { ClusterMeta } from './meta.ts';
 
 /**
  * The plan's objects per cluster it targets. With `only`, just that cluster's (the very objects, in the same
- * order, the full translation gives it): one-shot renders translate a cluster at a time to stay small.
+ * order, the full translation gives it): one-shot renders translate a cluster at a time to stay small. With
+ * `outline`, the same objects without labels and annotations (their owner digests are the dearest part): for a pass
+ * that only needs to know which objects the plan writes.
  */
-export function translatePlan(plan: FailoverPlan, only?: string): Map<string, KubeObject[]> {
+export function translatePlan(plan: FailoverPlan, only?: string, outline = false): Map<string, KubeObject[]> {
   const out = new Map<string, KubeObject[]>();
   const metas = new Map<string, ClusterMeta>();
   const remoteNotes = new Map<string, Record<string, string>>();
   for (const t of plan.targets) {
     remoteNotes.set(t.clusterName, remoteAnnotations(t.clusterName));
     if (only !== undefined && t.clusterName !== only) continue;
-    metas.set(t.clusterName, clusterMeta(plan, t.clusterName));
+    metas.set(t.clusterName, clusterMeta(plan, t.clusterName, outline));
     out.set(t.clusterName, []);
   }
   // Every cluster that hosts a workload is a client served local-first...

@@ -11,14 +11,17 @@ export type Role = 'client' | 'receiver';
  */
 export interface ClusterMeta {
   cluster: string;
+  /** Emit outlines: identity (apiVersion, kind, name, namespace) and spec only, no labels or annotations. */
+  outline?: boolean;
   labels: Record<string, string>;
   client: Record<string, string>;
   receiver: Record<string, string>;
 }
 
-export function clusterMeta(plan: FailoverPlan, cluster: string): ClusterMeta {
+export function clusterMeta(plan: FailoverPlan, cluster: string, outline = false): ClusterMeta {
   return {
     cluster,
+    ...(outline ? { outline } : {}),
     labels: {
       [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
       [LABEL_CLUSTER]: cluster,
@@ -39,6 +42,7 @@ export function remoteAnnotations(remoteCluster: string): Record<string, string>
  * `spillway.dev/owner` annotation that lets the controller tell its own objects from look-alikes.
  */
 export function istioObject(apiVersion: string, kind: string, name: string, namespace: string, meta: ClusterMeta, annotations: Record<string, string>, spec: Record<string, unknown>): KubeObject {
+  if (meta.outline === true) return { apiVersion, kind, metadata: { name, namespace }, spec };
   // Copied key by key rather than spread: objects built this way share one hidden class per set of keys, where a
   // spread with a computed key gave each object its own (a tenth of a large render's memory).
   const notes: Record<string, string> = {};
