@@ -16,6 +16,8 @@ import { VERSION } from './version.ts';
 
 export interface CliIO {
   stdout: (s: string) => void;
+  /** Writes UTF-8 bytes to stdout (large outputs are written as bytes); without it, they go to `stdout` decoded. */
+  stdoutBytes?: (b: Uint8Array) => void;
   stderr: (s: string) => void;
   /** stdout is a terminal (a person reads it). Absent or false: a pipe or a file, where a program reads it. */
   stdoutIsTTY?: boolean;
@@ -305,6 +307,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   });
   process.exitCode = await runCli(argv, {
     stdout: (s) => process.stdout.write(s),
+    stdoutBytes: (b) => process.stdout.write(b),
     stderr: (s) => process.stderr.write(s),
     stdoutIsTTY: process.stdout.isTTY === true,
   });

@@ -15,11 +15,14 @@ export function toYaml(o: unknown): string {
 
 /**
  * Objects per cluster: a record of them, or a render that translates each cluster when asked (`renderByCluster`),
- * so that only one cluster's objects need to be held while they are written.
+ * so that only one cluster's objects need to be held while they are written. A render that can serialize each
+ * object as it is translated (`serialized`) holds only the serialized forms.
  */
-export type ClusterObjects = Readonly<Record<string, readonly KubeObject[]>> | Pick<ClusterRender, 'clusterNames' | 'objects'>;
+export type ClusterObjects = Readonly<Record<string, readonly KubeObject[]>> | (Pick<ClusterRender, 'clusterNames' | 'objects'> & Partial<Pick<ClusterRender, 'serialized'>>);
 
-function isRender(c: ClusterObjects): c is Pick<ClusterRender, 'clusterNames' | 'objects'> {
+type LazyClusters = Exclude<ClusterObjects, Readonly<Record<string, readonly KubeObject[]>>>;
+
+function isRender(c: ClusterObjects): c is LazyClusters {
   return typeof (c as { objects?: unknown }).objects === 'function' && Array.isArray((c as { clusterNames?: unknown }).clusterNames);
 }
 
@@ -33,11 +36,73 @@ export function* clusterEntries(c: ClusterObjects): Generator<readonly [string, 
   else yield* Object.entries(c);
 }
 
+/** A piece of output: text, or UTF-8 bytes already encoded (see `ByteArena`). */
+export type Chunk = string | Uint8Array;
+
+/** One cluster's serialized objects, in output order. */
+interface Items {
+  length: number;
+  at(i: number): Chunk;
+}
+
+/**
+ * Serialized objects as UTF-8 bytes in a few large buffers outside the JavaScript heap. A render holds a whole
+ * cluster's serialized objects while it sorts them (10k services over 5 clusters is over 100 MB a cluster): as
+ * strings they would all be copied by every young-generation collection they live through; here each string dies
+ * as soon as it is encoded, and what stays is a few numbers an object.
+ */
+class ByteArena {
+  private static readonly CHUNK = 4 << 20;
+  private readonly chunks: Buffer[] = [];
+  private current: Buffer = Buffer.allocUnsafe(0);
+  private used = 0;
+  private readonly where: number[] = [];
+
+  /** Stores `s`; returns its index. */
+  add(s: string): number {
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: reserve that much so that the write never falls short.
+    if (s.length * 3 > this.current.length - this.used) {
+      this.current = Buffer.allocUnsafe(Math.max(ByteArena.CHUNK, s.length * 3));
+      this.chunks.push(this.current);
+      this.used = 0;
+    }
+    const n = this.current.write(s, this.used, 'utf8');
+    this.where.push(this.chunks.length - 1, this.used, n);
+    this.used += n;
+    return this.where.length / 3 - 1;
+  }
+
+  bytes(i: number): Uint8Array {
+    const w = this.where;
+    const start = w[3 * i + 1] as number;
+    return (this.chunks[w[3 * i] as number] as Buffer).subarray(start, start + (w[3 * i + 2] as number));
+  }
+}
+
+/**
+ * Each cluster with its objects serialized, in order. A render that can serialize objects as it translates them
+ * (`renderByCluster`) keeps only their bytes (see `ByteArena`); a record's objects are serialized as they are read.
+ */
+function* serializedEntries(c: ClusterObjects, serialize: (o: KubeObject) => string): Generator<readonly [string, Items]> {
+  if (isRender(c) && c.serialized) {
+    for (const name of c.clusterNames) {
+      const arena = new ByteArena();
+      const order = c.serialized(name, (o) => arena.add(serialize(o)));
+      yield [name, { length: order.length, at: (i) => arena.bytes(order[i] as number) }];
+    }
+  } else {
+    for (const [name, objs] of clusterEntries(c)) yield [name, { length: objs.length, at: (i) => serialize(objs[i] as KubeObject) }];
+  }
+}
+
 /** YAML, grouped by cluster, one document an object. Yields pieces so large outputs are never one string. */
-export function* yamlChunks(clusters: ClusterObjects): Generator<string> {
-  for (const [cluster, objs] of clusterEntries(clusters)) {
-    yield `${GENERATED_HEADER}\n# cluster: ${cluster} (${objs.length} object${objs.length === 1 ? '' : 's'})\n`;
-    for (const o of objs) yield `---\n${toYaml(o)}`;
+export function* yamlChunks(clusters: ClusterObjects): Generator<Chunk> {
+  for (const [cluster, docs] of serializedEntries(clusters, toYaml)) {
+    yield `${GENERATED_HEADER}\n# cluster: ${cluster} (${docs.length} object${docs.length === 1 ? '' : 's'})\n`;
+    for (let i = 0; i < docs.length; i++) {
+      yield '---\n';
+      yield docs.at(i);
+    }
   }
 }
 
@@ -45,14 +110,17 @@ export function* yamlChunks(clusters: ClusterObjects): Generator<string> {
  * The JSON document `{"clusters": {...}, "messages": [...]}`, one object a line: valid JSON that diffs and greps
  * well, and that streams, since 10k services over 5 clusters is over 500 MB, more than one JS string can hold.
  */
-export function* jsonChunks(result: { clusters: ClusterObjects; messages: readonly Message[] }): Generator<string> {
+export function* jsonChunks(result: { clusters: ClusterObjects; messages: readonly Message[] }): Generator<Chunk> {
   yield '{"clusters": {';
   let firstCluster = true;
-  for (const [cluster, objs] of clusterEntries(result.clusters)) {
+  for (const [cluster, texts] of serializedEntries(result.clusters, toJson)) {
     yield `${firstCluster ? '' : ','}\n${JSON.stringify(cluster)}: [`;
     firstCluster = false;
-    for (let i = 0; i < objs.length; i++) yield `${i === 0 ? '' : ','}\n${JSON.stringify(objs[i])}`;
-    yield objs.length === 0 ? ']' : '\n]';
+    for (let i = 0; i < texts.length; i++) {
+      yield i === 0 ? '\n' : ',\n';
+      yield texts.at(i);
+    }
+    yield texts.length === 0 ? ']' : '\n]';
   }
   yield `${firstCluster ? '' : '\n'}}, "messages": [`;
   const msgs = result.messages;
@@ -62,12 +130,24 @@ export function* jsonChunks(result: { clusters: ClusterObjects; messages: readon
 
 /**
  * One cluster's objects as the `v1` List `kubectl get -o json` prints and `kubectl apply -f -` accepts, one object
- * a line (streams, like jsonChunks).
+ * a line (streams, like jsonChunks). `clusters` holds that one cluster (several would be listed one after another).
  */
-export function* listChunks(objs: readonly KubeObject[]): Generator<string> {
+export function* listChunks(clusters: ClusterObjects): Generator<Chunk> {
   yield '{"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": [';
-  for (let i = 0; i < objs.length; i++) yield `${i === 0 ? '' : ','}\n${JSON.stringify(objs[i])}`;
-  yield objs.length === 0 ? ']}\n' : '\n]}\n';
+  let count = 0;
+  for (const [, texts] of serializedEntries(clusters, toJson)) {
+    for (let i = 0; i < texts.length; i++) {
+      yield count === 0 ? '\n' : ',\n';
+      yield texts.at(i);
+      count++;
+    }
+  }
+  yield count === 0 ? ']}\n' : '\n]}\n';
+}
+
+/** One object's JSON, on one line. */
+function toJson(o: KubeObject): string {
+  return JSON.stringify(o);
 }
 
 /** An object's name as `kubectl get -o name` prints it: `destinationrule.networking.istio.io/reviews-local`. */
@@ -78,33 +158,69 @@ export function kubectlName(o: KubeObject): string {
 }
 
 /** `-o name`: one line an object; several clusters (only on a terminal) get a `# cluster: NAME` line each. */
-export function* nameChunks(clusters: ClusterObjects): Generator<string> {
+export function* nameChunks(clusters: ClusterObjects): Generator<Chunk> {
   const several = clusterNamesOf(clusters).length > 1;
-  for (const [cluster, objs] of clusterEntries(clusters)) {
+  for (const [cluster, names] of serializedEntries(clusters, kubectlName)) {
     if (several) yield `# cluster: ${cluster}\n`;
-    for (const o of objs) yield `${kubectlName(o)}\n`;
+    for (let i = 0; i < names.length; i++) {
+      yield names.at(i);
+      yield '\n';
+    }
   }
 }
 
-/** Joins chunks into writes of about 1 MiB each. */
-export function writeChunks(chunks: Iterable<string>, write: (s: string) => void): void {
-  let buf = '';
+/**
+ * Joins chunks into writes of about 1 MiB each, as bytes (UTF-8). A write never splits a chunk, so a consumer
+ * that decodes each write on its own never sees half a character.
+ */
+export function writeChunks(chunks: Iterable<Chunk>, write: (b: Uint8Array) => void): void {
+  const SIZE = 1 << 20;
+  let buf = Buffer.allocUnsafe(SIZE);
+  let used = 0;
+  const flush = () => {
+    if (used === 0) return;
+    write(buf.subarray(0, used));
+    // A new buffer each time: the consumer may keep the one it was given.
+    buf = Buffer.allocUnsafe(SIZE);
+    used = 0;
+  };
   for (const c of chunks) {
-    buf += c;
-    if (buf.length >= 1 << 20) {
-      write(buf);
-      buf = '';
+    if (typeof c === 'string') {
+      if (c.length * 3 > SIZE - used) {
+        flush();
+        if (c.length * 3 > SIZE) {
+          write(Buffer.from(c, 'utf8'));
+          continue;
+        }
+      }
+      used += buf.write(c, used, 'utf8');
+    } else {
+      if (c.length > SIZE - used) {
+        flush();
+        if (c.length > SIZE) {
+          write(c);
+          continue;
+        }
+      }
+      buf.set(c, used);
+      used += c.length;
     }
   }
-  if (buf) write(buf);
+  flush();
+}
+
+function joinChunks(chunks: Iterable<Chunk>): string {
+  let out = '';
+  for (const c of chunks) out += typeof c === 'string' ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('utf8');
+  return out;
 }
 
 export function renderYaml(clusters: ClusterObjects): string {
-  return [...yamlChunks(clusters)].join('');
+  return joinChunks(yamlChunks(clusters));
 }
 
 export function renderJson(result: { clusters: ClusterObjects; messages: readonly Message[] }): string {
-  return [...jsonChunks(result)].join('');
+  return joinChunks(jsonChunks(result));
 }
 
 export function formatMessage(m: Message): string {

@@ -32,18 +32,23 @@ export function renderCommand(opts: RenderCommandOptions, io: CliIO): number {
   // Printed output is written a cluster at a time: only one cluster's objects are held at once.
   const result = renderByCluster(docs, policy);
   const names = pick(Object.fromEntries(result.clusterNames.map((c) => [c, true])), opts.cluster);
-  const clusters = { clusterNames: Object.keys(names), objects: (c: string) => result.objects(c) };
+  const clusters = { clusterNames: Object.keys(names), objects: result.objects, serialized: result.serialized };
   if (opts.output === 'json' && opts.cluster.length !== 1) {
     // All clusters (or several chosen ones): the {clusters, messages} document for programs. kubectl refuses it
     // (it has no kind), so it can never put two clusters' objects into one.
-    writeChunks(jsonChunks({ clusters, messages: result.messages }), io.stdout);
+    writeChunks(jsonChunks({ clusters, messages: result.messages }), bytesOut(io));
   } else {
     refuseMixedStream(clusters.clusterNames.filter((c) => result.hasObjects(c)), opts.output, io);
-    const first = clusters.clusterNames[0];
-    writeChunks(opts.output === 'json' ? listChunks(first === undefined ? [] : result.objects(first)) : opts.output === 'name' ? nameChunks(clusters) : yamlChunks(clusters), io.stdout);
+    // -o json here is for exactly one --cluster: the List of its objects.
+    writeChunks(opts.output === 'json' ? listChunks(clusters) : opts.output === 'name' ? nameChunks(clusters) : yamlChunks(clusters), bytesOut(io));
     for (const m of result.messages) io.stderr(`${formatMessage(m)}\n`);
   }
   return hasErrors(result.messages) ? 1 : 0;
+}
+
+/** Where output bytes go: straight to stdout, or decoded for an `io` that takes only text (a write never splits a character). */
+function bytesOut(io: CliIO): (b: Uint8Array) => void {
+  return io.stdoutBytes ?? ((b) => io.stdout(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')));
 }
 
 /** The clusters `--cluster` chose (all without it), in the render's order; an unknown name is an unusable invocation. */

@@ -477,27 +477,28 @@ function resolveConflicts(contested: readonly Contested[], survivors: readonly F
 }
 
 
-interface SortEntry {
+interface SortEntry<T = KubeObject> {
   k: string;
-  o: KubeObject;
+  o: T;
   /** The survivor index of the plan that wrote it. */
   p: number;
 }
 
 /** Gathers entries kind by kind (in the order added), then sorts them into output order: by key, then by plan. */
-class EntrySorter {
-  private readonly buckets: SortEntry[][] = [];
+class EntrySorter<T = KubeObject> {
+  private readonly buckets: SortEntry<T>[][] = [];
 
-  add(k: string, o: KubeObject, p: number): void {
-    (this.buckets[KIND_ORDER[o.kind] ?? KIND_COUNT] ??= []).push({ k, o, p });
+  /** `kind`: the kind of the object `o` is (or was made from). */
+  add(k: string, o: T, p: number, kind: string): void {
+    (this.buckets[KIND_ORDER[kind] ?? KIND_COUNT] ??= []).push({ k, o, p });
   }
 
   /**
    * Added plan by plan (plans are mostly in namespace/name order), each kind's entries are long sorted runs,
    * which the sort merges cheaply.
    */
-  sorted(): SortEntry[] {
-    const entries: SortEntry[] = [];
+  sorted(): SortEntry<T>[] {
+    const entries: SortEntry<T>[] = [];
     for (const b of this.buckets) if (b) for (const e of b) entries.push(e);
     return entries.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.p - b.p));
   }
@@ -510,7 +511,7 @@ function sortByKey(translations: readonly Map<string, Translated>[]): Map<string
     for (const [cluster, t] of perCluster) {
       let sorter = byCluster.get(cluster);
       if (!sorter) byCluster.set(cluster, (sorter = new EntrySorter()));
-      for (let i = 0; i < t.keys.length; i++) sorter.add(t.keys[i] as string, t.objects[i] as KubeObject, p);
+      for (let i = 0; i < t.keys.length; i++) sorter.add(t.keys[i] as string, t.objects[i] as KubeObject, p, (t.objects[i] as KubeObject).kind);
     }
   });
   return new Map([...byCluster].map(([cluster, sorter]) => [cluster, sorter.sorted()]));
@@ -523,6 +524,12 @@ export interface ClusterRender {
   messages: Message[];
   /** The cluster's objects: exactly `render().clusters[cluster]`, translated anew (nothing is kept between calls). */
   objects(cluster: string): KubeObject[];
+  /**
+   * `objects(cluster).map(serialize)`, with each object serialized as soon as it is translated and dropped: only
+   * the serialized forms are held until the cluster is sorted, so a large render's objects die young (cheap for
+   * the garbage collector) instead of all living through the sort.
+   */
+  serialized<T>(cluster: string, serialize: (o: KubeObject) => T): T[];
   /** The cluster gets objects (an accepted service writes to it). */
   hasObjects(cluster: string): boolean;
 }
@@ -540,21 +547,22 @@ export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocum
   for (const plan of survivors) for (const t of plan.targets) names.add(t.clusterName);
   const clusterNames = [...names].sort(cmp);
   const writes = (plan: FailoverPlan, cluster: string): boolean => plan.targets.some((t) => t.clusterName === cluster);
-  const sortedIn = (cluster: string, skip?: ReadonlySet<number>): SortEntry[] => {
-    const sorter = new EntrySorter();
+  const sortedIn = <T>(cluster: string, skip: ReadonlySet<number>, serialize: (o: KubeObject) => T): SortEntry<T>[] => {
+    const sorter = new EntrySorter<T>();
     survivors.forEach((plan, p) => {
-      if (skip?.has(p) || !writes(plan, cluster)) return;
-      for (const o of translatePlan(plan, cluster).get(cluster) ?? []) sorter.add(sortKey(o), o, p);
+      if (skip.has(p) || !writes(plan, cluster)) return;
+      for (const o of translatePlan(plan, cluster).get(cluster) ?? []) sorter.add(sortKey(o), serialize(o), p, o.kind);
     });
     return sorter.sorted();
   };
-  // First pass: which keys more than one plan claims, a cluster at a time; the objects are dropped at once.
+  // First pass: which keys more than one plan claims, a cluster at a time, from outlines (no labels or owner
+  // digests) dropped at once.
   const contested: Contested[] = [];
   for (const cluster of clusterNames) {
     const claims = new Map<string, number | number[]>();
     survivors.forEach((plan, p) => {
       if (!writes(plan, cluster)) return;
-      for (const o of translatePlan(plan, cluster).get(cluster) ?? []) {
+      for (const o of translatePlan(plan, cluster, true).get(cluster) ?? []) {
         const k = sortKey(o);
         const prior = claims.get(k);
         if (prior === undefined) claims.set(k, p);
@@ -572,14 +580,13 @@ export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocum
     const objs = translatePlan(survivors[p] as FailoverPlan, cluster).get(cluster) ?? [];
     return objs.find((o) => sortKey(o) === key) as KubeObject;
   }, reporter);
+  const serialized = <T>(cluster: string, serialize: (o: KubeObject) => T): T[] => (names.has(cluster) ? sortedIn(cluster, rejected, serialize).map((e) => e.o) : []);
   return {
     clusterNames,
     messages: reporter.sorted(),
     hasObjects: (cluster) => survivors.some((plan, p) => !rejected.has(p) && writes(plan, cluster)),
-    objects(cluster: string): KubeObject[] {
-      if (!names.has(cluster)) return [];
-      return sortedIn(cluster, rejected).map((e) => e.o);
-    },
+    objects: (cluster) => serialized(cluster, (o) => o),
+    serialized,
   };
 }
 
