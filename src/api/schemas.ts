@@ -224,6 +224,21 @@ export const failoverServiceSchema: JSONSchemaProps = {
             },
           },
         },
+        messages: {
+          type: 'array',
+          description: 'The analyzer\'s messages about this FailoverService, as data (docs/messages.md): code, level, field path, typed params and the text rendered from them.',
+          items: {
+            type: 'object',
+            required: ['code', 'level', 'message'],
+            properties: {
+              code: str('Stable code, such as SPW127.'),
+              level: str('error, warning or info.', { enum: ['error', 'warning', 'info'] }),
+              path: str('JSON path of the field the message is about, such as spec.meshWorkloads[2].'),
+              params: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description: 'The code\'s parameters (their shape follows the code).' },
+              message: str('The text, rendered from params.'),
+            },
+          },
+        },
         serving: {
           type: 'array',
           description: 'Per client cluster: the predicted share of its requests each tier serves, from live endpoints.',

@@ -430,6 +430,16 @@ export function objectsByService(render: DetailedRenderResult): ReadonlyMap<stri
 
 const fmt = (m: Message): string => `${m.code}: ${m.message}`;
 
+/** A degraded-tier message (SPW127, SPW128) is about `cluster`: its params name it, or its workload `<service>-<cluster>` does. */
+function namesCluster(m: Message, cluster: string, named: RegExp): boolean {
+  if (m.code === 'SPW128') return m.params.cluster === cluster || named.test(m.params.workload);
+  if (m.code === 'SPW127') return named.test(m.params.workload);
+  return false;
+}
+
+/** A message as `status.messages` holds it: the object is the FailoverService itself. */
+const statusMessage = (m: Message): Record<string, unknown> => ({ code: m.code, level: m.level, ...(m.path !== undefined ? { path: m.path } : {}), params: m.params, message: m.message });
+
 function withTransition(next: Omit<Condition, 'lastTransitionTime'>, prev: readonly Condition[] | undefined, now: string): Condition {
   const p = prev?.find((c) => c.type === next.type);
   return { ...next, lastTransitionTime: p && p.status === next.status && p.lastTransitionTime ? p.lastTransitionTime : now };
@@ -507,7 +517,7 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
       if (clusters.some((c) => c.name === p.name)) continue;
       // The warnings naming this cluster (a discovered workload is `<service>-<cluster>`), else all of them.
       const named = new RegExp(`(^|[^a-z0-9])${p.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^a-z0-9]|$)`);
-      const mine = gone.filter((m) => named.test(m.message));
+      const mine = gone.filter((m) => namesCluster(m, p.name, named));
       clusters.push({ name: p.name, roles: [], failoverOrder: [], syncState: 'Unavailable', message: `left out of the tiers: ${(mine.length ? mine : gone).map(fmt).join('; ')}` });
     }
   }
@@ -545,6 +555,7 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
     ...(gen !== undefined ? { observedGeneration: gen } : {}),
     conditions: [accepted, withTransition(programmed, prev, i.now), withTransition(degradedCond, prev, i.now), ...checkedCondition(i.check, prev, gen, i.now)],
     clusters,
+    ...(i.messages.length > 0 ? { messages: i.messages.map(statusMessage) } : {}),
     // Live tier shares are written by serving.ts on their own schedule: kept as they are.
     ...(Array.isArray(i.prev?.['serving']) ? { serving: i.prev['serving'] } : {}),
   };
@@ -614,7 +625,7 @@ export function sameServiceStatusInput(a: Omit<ServiceStatusInput, 'outcomes' | 
   for (let j = 0; j < a.messages.length; j++) {
     const x = a.messages[j]!;
     const y = b.messages[j]!;
-    if (x !== y && (x.level !== y.level || x.code !== y.code || x.message !== y.message)) return false;
+    if (x !== y && (x.level !== y.level || x.code !== y.code || x.message !== y.message || x.path !== y.path)) return false;
   }
   if (a.objects === b.objects) return true;
   if (!a.objects || !b.objects || a.objects.size !== b.objects.size) return false;

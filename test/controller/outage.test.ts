@@ -94,6 +94,8 @@ describe('a workload that disappears takes only its cluster out of the tiers', (
     assert.equal(cond(s, 'Accepted')?.reason, 'AcceptedWithWarnings');
     assert.equal(cond(s, 'Programmed')?.status, 'True');
     assert.equal(cond(s, 'Degraded')?.reason, 'SPW127');
+    // The same message as data, through the API server's schema (status.messages).
+    assert.deepEqual((s as { messages?: unknown }).messages, [{ code: 'SPW127', level: 'warning', path: 'spec.meshWorkloads[2]', params: { workload: 'default/reviews-cluster3' }, message: 'MeshWorkload default/reviews-cluster3 not found; left out of the tiers' }]);
     assert.match(cond(s, 'Degraded')?.message ?? '', /^cluster3 left out of the tiers; serving from cluster1, cluster2: SPW127: MeshWorkload default\/reviews-cluster3 not found/);
     assert.deepEqual(s.clusters?.map((c) => [c.name, c.failoverOrder.join('>'), c.syncState]), [
       ['cluster1', 'cluster1>cluster2', 'Synced'],

@@ -227,6 +227,8 @@ describe('statuses', () => {
     const degraded = (s.conditions as { type: string; status: string; reason: string; message: string }[]).find((c) => c.type === 'Degraded')!;
     assert.deepEqual([degraded.status, degraded.reason], ['True', 'SPW127']);
     assert.match(degraded.message, /^cluster3 left out of the tiers; serving from cluster1, cluster2: SPW127/);
+    // The messages themselves, as data: code, level, field path, params and the text rendered from them.
+    assert.deepEqual(s.messages, [{ code: 'SPW127', level: 'warning', path: 'spec.meshWorkloads[2]', params: { workload: 'default/reviews-cluster3' }, message: 'MeshWorkload default/reviews-cluster3 not found; left out of the tiers' }]);
     // Carried forward on the next round (prev = s), so the status keeps naming cluster3.
     const again = serviceStatus({ generation: 1, outcome, messages: [missing], objects: keys, outcomes: new Map([['cluster1', synced('cluster1')], ['cluster2', synced('cluster2')]]), prev: s, now: 'T2' });
     assert.equal(sameStatus(s, again), true);
