@@ -6,14 +6,15 @@
  * `error` set, never a missing key, so a check can say "could not verify" instead of passing by accident.
  */
 import type { KubeObject, MeshCluster } from '../api/types.ts';
+import type { CheckCode } from '../api/messages.ts';
 import type { DetailedRenderResult } from '../core/render.ts';
 
 /** `skip`: the check does not apply, or had nothing to look at (never counted as a failure). */
 export type CheckLevel = 'pass' | 'warn' | 'fail' | 'skip';
 
 export interface CheckResult {
-  /** Stable code of the finding (SPC1xx), never reused. */
-  code: string;
+  /** Stable code of the finding (SPC1xx), never reused: a code of the table (CHECK_CODES in src/api/messages.ts). */
+  code: CheckCode;
   /** Name of the check that produced it (its file in src/check/checks/). */
   check: string;
   level: CheckLevel;

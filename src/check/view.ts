@@ -8,6 +8,7 @@ import { LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_V
 import { DEFAULTS, choosePort, resolveContext, tiers } from '../model/context.ts';
 import { serviceHost } from '../model/naming.ts';
 import type { CheckLevel, CheckResult, CheckSnapshot, ClusterFacts, Listing } from './types.ts';
+import type { CheckCode } from '../api/messages.ts';
 
 export interface ServiceInCluster {
   cluster: string;
@@ -135,7 +136,7 @@ export function selects(selector: Record<string, string> | undefined, labels: Re
 /** Result builder bound to one check name. */
 export function results(check: string): {
   out: CheckResult[];
-  add(level: CheckLevel, code: string, message: string, extra?: { cluster?: string; clusters?: string[]; services?: string[]; object?: string; hint?: string }): void;
+  add(level: CheckLevel, code: CheckCode, message: string, extra?: { cluster?: string; clusters?: string[]; services?: string[]; object?: string; hint?: string }): void;
   /**
    * Results added by `fn` concern the FailoverService `service`; later calls with the same `key` (a finding about a
    * namespace or Service several FailoverServices share) add `service` to those results instead of running again.
