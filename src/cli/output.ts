@@ -39,6 +39,11 @@ export function* clusterEntries(c: ClusterObjects): Generator<readonly [string, 
 /** A piece of output: text, or UTF-8 bytes already encoded (see `ByteArena`). */
 export type Chunk = string | Uint8Array;
 
+/** Separators between the objects of large outputs, encoded once. */
+const NL = Buffer.from('\n');
+const COMMA_NL = Buffer.from(',\n');
+const DOC_START = Buffer.from('---\n');
+
 /** One cluster's serialized objects, in output order. */
 interface Items {
   length: number;
@@ -100,7 +105,7 @@ export function* yamlChunks(clusters: ClusterObjects): Generator<Chunk> {
   for (const [cluster, docs] of serializedEntries(clusters, toYaml)) {
     yield `${GENERATED_HEADER}\n# cluster: ${cluster} (${docs.length} object${docs.length === 1 ? '' : 's'})\n`;
     for (let i = 0; i < docs.length; i++) {
-      yield '---\n';
+      yield DOC_START;
       yield docs.at(i);
     }
   }
@@ -117,7 +122,7 @@ export function* jsonChunks(result: { clusters: ClusterObjects; messages: readon
     yield `${firstCluster ? '' : ','}\n${JSON.stringify(cluster)}: [`;
     firstCluster = false;
     for (let i = 0; i < texts.length; i++) {
-      yield i === 0 ? '\n' : ',\n';
+      yield i === 0 ? NL : COMMA_NL;
       yield texts.at(i);
     }
     yield texts.length === 0 ? ']' : '\n]';
@@ -137,7 +142,7 @@ export function* listChunks(clusters: ClusterObjects): Generator<Chunk> {
   let count = 0;
   for (const [, texts] of serializedEntries(clusters, toJson)) {
     for (let i = 0; i < texts.length; i++) {
-      yield count === 0 ? '\n' : ',\n';
+      yield count === 0 ? NL : COMMA_NL;
       yield texts.at(i);
       count++;
     }
@@ -164,7 +169,7 @@ export function* nameChunks(clusters: ClusterObjects): Generator<Chunk> {
     if (several) yield `# cluster: ${cluster}\n`;
     for (let i = 0; i < names.length; i++) {
       yield names.at(i);
-      yield '\n';
+      yield NL;
     }
   }
 }
@@ -202,7 +207,9 @@ export function writeChunks(chunks: Iterable<Chunk>, write: (b: Uint8Array) => v
           continue;
         }
       }
-      buf.set(c, used);
+      // Separators are a few bytes: a loop beats a call.
+      if (c.length <= 8) for (let j = 0; j < c.length; j++) buf[used + j] = c[j] as number;
+      else buf.set(c, used);
       used += c.length;
     }
   }

@@ -436,13 +436,13 @@ interface Contested {
 }
 
 /** Keys claimed by more than one plan in one cluster's entries, sorted by key then plan. */
-function contestedIn(cluster: string, entries: readonly SortEntry[], out: Contested[]): void {
+function contestedIn(cluster: string, entries: readonly SortEntry<unknown>[], out: Contested[]): void {
   for (let i = 0; i + 1 < entries.length; i++) {
-    const k = (entries[i] as SortEntry).k;
-    if ((entries[i + 1] as SortEntry).k !== k) continue;
-    const ps = [(entries[i] as SortEntry).p];
-    for (; i + 1 < entries.length && (entries[i + 1] as SortEntry).k === k; i++) {
-      const p = (entries[i + 1] as SortEntry).p;
+    const k = (entries[i] as SortEntry<unknown>).k;
+    if ((entries[i + 1] as SortEntry<unknown>).k !== k) continue;
+    const ps = [(entries[i] as SortEntry<unknown>).p];
+    for (; i + 1 < entries.length && (entries[i + 1] as SortEntry<unknown>).k === k; i++) {
+      const p = (entries[i + 1] as SortEntry<unknown>).p;
       if (p !== ps[ps.length - 1]) ps.push(p);
     }
     if (ps.length > 1) out.push({ cluster, key: k, ps });
@@ -538,8 +538,8 @@ export interface ClusterRender {
  * The same render as `render`, for one-shot commands with large inputs: rather than holding every cluster's
  * objects at once (10k services over 5 clusters is 650,000 objects), it translates the plans one cluster at a time,
  * first to find objects two services would both write (so the conflicts, and the messages, are known before any
- * output), keeping only the keys, then again for each cluster that is asked for. Memory stays near one cluster's
- * objects, at the price of translating twice.
+ * output) and each cluster's output order, then again for each cluster that is asked for. Memory stays near one
+ * cluster's objects (or their serialized forms: see `serialized`), at the price of translating twice.
  */
 export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocument[], policy?: Partial<RenderPolicy>): ClusterRender {
   const { reporter, snapshot, survivors } = planAll(docs, undefined, policy);
@@ -547,40 +547,50 @@ export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocum
   for (const plan of survivors) for (const t of plan.targets) names.add(t.clusterName);
   const clusterNames = [...names].sort(cmp);
   const writes = (plan: FailoverPlan, cluster: string): boolean => plan.targets.some((t) => t.clusterName === cluster);
-  const sortedIn = <T>(cluster: string, skip: ReadonlySet<number>, serialize: (o: KubeObject) => T): SortEntry<T>[] => {
-    const sorter = new EntrySorter<T>();
-    survivors.forEach((plan, p) => {
-      if (skip.has(p) || !writes(plan, cluster)) return;
-      for (const o of translatePlan(plan, cluster).get(cluster) ?? []) sorter.add(sortKey(o), serialize(o), p, o.kind);
-    });
-    return sorter.sorted();
-  };
-  // First pass: which keys more than one plan claims, a cluster at a time, from outlines (no labels or owner
-  // digests) dropped at once.
+  // First pass, a cluster at a time, from outlines (no labels or owner digests) dropped at once: the output order
+  // of the cluster's objects, as (plan, index in the plan's translation) pairs, and the keys more than one plan
+  // claims. Only the order is kept (8 bytes an object); the second pass needs neither keys nor a sort.
   const contested: Contested[] = [];
+  const orders = new Map<string, Int32Array>();
   for (const cluster of clusterNames) {
-    const claims = new Map<string, number | number[]>();
+    const sorter = new EntrySorter<number>();
     survivors.forEach((plan, p) => {
       if (!writes(plan, cluster)) return;
-      for (const o of translatePlan(plan, cluster, true).get(cluster) ?? []) {
-        const k = sortKey(o);
-        const prior = claims.get(k);
-        if (prior === undefined) claims.set(k, p);
-        else if (typeof prior === 'number') {
-          if (prior !== p) claims.set(k, [prior, p]);
-        } else if (prior[prior.length - 1] !== p) prior.push(p);
-      }
+      const objs = translatePlan(plan, cluster, true).get(cluster) ?? [];
+      for (let i = 0; i < objs.length; i++) sorter.add(sortKey(objs[i] as KubeObject), i, p, (objs[i] as KubeObject).kind);
     });
-    // Keys in sorted order, so that the conflicts do not depend on map order.
-    const twice: Contested[] = [];
-    for (const [key, ps] of claims) if (typeof ps !== 'number') twice.push({ cluster, key, ps });
-    contested.push(...twice.sort((a, b) => cmp(a.key, b.key)));
+    // Sorted by key, then plan, then translation order (the sort is stable): the conflicts do not depend on map order.
+    const entries = sorter.sorted();
+    contestedIn(cluster, entries, contested);
+    const order = new Int32Array(2 * entries.length);
+    for (let k = 0; k < entries.length; k++) {
+      order[2 * k] = (entries[k] as SortEntry<number>).p;
+      order[2 * k + 1] = (entries[k] as SortEntry<number>).o;
+    }
+    orders.set(cluster, order);
   }
   const rejected = resolveConflicts(contested, survivors, (p, cluster, key) => {
     const objs = translatePlan(survivors[p] as FailoverPlan, cluster).get(cluster) ?? [];
     return objs.find((o) => sortKey(o) === key) as KubeObject;
   }, reporter);
-  const serialized = <T>(cluster: string, serialize: (o: KubeObject) => T): T[] => (names.has(cluster) ? sortedIn(cluster, rejected, serialize).map((e) => e.o) : []);
+  // Second pass: each accepted plan's objects in translation order, serialized at once, then put in output order.
+  const serialized = <T>(cluster: string, serialize: (o: KubeObject) => T): T[] => {
+    const order = orders.get(cluster);
+    if (!order) return [];
+    const base = new Int32Array(survivors.length).fill(-1);
+    const values: T[] = [];
+    survivors.forEach((plan, p) => {
+      if (rejected.has(p) || !writes(plan, cluster)) return;
+      base[p] = values.length;
+      for (const o of translatePlan(plan, cluster).get(cluster) ?? []) values.push(serialize(o));
+    });
+    const out: T[] = [];
+    for (let k = 0; k < order.length; k += 2) {
+      const b = base[order[k] as number] as number;
+      if (b >= 0) out.push(values[b + (order[k + 1] as number)] as T);
+    }
+    return out;
+  };
   return {
     clusterNames,
     messages: reporter.sorted(),
