@@ -314,6 +314,45 @@ export const CHECK_CODES = {
 } as const satisfies Record<string, { level: Level; name: string; title: string }>;
 export type CheckCode = keyof typeof CHECK_CODES;
 
+/** A check finding's text and, on a warn or fail, what to change. */
+export interface Finding {
+  message: string;
+  hint?: string;
+}
+
+/**
+ * Renderers of the `spillway check` findings moved to typed params so far (the other SPC codes still pass their
+ * text to `results().add`; see notes in docs/messages.md). A code's params are a union keyed by `result`, one
+ * member per outcome the check reports; the level (pass, warn, fail, skip) stays the check's decision.
+ */
+export const CHECK_FINDINGS = {
+  SPC100: (p: { result: 'unreachable'; cluster: string; via: string; error: string } | { result: 'reached'; cluster: string; via: string; kubernetesVersion?: string } | { result: 'noClusters' }): Finding => {
+    if (p.result === 'unreachable') return { message: `cannot reach cluster ${p.cluster} (${p.via}): ${p.error}`, hint: 'check the kubeconfig context or the MeshCluster\'s kubeconfig Secret; every other check skips this cluster' };
+    if (p.result === 'reached') return { message: `reached ${p.cluster} (${p.via}), Kubernetes ${p.kubernetesVersion ?? 'version unknown'}` };
+    return { message: 'no member clusters: the inputs name no MeshCluster' };
+  },
+  SPC163: (p:
+    | { result: 'hidden'; source: string; setting: string; value: string[]; kinds: string[]; namespace: string; visible: string[]; effect: string }
+    | { result: 'visible'; namespace: string; meshDefaults: boolean }
+    | { result: 'noService' }): Finding => {
+    if (p.result === 'hidden') {
+      return {
+        message: `mesh config ${p.source} sets ${p.setting}: [${list(p.value)}] and Spillway's ${p.kinds.join('/')} objects in ${p.namespace} set no exportTo: visible only to ${list(p.visible)}; ${p.effect}`,
+        hint: `set ${p.setting}: ["*"] in the mesh config, or keep the callers in ${p.namespace}`,
+      };
+    }
+    if (p.result === 'visible') return { message: `exportTo defaults let every namespace see Spillway's objects in ${p.namespace}${p.meshDefaults ? ' (mesh defaults: everywhere)' : ''}` };
+    return { message: 'no reachable cluster runs a failover service' };
+  },
+  SPC199: (p: { check: string; error: string }): Finding => ({ message: `internal error in check ${p.check}: ${p.error} (please report it)` }),
+} as const satisfies Partial<Record<CheckCode, (p: never) => Finding>>;
+export type FindingCode = keyof typeof CHECK_FINDINGS;
+export type FindingParams<C extends FindingCode> = Parameters<(typeof CHECK_FINDINGS)[C]>[0];
+
+export function renderFinding<C extends FindingCode>(code: C, params: FindingParams<C>): Finding {
+  return (CHECK_FINDINGS[code] as (p: FindingParams<C>) => Finding)(params);
+}
+
 /** The CLI's input errors (exit status 2, one line `SPW003 big.yaml: ...`). */
 export const INPUT_CODES = {
   SPW001: { level: 'error', name: 'Unreadable', title: 'an input file cannot be read' },

@@ -1,5 +1,6 @@
 /** Runs the checks over a snapshot and formats the report. Pure. */
 import { CHECKS } from './checks/index.ts';
+import { renderFinding } from '../api/messages.ts';
 import type { Check, CheckLevel, CheckReport, CheckResult, CheckSnapshot } from './types.ts';
 
 export function runChecks(s: CheckSnapshot, checks: readonly Check[] = CHECKS): CheckReport {
@@ -9,7 +10,8 @@ export function runChecks(s: CheckSnapshot, checks: readonly Check[] = CHECKS): 
       results.push(...c.run(s));
     } catch (e) {
       // A bug in one check must not hide the others' findings.
-      results.push({ code: 'SPC199', check: c.name, level: 'fail', message: `internal error in check ${c.name}: ${(e as Error).message ?? String(e)} (please report it)` });
+      const params = { check: c.name, error: (e as Error).message ?? String(e) };
+      results.push({ code: 'SPC199', check: c.name, level: 'fail', params, message: renderFinding('SPC199', params).message });
     }
   }
   const summary = { pass: 0, warn: 0, fail: 0, skip: 0 };

@@ -29,6 +29,8 @@ export interface CheckResult {
   services?: string[];
   /** `Kind/namespace/name` of the object the finding is about, live or input. */
   object?: string;
+  /** The finding's typed parameters, for codes whose text the table renders (CHECK_FINDINGS); message and hint come from them. */
+  params?: unknown;
   message: string;
   /** What to change (present on every warn and fail). */
   hint?: string;

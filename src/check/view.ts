@@ -8,7 +8,8 @@ import { LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_V
 import { DEFAULTS, choosePort, resolveContext, tiers } from '../model/context.ts';
 import { serviceHost } from '../model/naming.ts';
 import type { CheckLevel, CheckResult, CheckSnapshot, ClusterFacts, Listing } from './types.ts';
-import type { CheckCode } from '../api/messages.ts';
+import { renderFinding } from '../api/messages.ts';
+import type { CheckCode, FindingCode, FindingParams } from '../api/messages.ts';
 
 export interface ServiceInCluster {
   cluster: string;
@@ -137,6 +138,8 @@ export function selects(selector: Record<string, string> | undefined, labels: Re
 export function results(check: string): {
   out: CheckResult[];
   add(level: CheckLevel, code: CheckCode, message: string, extra?: { cluster?: string; clusters?: string[]; services?: string[]; object?: string; hint?: string }): void;
+  /** A finding whose text (and hint) the table renders from typed params (src/api/messages.ts CHECK_FINDINGS). */
+  finding<C extends FindingCode>(level: CheckLevel, code: C, params: FindingParams<C>, extra?: { cluster?: string; clusters?: string[]; services?: string[]; object?: string }): void;
   /**
    * Results added by `fn` concern the FailoverService `service`; later calls with the same `key` (a finding about a
    * namespace or Service several FailoverServices share) add `service` to those results instead of running again.
@@ -159,6 +162,14 @@ export function results(check: string): {
         message,
         ...(extra.hint !== undefined ? { hint: extra.hint } : {}),
       });
+    },
+    finding(level, code, params, extra = {}) {
+      const f = renderFinding(code, params);
+      this.add(level, code, f.message, { ...extra, ...(f.hint !== undefined ? { hint: f.hint } : {}) });
+      const last = out[out.length - 1]!;
+      // params go before the text, as in every message.
+      const { message, hint, ...head } = last;
+      out[out.length - 1] = { ...head, params, message, ...(hint !== undefined ? { hint } : {}) };
     },
     about(key, service, fn) {
       const earlier = byKey.get(key);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHECK_CODES, INPUT_CODES, KUBECONFIG_CODES, MESSAGES, codeTable, docsAnchor, isCode, message, renderMessage } from '../../src/api/messages.ts';
+import { CHECK_CODES, INPUT_CODES, KUBECONFIG_CODES, MESSAGES, codeTable, docsAnchor, isCode, message, renderFinding, renderMessage } from '../../src/api/messages.ts';
 import type { Message, MessageCode } from '../../src/api/messages.ts';
 import { escapeControl } from '../../src/api/text.ts';
 import { parseDocuments } from '../../src/cli/inputs.ts';
@@ -125,6 +125,9 @@ test('a code not in the table, or params of the wrong shape, is a compile error 
   message('SPW126', 'FailoverService/default/x', { percent: '50' });
   // @ts-expect-error SPW135 has no reason 'other'
   message('SPW135', 'FailoverService/default/x', { reason: 'other', cluster: 'c1', port: 80 });
+  // @ts-expect-error SPC163's result 'visible' needs namespace and meshDefaults
+  renderFinding('SPC163', { result: 'visible' });
+  assert.equal(renderFinding('SPC163', { result: 'visible', namespace: 'default', meshDefaults: true }).message, 'exportTo defaults let every namespace see Spillway\'s objects in default (mesh defaults: everywhere)');
   const ok = message('SPW126', 'FailoverService/default/x', { percent: 50 }, { path: 'spec.panicThreshold' });
   assert.deepEqual(ok.ref, { kind: 'FailoverService', namespace: 'default', name: 'x' });
   assert.equal(ok.level, 'warning');

@@ -12,6 +12,8 @@ import { exitCode, formatReport, runChecks } from '../../src/check/run.ts';
 import { parseRoots } from '../../src/check/gather.ts';
 import { CHECKS } from '../../src/check/checks/index.ts';
 import type { CheckReport, CheckResult } from '../../src/check/types.ts';
+import { CHECK_CODES, renderFinding } from '../../src/api/messages.ts';
+import type { FindingCode } from '../../src/api/messages.ts';
 import { MESH_DNS, MemoryClient, ROOT_A, ROOT_B, gatewayService, inputs, liveObjects, workloadObjects } from './fixtures.ts';
 
 type Mutate = (cluster: string, objects: KubeObject[]) => KubeObject[];
@@ -80,6 +82,15 @@ describe('spillway check: a correctly set-up mesh', { timeout: 30_000 }, () => {
     assert.match(find(r, 'SPC102', 'cluster1')[0]!.message, /Istio 1\.24\.2 \(Deployment\/istio-system\/istiod\): modern output profile/);
     assert.match(find(r, 'SPC130')[0]!.message, /2 cluster\(s\) share a root of trust: O=spillway-test,CN=Root CA a/);
     assert.match(find(r, 'SPC111')[0]!.message, /leads \(Lease renewed 3s ago\)/);
+    // Findings moved to typed params render from them (text and hint), and every code resolves in the table.
+    const typed = r.results.filter((x) => x.params !== undefined);
+    assert.deepEqual([...new Set(typed.map((x) => x.code))].sort(), ['SPC100', 'SPC163']);
+    for (const x of typed) {
+      const f = renderFinding(x.code as FindingCode, x.params as never);
+      assert.deepEqual([x.message, x.hint], [f.message, f.hint]);
+    }
+    assert.deepEqual(find(r, 'SPC100', 'cluster1')[0]!.params, { result: 'reached', cluster: 'cluster1', via: find(r, 'SPC100', 'cluster1')[0]!.message.match(/\((.*)\)/)![1], kubernetesVersion: 'v1.30.0' });
+    for (const x of r.results) assert.ok(Object.hasOwn(CHECK_CODES, x.code), `${x.code} is in the table`);
   });
 
   it('formats a report with a summary line and hints under findings', async () => {

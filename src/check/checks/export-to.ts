@@ -35,16 +35,13 @@ export const exportToCheck: Check = {
             if (unset.length === 0) continue;
             const visible = value.map((x) => (x === '.' ? c.serviceNamespace : x));
             bad++;
-            r.add('warn', 'SPC163', `mesh config ${mesh?.source ?? ''} sets ${st.key}: [${value.join(', ')}] and Spillway's ${st.kinds.join('/')} objects in ${c.serviceNamespace} set no exportTo: visible only to ${visible.join(', ')}; ${st.what}`, {
-              cluster: c.cluster,
-              hint: `set ${st.key}: ["*"] in the mesh config, or keep the callers in ${c.serviceNamespace}`,
-            });
+            r.finding('warn', 'SPC163', { result: 'hidden', source: mesh?.source ?? '', setting: st.key, value, kinds: st.kinds, namespace: c.serviceNamespace, visible, effect: st.what }, { cluster: c.cluster });
           }
-          if (bad === 0) r.add('pass', 'SPC163', `exportTo defaults let every namespace see Spillway's objects in ${c.serviceNamespace}${mesh && isRecord(mesh.config) && Object.keys(mesh.config).some((k) => k.endsWith('ExportTo')) ? '' : ' (mesh defaults: everywhere)'}`, { cluster: c.cluster });
+          if (bad === 0) r.finding('pass', 'SPC163', { result: 'visible', namespace: c.serviceNamespace, meshDefaults: !(mesh && isRecord(mesh.config) && Object.keys(mesh.config).some((k) => k.endsWith('ExportTo'))) }, { cluster: c.cluster });
         });
       }
     }
-    if (r.out.length === 0) r.add('skip', 'SPC163', 'no reachable cluster runs a failover service');
+    if (r.out.length === 0) r.finding('skip', 'SPC163', { result: 'noService' });
     return r.out;
   },
 };

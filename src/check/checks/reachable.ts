@@ -10,13 +10,10 @@ export const reachableCheck: Check = {
     for (const name of Object.keys(s.clusters).sort()) {
       const f = s.clusters[name]!;
       if (f.unreachable !== undefined) {
-        r.add('fail', 'SPC100', `cannot reach cluster ${name} (${f.via}): ${f.unreachable}`, {
-          cluster: name,
-          hint: 'check the kubeconfig context or the MeshCluster\'s kubeconfig Secret; every other check skips this cluster',
-        });
-      } else r.add('pass', 'SPC100', `reached ${name} (${f.via}), Kubernetes ${f.kubernetesVersion ?? 'version unknown'}`, { cluster: name });
+        r.finding('fail', 'SPC100', { result: 'unreachable', cluster: name, via: f.via, error: f.unreachable }, { cluster: name });
+      } else r.finding('pass', 'SPC100', { result: 'reached', cluster: name, via: f.via, ...(f.kubernetesVersion !== undefined ? { kubernetesVersion: f.kubernetesVersion } : {}) }, { cluster: name });
     }
-    if (r.out.length === 0) r.add('skip', 'SPC100', 'no member clusters: the inputs name no MeshCluster');
+    if (r.out.length === 0) r.finding('skip', 'SPC100', { result: 'noClusters' });
     return r.out;
   },
 };
