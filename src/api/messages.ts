@@ -344,6 +344,25 @@ export const CHECK_FINDINGS = {
     if (p.result === 'visible') return { message: `exportTo defaults let every namespace see Spillway's objects in ${p.namespace}${p.meshDefaults ? ' (mesh defaults: everywhere)' : ''}` };
     return { message: 'no reachable cluster runs a failover service' };
   },
+  SPC164: (p:
+    | { result: 'notRead'; cluster: string; reason: string }
+    | { result: 'unreadable'; cluster: string; why: string; host: string }
+    | { result: 'noRemoteSecrets'; cluster: string; host: string }
+    | { result: 'clusterLocal'; cluster: string; remotes: number; secrets: string[]; host: string; setting: string }
+    | { result: 'merged'; cluster: string; remotes: number; secrets: string[]; host: string }
+    | { result: 'noClient' }): Finding => {
+    switch (p.result) {
+      case 'notRead': return { message: `remote secrets ${p.reason}` };
+      case 'unreadable': return { message: `${p.why}: whether Istio merges other clusters' endpoints into ${p.host} is unverified`, hint: 'grant list on secrets in the Istio root namespace (names and labels are all that is read)' };
+      case 'noRemoteSecrets': return { message: `no remote secrets: Istio's endpoint discovery is local to this cluster, so ${p.host} holds local endpoints only` };
+      case 'clusterLocal': return { message: `Istio discovers endpoints from ${p.remotes} remote cluster(s) (${list(p.secrets)}), but serviceSettings keeps ${p.host} cluster-local (${p.setting})` };
+      case 'merged': return {
+        message: `Istio discovers endpoints from ${p.remotes} remote cluster(s) (${list(p.secrets)}) and ${p.host} is not clusterLocal: the local tier already holds other clusters' endpoints in Istio's locality order, not Spillway's`,
+        hint: `add to the mesh config: serviceSettings: [{settings: {clusterLocal: true}, hosts: ["${p.host}"]}] (or remove the remote secrets: Spillway fits independent control planes)`,
+      };
+      case 'noClient': return { message: 'no reachable client cluster' };
+    }
+  },
   SPC199: (p: { check: string; error: string }): Finding => ({ message: `internal error in check ${p.check}: ${p.error} (please report it)` }),
 } as const satisfies Partial<Record<CheckCode, (p: never) => Finding>>;
 export type FindingCode = keyof typeof CHECK_FINDINGS;

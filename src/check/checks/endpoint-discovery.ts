@@ -18,17 +18,17 @@ export const endpointDiscoveryCheck: Check = {
         const f = s.clusters[c.cluster];
         if (!f || f.unreachable !== undefined) continue;
         if (f.remoteSecrets.skipped !== undefined) {
-          r.add('skip', 'SPC164', `remote secrets ${f.remoteSecrets.skipped}`, { cluster: c.cluster, services: [v.ref] });
+          r.finding('skip', 'SPC164', { result: 'notRead', cluster: c.cluster, reason: f.remoteSecrets.skipped }, { cluster: c.cluster, services: [v.ref] });
           continue;
         }
         const why = unreadable(f.remoteSecrets, 'remote secrets (Secrets labelled istio/multiCluster=true)');
         if (why) {
-          r.add('warn', 'SPC164', `${why}: whether Istio merges other clusters' endpoints into ${c.localHost} is unverified`, { cluster: c.cluster, services: [v.ref], hint: 'grant list on secrets in the Istio root namespace (names and labels are all that is read)' });
+          r.finding('warn', 'SPC164', { result: 'unreadable', cluster: c.cluster, why, host: c.localHost }, { cluster: c.cluster, services: [v.ref] });
           continue;
         }
         const secrets = f.remoteSecrets.items;
         if (secrets.length === 0) {
-          r.add('pass', 'SPC164', `no remote secrets: Istio's endpoint discovery is local to this cluster, so ${c.localHost} holds local endpoints only`, { cluster: c.cluster, services: [v.ref] });
+          r.finding('pass', 'SPC164', { result: 'noRemoteSecrets', cluster: c.cluster, host: c.localHost }, { cluster: c.cluster, services: [v.ref] });
           continue;
         }
         const mesh = meshConfig(f);
@@ -37,18 +37,15 @@ export const endpointDiscoveryCheck: Check = {
           .filter((e) => isRecord(e['settings']) && e['settings']['clusterLocal'] === true)
           .flatMap((e) => asArray(e['hosts']).filter((h): h is string => typeof h === 'string'));
         const covered = local.find((p) => hostMatches(p, c.localHost));
-        const names = secrets.slice(0, 3).map(ref).join(', ');
+        const names = secrets.slice(0, 3).map(ref);
         if (covered) {
-          r.add('pass', 'SPC164', `Istio discovers endpoints from ${secrets.length} remote cluster(s) (${names}), but serviceSettings keeps ${c.localHost} cluster-local (${covered})`, { cluster: c.cluster, services: [v.ref] });
+          r.finding('pass', 'SPC164', { result: 'clusterLocal', cluster: c.cluster, remotes: secrets.length, secrets: names, host: c.localHost, setting: covered }, { cluster: c.cluster, services: [v.ref] });
         } else {
-          r.add('fail', 'SPC164', `Istio discovers endpoints from ${secrets.length} remote cluster(s) (${names}) and ${c.localHost} is not clusterLocal: the local tier already holds other clusters' endpoints in Istio's locality order, not Spillway's`, {
-            cluster: c.cluster, services: [v.ref],
-            hint: `add to the mesh config: serviceSettings: [{settings: {clusterLocal: true}, hosts: ["${c.localHost}"]}] (or remove the remote secrets: Spillway fits independent control planes)`,
-          });
+          r.finding('fail', 'SPC164', { result: 'merged', cluster: c.cluster, remotes: secrets.length, secrets: names, host: c.localHost }, { cluster: c.cluster, services: [v.ref] });
         }
       }
     }
-    if (r.out.length === 0) r.add('skip', 'SPC164', 'no reachable client cluster');
+    if (r.out.length === 0) r.finding('skip', 'SPC164', { result: 'noClient' });
     return r.out;
   },
 };
