@@ -331,6 +331,24 @@ export const CHECK_FINDINGS = {
     if (p.result === 'reached') return { message: `reached ${p.cluster} (${p.via}), Kubernetes ${p.kubernetesVersion ?? 'version unknown'}` };
     return { message: 'no member clusters: the inputs name no MeshCluster' };
   },
+  SPC160: (p:
+    | { result: 'unreadable'; cluster: string; why: string; host: string }
+    | { result: 'trafficPolicy'; cluster: string; rule: string; host: string; role: 'local' | 'global' | 'remote'; service: string }
+    | { result: 'subsetsOnly'; cluster: string; rule: string; host: string; role: 'local' | 'global' | 'remote' }
+    | { result: 'none'; cluster: string; hosts: string[] }
+    | { result: 'noClient' }): Finding => {
+    const role = (r: 'local' | 'global' | 'remote'): string => (r === 'local' ? 'the local tier' : r === 'global' ? 'the global host' : 'a remote tier');
+    switch (p.result) {
+      case 'unreadable': return { message: `${p.why}: user rules for ${p.host} are unverified`, hint: 'grant list on destinationrules.networking.istio.io' };
+      case 'trafficPolicy': return {
+        message: `${p.rule} sets a trafficPolicy for ${p.host} (${role(p.role)}); Istio applies one rule's trafficPolicy per host, so either Spillway's outlier detection or this rule's policy is silently dropped${p.role === 'local' ? ' (and with it failover from the local tier)' : ''}`,
+        hint: `merge its settings into one rule: move its trafficPolicy (tls, connectionPool, ...) next to outlierDetection, or delete ${p.rule} and keep Spillway's ${p.service}-local`,
+      };
+      case 'subsetsOnly': return { message: `${p.rule} also targets ${p.host} (${role(p.role)}), with subsets only: Istio merges it, but keep trafficPolicy out of it`, hint: 'add no top-level trafficPolicy to this rule' };
+      case 'none': return { message: `no user DestinationRule for ${list(p.hosts)}` };
+      case 'noClient': return { message: 'no reachable client cluster' };
+    }
+  },
   SPC163: (p:
     | { result: 'hidden'; source: string; setting: string; value: string[]; kinds: string[]; namespace: string; visible: string[]; effect: string }
     | { result: 'visible'; namespace: string; meshDefaults: boolean }

@@ -84,7 +84,7 @@ describe('spillway check: a correctly set-up mesh', { timeout: 30_000 }, () => {
     assert.match(find(r, 'SPC111')[0]!.message, /leads \(Lease renewed 3s ago\)/);
     // Findings moved to typed params render from them (text and hint), and every code resolves in the table.
     const typed = r.results.filter((x) => x.params !== undefined);
-    assert.deepEqual([...new Set(typed.map((x) => x.code))].sort(), ['SPC100', 'SPC163', 'SPC164']);
+    assert.deepEqual([...new Set(typed.map((x) => x.code))].sort(), ['SPC100', 'SPC160', 'SPC163', 'SPC164']);
     for (const x of typed) {
       const f = renderFinding(x.code as FindingCode, x.params as never);
       assert.deepEqual([x.message, x.hint], [f.message, f.hint]);

@@ -20,12 +20,12 @@ export const destinationRulesCheck: Check = {
         if (!f || f.unreachable !== undefined) continue;
         const why = unreadable(f.destinationRules, 'DestinationRules');
         if (why) {
-          r.add('warn', 'SPC160', `${why}: user rules for ${c.localHost} are unverified`, { cluster: c.cluster, services: [v.ref], hint: 'grant list on destinationrules.networking.istio.io' });
+          r.finding('warn', 'SPC160', { result: 'unreadable', cluster: c.cluster, why, host: c.localHost }, { cluster: c.cluster, services: [v.ref] });
           continue;
         }
         const domain = meshCluster(s, c.cluster)?.spec.clusterDomain ?? DEFAULTS.clusterDomain;
         const h = clientHosts(c, v.globalHost);
-        const watched = new Map<string, string>([[h.local, 'the local tier'], [h.global, 'the global host'], ...h.remotes.map((x): [string, string] => [x, 'a remote tier'])]);
+        const watched = new Map<string, 'local' | 'global' | 'remote'>([[h.local, 'local'], [h.global, 'global'], ...h.remotes.map((x): [string, 'remote'] => [x, 'remote'])]);
         let found = false;
         for (const dr of f.destinationRules.items) {
           if (isOurs(dr)) continue;
@@ -37,19 +37,15 @@ export const destinationRulesCheck: Check = {
           found = true;
           const policy = spec(dr)['trafficPolicy'];
           if (policy !== undefined) {
-            r.add('fail', 'SPC160', `${ref(dr)} sets a trafficPolicy for ${q} (${what}); Istio applies one rule's trafficPolicy per host, so either Spillway's outlier detection or this rule's policy is silently dropped${what === 'the local tier' ? ' (and with it failover from the local tier)' : ''}`, {
-              cluster: c.cluster, services: [v.ref],
-              object: ref(dr),
-              hint: `merge its settings into one rule: move its trafficPolicy (tls, connectionPool, ...) next to outlierDetection, or delete ${ref(dr)} and keep Spillway's ${c.serviceName}-local`,
-            });
+            r.finding('fail', 'SPC160', { result: 'trafficPolicy', cluster: c.cluster, rule: ref(dr), host: q, role: what, service: c.serviceName }, { cluster: c.cluster, services: [v.ref], object: ref(dr) });
           } else {
-            r.add('warn', 'SPC160', `${ref(dr)} also targets ${q} (${what}), with subsets only: Istio merges it, but keep trafficPolicy out of it`, { cluster: c.cluster, services: [v.ref], object: ref(dr), hint: 'add no top-level trafficPolicy to this rule' });
+            r.finding('warn', 'SPC160', { result: 'subsetsOnly', cluster: c.cluster, rule: ref(dr), host: q, role: what }, { cluster: c.cluster, services: [v.ref], object: ref(dr) });
           }
         }
-        if (!found) r.add('pass', 'SPC160', `no user DestinationRule for ${[...watched.keys()].join(', ')}`, { cluster: c.cluster, services: [v.ref] });
+        if (!found) r.finding('pass', 'SPC160', { result: 'none', cluster: c.cluster, hosts: [...watched.keys()] }, { cluster: c.cluster, services: [v.ref] });
       }
     }
-    if (r.out.length === 0) r.add('skip', 'SPC160', 'no reachable client cluster');
+    if (r.out.length === 0) r.finding('skip', 'SPC160', { result: 'noClient' });
     return r.out;
   },
 };
