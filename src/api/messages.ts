@@ -181,6 +181,8 @@ export const MESSAGES = {
     `${p.derived ? 'the derived global host' : 'spec.hostname'} ${p.host} is a host of ${p.owner}, which Spillway did not write: the mesh already routes it, and Spillway would replace its cluster for every proxy; choose another host`),
   SPW160: entry('warning', 'LocalOnly', 'only one listed cluster is available: it serves locally, with no failover', (p: { cluster: string; workload: string }) =>
     `only cluster ${p.cluster} is available; it serves ${p.workload} locally, with no failover`),
+  SPW161: entry('warning', 'ClientOnly', 'a listed MeshWorkload does not exist but its cluster is registered: the cluster keeps the global host for its clients, with no local tier', (p: { workload: string; cluster: string; remotes: string[] }) =>
+    `MeshWorkload ${p.workload} not found; cluster ${p.cluster} serves no local tier: its clients keep the global host and spill to ${list(p.remotes)} through their gateways`),
 
   // The simulator (`spillway simulate`, the controller's live tier shares): what Envoy's maths says about the render.
   SIM001: entry('warning', 'NoOutlierDetection', 'an aggregate child has no outlier detection in the client\'s cluster', (p: SimWhere & { child: string; host: string; role: 'local' | 'remote'; cluster: string }) =>

@@ -382,7 +382,7 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
 export type SyncState = 'Synced' | 'Pending' | 'Failed';
 
 /** Render warnings that mean a listed tier is not served (its workload or cluster is gone; one cluster left). */
-export const DEGRADED_CODES: ReadonlySet<string> = new Set(['SPW127', 'SPW128', 'SPW160']);
+export const DEGRADED_CODES: ReadonlySet<string> = new Set(['SPW127', 'SPW128', 'SPW160', 'SPW161']);
 
 /** What the executor achieved in one cluster during one reconcile. */
 export interface ClusterOutcome {
@@ -506,13 +506,16 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
       syncState = out.state;
       message = out.message;
     } else syncState = 'Synced';
+    // A client-only cluster says why it hosts no tier, whatever its sync state.
+    const clientOnly = c.roles.includes('receiver') ? undefined : degraded.find((m) => m.code === 'SPW161' && m.params.cluster === c.name);
+    if (clientOnly) message = `${fmt(clientOnly)}${message ? `; ${message}` : ''}`;
     return { name: c.name, roles: c.roles, failoverOrder: c.failoverOrder, syncState, ...(message ? { message } : {}) };
   });
   const previous = prevClusters(i.prev);
-  if (i.outcome.accepted && degraded.some((m) => m.code !== 'SPW160')) {
-    // A tier that dropped out stays listed, as Unavailable, while the service still lists a workload that is gone:
-    // the status keeps saying which cluster left (the render only knows the missing workload's name).
-    const gone = degraded.filter((m) => m.code !== 'SPW160');
+  // A tier that dropped out stays listed, as Unavailable, while the service still lists a workload that is gone:
+  // the status keeps saying which cluster left (the render only knows the missing workload's name).
+  const gone = degraded.filter((m) => m.code === 'SPW127' || m.code === 'SPW128');
+  if (i.outcome.accepted && gone.length > 0) {
     for (const p of previous) {
       if (clusters.some((c) => c.name === p.name)) continue;
       // The warnings naming this cluster (a discovered workload is `<service>-<cluster>`), else all of them.
@@ -542,13 +545,15 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
   let degradedCond: Omit<Condition, 'lastTransitionTime'>;
   if (!i.outcome.accepted) degradedCond = { type: 'Degraded', status: 'Unknown', observedGeneration: gen, reason: 'NotAccepted', message: held.length ? `the last good configuration is still served in ${held.join(', ')}` : 'nothing is served' };
   else if (degraded.length) {
-    const gone = clusters.filter((c) => c.syncState === 'Unavailable').map((c) => c.name);
+    const left = clusters.filter((c) => c.syncState === 'Unavailable').map((c) => c.name);
+    const clientsOnly = clusters.filter((c) => c.syncState !== 'Unavailable' && !c.roles.includes('receiver')).map((c) => c.name);
+    const tiers = serving.filter((n) => !clientsOnly.includes(n));
     degradedCond = {
       type: 'Degraded',
       status: 'True',
       observedGeneration: gen,
       reason: degraded[0]!.code,
-      message: `${gone.length ? `${gone.join(', ')} left out of the tiers; ` : ''}serving from ${serving.join(', ')}${serving.length === 1 ? ' only (locally, no failover)' : ''}: ${degraded.map(fmt).join('; ')}`,
+      message: `${left.length ? `${left.join(', ')} left out of the tiers; ` : ''}${clientsOnly.length ? `${clientsOnly.join(', ')} ${clientsOnly.length === 1 ? 'serves' : 'serve'} no local tier (clients only); ` : ''}serving from ${tiers.join(', ')}${tiers.length === 1 ? ' only (locally, no failover)' : ''}: ${degraded.map(fmt).join('; ')}`,
     };
   } else degradedCond = { type: 'Degraded', status: 'False', observedGeneration: gen, reason: 'AllTiersServing', message: 'every listed workload is served' };
   return {

@@ -228,6 +228,14 @@ function dependencyKey(ctx: FailoverContext, meshKey: () => string): string[] {
   for (const w of ctx.listed) {
     const [ns, name] = w.key.split('/') as [string, string];
     parts.push(w.workload ? (fp.get(w.workload) ?? '') : ctx.snapshot.rejected.has(objectRef('MeshWorkload', name, ns)) ? '!rejected' : '!missing');
+    if (!w.workload) {
+      // A missing `<service>-<cluster>` may leave a client-only cluster (clientOnlyClusters): every cluster its name
+      // could end in is read.
+      for (let i = name.indexOf('-'); i >= 0; i = name.indexOf('-', i + 1)) {
+        const c = ctx.snapshot.clusters.get(name.slice(i + 1));
+        parts.push(c ? (fp.get(c) ?? '') : '-');
+      }
+    }
     if (w.workload) parts.push(w.cluster ? (fp.get(w.cluster) ?? '') : ctx.snapshot.rejected.has(objectRef('MeshCluster', w.clusterName ?? '')) ? '!rejected' : '!missing');
     if (ns !== own) others.add(ns);
     const sns = w.workload?.spec.service.namespace;
@@ -399,11 +407,15 @@ function renderFresh(docs: readonly unknown[] | readonly SourcedDocument[], cach
       accepted: true,
       globalHost: plan.globalHost,
       address: plan.address,
-      clusters: plan.clients.map((c) => ({
-        name: c.local.clusterName,
-        roles: ['client', 'receiver'] as ('client' | 'receiver')[],
-        failoverOrder: [c.local.clusterName, ...c.remotes.map((r) => r.target.clusterName)],
-      })),
+      clusters: [
+        ...plan.clients.map((c) => ({
+          name: c.local.clusterName,
+          roles: ['client', 'receiver'] as ('client' | 'receiver')[],
+          failoverOrder: [c.local.clusterName, ...c.remotes.map((r) => r.target.clusterName)],
+        })),
+        // A client-only cluster: its clients' failover order has no local tier.
+        ...plan.clientOnly.map((c) => ({ name: c.local.clusterName, roles: ['client'] as ('client' | 'receiver')[], failoverOrder: c.remotes.map((r) => r.target.clusterName) })),
+      ],
     };
     if (memo?.plan === plan) memo.outcome = outcome;
     return outcome;
@@ -544,9 +556,12 @@ export interface ClusterRender {
 export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocument[], policy?: Partial<RenderPolicy>): ClusterRender {
   const { reporter, snapshot, survivors } = planAll(docs, undefined, policy);
   const names = new Set(snapshot.clusters.keys());
-  for (const plan of survivors) for (const t of plan.targets) names.add(t.clusterName);
+  for (const plan of survivors) {
+    for (const t of plan.targets) names.add(t.clusterName);
+    for (const c of plan.clientOnly) names.add(c.local.clusterName);
+  }
   const clusterNames = [...names].sort(cmp);
-  const writes = (plan: FailoverPlan, cluster: string): boolean => plan.targets.some((t) => t.clusterName === cluster);
+  const writes = (plan: FailoverPlan, cluster: string): boolean => plan.targets.some((t) => t.clusterName === cluster) || plan.clientOnly.some((c) => c.local.clusterName === cluster);
   // First pass, a cluster at a time, from outlines (no labels or owner digests) dropped at once: the output order
   // of the cluster's objects, as (plan, index in the plan's translation) pairs, and the keys more than one plan
   // claims. Only the order is kept (8 bytes an object); the second pass needs neither keys nor a sort.

@@ -5,6 +5,7 @@
 import type { FailoverService, MeshCluster, MeshWorkload, WorkloadPort } from '../api/types.ts';
 import type { Snapshot } from './snapshot.ts';
 import { objectRef } from './naming.ts';
+import { hasAggregateCrashBug, profileFor } from './profile.ts';
 
 export interface ResolvedWorkload {
   /** As listed in spec.meshWorkloads. */
@@ -24,6 +25,8 @@ export interface FailoverContext {
   listed: ResolvedWorkload[];
   /** Computed once by `tiers()`. */
   tiersCache?: Tier[];
+  /** Computed once by `clientOnlyClusters()`. */
+  clientOnlyCache?: ClientOnly[];
 }
 
 /** A workload whose MeshWorkload and MeshCluster both exist and are valid. */
@@ -66,6 +69,56 @@ export function tiers(ctx: FailoverContext): Tier[] {
     });
   }
   ctx.tiersCache = out;
+  return out;
+}
+
+/**
+ * A listed cluster that lost its workload but is still registered: it hosts no tier, and its clients keep the global
+ * host, served by the remaining tiers through their gateways (a client-only cluster).
+ */
+export interface ClientOnly {
+  /** `namespace/name` of the listed MeshWorkload that is gone. */
+  key: string;
+  clusterName: string;
+  cluster: MeshCluster;
+  /** Where this cluster's client-side objects go: the missing workload's namespace (its Service's, as discovered). */
+  namespace: string;
+}
+
+/**
+ * The client-only clusters of a FailoverService, in list order. A missing MeshWorkload no longer says which cluster
+ * it was in, so this reads the name discovery gives every workload it creates, `<service>-<cluster>`: a listed
+ * `namespace/<service>-<cluster>` that does not exist, where `<service>` is the Service of an available tier (the
+ * first in list order whose name fits) and `<cluster>` is a registered, valid MeshCluster hosting no tier of this
+ * service, is that cluster's workload. Any other missing name (a hand-written MeshWorkload named otherwise, or one
+ * naming no registered cluster) leaves no client behind: its cluster is only left out of the tiers. Neither does a
+ * cluster whose Istio cannot take the aggregate cluster.
+ */
+export function clientOnlyClusters(ctx: FailoverContext): ClientOnly[] {
+  if (ctx.clientOnlyCache) return ctx.clientOnlyCache;
+  const ts = tiers(ctx);
+  const out: ClientOnly[] = [];
+  if (ts.length > 0) {
+    const hosting = new Set(ts.map((t) => t.clusterName));
+    const services = [...new Set(ts.map((t) => t.serviceName))];
+    for (const r of ctx.listed) {
+      if (r.workload) continue;
+      const [namespace, name] = r.key.split('/') as [string, string];
+      if (ctx.snapshot.rejected.has(objectRef('MeshWorkload', name, namespace))) continue;
+      for (const svc of services) {
+        if (!name.startsWith(`${svc}-`)) continue;
+        const clusterName = name.slice(svc.length + 1);
+        const cluster = ctx.snapshot.clusters.get(clusterName);
+        if (!cluster || hosting.has(clusterName) || out.some((c) => c.clusterName === clusterName)) continue;
+        // An Istio that cannot take the aggregate (SPW116, SPW117 for a tier) gets nothing rather than a broken client.
+        const v = cluster.spec.istio?.version;
+        if (profileFor(v) === undefined || hasAggregateCrashBug(v)) break;
+        out.push({ key: r.key, clusterName, cluster, namespace });
+        break;
+      }
+    }
+  }
+  ctx.clientOnlyCache = out;
   return out;
 }
 

@@ -4,7 +4,7 @@
  */
 import type { FailoverService, MeshCluster, WorkloadPort } from '../api/types.ts';
 import type { FailoverContext, Tier } from './context.ts';
-import { DEFAULTS, choosePort, normalizeProtocol, tiers } from './context.ts';
+import { DEFAULTS, choosePort, clientOnlyClusters, normalizeProtocol, tiers } from './context.ts';
 import { profileFor } from './profile.ts';
 import type { Profile } from './profile.ts';
 import { defaultGlobalHost, localRuleName, localTierHost, outboundCluster, remoteHost, remoteObjectName, serviceHost } from './naming.ts';
@@ -58,12 +58,29 @@ export interface RemoteTier {
   gatewayPort: number;
 }
 
-export interface ClientView {
-  local: ClusterTarget;
+/** What the client-side objects of one cluster need to know about that cluster. */
+export type ClientSide = Pick<ClusterTarget, 'clusterName' | 'cluster' | 'profile' | 'serviceNamespace' | 'rootNamespace'>;
+
+/** One cluster's clients: the global host's aggregate and the remote tiers it spills to. */
+export interface ClientBase {
+  local: ClientSide;
   /** Remote tiers in failover order. */
   remotes: RemoteTier[];
-  /** Envoy cluster names of the aggregate's children, local first. */
+  /** Envoy cluster names of the aggregate's children, local first (when there is a local tier). */
   children: string[];
+}
+
+export interface ClientView extends ClientBase {
+  local: ClusterTarget;
+}
+
+/**
+ * A client-only cluster (see clientOnlyClusters): listed, registered, its workload gone. Its clients keep the
+ * global host; the aggregate's children are the remaining tiers in list order, all remote.
+ */
+export interface ClientOnlyView extends ClientBase {
+  /** The listed MeshWorkload that is gone. */
+  workload: string;
 }
 
 export interface FailoverPlan {
@@ -76,6 +93,8 @@ export interface FailoverPlan {
   primaryService: { name: string; namespace: string };
   targets: ClusterTarget[];
   clients: ClientView[];
+  /** Clusters that lost their workload and keep only their clients, in list order. */
+  clientOnly: ClientOnlyView[];
   /** The ServiceEntry ports list, shared by every ServiceEntry of the plan. */
   servicePorts: { name: string; number: number; protocol: string }[];
   tlsMode: 'ISTIO_MUTUAL' | 'DISABLE';
@@ -155,20 +174,31 @@ export function buildPlan(ctx: FailoverContext): FailoverPlan {
   const targets = ts.map((t) => target(t, ctx.fs));
   const port = { name: chosen.port.name, number: chosen.port.number, protocol: normalizeProtocol(chosen.port.protocol) };
   const tlsMode = spec.tls?.mode ?? DEFAULTS.tlsMode;
+  const remote = (t: ClusterTarget): RemoteTier => {
+    const gw = t.cluster.spec.gateway as NonNullable<MeshCluster['spec']['gateway']>;
+    return {
+      target: t,
+      host: remoteHost(primary.serviceName, primary.serviceNamespace, t.clusterName),
+      objectName: remoteObjectName(primary.serviceName, t.clusterName),
+      gatewayAddress: gw.address,
+      gatewayPort: gatewayPorts(gw, tlsMode).dial,
+    };
+  };
   const clients = targets.map((local): ClientView => {
-    const remotes = targets
-      .filter((t) => t !== local)
-      .map((t): RemoteTier => {
-        const gw = t.cluster.spec.gateway as NonNullable<MeshCluster['spec']['gateway']>;
-        return {
-          target: t,
-          host: remoteHost(primary.serviceName, primary.serviceNamespace, t.clusterName),
-          objectName: remoteObjectName(primary.serviceName, t.clusterName),
-          gatewayAddress: gw.address,
-          gatewayPort: gatewayPorts(gw, tlsMode).dial,
-        };
-      });
+    const remotes = targets.filter((t) => t !== local).map(remote);
     return { local, remotes, children: [outboundCluster(port.number, local.localTier.host), ...remotes.map((r) => outboundCluster(port.number, r.host))] };
+  });
+  const clientOnly = clientOnlyClusters(ctx).map((c): ClientOnlyView => {
+    const spec = c.cluster.spec;
+    const local: ClientSide = {
+      clusterName: c.clusterName,
+      cluster: c.cluster,
+      profile: profileFor(spec.istio?.version) as Profile,
+      serviceNamespace: c.namespace,
+      rootNamespace: spec.istio?.rootNamespace ?? DEFAULTS.rootNamespace,
+    };
+    const remotes = targets.map(remote);
+    return { workload: c.key, local, remotes, children: remotes.map((r) => outboundCluster(port.number, r.host)) };
   });
   const od = spec.outlierDetection ?? {};
   const globalHost = spec.hostname ?? defaultGlobalHost(primary.serviceName, primary.serviceNamespace);
@@ -191,6 +221,7 @@ export function buildPlan(ctx: FailoverContext): FailoverPlan {
     primaryService: { name: primary.serviceName, namespace: primary.serviceNamespace },
     targets,
     clients,
+    clientOnly,
     tlsMode,
     clientTls: tlsMode === 'ISTIO_MUTUAL' ? { mode: 'ISTIO_MUTUAL', sni: globalHost } : { mode: 'DISABLE' },
     localOutlierDetection: local,

@@ -6,12 +6,12 @@
  * child too: Envoy connects with the child's own timeout (Istio's default 10s), never the aggregate's.
  */
 import type { KubeObject } from '../api/types.ts';
-import type { ClientView, FailoverPlan, RemoteTier } from '../model/plan.ts';
+import type { ClientBase, ClientView, FailoverPlan, RemoteTier } from '../model/plan.ts';
 import { istioObject, remoteAnnotations } from './meta.ts';
 import type { ClusterMeta } from './meta.ts';
 import { localRuleName } from '../model/naming.ts';
 
-export function remoteDestinationRule(plan: FailoverPlan, client: ClientView, remote: RemoteTier, meta: ClusterMeta, annotations: Record<string, string> = remoteAnnotations(remote.target.clusterName)): KubeObject {
+export function remoteDestinationRule(plan: FailoverPlan, client: ClientBase, remote: RemoteTier, meta: ClusterMeta, annotations: Record<string, string> = remoteAnnotations(remote.target.clusterName)): KubeObject {
   const l = client.local;
   // The client originates what the remote Gateway terminates (plan.clientTls): with Istio mTLS the SNI is the
   // global host, which is the host the remote Gateway's server matches on.

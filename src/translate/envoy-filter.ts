@@ -1,11 +1,11 @@
 /**
  * The EnvoyFilter that replaces the global host's cluster with an Envoy aggregate cluster: the local service
- * first, then each remote in order. It lives in Istio's root namespace so every proxy in the mesh that may call
+ * first (a client-only cluster has none), then each remote in order. It lives in Istio's root namespace so every proxy in the mesh that may call
  * the global host gets it (narrowed by spec.clientSelector). REMOVE then ADD of the same name is how Istio
  * replaces a cluster; the added cluster gets none of Istio's defaults, so its panic threshold is set here.
  */
 import type { KubeObject } from '../api/types.ts';
-import type { ClientView, FailoverPlan } from '../model/plan.ts';
+import type { ClientBase, FailoverPlan } from '../model/plan.ts';
 import { istioObject } from './meta.ts';
 import type { ClusterMeta } from './meta.ts';
 import { envoyFilterName, outboundCluster } from '../model/naming.ts';
@@ -19,7 +19,7 @@ const UNLIMITED = 4294967295;
  * against the cluster the route names, the aggregate: its default of 3 concurrent retries would turn every retry
  * beyond the third into an overflow under load. It is lifted as Istio lifts it on its own clusters.
  */
-export function aggregateCluster(plan: FailoverPlan, client: ClientView): Record<string, unknown> {
+export function aggregateCluster(plan: FailoverPlan, client: ClientBase): Record<string, unknown> {
   return {
     name: outboundCluster(plan.port.number, plan.globalHost),
     connect_timeout: protoDuration(plan.connectTimeoutNanos),
@@ -30,7 +30,7 @@ export function aggregateCluster(plan: FailoverPlan, client: ClientView): Record
   };
 }
 
-export function envoyFilter(plan: FailoverPlan, client: ClientView, meta: ClusterMeta): KubeObject {
+export function envoyFilter(plan: FailoverPlan, client: ClientBase, meta: ClusterMeta): KubeObject {
   const l = client.local;
   const name = outboundCluster(plan.port.number, plan.globalHost);
   const spec: Record<string, unknown> = {};

@@ -25,6 +25,11 @@ export function translatePlan(plan: FailoverPlan, only?: string, outline = false
     metas.set(t.clusterName, clusterMeta(plan, t.clusterName, outline));
     out.set(t.clusterName, []);
   }
+  for (const c of plan.clientOnly) {
+    if (only !== undefined && c.local.clusterName !== only) continue;
+    metas.set(c.local.clusterName, clusterMeta(plan, c.local.clusterName, outline));
+    out.set(c.local.clusterName, []);
+  }
   // Every cluster that hosts a workload is a client served local-first...
   for (const client of plan.clients) {
     const c = client.local.clusterName;
@@ -39,6 +44,19 @@ export function translatePlan(plan: FailoverPlan, only?: string, outline = false
     const localEntry = localServiceEntry(plan, client, meta);
     if (localEntry) list.push(localEntry);
     list.push(localDestinationRule(plan, client, meta), envoyFilter(plan, client, meta));
+  }
+  // A cluster that lost its workload keeps its clients: the global host, every remaining tier remote.
+  for (const client of plan.clientOnly) {
+    const c = client.local.clusterName;
+    if (only !== undefined && c !== only) continue;
+    const meta = metas.get(c) as ClusterMeta;
+    const list = out.get(c) as KubeObject[];
+    list.push(globalServiceEntry(plan, client, meta));
+    for (const r of client.remotes) {
+      const notes = remoteNotes.get(r.target.clusterName);
+      list.push(remoteServiceEntry(plan, client, r, meta, notes), remoteDestinationRule(plan, client, r, meta, notes));
+    }
+    list.push(envoyFilter(plan, client, meta));
   }
   // ...and, being a remote of every other client, receives their spill-over.
   for (const t of plan.targets) {

@@ -3,13 +3,13 @@
  * and one host per remote cluster whose only endpoint is that cluster's gateway.
  */
 import type { KubeObject } from '../api/types.ts';
-import type { ClientView, FailoverPlan, RemoteTier } from '../model/plan.ts';
+import type { ClientBase, ClientView, FailoverPlan, RemoteTier } from '../model/plan.ts';
 import { istioObject, remoteAnnotations } from './meta.ts';
 import type { ClusterMeta } from './meta.ts';
 import { globalObjectName } from '../model/naming.ts';
 import { isIP } from '../model/address.ts';
 
-export function globalServiceEntry(plan: FailoverPlan, client: ClientView, meta: ClusterMeta): KubeObject {
+export function globalServiceEntry(plan: FailoverPlan, client: ClientBase, meta: ClusterMeta): KubeObject {
   const l = client.local;
   return istioObject(l.profile.networkingApiVersion, 'ServiceEntry', globalObjectName(plan.primaryService.name), l.serviceNamespace, meta, meta.client, {
     hosts: [plan.globalHost],
@@ -43,7 +43,7 @@ export function localServiceEntry(plan: FailoverPlan, client: ClientView, meta: 
   });
 }
 
-export function remoteServiceEntry(plan: FailoverPlan, client: ClientView, remote: RemoteTier, meta: ClusterMeta, annotations: Record<string, string> = remoteAnnotations(remote.target.clusterName)): KubeObject {
+export function remoteServiceEntry(plan: FailoverPlan, client: ClientBase, remote: RemoteTier, meta: ClusterMeta, annotations: Record<string, string> = remoteAnnotations(remote.target.clusterName)): KubeObject {
   const l = client.local;
   const loc = remote.target.cluster.spec.locality;
   const locality = loc?.region ? [loc.region, loc.zone, loc.subzone].filter((x) => x).join('/') : undefined;

@@ -74,53 +74,60 @@ describe('a workload that disappears takes only its cluster out of the tiers', (
   });
   afterEach(async () => f.close(), TEST_TIMEOUT);
 
-  it('a Service deleted in cluster3: cluster1 and cluster2 keep serving local-first; status names cluster3 and why', TEST_TIMEOUT, async () => {
+  it('a Service deleted in cluster3: cluster1 and cluster2 keep serving local-first; cluster3 keeps the global host for its clients; status names cluster3 and why', TEST_TIMEOUT, async () => {
     await f.startController();
     await create(f.mc, failoverService('reviews', ALL));
     await converged(f, 'three tiers');
     await statusUntil(f, 'reviews', (s) => cond(s, 'Programmed')?.status === 'True' && s.clusters?.length === 3, 'programmed in three clusters');
-    const uids = [0, 1].map((i) => uidOf(f.members[i]!, 'serviceentries', 'default', 'reviews-global'));
+    const uids = [0, 1, 2].map((i) => uidOf(f.members[i]!, 'serviceentries', 'default', 'reviews-global'));
     assert.ok(uids.every((u) => u !== undefined));
     for (const d of f.members) d.resetLog();
 
     await remove(f.clients[2]!, service('reviews'));
     await until(async () => ((await get(f.mc, MESH_WORKLOADS, 'default', 'reviews-cluster3')) ? ['still discovered'] : []), 'discovery drops reviews-cluster3');
-    await converged(f, 'cluster3 out of the tiers', { allow: ['SPW127 FailoverService/default/reviews'] });
-    for (const i of [0, 1]) {
+    await converged(f, 'cluster3 out of the tiers, a client-only cluster', { allow: ['SPW161 FailoverService/default/reviews'] });
+    for (const i of [0, 1, 2]) {
       assert.equal(uidOf(f.members[i]!, 'serviceentries', 'default', 'reviews-global'), uids[i], `cluster${i + 1}: the global host was never deleted`);
-      assert.deepEqual(istioWrites(f.members[i]!, 'delete').filter((w) => w.includes('reviews-global')), [], `cluster${i + 1}: no global object deleted`);
+      // (cluster3's receiving Gateway and VirtualService, reviews-global-gw and -vs, do go.)
+      assert.deepEqual(istioWrites(f.members[i]!, 'delete').filter((w) => /\/(serviceentries|envoyfilters)\/reviews-global[ .]/.test(w)), [], `cluster${i + 1}: no global object deleted`);
     }
-    const s = await statusUntil(f, 'reviews', (x) => cond(x, 'Degraded')?.status === 'True', 'degraded');
+    // cluster3's clients: the aggregate now has only the remaining tiers, in list order; it receives for nobody.
+    const ef = f.members[2]!.peek(ISTIO, 'envoyfilters', 'istio-system', 'reviews-global.default.global') as { spec?: { configPatches?: { patch: { value?: { cluster_type?: { typed_config?: { clusters?: string[] } } } } }[] } } | undefined;
+    assert.deepEqual(ef?.spec?.configPatches?.[1]?.patch.value?.cluster_type?.typed_config?.clusters, ['outbound|9080||reviews-remote-cluster1.default.global', 'outbound|9080||reviews-remote-cluster2.default.global']);
+    assert.deepEqual([...(await snapshot(f.clients[2]!)).keys()].filter((k) => /Gateway|VirtualService|reviews-local/.test(k)), [], 'no receiving side and no local tier left in cluster3');
+    const s = await statusUntil(f, 'reviews', (x) => cond(x, 'Degraded')?.status === 'True' && x.clusters?.find((c) => c.name === 'cluster3')?.failoverOrder.length === 2, 'degraded');
     assert.equal(cond(s, 'Accepted')?.reason, 'AcceptedWithWarnings');
     assert.equal(cond(s, 'Programmed')?.status, 'True');
-    assert.equal(cond(s, 'Degraded')?.reason, 'SPW127');
+    assert.equal(cond(s, 'Degraded')?.reason, 'SPW161');
     // The same message as data, through the API server's schema (status.messages).
-    assert.deepEqual((s as { messages?: unknown }).messages, [{ code: 'SPW127', level: 'warning', path: 'spec.meshWorkloads[2]', params: { workload: 'default/reviews-cluster3' }, message: 'MeshWorkload default/reviews-cluster3 not found; left out of the tiers' }]);
-    assert.match(cond(s, 'Degraded')?.message ?? '', /^cluster3 left out of the tiers; serving from cluster1, cluster2: SPW127: MeshWorkload default\/reviews-cluster3 not found/);
+    assert.deepEqual((s as { messages?: unknown }).messages, [{ code: 'SPW161', level: 'warning', path: 'spec.meshWorkloads[2]', params: { workload: 'default/reviews-cluster3', cluster: 'cluster3', remotes: ['cluster1', 'cluster2'] }, message: 'MeshWorkload default/reviews-cluster3 not found; cluster cluster3 serves no local tier: its clients keep the global host and spill to cluster1, cluster2 through their gateways' }]);
+    assert.match(cond(s, 'Degraded')?.message ?? '', /^cluster3 serves no local tier \(clients only\); serving from cluster1, cluster2: SPW161: MeshWorkload default\/reviews-cluster3 not found; cluster cluster3 serves no local tier/);
     assert.deepEqual(s.clusters?.map((c) => [c.name, c.failoverOrder.join('>'), c.syncState]), [
       ['cluster1', 'cluster1>cluster2', 'Synced'],
       ['cluster2', 'cluster2>cluster1', 'Synced'],
-      ['cluster3', '', 'Unavailable'],
+      ['cluster3', 'cluster1>cluster2', 'Synced'],
     ]);
+    assert.match(s.clusters?.[2]?.message ?? '', /^SPW161: .*its clients keep the global host and spill to cluster1, cluster2 through their gateways$/);
 
     // The Service comes back: three tiers again, not degraded.
     await create(f.clients[2]!, service('reviews'));
     await converged(f, 'cluster3 back');
-    await statusUntil(f, 'reviews', (x) => cond(x, 'Degraded')?.status === 'False' && x.clusters?.length === 3 && x.clusters.every((c) => c.syncState === 'Synced'), 'not degraded');
+    assert.equal(uidOf(f.members[2]!, 'serviceentries', 'default', 'reviews-global'), uids[2], 'cluster3: the global host was never deleted');
+    await statusUntil(f, 'reviews', (x) => cond(x, 'Degraded')?.status === 'False' && x.clusters?.length === 3 && x.clusters.every((c) => c.syncState === 'Synced' && !c.message), 'not degraded');
   });
 
-  it('down to one cluster: it still serves the global host locally and says so', TEST_TIMEOUT, async () => {
+  it('down to one cluster: it still serves the global host locally and says so; the others keep their clients', TEST_TIMEOUT, async () => {
     await f.startController();
     await create(f.mc, failoverService('reviews', ALL));
     await converged(f, 'three tiers');
     const uid = uidOf(f.members[0]!, 'serviceentries', 'default', 'reviews-global');
     await remove(f.clients[1]!, service('reviews'));
     await remove(f.clients[2]!, service('reviews'));
-    await converged(f, 'cluster1 alone', { allow: ['SPW127 FailoverService/default/reviews', 'SPW160 FailoverService/default/reviews'] });
+    await converged(f, 'cluster1 alone', { allow: ['SPW161 FailoverService/default/reviews', 'SPW160 FailoverService/default/reviews'] });
     assert.equal(uidOf(f.members[0]!, 'serviceentries', 'default', 'reviews-global'), uid, 'the global host stayed in cluster1');
-    const s = await statusUntil(f, 'reviews', (x) => /SPW160/.test(cond(x, 'Degraded')?.message ?? ''), 'local only');
-    assert.match(cond(s, 'Degraded')?.message ?? '', /serving from cluster1 only \(locally, no failover\)/);
-    assert.deepEqual(s.clusters?.find((c) => c.name === 'cluster1')?.failoverOrder, ['cluster1']);
+    const s = await statusUntil(f, 'reviews', (x) => /SPW160/.test(cond(x, 'Degraded')?.message ?? '') && x.clusters?.length === 3, 'local only');
+    assert.match(cond(s, 'Degraded')?.message ?? '', /^cluster2, cluster3 serve no local tier \(clients only\); serving from cluster1 only \(locally, no failover\)/);
+    assert.deepEqual(s.clusters?.map((c) => [c.name, c.failoverOrder.join('>')]), [['cluster1', 'cluster1'], ['cluster2', 'cluster1'], ['cluster3', 'cluster1']]);
   });
 
   it('a hand-written MeshWorkload removed (no discovery): only its tier goes', TEST_TIMEOUT, async () => {

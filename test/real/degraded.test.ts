@@ -88,24 +88,26 @@ describe('degraded states against real API servers', { timeout: 900_000 }, () =>
     await f?.close();
   });
 
-  it('a Service deleted in cluster3: only its tier goes; cluster1 and cluster2 keep every object and the global host; status warns SPW127', { timeout: 180_000 }, async () => {
+  it('a Service deleted in cluster3: only its tier goes; every cluster keeps the global host, cluster3 for its clients only; status warns SPW161', { timeout: 180_000 }, async () => {
     const before = await Promise.all(f.clients.map(snapshot));
     const marks = f.clusters.map((c) => c.audit().length);
     await remove(f.clients[2]!, service('reviews'));
     await until(async () => ((await get(f.mc, MESH_WORKLOADS, 'default', 'reviews-cluster3')) ? ['still discovered'] : []), 'discovery drops reviews-cluster3', WAIT);
-    await converged(f, 'cluster3 out of the tiers', { allow: ['SPW127 FailoverService/default/reviews'], timeoutMs: WAIT });
-    for (const i of [0, 1]) {
+    await converged(f, 'cluster3 out of the tiers, a client-only cluster', { allow: ['SPW161 FailoverService/default/reviews'], timeoutMs: WAIT });
+    for (const i of [0, 1, 2]) {
       await survivors(i, before[i]!);
       const deleted = istioWrites(f.clusters[i]!.audit(), marks[i]!, new Set(['delete']));
-      assert.ok(deleted.every((d) => /remote-cluster3 /.test(d)), `${f.names[i]}: only cluster3's tier was deleted: ${deleted.join(', ')}`);
+      // cluster1 and cluster2 lose their tier for cluster3; cluster3 its local tier and its receiving side.
+      const allowed = i < 2 ? /remote-cluster3 / : /(reviews-local|reviews-global-gw|reviews-global\.default\.global-vs) /;
+      assert.ok(deleted.every((d) => allowed.test(d)), `${f.names[i]}: only cluster3's tier was deleted: ${deleted.join(', ')}`);
     }
-    const s = await statusUntil('reviews', (x) => cond(x, 'Degraded')?.status === 'True', 'degraded');
-    assert.deepEqual([cond(s, 'Accepted')?.reason, cond(s, 'Programmed')?.status, cond(s, 'Degraded')?.reason], ['AcceptedWithWarnings', 'True', 'SPW127']);
-    assert.match(cond(s, 'Degraded')?.message ?? '', /^cluster3 left out of the tiers; serving from cluster1, cluster2: SPW127: MeshWorkload default\/reviews-cluster3 not found/);
+    const s = await statusUntil('reviews', (x) => cond(x, 'Degraded')?.status === 'True' && x.clusters?.[2]?.failoverOrder.length === 2, 'degraded');
+    assert.deepEqual([cond(s, 'Accepted')?.reason, cond(s, 'Programmed')?.status, cond(s, 'Degraded')?.reason], ['AcceptedWithWarnings', 'True', 'SPW161']);
+    assert.match(cond(s, 'Degraded')?.message ?? '', /^cluster3 serves no local tier \(clients only\); serving from cluster1, cluster2: SPW161: MeshWorkload default\/reviews-cluster3 not found/);
     assert.deepEqual(s.clusters?.map((c) => [c.name, c.failoverOrder.join('>'), c.syncState]), [
       ['cluster1', 'cluster1>cluster2', 'Synced'],
       ['cluster2', 'cluster2>cluster1', 'Synced'],
-      ['cluster3', '', 'Unavailable'],
+      ['cluster3', 'cluster1>cluster2', 'Synced'],
     ]);
     await create(f.clients[2]!, service('reviews'));
     await threeTiers('the Service is back');

@@ -4,12 +4,14 @@
  * A workload that is listed but absent (its MeshWorkload does not exist, or names a cluster that has no MeshCluster)
  * is not an error: that tier is left out (SPW127, SPW128) and the others keep serving, local-first. Services come and
  * go (a namespace rebuilt, a release reinstalled, a cluster deregistered) and a failover configuration must outlive
- * that. Only when no listed workload is available at all is the service rejected (SPW129). A workload or cluster that
+ * that. A missing workload whose cluster is still registered (named `<service>-<cluster>`, see clientOnlyClusters)
+ * leaves that cluster a client-only cluster instead (SPW161): it hosts no tier but its clients keep the global host.
+ * Only when no listed workload is available at all is the service rejected (SPW129). A workload or cluster that
  * exists but is invalid is an error (SPW101, SPW102): an invalid edit is rejected, never half-applied.
  */
 import type { Check } from './check.ts';
 import { objectRef } from '../../model/naming.ts';
-import { tiers } from '../../model/context.ts';
+import { clientOnlyClusters, tiers } from '../../model/context.ts';
 
 export const referencesCheck: Check = {
   name: 'references',
@@ -28,7 +30,11 @@ export const referencesCheck: Check = {
         if (ctx.snapshot.rejected.has(objectRef('MeshWorkload', name, ns))) {
           invalid = true;
           r.report('SPW101', ctx.ref, { workload: w.key }, path);
-        } else r.report('SPW127', ctx.ref, { workload: w.key }, path);
+        } else {
+          const client = clientOnlyClusters(ctx).find((c) => c.key === w.key);
+          if (client) r.report('SPW161', ctx.ref, { workload: w.key, cluster: client.clusterName, remotes: tiers(ctx).map((t) => t.clusterName) }, path);
+          else r.report('SPW127', ctx.ref, { workload: w.key }, path);
+        }
         return;
       }
       if (!w.cluster) {
