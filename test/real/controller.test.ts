@@ -13,20 +13,18 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import type { KubeObject } from '../../src/api/types.ts';
 import { LABEL_MANAGED_BY } from '../../src/api/types.ts';
-import { clusterRegister } from '../../src/cli/cluster.ts';
 import { HttpKubeClient } from '../../src/kube/client.ts';
 import { kubeConfigFromText } from '../../src/kube/config.ts';
-import { noJitter } from '../../src/kube/clock.ts';
-import { EVENTS, FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, OUTPUT_KINDS, ISTIO_GROUP, SECRETS } from '../../src/kube/resources.ts';
-import { Controller } from '../../src/controller/controller.ts';
+import { EVENTS, FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, ISTIO_GROUP, SECRETS } from '../../src/kube/resources.ts';
+import type { Controller } from '../../src/controller/controller.ts';
 import { CONTROLLER_NAME, MEMBER_NAME } from '../../src/install/common.ts';
 import { controllerClusterRules, controllerNamespaceRules, memberClusterRules, memberRootNamespaceRules } from '../../src/install/rbac.ts';
 import { isKubeApiError } from '../../src/kube/errors.ts';
-import { istioCrdDocuments } from '../support/istio-crds.ts';
-import { startRealClusters } from '../support/real-cluster.ts';
 import type { RealCluster } from '../support/real-cluster.ts';
-import { FAST_SCHEDULER, FAST_TIMING, NS, applyAs, converged, create, divergence, failoverService, get, list, remove, service, until } from '../controller/harness.ts';
-import { cli, kubectl, ok, ruleKeys, serviceAccountUser, usedKeys, waitServed, writesBy } from './kube.ts';
+import { NS, applyAs, converged, create, divergence, failoverService, get, list, remove, service, until } from '../controller/harness.ts';
+import { kubectl, ok, ruleKeys, serviceAccountUser, usedKeys, writesBy } from './kube.ts';
+import { startInstalledFleet } from './fleet.ts';
+import type { RealFleet } from './fleet.ts';
 
 const CONTROLLER_USER = serviceAccountUser(NS, CONTROLLER_NAME);
 const MEMBER_USER = serviceAccountUser(NS, MEMBER_NAME);
@@ -52,23 +50,14 @@ describe('controller against real API servers, as the installed identity', { tim
   /** When cluster3 was stopped and when it was ready again. */
   const outage = { from: 0, until: 0 };
 
+  let installed: RealFleet | undefined;
   const startController = async (): Promise<Controller> => {
-    const token = await mgmt.token(NS, CONTROLLER_NAME, 3600);
-    const management = new HttpKubeClient(kubeConfigFromText(mgmt.tokenKubeconfig(token)), { timeoutMs: 10_000, userAgent: 'spillway/replica-1' });
-    const c = new Controller({
-      management,
-      memberClient: (config) => new HttpKubeClient(config, { timeoutMs: 10_000, userAgent: 'spillway/replica-1' }),
-      identity: 'replica-1',
-      namespace: NS,
-      jitter: noJitter,
-      timing: FAST_TIMING,
-      scheduler: FAST_SCHEDULER,
+    if (!installed) throw new Error('no fleet');
+    return installed.startController({
       leaderElection: { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 },
       // The members' tokens last 2h (register --token-expiration 2h): inside a 3h window, so the warning shows.
       credentialWarningMs: 3 * 3600_000,
     });
-    await c.start();
-    return c;
   };
 
   const fsStatus = async (name: string): Promise<FsStatus & { generation?: number }> => {
@@ -86,41 +75,18 @@ describe('controller against real API servers, as the installed identity', { tim
   };
 
   before(async () => {
-    clusters = await startRealClusters(['management', 'cluster2', 'cluster3']);
-    mgmt = clusters[0]!;
-    // `spillway install | kubectl apply -f -`, as the install guide says.
-    ok(await kubectl(mgmt, ['apply', '-f', '-'], await cli(['install'])), 'kubectl apply (install)');
-    ok(await kubectl(mgmt, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/failoverservices.spillway.dev', 'crd/meshclusters.spillway.dev', 'crd/meshworkloads.spillway.dev']), 'CRDs established');
-    // Istio's CRDs for the kinds Spillway writes, in every cluster (the management cluster is member cluster1).
-    // Sidecars too: the continuous checks list them (a Sidecar can hide the global hosts).
-    const wanted = new Set([...OUTPUT_KINDS.map((k) => `${k.plural}.${ISTIO_GROUP}`), `sidecars.${ISTIO_GROUP}`]);
-    const crds = (istioCrdDocuments() as KubeObject[]).filter((d) => d?.kind === 'CustomResourceDefinition' && wanted.has(d.metadata.name));
-    assert.equal(crds.length, OUTPUT_KINDS.length + 1);
-    const crdYaml = crds.map((d) => yaml.dump(d, { lineWidth: -1 })).join('---\n');
-    await Promise.all(clusters.map(async (c) => {
-      ok(await kubectl(c, ['apply', '--server-side', '--field-manager=istio-install', '-f', '-'], crdYaml), `Istio CRDs in ${c.name}`);
-      ok(await kubectl(c, ['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((d) => `crd/${d.metadata.name}`)]), `Istio CRDs established in ${c.name}`);
-      ok(await kubectl(c, ['create', 'namespace', 'istio-system']), 'istio-system');
-    }));
-    // Registration: the management cluster itself, then each member (identity + token created by register).
-    ok(await kubectl(mgmt, ['apply', '-f', '-'], await cli(['cluster', 'register', 'cluster1', '--management', '--gateway-address', '192.0.2.1', '--gateway-port', '32000', '--service-port', '443'])), 'register cluster1');
-    for (const [i, c] of clusters.slice(1).entries()) {
-      let out = '';
-      let err = '';
-      const code = await clusterRegister({ name: names[i + 1]!, kubeconfig: c.kubeconfigPath, gatewayAddress: `192.0.2.${i + 2}`, gatewayPort: '32000', servicePort: '443', namespace: NS, tokenExpiration: '2h' }, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
-      assert.equal(code, 0, err);
-      ok(await kubectl(mgmt, ['apply', '-f', '-'], out), `register ${c.name}`);
-    }
-    mc = mgmt.client();
-    clients = [mc, ...clusters.slice(1).map((c) => c.client())];
+    // `spillway install | kubectl apply -f -` in the management cluster (also member cluster1), Istio's CRDs for
+    // the kinds Spillway writes in every cluster (Sidecars too: the continuous checks list them, a Sidecar can hide
+    // the global hosts), and every cluster registered with `spillway cluster register`: test/real/fleet.ts.
+    installed = await startInstalledFleet(WAIT, { extraIstioCrds: ['sidecars'] });
+    ({ clusters, mgmt, mc, clients } = installed);
     fleet = { mc, clients, names };
-    await waitServed(mc, clients, names, WAIT);
     ctl = await startController();
   });
 
   after(async () => {
     await ctl?.stop();
-    await Promise.all((clusters ?? []).map((c) => c.close()));
+    await installed?.close();
   });
 
   it('discovers services in every cluster as <service>-<cluster> MeshWorkloads', { timeout: 120_000 }, async () => {
