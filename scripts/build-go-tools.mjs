@@ -9,10 +9,13 @@
 //   node scripts/build-go-tools.mjs --force ...      rebuild even when cached
 //   node scripts/build-go-tools.mjs --print          print the cached paths as JSON, build nothing
 //
-// Each target is pinned by a go.mod in tools/<dir>/ and verified by its go.sum: the CRD bundle comes out
-// of the same istio.io/istio module the oracle is built from, so schema checks and the oracle never
-// disagree about the Istio version; kube-apiserver, etcd and kubectl (one binary) out of k8s.io/kubernetes
-// and go.etcd.io/etcd/server/v3 pinned in tools/kube-cluster/go.mod. Builds use -trimpath and whatever GOFLAGS the caller sets; run them
+// Every target is pinned by the one Go module in tools/ (tools/go.mod, verified by tools/go.sum): the CRD
+// bundle comes out of the same istio.io/istio module the oracle (tools/istio-oracle) is built from, so schema
+// checks and the oracle never disagree about the Istio version; kube-apiserver, etcd and kubectl (one binary,
+// tools/kube-cluster) out of k8s.io/kubernetes and go.etcd.io/etcd/server/v3. One module, not one per tool, so
+// that minimal version selection picks a single version of every dependency both tools import (client-go,
+// apimachinery, gRPC, protobuf, cel-go, otel...): a package the two share is then the same build action, and
+// the Go build cache compiles it once. Builds use -trimpath and whatever GOFLAGS the caller sets; run them
 // under `nice` on shared machines.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -22,8 +25,9 @@ import { fileURLToPath } from 'node:url';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cacheRoot = join(repoRoot, '.cache');
-const oracleDir = join(repoRoot, 'tools', 'istio-oracle');
-const kubeDir = join(repoRoot, 'tools', 'kube-cluster');
+const toolsDir = join(repoRoot, 'tools');
+const oracleDir = join(toolsDir, 'istio-oracle');
+const kubeDir = join(toolsDir, 'kube-cluster');
 
 export const BUILD_COMMAND = 'node scripts/build-go-tools.mjs';
 
@@ -40,21 +44,23 @@ export function pinnedVersion(dir, module) {
 // makes the link step faster and the binary smaller. Part of the cache key.
 const ORACLE_BUILD_FLAGS = ['-trimpath', '-ldflags=-s -w'];
 
-/** Short hash of a Go wrapper's own sources (go.mod, go.sum, *.go) and build flags, so editing either rebuilds. */
+/**
+ * Short hash of what a binary is built from: the module's go.mod and go.sum (every dependency version), the
+ * wrapper's own *.go and the build flags, so changing any of them rebuilds.
+ */
 function sourceKey(dir, flags) {
   const h = createHash('sha256').update(flags.join('\0')).update('\0');
+  for (const name of ['go.mod', 'go.sum']) h.update(name).update('\0').update(readFileSync(join(toolsDir, name))).update('\0');
   for (const name of readdirSync(dir).sort()) {
-    if (name === 'go.mod' || name === 'go.sum' || name.endsWith('.go')) {
-      h.update(name).update('\0').update(readFileSync(join(dir, name))).update('\0');
-    }
+    if (name.endsWith('.go')) h.update(name).update('\0').update(readFileSync(join(dir, name))).update('\0');
   }
   return h.digest('hex').slice(0, 12);
 }
 
 /** Where every cached artifact lives; computing this never builds anything. */
 export function goToolPaths() {
-  const istio = pinnedVersion(oracleDir, 'istio.io/istio');
-  const kube = pinnedVersion(kubeDir, 'k8s.io/kubernetes');
+  const istio = pinnedVersion(toolsDir, 'istio.io/istio');
+  const kube = pinnedVersion(toolsDir, 'k8s.io/kubernetes');
   return {
     istioVersion: istio,
     istioCrds: join(cacheRoot, 'istio', istio, 'crd-all.gen.yaml'),
@@ -62,8 +68,8 @@ export function goToolPaths() {
     kubeVersion: kube,
     // One binary: embedded etcd + kube-apiserver (`kube-cluster serve`), and kubectl (`kube-cluster kubectl`,
     // or through the `kubectl` link beside it).
-    kubeCluster: join(cacheRoot, 'kube', kube, 'kube-cluster'),
-    kubectl: join(cacheRoot, 'kube', kube, 'kubectl'),
+    kubeCluster: join(cacheRoot, 'kube', `${kube}-${sourceKey(kubeDir, kubeBuildFlags(kube))}`, 'kube-cluster'),
+    kubectl: join(cacheRoot, 'kube', `${kube}-${sourceKey(kubeDir, kubeBuildFlags(kube))}`, 'kubectl'),
   };
 }
 
@@ -89,7 +95,7 @@ function install(src, dest) {
 /** Istio's CRD bundle, from the pinned istio.io/istio module (go mod download, checked against go.sum). */
 function buildIstioCrds(paths, force) {
   if (!force && existsSync(paths.istioCrds)) return false;
-  const info = JSON.parse(run('go', ['mod', 'download', '-json', `istio.io/istio@${paths.istioVersion}`], oracleDir, 'downloading istio.io/istio'));
+  const info = JSON.parse(run('go', ['mod', 'download', '-json', `istio.io/istio@${paths.istioVersion}`], toolsDir, 'downloading istio.io/istio'));
   if (info.Error) throw new Error(`downloading istio.io/istio: ${info.Error}`);
   const src = join(info.Dir, 'manifests', 'charts', 'base', 'files', 'crd-all.gen.yaml');
   if (!existsSync(src)) throw new Error(`istio.io/istio@${paths.istioVersion} has no manifests/charts/base/files/crd-all.gen.yaml`);
@@ -102,36 +108,50 @@ function buildIstioOracle(paths, force) {
   const out = `${paths.istioOracle}.tmp-${process.pid}`;
   mkdirSync(dirname(out), { recursive: true });
   try {
-    run('go', ['build', ...ORACLE_BUILD_FLAGS, '-o', out, '.'], oracleDir, 'building tools/istio-oracle');
+    run('go', ['build', ...ORACLE_BUILD_FLAGS, '-o', out, './istio-oracle'], toolsDir, 'building tools/istio-oracle');
     renameSync(out, paths.istioOracle);
-    // Binaries of earlier sources or pins are ~200 MB each and never used again.
-    const root = dirname(dirname(paths.istioOracle));
-    for (const old of readdirSync(root)) {
-      if (old !== basename(dirname(paths.istioOracle))) rmSync(join(root, old), { recursive: true, force: true });
-    }
+    removeOthers(paths.istioOracle);
   } finally {
     rmSync(out, { force: true });
   }
   return true;
 }
 
+/** Binaries of earlier sources or pins are ~150-250 MB each and never used again: keep only `current`'s folder. */
+function removeOthers(current) {
+  const root = dirname(dirname(current));
+  for (const old of readdirSync(root)) {
+    if (old !== basename(dirname(current))) rmSync(join(root, old), { recursive: true, force: true });
+  }
+}
+
 /**
- * kube-apiserver, etcd and kubectl of the pinned k8s.io/kubernetes release in one binary (tools/kube-cluster).
- * The version stamps are what a release build sets, so /version and `kubectl version` report the release.
+ * kube-cluster's build flags. The version stamps are what a release build sets, so /version and
+ * `kubectl version` report the release. Part of the cache key.
  */
-function buildKubeCluster(paths) {
-  const v = paths.kubeVersion;
+function kubeBuildFlags(v) {
   const [, major, minor] = /^v(\d+)\.(\d+)\./.exec(v) ?? [];
   const stamps = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) => [
     `-X ${pkg}.gitVersion=${v}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`, `-X ${pkg}.gitTreeState=clean`,
   ]);
+  return ['-trimpath', '-ldflags', ['-s', '-w', ...stamps].join(' ')];
+}
+
+/** kube-apiserver, etcd and kubectl of the pinned k8s.io/kubernetes release in one binary (tools/kube-cluster). */
+function buildKubeCluster(paths) {
+  const v = paths.kubeVersion;
   mkdirSync(dirname(paths.kubeCluster), { recursive: true });
   const tmp = `${paths.kubeCluster}.tmp-${process.pid}`;
-  run('go', ['build', '-trimpath', '-ldflags', ['-s', '-w', ...stamps].join(' '), '-o', tmp, '.'], kubeDir, `building kube-cluster (k8s.io/kubernetes ${v})`);
-  chmodSync(tmp, 0o755);
-  renameSync(tmp, paths.kubeCluster);
+  try {
+    run('go', ['build', ...kubeBuildFlags(v), '-o', tmp, './kube-cluster'], toolsDir, `building kube-cluster (k8s.io/kubernetes ${v})`);
+    chmodSync(tmp, 0o755);
+    renameSync(tmp, paths.kubeCluster);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
   rmSync(paths.kubectl, { force: true });
   symlinkSync('kube-cluster', paths.kubectl);
+  removeOthers(paths.kubeCluster);
   return true;
 }
 

@@ -31,11 +31,11 @@ function files(p: string, out: string[] = []): string[] {
 describe('the suite is self-contained', { timeout: 120_000 }, () => {
   const scratch = mkdtempSync(join(tmpdir(), 'spillway-clone-'));
   after(() => rmSync(scratch, { recursive: true, force: true }));
-  // A clone with the build script, the path helper and the tools' pins, and an empty .cache.
+  // A clone with the build script, the path helper and the tools (their module's pins and sources), and an empty .cache.
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ type: 'module' }));
-  for (const f of ['scripts/build-go-tools.mjs', 'test/support/go-tools.ts', 'tools/istio-oracle/go.mod', 'tools/kube-cluster/go.mod']) {
+  for (const f of ['scripts/build-go-tools.mjs', 'test/support/go-tools.ts', 'tools']) {
     mkdirSync(join(scratch, dirname(f)), { recursive: true });
-    cpSync(join(ROOT, f), join(scratch, f));
+    cpSync(join(ROOT, f), join(scratch, f), { recursive: true });
   }
 
   it('no test, script, tool or source file refers to a path outside the repository', () => {

@@ -1,6 +1,6 @@
 /**
  * Istio's CRD bundle (manifests/charts/base/files/crd-all.gen.yaml of the istio.io/istio module pinned in
- * tools/istio-oracle/go.mod, fetched by scripts/build-go-tools.mjs) as a strict schema check for tests.
+ * tools/go.mod, fetched by scripts/build-go-tools.mjs) as a strict schema check for tests.
  *
  * Every served version of every kind is indexed by (group/version, kind). validateIstioObject() treats
  * every object schema without x-kubernetes-preserve-unknown-fields as closed, so a misspelled field
