@@ -90,6 +90,32 @@ test('-o name prints kind.group/name, one a line, as kubectl does', async () => 
   assert.deepEqual(all.out.split('\n').filter((l) => l.startsWith('# cluster: ')), ['# cluster: cluster1', '# cluster: cluster2']);
 });
 
+test('a misspelled kind of the spillway.dev group is an error naming its file:line, with a suggestion', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spillway-kind-'));
+  try {
+    const f = join(dir, 'typo.yaml');
+    writeFileSync(f, 'apiVersion: spillway.dev/v1alpha1\nkind: MeshCluster\nmetadata: {name: c1}\nspec: {gateway: {address: 192.0.2.1}}\n---\napiVersion: spillway.dev/v1alpha1\nkind: FailoverServce\nmetadata: {name: typo, namespace: default}\nspec: {meshWorkloads: [a]}\n');
+    const r = await cli(['validate', '-f', f]);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.out, new RegExp(`^error SPW130 FailoverServce/default/typo: ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:6: FailoverServce: did you mean FailoverService\\?$`, 'm'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('output written as bytes (the process does) is exactly the output written as text', async () => {
+  for (const args of [['-o', 'json'], ['--cluster', 'eu', '-o', 'json'], ['--cluster', 'west'], ['--cluster', 'east', '-o', 'name']]) {
+    const text = await cli(['render', '-f', THREE, ...args]);
+    const chunks: Uint8Array[] = [];
+    const bytes = await cli(['render', '-f', THREE, ...args], { stdoutBytes: (b) => chunks.push(Uint8Array.from(b)) });
+    assert.equal(text.code, 0, text.err);
+    assert.equal(bytes.code, 0, bytes.err);
+    assert.ok(chunks.length > 0, 'bytes went to stdoutBytes');
+    assert.equal(bytes.out, '', 'and nothing to stdout');
+    assert.equal(Buffer.concat(chunks).toString('utf8'), text.out, args.join(' '));
+  }
+});
+
 test('spillway version prints the package version, as text and as JSON; --version prints it alone', async () => {
   const text = await cli(['version']);
   assert.equal(text.code, 0);
