@@ -158,7 +158,7 @@ function buildKubeCluster(paths) {
 const TARGETS = {
   'istio-crds': { build: buildIstioCrds, path: (p) => p.istioCrds, what: (p) => `istio.io/istio ${p.istioVersion}` },
   'istio-oracle': { build: buildIstioOracle, path: (p) => p.istioOracle, what: (p) => `istio.io/istio ${p.istioVersion}` },
-  'kube-cluster': { build: buildKubeCluster, path: (p) => p.kubeCluster, what: (p) => `k8s.io/kubernetes ${p.kubeVersion}, etcd, kubectl; 10-20 min cold on 2 cores` },
+  'kube-cluster': { build: buildKubeCluster, path: (p) => p.kubeCluster, what: (p) => `k8s.io/kubernetes ${p.kubeVersion}, etcd, kubectl` },
 };
 
 /** Builds the named targets (all by default) unless cached; logs what it builds to stderr. */
