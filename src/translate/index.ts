@@ -1,6 +1,6 @@
 /** Translates one plan into objects per cluster. Pure: the parent only loops over plans. */
 import type { KubeObject } from '../api/types.ts';
-import type { FailoverPlan } from '../model/plan.ts';
+import type { ClientOnlyView, ClientView, FailoverPlan } from '../model/plan.ts';
 import { globalServiceEntry, localServiceEntry, remoteServiceEntry } from './service-entry.ts';
 import { localDestinationRule, remoteDestinationRule } from './destination-rule.ts';
 import { envoyFilter } from './envoy-filter.ts';
@@ -30,17 +30,21 @@ export function translatePlan(plan: FailoverPlan, only?: string, outline = false
     metas.set(c.local.clusterName, clusterMeta(plan, c.local.clusterName, outline));
     out.set(c.local.clusterName, []);
   }
+  /** What every client cluster gets: the global host, and a ServiceEntry and DestinationRule per remote tier. */
+  const pushGlobalAndRemotes = (list: KubeObject[], client: ClientView | ClientOnlyView, meta: ClusterMeta): void => {
+    list.push(globalServiceEntry(plan, client, meta));
+    for (const r of client.remotes) {
+      const notes = remoteNotes.get(r.target.clusterName);
+      list.push(remoteServiceEntry(plan, client, r, meta, notes), remoteDestinationRule(plan, client, r, meta, notes));
+    }
+  };
   // Every cluster that hosts a workload is a client served local-first...
   for (const client of plan.clients) {
     const c = client.local.clusterName;
     if (only !== undefined && c !== only) continue;
     const meta = metas.get(c) as ClusterMeta;
     const list = out.get(c) as KubeObject[];
-    list.push(globalServiceEntry(plan, client, meta));
-    for (const r of client.remotes) {
-      const notes = remoteNotes.get(r.target.clusterName);
-      list.push(remoteServiceEntry(plan, client, r, meta, notes), remoteDestinationRule(plan, client, r, meta, notes));
-    }
+    pushGlobalAndRemotes(list, client, meta);
     const localEntry = localServiceEntry(plan, client, meta);
     if (localEntry) list.push(localEntry);
     list.push(localDestinationRule(plan, client, meta), envoyFilter(plan, client, meta));
@@ -51,11 +55,7 @@ export function translatePlan(plan: FailoverPlan, only?: string, outline = false
     if (only !== undefined && c !== only) continue;
     const meta = metas.get(c) as ClusterMeta;
     const list = out.get(c) as KubeObject[];
-    list.push(globalServiceEntry(plan, client, meta));
-    for (const r of client.remotes) {
-      const notes = remoteNotes.get(r.target.clusterName);
-      list.push(remoteServiceEntry(plan, client, r, meta, notes), remoteDestinationRule(plan, client, r, meta, notes));
-    }
+    pushGlobalAndRemotes(list, client, meta);
     list.push(envoyFilter(plan, client, meta));
   }
   // ...and, being a remote of every other client, receives their spill-over.
