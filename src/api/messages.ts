@@ -322,9 +322,25 @@ export interface Finding {
   hint?: string;
 }
 
+/** A root certificate as a finding names it (its SHA-256 fingerprint; texts show the first 23 characters). */
+export interface RootCertRef {
+  subject: string;
+  sha256: string;
+}
+
+/** A Service port as a finding names it. */
+export interface ServicePortRef {
+  name?: string;
+  port: number;
+  targetPort?: number | string;
+  nodePort?: number;
+}
+
+/** `443->8443 (NodePort 30443)`. */
+export const showPort = (p: ServicePortRef): string => `${p.port}${p.targetPort !== undefined && p.targetPort !== p.port ? `->${p.targetPort}` : ''}${p.nodePort ? ` (NodePort ${p.nodePort})` : ''}`;
+
 /**
- * Renderers of the `spillway check` findings moved to typed params so far (the other SPC codes still pass their
- * text to `results().add`; see notes in docs/messages.md). A code's params are a union keyed by `result`, one
+ * Renderers of every `spillway check` finding (SPC1xx), from typed params. A code's params are a union keyed by `result`, one
  * member per outcome the check reports; the level (pass, warn, fail, skip) stays the check's decision.
  */
 export const CHECK_FINDINGS = {
@@ -332,6 +348,247 @@ export const CHECK_FINDINGS = {
     if (p.result === 'unreachable') return { message: `cannot reach cluster ${p.cluster} (${p.via}): ${p.error}`, hint: 'check the kubeconfig context or the MeshCluster\'s kubeconfig Secret; every other check skips this cluster' };
     if (p.result === 'reached') return { message: `reached ${p.cluster} (${p.via}), Kubernetes ${p.kubernetesVersion ?? 'version unknown'}` };
     return { message: 'no member clusters: the inputs name no MeshCluster' };
+  },
+  SPC101: (p:
+    | { result: 'notServed'; cluster: string; error?: string }
+    | { result: 'missingKinds'; cluster: string; missing: { kind: string; version: string }[]; profile?: string; versions: string[] }
+    | { result: 'served'; cluster: string; versions: string[] }): Finding => {
+    if (p.result === 'notServed') return { message: `Istio's API (networking.istio.io) is not served${p.error ? `: ${p.error}` : ''}`, hint: 'install Istio (its CRDs and istiod) in this cluster' };
+    if (p.result === 'missingKinds') {
+      return {
+        message: `Istio's API does not serve ${list(p.missing.map((m) => `${m.kind} ${m.version}`))}, which the ${p.profile ?? '?'} output profile writes (served versions: ${list(p.versions)})`,
+        hint: `set spec.istio.version on MeshCluster ${p.cluster} to the Istio version this cluster runs, or install Istio's CRDs of that version`,
+      };
+    }
+    return { message: `Istio's API serves every kind Spillway writes (networking.istio.io ${list(p.versions)})` };
+  },
+  SPC102: (p:
+    | { result: 'versionUnreadable'; cluster: string; rootNamespace: string; error: string }
+    | { result: 'notFound'; cluster: string; rootNamespace: string }
+    | { result: 'noVersion'; cluster: string; rootNamespace: string }
+    | { result: 'notReady'; cluster: string; rootNamespace: string; version: string; source: string }
+    | { result: 'tooOld' | 'crashBug'; cluster: string; version: string; source: string }
+    | { result: 'profileMismatch'; cluster: string; version: string; source: string; needs: string; declared?: string; renders: string }
+    | { result: 'versionDiffers'; cluster: string; version: string; source: string; declared: string; profile: string }
+    | { result: 'matches'; cluster: string; version: string; source: string; profile: string; declared?: string }): Finding => {
+    const minor = (v: string): string => v.split('.').slice(0, 2).join('.');
+    const said = (declared: string | undefined): string => (declared ? `spec.istio.version ${declared}` : 'no spec.istio.version (modern assumed)');
+    switch (p.result) {
+      case 'versionUnreadable': return {
+        message: `could not tell which Istio version runs: Deployments and Pods in ${p.rootNamespace} could not be read (${p.error}) and the mesh ConfigMap carries no version label`,
+        hint: `grant get/list on deployments and pods in ${p.rootNamespace}, or set spec.istio.version on MeshCluster ${p.cluster} and check it by hand: kubectl -n ${p.rootNamespace} get deploy istiod -o jsonpath='{.spec.template.spec.containers[0].image}'`,
+      };
+      case 'notFound': return { message: `no istiod Deployment or pod in ${p.rootNamespace}`, hint: `install Istio, or set spec.istio.rootNamespace on MeshCluster ${p.cluster} if its control plane lives elsewhere` };
+      case 'noVersion': return { message: `istiod found in ${p.rootNamespace} but its version could not be read from its image tag or labels`, hint: `set spec.istio.version on MeshCluster ${p.cluster} to the version it runs` };
+      case 'notReady': return { message: `istiod ${p.version} (${p.source}) has no ready replica`, hint: `kubectl -n ${p.rootNamespace} describe ${p.source.split('/')[0]?.toLowerCase() ?? 'deploy'} ${p.source.split('/').pop() ?? 'istiod'}` };
+      case 'tooOld': return { message: `Istio ${p.version} (${p.source}) is older than 1.5: no aggregate clusters through EnvoyFilter`, hint: 'upgrade Istio to 1.5 or later (1.22+ for the modern profile)' };
+      case 'crashBug': return { message: `Istio ${p.version} (${p.source}): sidecars of 1.8.0 to 1.8.2 can crash on aggregate-cluster EnvoyFilters (istio/istio#28620)`, hint: 'upgrade Istio to 1.8.3 or later' };
+      case 'profileMismatch': return {
+        message: `Istio ${p.version} runs (${p.source}), which needs the ${p.needs} output profile, but MeshCluster ${p.cluster} has ${said(p.declared)}, which renders the ${p.renders} profile`,
+        hint: `set spec.istio.version: "${minor(p.version)}" on MeshCluster ${p.cluster}`,
+      };
+      case 'versionDiffers': return {
+        message: `Istio ${p.version} runs (${p.source}); MeshCluster ${p.cluster} says ${p.declared}: same ${p.profile} output profile, but keep them equal`,
+        hint: `set spec.istio.version: "${minor(p.version)}" on MeshCluster ${p.cluster}`,
+      };
+      case 'matches': return { message: `Istio ${p.version} (${p.source}): ${p.profile} output profile, as MeshCluster ${p.cluster} selects (${said(p.declared)})` };
+    }
+  },
+  SPC110: (p:
+    | { result: 'noManagement' }
+    | { result: 'unreachable'; via: string; error: string }
+    | { result: 'crdsUnreadable'; error: string }
+    | { result: 'crdsMissing'; version: string; missing: string[] }
+    | { result: 'installed'; version: string; crds: string[] }): Finding => {
+    switch (p.result) {
+      case 'noManagement': return { message: 'no management cluster given (inputs came from files): CRDs and controller not checked' };
+      case 'unreachable': return { message: `cannot reach the management cluster (${p.via}): ${p.error}`, hint: 'check --kubeconfig/--management-context' };
+      case 'crdsUnreadable': return { message: `could not read CustomResourceDefinitions: ${p.error}`, hint: 'grant get on customresourcedefinitions, or check by hand: kubectl get crd -l app.kubernetes.io/part-of=spillway' };
+      case 'crdsMissing': return { message: `CRDs missing or not serving ${p.version}: ${list(p.missing)}`, hint: 'spillway crds | kubectl apply -f -   (or spillway install | kubectl apply -f -)' };
+      case 'installed': return { message: `CRDs installed: ${list(p.crds)} (${p.version})` };
+    }
+  },
+  SPC111: (p:
+    | { result: 'notInstalled' | 'notReady' | 'neverHeld'; namespace: string }
+    | { result: 'leaseUnreadable'; namespace: string; error: string }
+    | { result: 'notHeld'; namespace: string; holder?: string; renewedSecondsAgo?: number; leaseSeconds: number }
+    | { result: 'leads'; holder: string; renewedSecondsAgo: number; deployment: 'ready' | 'notServed' | 'none'; ready: number }): Finding => {
+    switch (p.result) {
+      case 'notInstalled': return { message: `no spillway-controller Deployment and no leader Lease in namespace ${p.namespace}: the controller is not installed`, hint: 'spillway install | kubectl apply -f -   (or run spillway controller --kubeconfig ...)' };
+      case 'notReady': return { message: `Deployment ${p.namespace}/spillway-controller has no ready replica`, hint: `kubectl -n ${p.namespace} describe deploy spillway-controller; kubectl -n ${p.namespace} logs deploy/spillway-controller` };
+      case 'leaseUnreadable': return { message: `could not read Lease ${p.namespace}/spillway-controller: ${p.error}`, hint: 'grant get on leases in the controller namespace' };
+      case 'neverHeld': return { message: `no controller has ever held Lease ${p.namespace}/spillway-controller`, hint: `kubectl -n ${p.namespace} logs deploy/spillway-controller` };
+      case 'notHeld': return {
+        message: `no controller holds Lease ${p.namespace}/spillway-controller${p.holder ? ` (${p.holder} last renewed it ${p.renewedSecondsAgo ?? '?'}s ago, lease ${p.leaseSeconds}s)` : ''}: nothing keeps the clusters in sync`,
+        hint: `kubectl -n ${p.namespace} get pods -l app.kubernetes.io/name=spillway; kubectl -n ${p.namespace} logs deploy/spillway-controller`,
+      };
+      case 'leads': return { message: `controller ${p.holder} leads (Lease renewed ${p.renewedSecondsAgo}s ago)${p.deployment === 'ready' ? `, Deployment ${p.ready} ready` : p.deployment === 'notServed' ? '' : ', running outside a Deployment'}` };
+    }
+  },
+  SPC120: (p:
+    | { result: 'podsOff'; cluster: string; hosts: string[]; off: number; candidates: number; pods: string[]; meshConfig?: string; rootNamespace: string; meshWideOff: boolean }
+    | { result: 'meshWide'; cluster: string; hosts: string[]; meshConfig?: string; rootNamespace: string }
+    | { result: 'allPods'; cluster: string; pods: number }
+    | { result: 'off'; cluster: string; hosts: string[]; meshConfig?: string; rootNamespace: string; meshConfigError?: string; podsUnreadable?: string }
+    | { result: 'noClient' }): Finding => {
+    const where = (q: { meshConfig?: string; rootNamespace: string }): string => (q.meshConfig !== undefined ? `mesh config ${q.meshConfig}` : `mesh config (no ConfigMap istio in ${q.rootNamespace})`);
+    switch (p.result) {
+      case 'podsOff': return {
+        message: `${p.off} of ${p.candidates} client pod(s) have Istio's DNS proxy off, so ${list(p.hosts)} does not resolve there: ${list(p.pods.slice(0, 5))}${p.off > 5 ? ', ...' : ''}`,
+        hint: p.meshWideOff
+          ? `${where(p)} sets ISTIO_META_DNS_CAPTURE to false; set it to "true" under defaultConfig.proxyMetadata and restart the pods`
+          : 'set meshConfig.defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE: "true" (or annotate the pods proxy.istio.io/config: \'{"proxyMetadata":{"ISTIO_META_DNS_CAPTURE":"true"}}\') and restart them',
+      };
+      case 'meshWide': return { message: `DNS capture is on mesh-wide (${where(p)}): ${list(p.hosts)} resolves in every sidecar` };
+      case 'allPods': return { message: `DNS capture is off mesh-wide but on in all ${p.pods} client pod(s) found` };
+      case 'off': return {
+        message: `DNS capture is not on mesh-wide (${where(p)}${p.meshConfigError ? `: ${p.meshConfigError}` : ''})${p.podsUnreadable ? `, and ${p.podsUnreadable}` : ', and no client pod found sets it'}: apps cannot resolve ${list(p.hosts)}`,
+        hint: 'set meshConfig.defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE: "true" (istioctl install --set meshConfig.defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE=true) and restart the client pods',
+      };
+      case 'noClient': return { message: 'no reachable client cluster' };
+    }
+  },
+  SPC121: (p:
+    | { result: 'noIstiocoredns'; cluster: string; rootNamespace: string }
+    | { result: 'dnsUnreadable'; cluster: string; error: string }
+    | { result: 'noStubDomain'; cluster: string; hosts: string[]; rootNamespace: string }
+    | { result: 'ok'; cluster: string; hosts: string[] }): Finding => {
+    switch (p.result) {
+      case 'noIstiocoredns': return { message: `Istio 1.5-1.7 resolves .global hosts with the istiocoredns add-on, and there is no Service ${p.rootNamespace}/istiocoredns`, hint: 'install Istio with the istiocoredns add-on (values.istiocoredns.enabled=true)' };
+      case 'dnsUnreadable': return { message: `istiocoredns present; kube-system DNS ConfigMaps could not be read (${p.error}), so the "global" stub domain is unverified`, hint: 'check kubectl -n kube-system get cm coredns -o yaml for a global:53 block forwarding to istiocoredns' };
+      case 'noStubDomain': return { message: `istiocoredns present, but CoreDNS/kube-dns has no stub domain for "global": ${list(p.hosts)} will not resolve`, hint: `add to the Corefile: global:53 { errors; cache 30; forward . <clusterIP of ${p.rootNamespace}/istiocoredns>:53 }` };
+      case 'ok': return { message: `istiocoredns and the "global" stub domain are in place for ${list(p.hosts)}` };
+    }
+  },
+  SPC130: (p:
+    | { result: 'noRoot'; cluster: string; lookedIn: string[] }
+    | { result: 'unreadable'; cluster: string; source: string; error: string }
+    | { result: 'rotating'; cluster: string; groups: string[][] }
+    | { result: 'different'; clusters: [string, string]; roots: [RootCertRef[], RootCertRef[]] }
+    | { result: 'shared'; clusters: string[]; common: RootCertRef[] }
+    | { result: 'noMutualSpillover' }): Finding => {
+    const describe = (certs: readonly RootCertRef[]): string => certs.map((c) => `${c.subject} ${c.sha256.slice(0, 23)}`).join('; ');
+    switch (p.result) {
+      case 'noRoot': return { message: `no istio-ca-root-cert ConfigMap found (looked in ${list(p.lookedIn)}): is istiod running?`, hint: 'istiod writes istio-ca-root-cert into every namespace; check that it runs and can write ConfigMaps' };
+      case 'unreadable': return { message: `${p.source} holds no readable root certificate: ${p.error}`, hint: 'check the cacerts Secret istiod signs with (Istio\'s "plug in CA certificates" task)' };
+      case 'rotating': return { message: `istio-ca-root-cert differs between namespaces (${p.groups.map((g) => g.join(' + ')).join(' vs ')}): a root rotation is under way or istiod has not caught up`, hint: 'wait for istiod to rewrite the ConfigMaps, then run check again' };
+      case 'different': {
+        const [a, b] = p.clusters;
+        return {
+          message: `clusters ${a} and ${b} have different roots of trust (${a}: ${describe(p.roots[0])}; ${b}: ${describe(p.roots[1])}): ISTIO_MUTUAL between them fails the TLS handshake, so spill-over between them fails`,
+          hint: 'give every cluster\'s istiod intermediate certificates from one root (Istio\'s "plug in CA certificates" task: a cacerts Secret in istio-system), then restart istiod and the workloads',
+        };
+      }
+      case 'shared': return { message: `${p.clusters.length} cluster(s) share a root of trust${p.common.length > 0 ? `: ${describe(p.common)}` : ' pairwise'}` };
+      case 'noMutualSpillover': return { message: 'no ISTIO_MUTUAL spill-over between reachable clusters' };
+    }
+  },
+  SPC140: (p:
+    | { result: 'servicesUnreadable'; cluster: string; error: string }
+    | { result: 'noService'; cluster: string; selector: Record<string, string> }
+    | { result: 'portNotExposed'; cluster: string; port: number; service: string; type: string; ports: ServicePortRef[]; listenPort?: number }
+    | { result: 'exposed'; cluster: string; port: number; service: string; type: string; nodePortOf?: number }
+    | { result: 'noReceiver' }): Finding => {
+    switch (p.result) {
+      case 'servicesUnreadable': return { message: `Services could not be read (${p.error}): the gateway Service is unverified`, hint: 'grant list on services' };
+      case 'noService': {
+        const sel = Object.entries(p.selector).map(([k, v]) => `${k}=${v}`).join(',');
+        return {
+          message: `no Service selects the gateway pods (${sel}): other clusters cannot reach this gateway`,
+          hint: `expose the gateway with a LoadBalancer or NodePort Service selecting ${sel}, or set spec.gateway.selector on MeshCluster ${p.cluster} to the labels of the gateway pods`,
+        };
+      }
+      case 'portNotExposed': {
+        const first = p.ports[0];
+        return {
+          message: `MeshCluster ${p.cluster} says other clusters dial port ${p.port}, but ${p.service} (${p.type}) exposes ${list(p.ports.map(showPort))}${p.listenPort !== undefined ? ` for Gateway port ${p.listenPort}` : ''}`,
+          hint: p.type === 'LoadBalancer' ? `set spec.gateway.port: ${first?.port ?? '?'} on MeshCluster ${p.cluster}` : `set spec.gateway.port on MeshCluster ${p.cluster} to ${first?.nodePort !== undefined ? `the NodePort ${first.nodePort}` : 'an exposed port'} (or make ${p.service} a LoadBalancer/NodePort Service)`,
+        };
+      }
+      case 'exposed': return { message: `${p.service} (${p.type}) exposes port ${p.port}${p.nodePortOf !== undefined ? ` as the NodePort of port ${p.nodePortOf}` : ''}` };
+      case 'noReceiver': return { message: 'no reachable receiving cluster' };
+    }
+  },
+  SPC141: (p:
+    | { result: 'unbound'; cluster: string; serverPorts: number[]; listenPort: number; services: { service: string; ports: ServicePortRef[] }[]; nodePortOf?: number }
+    | { result: 'port' | 'targetPort'; cluster: string; listenPort: number; service: string; port: ServicePortRef }): Finding => {
+    if (p.result === 'unbound') {
+      const rendered = list(p.serverPorts.map(String)) || String(p.listenPort);
+      const all = p.services.map((s) => `${s.service} [${list(s.ports.map(showPort))}]`).join('; ');
+      return {
+        message: `the rendered Gateway server port ${rendered} is neither a port nor a target port of ${all}${p.nodePortOf !== undefined ? `; it is the NodePort of Service port ${p.nodePortOf}` : ''}: istiod will use it as a container port the gateway does not listen on`,
+        hint: `set spec.gateway.listenPort on MeshCluster ${p.cluster} to the Service port the gateway serves mTLS on${p.nodePortOf !== undefined ? ` (${p.nodePortOf})` : ''}, keeping spec.gateway.port the port other clusters dial`,
+      };
+    }
+    if (p.result === 'port') return { message: `Gateway server port ${p.listenPort} is port ${showPort(p.port)} of ${p.service}: istiod listens on target port ${p.port.targetPort ?? p.port.port}` };
+    return {
+      message: `Gateway server port ${p.listenPort} is no port of ${p.service} but the target port of its port ${p.port.port}: istiod uses it as the container port, which works, but breaks if the chart changes the mapping`,
+      hint: `set spec.gateway.listenPort: ${p.port.port} on MeshCluster ${p.cluster} (the Service port; istiod translates it to ${p.listenPort})`,
+    };
+  },
+  SPC142: (p:
+    | { result: 'nodesUnreadable'; cluster: string; error: string; address: string; port: number }
+    | { result: 'nodeAddress'; cluster: string; address: string; port: number }
+    | { result: 'loadBalancerNodePort'; cluster: string; address: string; port: number; service: string; servicePort: number }
+    | { result: 'notANode'; cluster: string; address: string; port: number; nodes: number }
+    | { result: 'loadBalancer' | 'externalIP'; cluster: string; address: string; port: number; service: string }
+    | { result: 'noLoadBalancerAddress'; cluster: string; address: string; port: number; service: string; serviceNamespace: string; serviceName: string }
+    | { result: 'addressMismatch'; cluster: string; address: string; service: string; exposedAt: string[] }
+    | { result: 'clusterIP'; cluster: string; address: string; port: number; service: string; isClusterIP: boolean }): Finding => {
+    const where = (q: { address: string; port: number }): string => `${q.address}:${q.port}`;
+    switch (p.result) {
+      case 'nodesUnreadable': return { message: `nodes could not be read (${p.error}): ${p.address} is unverified as a node address for NodePort ${p.port}`, hint: 'grant list on nodes, or check by hand: kubectl get nodes -o wide' };
+      case 'nodeAddress': return { message: `other clusters dial ${where(p)}: ${p.address} is a node address` };
+      case 'loadBalancerNodePort': return { message: `${p.address} is the load balancer of ${p.service}, but ${p.port} is its NodePort: dial ${p.address}:${p.servicePort} instead`, hint: `set spec.gateway.port: ${p.servicePort} on MeshCluster ${p.cluster}` };
+      case 'notANode': return {
+        message: `${p.address} is not an address of any node${p.nodes === 0 ? ' (no Nodes listed)' : ''}: fine only if something in front of the nodes forwards ${where(p)} to NodePort ${p.port}`,
+        hint: `set spec.gateway.address on MeshCluster ${p.cluster} to a node address other clusters can route to (kubectl get nodes -o wide)`,
+      };
+      case 'loadBalancer':
+      case 'externalIP': return { message: `other clusters dial ${where(p)}: the ${p.result === 'loadBalancer' ? 'load balancer address' : 'external IP'} of ${p.service}` };
+      case 'noLoadBalancerAddress': return { message: `${p.service} has no load balancer address yet: nothing answers at ${where(p)}`, hint: `kubectl -n ${p.serviceNamespace} describe svc ${p.serviceName} (is a load balancer controller running?)` };
+      case 'addressMismatch': return { message: `MeshCluster ${p.cluster} says other clusters dial ${p.address}, but ${p.service} is exposed at ${list(p.exposedAt)}`, hint: `set spec.gateway.address: ${p.exposedAt[0] ?? ''} on MeshCluster ${p.cluster}` };
+      case 'clusterIP': return {
+        message: `${p.service} is a ClusterIP Service${p.isClusterIP ? ` and ${p.address} its cluster IP: reachable only from inside this cluster's network` : `: ${where(p)} is not where it is exposed`}`,
+        hint: `expose the gateway with type LoadBalancer or NodePort and point spec.gateway on MeshCluster ${p.cluster} at that address and port`,
+      };
+    }
+  },
+  SPC150: (p:
+    | { result: 'noNamespace'; cluster: string; namespace: string; service: string }
+    | { result: 'podsWithoutSidecar'; cluster: string; namespace: string; service: string; without: number; pods: number; names: string[]; namespaceInjects: boolean }
+    | { result: 'injectionDisabled'; cluster: string; namespace: string }
+    | { result: 'injects'; cluster: string; namespace: string; service: string; by: 'label' | 'revision' | 'pods'; revision?: string; pods?: number }
+    | { result: 'noInjectionLabel'; cluster: string; namespace: string; service: string; podsUnreadable?: string; serviceExists: boolean }
+    | { result: 'noService' }): Finding => {
+    switch (p.result) {
+      case 'noNamespace': return { message: `namespace ${p.namespace} does not exist`, hint: `create it and deploy ${p.service} there, or fix MeshWorkload for cluster ${p.cluster}` };
+      case 'podsWithoutSidecar': return {
+        message: `${p.without} of ${p.pods} pod(s) of Service/${p.namespace}/${p.service} have no istio-proxy sidecar: ${list(p.names.slice(0, 5))}${p.namespaceInjects ? ' (the namespace injects: restart them)' : ''}`,
+        hint: p.namespaceInjects ? `kubectl -n ${p.namespace} rollout restart deploy` : `kubectl label ns ${p.namespace} istio-injection=enabled, then kubectl -n ${p.namespace} rollout restart deploy`,
+      };
+      case 'injectionDisabled': return { message: `namespace ${p.namespace} has istio-injection=disabled`, hint: `kubectl label ns ${p.namespace} istio-injection=enabled --overwrite, then restart the pods` };
+      case 'injects': {
+        const how = p.by === 'label' ? 'istio-injection=enabled' : p.by === 'revision' ? `istio.io/rev=${p.revision ?? ''}` : 'pods injected individually';
+        return { message: `namespace ${p.namespace} injects sidecars (${how})${p.pods !== undefined ? `; ${p.pods} pod(s) of ${p.service} all have one` : ''}` };
+      }
+      case 'noInjectionLabel': return {
+        message: `namespace ${p.namespace} has no injection label (istio-injection=enabled or istio.io/rev)${p.podsUnreadable ? ` and ${p.podsUnreadable}` : p.serviceExists ? `, and ${p.service} has no pods` : `, and there is no Service ${p.service}`}`,
+        hint: `kubectl label ns ${p.namespace} istio-injection=enabled (or istio.io/rev=<revision>), then restart the pods`,
+      };
+      case 'noService': return { message: 'no reachable cluster runs a failover service' };
+    }
+  },
+  SPC151: (p:
+    | { result: 'ambientNamespace'; cluster: string; namespace: string; service: string; globalHost: string }
+    | { result: 'ambientPods'; cluster: string; namespace: string; service: string; count: number; pods: string[] }): Finding => {
+    if (p.result === 'ambientNamespace') {
+      return {
+        message: `namespace ${p.namespace} is in ambient mode (istio.io/dataplane-mode=ambient): ztunnel and waypoints ignore Spillway's EnvoyFilter, so ${p.globalHost} gets no aggregate cluster here`,
+        hint: `run ${p.service} and its callers with sidecars: kubectl label ns ${p.namespace} istio.io/dataplane-mode- istio-injection=enabled, then restart the pods`,
+      };
+    }
+    return { message: `${p.count} pod(s) of Service/${p.namespace}/${p.service} are enrolled in ambient mode: ${list(p.pods.slice(0, 3))}`, hint: 'remove the istio.io/dataplane-mode label from those pods and inject sidecars' };
   },
   SPC160: (p:
     | { result: 'unreadable'; cluster: string; why: string; host: string }
@@ -348,6 +605,46 @@ export const CHECK_FINDINGS = {
       };
       case 'subsetsOnly': return { message: `${p.rule} also targets ${p.host} (${role(p.role)}), with subsets only: Istio merges it, but keep trafficPolicy out of it`, hint: 'add no top-level trafficPolicy to this rule' };
       case 'none': return { message: `no user DestinationRule for ${list(p.hosts)}` };
+      case 'noClient': return { message: 'no reachable client cluster' };
+    }
+  },
+  SPC161: (p:
+    | { result: 'unreadable'; cluster: string; why: string; host: string }
+    | { result: 'routesElsewhere'; cluster: string; virtualService: string; hosts: string[]; to: string[]; globalHost: string }
+    | { result: 'bindsGateway'; cluster: string; virtualService: string; hosts: string[]; globalHost: string }
+    | { result: 'alsoNames'; cluster: string; virtualService: string; hosts: string[]; gateways?: string[] }
+    | { result: 'none'; cluster: string; hosts: string[] }
+    | { result: 'noService' }): Finding => {
+    switch (p.result) {
+      case 'unreadable': return { message: `${p.why}: user routes for ${p.host} are unverified`, hint: 'grant list on virtualservices.networking.istio.io' };
+      case 'routesElsewhere': return {
+        message: `${p.virtualService} routes ${list(p.hosts)} to ${list(p.to)}: client sidecars follow it instead of the aggregate, so requests never fail over`,
+        hint: `remove ${list(p.hosts)} from its hosts (Spillway's aggregate already routes the global host), or route to ${p.globalHost} itself`,
+      };
+      case 'bindsGateway': return {
+        message: `${p.virtualService} binds to Spillway's gateway for ${list(p.hosts)} as well: the receiving gateway merges two VirtualServices for one host in an order you do not control`,
+        hint: `delete ${p.virtualService} or drop ${p.globalHost} from its hosts`,
+      };
+      case 'alsoNames': return { message: `${p.virtualService} also names ${list(p.hosts)}${p.gateways !== undefined ? ` (gateways ${list(p.gateways)})` : ''}`, hint: 'keep routes for Spillway\'s hosts in Spillway\'s objects only' };
+      case 'none': return { message: `no user VirtualService for ${list(p.hosts)}` };
+      case 'noService': return { message: 'no reachable cluster runs a failover service' };
+    }
+  },
+  SPC162: (p:
+    | { result: 'unreadable'; cluster: string; why: string; host: string }
+    | { result: 'hides'; cluster: string; sidecar: string; egressHosts: string[]; missing: string[]; scope: 'selected' | 'meshDefault' | 'namespace'; sidecarNamespace: string; globalHost: string; serviceNamespace: string }
+    | { result: 'none'; cluster: string; hosts: string[] }
+    | { result: 'noClient' }): Finding => {
+    switch (p.result) {
+      case 'unreadable': return { message: `${p.why}: visibility of ${p.host} is unverified`, hint: 'grant list on sidecars.networking.istio.io' };
+      case 'hides': {
+        const scope = p.scope === 'selected' ? `pods it selects in ${p.sidecarNamespace}` : p.scope === 'meshDefault' ? 'every namespace without a Sidecar of its own (mesh-wide default)' : `every pod in ${p.sidecarNamespace}`;
+        return {
+          message: `${p.sidecar} (egress hosts ${list(p.egressHosts)}) hides ${list(p.missing)} from ${scope}: those callers get no aggregate cluster for ${p.globalHost}`,
+          hint: `add "${p.serviceNamespace}/*" (or ${list(p.missing.map((m) => `"${p.serviceNamespace}/${m}"`))}) to its egress hosts`,
+        };
+      }
+      case 'none': return { message: `no Sidecar hides ${list(p.hosts)}` };
       case 'noClient': return { message: 'no reachable client cluster' };
     }
   },
@@ -384,7 +681,7 @@ export const CHECK_FINDINGS = {
     }
   },
   SPC199: (p: { check: string; error: string }): Finding => ({ message: `internal error in check ${p.check}: ${p.error} (please report it)` }),
-} as const satisfies Partial<Record<CheckCode, (p: never) => Finding>>;
+} as const satisfies Record<CheckCode, (p: never) => Finding>;
 export type FindingCode = keyof typeof CHECK_FINDINGS;
 export type FindingParams<C extends FindingCode> = Parameters<(typeof CHECK_FINDINGS)[C]>[0];
 

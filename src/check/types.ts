@@ -29,8 +29,9 @@ export interface CheckResult {
   services?: string[];
   /** `Kind/namespace/name` of the object the finding is about, live or input. */
   object?: string;
-  /** The finding's typed parameters, for codes whose text the table renders (CHECK_FINDINGS); message and hint come from them. */
-  params?: unknown;
+  /** The finding's typed parameters (CHECK_FINDINGS in src/api/messages.ts, by code and `result`); message and hint are rendered from them. */
+  params: unknown;
+  /** The text, rendered from `params` by the table. */
   message: string;
   /** What to change (present on every warn and fail). */
   hint?: string;

@@ -9,7 +9,7 @@ import { DEFAULTS, choosePort, resolveContext, tiers } from '../model/context.ts
 import { serviceHost } from '../model/naming.ts';
 import type { CheckLevel, CheckResult, CheckSnapshot, ClusterFacts, Listing } from './types.ts';
 import { renderFinding } from '../api/messages.ts';
-import type { CheckCode, FindingCode, FindingParams } from '../api/messages.ts';
+import type { FindingCode, FindingParams } from '../api/messages.ts';
 
 export interface ServiceInCluster {
   cluster: string;
@@ -137,8 +137,10 @@ export function selects(selector: Record<string, string> | undefined, labels: Re
 /** Result builder bound to one check name. */
 export function results(check: string): {
   out: CheckResult[];
-  add(level: CheckLevel, code: CheckCode, message: string, extra?: { cluster?: string; clusters?: string[]; services?: string[]; object?: string; hint?: string }): void;
-  /** A finding whose text (and hint) the table renders from typed params (src/api/messages.ts CHECK_FINDINGS). */
+  /**
+   * Reports a finding: its text (and hint) is rendered by the table from the typed params (src/api/messages.ts
+   * CHECK_FINDINGS); a check never writes the text itself.
+   */
   finding<C extends FindingCode>(level: CheckLevel, code: C, params: FindingParams<C>, extra?: { cluster?: string; clusters?: string[]; services?: string[]; object?: string }): void;
   /**
    * Results added by `fn` concern the FailoverService `service`; later calls with the same `key` (a finding about a
@@ -150,7 +152,8 @@ export function results(check: string): {
   const byKey = new Map<string, CheckResult[]>();
   return {
     out,
-    add(level, code, message, extra = {}) {
+    finding(level, code, params, extra = {}) {
+      const f = renderFinding(code, params);
       out.push({
         code,
         check,
@@ -159,17 +162,11 @@ export function results(check: string): {
         ...(extra.clusters !== undefined ? { clusters: extra.clusters } : {}),
         ...(extra.services !== undefined ? { services: extra.services } : {}),
         ...(extra.object !== undefined ? { object: extra.object } : {}),
-        message,
-        ...(extra.hint !== undefined ? { hint: extra.hint } : {}),
+        // params go before the text, as in every message.
+        params,
+        message: f.message,
+        ...(f.hint !== undefined ? { hint: f.hint } : {}),
       });
-    },
-    finding(level, code, params, extra = {}) {
-      const f = renderFinding(code, params);
-      this.add(level, code, f.message, { ...extra, ...(f.hint !== undefined ? { hint: f.hint } : {}) });
-      const last = out[out.length - 1]!;
-      // params go before the text, as in every message.
-      const { message, hint, ...head } = last;
-      out[out.length - 1] = { ...head, params, message, ...(hint !== undefined ? { hint } : {}) };
     },
     about(key, service, fn) {
       const earlier = byKey.get(key);

@@ -64,16 +64,16 @@ export const dnsCaptureCheck: Check = {
     for (const [cluster, want] of [...clients].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const f = s.clusters[cluster];
       if (!f || f.unreachable !== undefined) continue;
-      const hosts = [...want.hosts].sort().join(', ');
+      const hosts = [...want.hosts].sort();
       const rootNs = rootNamespace(meshCluster(s, cluster));
       if (isLegacy(s, f)) {
         const svc = f.services.items.find((x) => x.metadata.namespace === rootNs && x.metadata.name === 'istiocoredns');
         const corefile = f.dnsConfigMaps.items.map((c) => (isRecord(c['data']) ? Object.values(c['data']).join('\n') : '')).join('\n');
         const stub = /(^|\s)global\.?(:\d+)?\s*\{[^}]*\b(forward|proxy)\b/m.test(corefile) || /"global"\s*:\s*\[/.test(corefile);
-        if (!svc) r.add('fail', 'SPC121', `Istio 1.5-1.7 resolves .global hosts with the istiocoredns add-on, and there is no Service ${rootNs}/istiocoredns`, { cluster, hint: 'install Istio with the istiocoredns add-on (values.istiocoredns.enabled=true)' });
-        else if (f.dnsConfigMaps.error !== undefined) r.add('warn', 'SPC121', `istiocoredns present; kube-system DNS ConfigMaps could not be read (${f.dnsConfigMaps.error}), so the "global" stub domain is unverified`, { cluster, hint: 'check kubectl -n kube-system get cm coredns -o yaml for a global:53 block forwarding to istiocoredns' });
-        else if (!stub) r.add('fail', 'SPC121', `istiocoredns present, but CoreDNS/kube-dns has no stub domain for "global": ${hosts} will not resolve`, { cluster, object: f.dnsConfigMaps.items[0] ? ref(f.dnsConfigMaps.items[0]) : undefined, hint: `add to the Corefile: global:53 { errors; cache 30; forward . <clusterIP of ${rootNs}/istiocoredns>:53 }` });
-        else r.add('pass', 'SPC121', `istiocoredns and the "global" stub domain are in place for ${hosts}`, { cluster });
+        if (!svc) r.finding('fail', 'SPC121', { result: 'noIstiocoredns', cluster, rootNamespace: rootNs }, { cluster });
+        else if (f.dnsConfigMaps.error !== undefined) r.finding('warn', 'SPC121', { result: 'dnsUnreadable', cluster, error: f.dnsConfigMaps.error }, { cluster });
+        else if (!stub) r.finding('fail', 'SPC121', { result: 'noStubDomain', cluster, hosts, rootNamespace: rootNs }, { cluster, ...(f.dnsConfigMaps.items[0] ? { object: ref(f.dnsConfigMaps.items[0]) } : {}) });
+        else r.finding('pass', 'SPC121', { result: 'ok', cluster, hosts }, { cluster });
         continue;
       }
       const mesh = meshConfig(f);
@@ -82,28 +82,20 @@ export const dnsCaptureCheck: Check = {
       // services' own namespaces; pods that set the variable themselves override the mesh-wide value.
       const candidates = f.pods.items.filter((p) => hasSidecar(p) && (want.selectors.some((sel) => selects(sel, p.metadata.labels)) || (want.all && want.namespaces.has(p.metadata.namespace ?? ''))));
       const off = candidates.filter((p) => (podDnsCapture(p) ?? meshWide ?? false) === false);
-      const where = mesh ? `mesh config ${mesh.source}` : `mesh config (no ConfigMap istio in ${rootNs})`;
+      const where = { ...(mesh ? { meshConfig: mesh.source } : {}), rootNamespace: rootNs };
       if (off.length > 0) {
-        const names = off.slice(0, 5).map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ');
-        r.add('fail', 'SPC120', `${off.length} of ${candidates.length} client pod(s) have Istio's DNS proxy off, so ${hosts} does not resolve there: ${names}${off.length > 5 ? ', ...' : ''}`, {
-          cluster,
-          hint: meshWide === false
-            ? `${where} sets ISTIO_META_DNS_CAPTURE to false; set it to "true" under defaultConfig.proxyMetadata and restart the pods`
-            : 'set meshConfig.defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE: "true" (or annotate the pods proxy.istio.io/config: \'{"proxyMetadata":{"ISTIO_META_DNS_CAPTURE":"true"}}\') and restart them',
-        });
+        const pods = off.slice(0, 5).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+        r.finding('fail', 'SPC120', { result: 'podsOff', cluster, hosts, off: off.length, candidates: candidates.length, pods, ...where, meshWideOff: meshWide === false }, { cluster });
       } else if (meshWide === true) {
-        r.add('pass', 'SPC120', `DNS capture is on mesh-wide (${where}): ${hosts} resolves in every sidecar`, { cluster });
+        r.finding('pass', 'SPC120', { result: 'meshWide', cluster, hosts, ...where }, { cluster });
       } else if (candidates.length > 0) {
-        r.add('pass', 'SPC120', `DNS capture is off mesh-wide but on in all ${candidates.length} client pod(s) found`, { cluster });
+        r.finding('pass', 'SPC120', { result: 'allPods', cluster, pods: candidates.length }, { cluster });
       } else {
         const why = unreadable(f.pods, 'pods');
-        r.add('fail', 'SPC120', `DNS capture is not on mesh-wide (${where}${mesh?.error ? `: ${mesh.error}` : ''})${why ? `, and ${why}` : ', and no client pod found sets it'}: apps cannot resolve ${hosts}`, {
-          cluster,
-          hint: 'set meshConfig.defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE: "true" (istioctl install --set meshConfig.defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE=true) and restart the client pods',
-        });
+        r.finding('fail', 'SPC120', { result: 'off', cluster, hosts, ...where, ...(mesh?.error ? { meshConfigError: mesh.error } : {}), ...(why ? { podsUnreadable: why } : {}) }, { cluster });
       }
     }
-    if (r.out.length === 0) r.add('skip', 'SPC120', 'no reachable client cluster');
+    if (r.out.length === 0) r.finding('skip', 'SPC120', { result: 'noClient' });
     return r.out;
   },
 };

@@ -8,19 +8,13 @@
  * - SPC142: the address the MeshCluster names is the one that port is exposed on (a load balancer ingress, an
  *   external IP, or a node address for a NodePort).
  */
+import type { ServicePortRef } from '../../api/messages.ts';
 import type { KubeObject } from '../../api/types.ts';
 import { DEFAULTS } from '../../model/context.ts';
 import type { Check } from '../types.ts';
 import { asArray, isRecord, meshCluster, ref, results, serviceViews, spec } from '../view.ts';
 
-interface SvcPort {
-  name?: string;
-  port: number;
-  targetPort?: number | string;
-  nodePort?: number;
-}
-
-function portsOf(svc: KubeObject): SvcPort[] {
+function portsOf(svc: KubeObject): ServicePortRef[] {
   return asArray(spec(svc)['ports'])
     .filter(isRecord)
     .map((p) => ({
@@ -30,8 +24,6 @@ function portsOf(svc: KubeObject): SvcPort[] {
       ...(typeof p['nodePort'] === 'number' ? { nodePort: p['nodePort'] } : {}),
     }));
 }
-
-const showPort = (p: SvcPort): string => `${p.port}${p.targetPort !== undefined && p.targetPort !== p.port ? `->${p.targetPort}` : ''}${p.nodePort ? ` (NodePort ${p.nodePort})` : ''}`;
 
 /** Services that select the pods a gateway selector names: their selectors agree with it on every shared key. */
 export function gatewayServices(services: readonly KubeObject[], selector: Record<string, string>): KubeObject[] {
@@ -76,21 +68,17 @@ export const gatewayServiceCheck: Check = {
       const listen = gw.listenPort ?? gw.port;
       const serverPorts = new Set<number>();
       for (const g of gateways) for (const srv of asArray(spec(g)['servers'])) if (isRecord(srv) && isRecord(srv['port'])) serverPorts.add(Number(srv['port']['number']));
-      const selText = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
       if (f.services.error !== undefined) {
-        r.add('warn', 'SPC140', `Services could not be read (${f.services.error}): the gateway Service is unverified`, { cluster, hint: 'grant list on services' });
+        r.finding('warn', 'SPC140', { result: 'servicesUnreadable', cluster, error: f.services.error }, { cluster });
         continue;
       }
       const candidates = gatewayServices(f.services.items, selector);
       if (candidates.length === 0) {
-        r.add('fail', 'SPC140', `no Service selects the gateway pods (${selText}): other clusters cannot reach this gateway`, {
-          cluster,
-          hint: `expose the gateway with a LoadBalancer or NodePort Service selecting ${selText}, or set spec.gateway.selector on MeshCluster ${cluster} to the labels of the gateway pods`,
-        });
+        r.finding('fail', 'SPC140', { result: 'noService', cluster, selector: { ...selector } }, { cluster });
         continue;
       }
       // The Service port the Gateway server binds to, on any candidate Service.
-      let bound: { svc: KubeObject; p: SvcPort; how: 'port' | 'targetPort' } | undefined;
+      let bound: { svc: KubeObject; p: ServicePortRef; how: 'port' | 'targetPort' } | undefined;
       for (const svc of candidates) {
         const ps = portsOf(svc);
         const byPort = ps.find((p) => p.port === listen);
@@ -101,22 +89,14 @@ export const gatewayServiceCheck: Check = {
         const byTarget = ps.find((p) => Number(p.targetPort) === listen);
         if (byTarget && !bound) bound = { svc, p: byTarget, how: 'targetPort' };
       }
-      const all = candidates.map((svc) => `${ref(svc)} [${portsOf(svc).map(showPort).join(', ')}]`).join('; ');
       // SPC141: Gateway server port vs the Service.
-      const rendered = [...serverPorts].sort().join(', ') || String(listen);
       if (!bound) {
         const nodePort = candidates.flatMap(portsOf).find((p) => p.nodePort === listen);
-        r.add('fail', 'SPC141', `the rendered Gateway server port ${rendered} is neither a port nor a target port of ${all}${nodePort ? `; it is the NodePort of Service port ${nodePort.port}` : ''}: istiod will use it as a container port the gateway does not listen on`, {
-          cluster,
-          hint: `set spec.gateway.listenPort on MeshCluster ${cluster} to the Service port the gateway serves mTLS on${nodePort ? ` (${nodePort.port})` : ''}, keeping spec.gateway.port the port other clusters dial`,
-        });
-      } else if (bound.how === 'port') {
-        r.add('pass', 'SPC141', `Gateway server port ${listen} is port ${showPort(bound.p)} of ${ref(bound.svc)}: istiod listens on target port ${bound.p.targetPort ?? bound.p.port}`, { cluster });
+        // (the server ports in the order the text has always listed them: sorted as strings)
+        const serverPortList = [...serverPorts].sort();
+        r.finding('fail', 'SPC141', { result: 'unbound', cluster, serverPorts: serverPortList, listenPort: listen, services: candidates.map((svc) => ({ service: ref(svc), ports: portsOf(svc) })), ...(nodePort ? { nodePortOf: nodePort.port } : {}) }, { cluster });
       } else {
-        r.add('warn', 'SPC141', `Gateway server port ${listen} is no port of ${ref(bound.svc)} but the target port of its port ${bound.p.port}: istiod uses it as the container port, which works, but breaks if the chart changes the mapping`, {
-          cluster,
-          hint: `set spec.gateway.listenPort: ${bound.p.port} on MeshCluster ${cluster} (the Service port; istiod translates it to ${listen})`,
-        });
+        r.finding(bound.how === 'port' ? 'pass' : 'warn', 'SPC141', { result: bound.how, cluster, listenPort: listen, service: ref(bound.svc), port: bound.p }, { cluster });
       }
       // SPC140 + SPC142: the dialed port and address.
       const svc = bound?.svc ?? candidates[0]!;
@@ -129,42 +109,33 @@ export const gatewayServiceCheck: Check = {
       const ports = bound ? [bound.p] : portsOf(svc);
       const viaNodePort = ports.find((p) => p.nodePort === gw.port);
       const viaPort = ports.find((p) => p.port === gw.port);
-      const where = `${gw.address}:${gw.port}`;
+      const service = ref(svc);
+      const dial = { address: gw.address, port: gw.port };
       if (!viaNodePort && !(viaPort && (type === 'LoadBalancer' || externalIPs.length > 0 || type === 'ClusterIP'))) {
-        r.add('fail', 'SPC140', `MeshCluster ${cluster} says other clusters dial port ${gw.port}, but ${ref(svc)} (${type}) exposes ${ports.map(showPort).join(', ')}${bound ? ` for Gateway port ${listen}` : ''}`, {
-          cluster,
-          object: ref(svc),
-          hint: type === 'LoadBalancer' ? `set spec.gateway.port: ${ports[0]?.port ?? '?'} on MeshCluster ${cluster}` : `set spec.gateway.port on MeshCluster ${cluster} to ${ports[0]?.nodePort !== undefined ? `the NodePort ${ports[0].nodePort}` : 'an exposed port'} (or make ${ref(svc)} a LoadBalancer/NodePort Service)`,
-        });
+        r.finding('fail', 'SPC140', { result: 'portNotExposed', cluster, port: gw.port, service, type, ports, ...(bound ? { listenPort: listen } : {}) }, { cluster, object: service });
         continue;
       }
-      r.add('pass', 'SPC140', `${ref(svc)} (${type}) exposes port ${gw.port}${viaNodePort ? ` as the NodePort of port ${viaNodePort.port}` : ''}`, { cluster, object: ref(svc) });
+      r.finding('pass', 'SPC140', { result: 'exposed', cluster, port: gw.port, service, type, ...(viaNodePort ? { nodePortOf: viaNodePort.port } : {}) }, { cluster, object: service });
       if (viaNodePort) {
         if (f.nodes.error !== undefined) {
-          r.add('warn', 'SPC142', `nodes could not be read (${f.nodes.error}): ${gw.address} is unverified as a node address for NodePort ${gw.port}`, { cluster, hint: 'grant list on nodes, or check by hand: kubectl get nodes -o wide' });
+          r.finding('warn', 'SPC142', { result: 'nodesUnreadable', cluster, error: f.nodes.error, ...dial }, { cluster });
         } else if (nodeAddresses(f.nodes.items).has(gw.address)) {
-          r.add('pass', 'SPC142', `other clusters dial ${where}: ${gw.address} is a node address`, { cluster });
+          r.finding('pass', 'SPC142', { result: 'nodeAddress', cluster, ...dial }, { cluster });
         } else if (lbIngress.includes(gw.address)) {
-          r.add('warn', 'SPC142', `${gw.address} is the load balancer of ${ref(svc)}, but ${gw.port} is its NodePort: dial ${gw.address}:${viaNodePort.port} instead`, { cluster, hint: `set spec.gateway.port: ${viaNodePort.port} on MeshCluster ${cluster}` });
+          r.finding('warn', 'SPC142', { result: 'loadBalancerNodePort', cluster, ...dial, service, servicePort: viaNodePort.port }, { cluster });
         } else {
-          r.add('warn', 'SPC142', `${gw.address} is not an address of any node${f.nodes.items.length === 0 ? ' (no Nodes listed)' : ''}: fine only if something in front of the nodes forwards ${where} to NodePort ${gw.port}`, {
-            cluster,
-            hint: `set spec.gateway.address on MeshCluster ${cluster} to a node address other clusters can route to (kubectl get nodes -o wide)`,
-          });
+          r.finding('warn', 'SPC142', { result: 'notANode', cluster, ...dial, nodes: f.nodes.items.length }, { cluster });
         }
       } else if (type === 'LoadBalancer' || externalIPs.length > 0) {
-        if (lbIngress.includes(gw.address) || externalIPs.includes(gw.address)) r.add('pass', 'SPC142', `other clusters dial ${where}: the ${lbIngress.includes(gw.address) ? 'load balancer address' : 'external IP'} of ${ref(svc)}`, { cluster });
-        else if (lbIngress.length === 0 && externalIPs.length === 0) r.add('fail', 'SPC142', `${ref(svc)} has no load balancer address yet: nothing answers at ${where}`, { cluster, hint: `kubectl -n ${svc.metadata.namespace} describe svc ${svc.metadata.name} (is a load balancer controller running?)` });
-        else r.add('fail', 'SPC142', `MeshCluster ${cluster} says other clusters dial ${gw.address}, but ${ref(svc)} is exposed at ${[...lbIngress, ...externalIPs].join(', ')}`, { cluster, hint: `set spec.gateway.address: ${lbIngress[0] ?? externalIPs[0]} on MeshCluster ${cluster}` });
+        if (lbIngress.includes(gw.address) || externalIPs.includes(gw.address)) r.finding('pass', 'SPC142', { result: lbIngress.includes(gw.address) ? 'loadBalancer' : 'externalIP', cluster, ...dial, service }, { cluster });
+        else if (lbIngress.length === 0 && externalIPs.length === 0) r.finding('fail', 'SPC142', { result: 'noLoadBalancerAddress', cluster, ...dial, service, serviceNamespace: svc.metadata.namespace ?? '', serviceName: svc.metadata.name }, { cluster });
+        else r.finding('fail', 'SPC142', { result: 'addressMismatch', cluster, address: gw.address, service, exposedAt: [...lbIngress, ...externalIPs] }, { cluster });
       } else {
         const clusterIP = typeof sp['clusterIP'] === 'string' ? sp['clusterIP'] : '';
-        r.add(gw.address === clusterIP ? 'warn' : 'fail', 'SPC142', `${ref(svc)} is a ClusterIP Service${gw.address === clusterIP ? ` and ${gw.address} its cluster IP: reachable only from inside this cluster's network` : `: ${where} is not where it is exposed`}`, {
-          cluster,
-          hint: `expose the gateway with type LoadBalancer or NodePort and point spec.gateway on MeshCluster ${cluster} at that address and port`,
-        });
+        r.finding(gw.address === clusterIP ? 'warn' : 'fail', 'SPC142', { result: 'clusterIP', cluster, ...dial, service, isClusterIP: gw.address === clusterIP }, { cluster });
       }
     }
-    if (r.out.length === 0) r.add('skip', 'SPC140', 'no reachable receiving cluster');
+    if (r.out.length === 0) r.finding('skip', 'SPC140', { result: 'noReceiver' });
     return r.out;
   },
 };

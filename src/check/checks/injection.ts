@@ -21,49 +21,38 @@ export const injectionCheck: Check = {
           const ns = f.namespaces.items.find((n) => n.metadata.name === c.serviceNamespace);
           const labels = ns?.metadata.labels ?? {};
           const svcRef = `Service/${c.serviceNamespace}/${c.serviceName}`;
+          const where = { cluster: c.cluster, namespace: c.serviceNamespace, service: c.serviceName };
           if (f.namespaces.error === undefined && !ns) {
-            r.add('fail', 'SPC150', `namespace ${c.serviceNamespace} does not exist`, { cluster: c.cluster, object: `Namespace/${c.serviceNamespace}`, hint: `create it and deploy ${c.serviceName} there, or fix MeshWorkload for cluster ${c.cluster}` });
+            r.finding('fail', 'SPC150', { result: 'noNamespace', ...where }, { cluster: c.cluster, object: `Namespace/${c.serviceNamespace}` });
             return;
           }
           if (labels['istio.io/dataplane-mode'] === 'ambient') {
-            r.add('fail', 'SPC151', `namespace ${c.serviceNamespace} is in ambient mode (istio.io/dataplane-mode=ambient): ztunnel and waypoints ignore Spillway's EnvoyFilter, so ${v.globalHost} gets no aggregate cluster here`, {
-              cluster: c.cluster,
-              object: ref(ns!),
-              hint: `run ${c.serviceName} and its callers with sidecars: kubectl label ns ${c.serviceNamespace} istio.io/dataplane-mode- istio-injection=enabled, then restart the pods`,
-            });
+            r.finding('fail', 'SPC151', { result: 'ambientNamespace', ...where, globalHost: v.globalHost }, { cluster: c.cluster, object: ref(ns!) });
             return;
           }
           const nsInjects = labels['istio-injection'] === 'enabled' || (labels['istio.io/rev'] !== undefined && labels['istio-injection'] !== 'disabled');
           const { service, pods } = podsOf(f, c.serviceNamespace, c.serviceName);
           const ambientPods = pods.filter((p) => p.metadata.labels?.['istio.io/dataplane-mode'] === 'ambient');
           if (ambientPods.length > 0) {
-            r.add('fail', 'SPC151', `${ambientPods.length} pod(s) of ${svcRef} are enrolled in ambient mode: ${ambientPods.slice(0, 3).map((p) => p.metadata.name).join(', ')}`, { cluster: c.cluster, object: svcRef, hint: 'remove the istio.io/dataplane-mode label from those pods and inject sidecars' });
+            r.finding('fail', 'SPC151', { result: 'ambientPods', ...where, count: ambientPods.length, pods: ambientPods.slice(0, 3).map((p) => p.metadata.name) }, { cluster: c.cluster, object: svcRef });
           }
           const without = pods.filter((p) => !hasSidecar(p));
           const podsKnown = f.pods.error === undefined && service !== undefined;
           if (podsKnown && without.length > 0) {
-            r.add('fail', 'SPC150', `${without.length} of ${pods.length} pod(s) of ${svcRef} have no istio-proxy sidecar: ${without.slice(0, 5).map((p) => p.metadata.name).join(', ')}${nsInjects ? ' (the namespace injects: restart them)' : ''}`, {
-              cluster: c.cluster,
-              object: svcRef,
-              hint: nsInjects ? `kubectl -n ${c.serviceNamespace} rollout restart deploy` : `kubectl label ns ${c.serviceNamespace} istio-injection=enabled, then kubectl -n ${c.serviceNamespace} rollout restart deploy`,
-            });
+            r.finding('fail', 'SPC150', { result: 'podsWithoutSidecar', ...where, without: without.length, pods: pods.length, names: without.slice(0, 5).map((p) => p.metadata.name), namespaceInjects: nsInjects }, { cluster: c.cluster, object: svcRef });
           } else if (labels['istio-injection'] === 'disabled' && !(podsKnown && pods.length > 0)) {
-            r.add('fail', 'SPC150', `namespace ${c.serviceNamespace} has istio-injection=disabled`, { cluster: c.cluster, object: `Namespace/${c.serviceNamespace}`, hint: `kubectl label ns ${c.serviceNamespace} istio-injection=enabled --overwrite, then restart the pods` });
+            r.finding('fail', 'SPC150', { result: 'injectionDisabled', cluster: c.cluster, namespace: c.serviceNamespace }, { cluster: c.cluster, object: `Namespace/${c.serviceNamespace}` });
           } else if (nsInjects || (podsKnown && pods.length > 0)) {
-            const how = nsInjects ? (labels['istio-injection'] === 'enabled' ? 'istio-injection=enabled' : `istio.io/rev=${labels['istio.io/rev']}`) : 'pods injected individually';
-            r.add('pass', 'SPC150', `namespace ${c.serviceNamespace} injects sidecars (${how})${podsKnown ? `; ${pods.length} pod(s) of ${c.serviceName} all have one` : ''}`, { cluster: c.cluster, object: svcRef });
+            const by = nsInjects ? (labels['istio-injection'] === 'enabled' ? 'label' : 'revision') : 'pods';
+            r.finding('pass', 'SPC150', { result: 'injects', ...where, by, ...(by === 'revision' ? { revision: labels['istio.io/rev'] ?? '' } : {}), ...(podsKnown ? { pods: pods.length } : {}) }, { cluster: c.cluster, object: svcRef });
           } else {
             const why = unreadable(f.pods, 'pods');
-            r.add(why ? 'warn' : 'fail', 'SPC150', `namespace ${c.serviceNamespace} has no injection label (istio-injection=enabled or istio.io/rev)${why ? ` and ${why}` : service ? `, and ${c.serviceName} has no pods` : `, and there is no Service ${c.serviceName}`}`, {
-              cluster: c.cluster,
-              object: `Namespace/${c.serviceNamespace}`,
-              hint: `kubectl label ns ${c.serviceNamespace} istio-injection=enabled (or istio.io/rev=<revision>), then restart the pods`,
-            });
+            r.finding(why ? 'warn' : 'fail', 'SPC150', { result: 'noInjectionLabel', ...where, ...(why ? { podsUnreadable: why } : {}), serviceExists: service !== undefined }, { cluster: c.cluster, object: `Namespace/${c.serviceNamespace}` });
           }
         });
       }
     }
-    if (r.out.length === 0) r.add('skip', 'SPC150', 'no reachable cluster runs a failover service');
+    if (r.out.length === 0) r.finding('skip', 'SPC150', { result: 'noService' });
     return r.out;
   },
 };

@@ -61,21 +61,18 @@ export const istioInstalledCheck: Check = {
       // SPC101: the API.
       const served = f.istioApi.versions;
       if (f.istioApi.error !== undefined || Object.keys(served).length === 0) {
-        r.add('fail', 'SPC101', `Istio's API (networking.istio.io) is not served${f.istioApi.error ? `: ${f.istioApi.error}` : ''}`, { cluster: name, hint: 'install Istio (its CRDs and istiod) in this cluster' });
+        r.finding('fail', 'SPC101', { result: 'notServed', cluster: name, ...(f.istioApi.error ? { error: f.istioApi.error } : {}) }, { cluster: name });
       } else {
         const want = profile?.networkingApiVersion.split('/')[1];
-        const missing: string[] = [];
+        const missing: { kind: string; version: string }[] = [];
         for (const k of OUTPUT_KINDS) {
           const v = k.kind === 'EnvoyFilter' ? 'v1alpha3' : want;
-          if (v && !served[v]?.includes(k.plural)) missing.push(`${k.kind} ${v}`);
+          if (v && !served[v]?.includes(k.plural)) missing.push({ kind: k.kind, version: v });
         }
-        const versions = Object.keys(served).sort().join(', ');
+        const versions = Object.keys(served).sort();
         if (missing.length > 0) {
-          r.add('fail', 'SPC101', `Istio's API does not serve ${missing.join(', ')}, which the ${profile?.name ?? '?'} output profile writes (served versions: ${versions})`, {
-            cluster: name,
-            hint: `set spec.istio.version on MeshCluster ${name} to the Istio version this cluster runs, or install Istio's CRDs of that version`,
-          });
-        } else r.add('pass', 'SPC101', `Istio's API serves every kind Spillway writes (networking.istio.io ${versions})`, { cluster: name });
+          r.finding('fail', 'SPC101', { result: 'missingKinds', cluster: name, missing, ...(profile ? { profile: profile.name } : {}), versions }, { cluster: name });
+        } else r.finding('pass', 'SPC101', { result: 'served', cluster: name, versions }, { cluster: name });
       }
 
       // SPC102: istiod, version, profile.
@@ -83,40 +80,31 @@ export const istioInstalledCheck: Check = {
       const rootNs = rootNamespace(mc);
       if (!det.version) {
         if (det.error !== undefined && !det.found) {
-          r.add('warn', 'SPC102', `could not tell which Istio version runs: Deployments and Pods in ${rootNs} could not be read (${det.error}) and the mesh ConfigMap carries no version label`, {
-            cluster: name,
-            hint: `grant get/list on deployments and pods in ${rootNs}, or set spec.istio.version on MeshCluster ${name} and check it by hand: kubectl -n ${rootNs} get deploy istiod -o jsonpath='{.spec.template.spec.containers[0].image}'`,
-          });
+          r.finding('warn', 'SPC102', { result: 'versionUnreadable', cluster: name, rootNamespace: rootNs, error: det.error }, { cluster: name });
         } else if (!det.found) {
-          r.add('fail', 'SPC102', `no istiod Deployment or pod in ${rootNs}`, { cluster: name, hint: `install Istio, or set spec.istio.rootNamespace on MeshCluster ${name} if its control plane lives elsewhere` });
-        } else r.add('warn', 'SPC102', `istiod found in ${rootNs} but its version could not be read from its image tag or labels`, { cluster: name, hint: `set spec.istio.version on MeshCluster ${name} to the version it runs` });
+          r.finding('fail', 'SPC102', { result: 'notFound', cluster: name, rootNamespace: rootNs }, { cluster: name });
+        } else r.finding('warn', 'SPC102', { result: 'noVersion', cluster: name, rootNamespace: rootNs }, { cluster: name });
         continue;
       }
-      const running = det.running === false ? ' (no ready replica)' : '';
-      const actual = profileFor(det.version);
-      const said = declared ? `spec.istio.version ${declared}` : 'no spec.istio.version (modern assumed)';
+      const version = det.version;
+      const source = det.source ?? '';
+      const actual = profileFor(version);
       if (det.running === false) {
-        r.add('fail', 'SPC102', `istiod ${det.version} (${det.source}) has no ready replica`, { cluster: name, hint: `kubectl -n ${rootNs} describe ${det.source?.split('/')[0]?.toLowerCase() ?? 'deploy'} ${det.source?.split('/').pop() ?? 'istiod'}` });
+        r.finding('fail', 'SPC102', { result: 'notReady', cluster: name, rootNamespace: rootNs, version, source }, { cluster: name });
         continue;
       }
       if (!actual) {
-        r.add('fail', 'SPC102', `Istio ${det.version} (${det.source}) is older than 1.5: no aggregate clusters through EnvoyFilter`, { cluster: name, hint: 'upgrade Istio to 1.5 or later (1.22+ for the modern profile)' });
-      } else if (hasAggregateCrashBug(det.version)) {
-        r.add('fail', 'SPC102', `Istio ${det.version} (${det.source}): sidecars of 1.8.0 to 1.8.2 can crash on aggregate-cluster EnvoyFilters (istio/istio#28620)`, { cluster: name, hint: 'upgrade Istio to 1.8.3 or later' });
+        r.finding('fail', 'SPC102', { result: 'tooOld', cluster: name, version, source }, { cluster: name });
+      } else if (hasAggregateCrashBug(version)) {
+        r.finding('fail', 'SPC102', { result: 'crashBug', cluster: name, version, source }, { cluster: name });
       } else if (profile && actual.name !== profile.name) {
-        r.add('fail', 'SPC102', `Istio ${det.version} runs (${det.source}), which needs the ${actual.name} output profile, but MeshCluster ${name} has ${said}, which renders the ${profile.name} profile`, {
-          cluster: name,
-          hint: `set spec.istio.version: "${det.version.split('.').slice(0, 2).join('.')}" on MeshCluster ${name}`,
-        });
+        r.finding('fail', 'SPC102', { result: 'profileMismatch', cluster: name, version, source, needs: actual.name, ...(declared ? { declared } : {}), renders: profile.name }, { cluster: name });
       } else {
         const dv = declared ? parseIstioVersion(declared) : undefined;
-        const av = parseIstioVersion(det.version.split('.').slice(0, 3).join('.'));
+        const av = parseIstioVersion(version.split('.').slice(0, 3).join('.'));
         if (declared && dv && av && dv.minor !== av.minor) {
-          r.add('warn', 'SPC102', `Istio ${det.version}${running} runs (${det.source}); MeshCluster ${name} says ${declared}: same ${actual.name} output profile, but keep them equal`, {
-            cluster: name,
-            hint: `set spec.istio.version: "${det.version.split('.').slice(0, 2).join('.')}" on MeshCluster ${name}`,
-          });
-        } else r.add('pass', 'SPC102', `Istio ${det.version} (${det.source}): ${actual.name} output profile, as MeshCluster ${name} selects (${said})`, { cluster: name });
+          r.finding('warn', 'SPC102', { result: 'versionDiffers', cluster: name, version, source, declared, profile: actual.name }, { cluster: name });
+        } else r.finding('pass', 'SPC102', { result: 'matches', cluster: name, version, source, profile: actual.name, ...(declared ? { declared } : {}) }, { cluster: name });
       }
     }
     return r.out;

@@ -4,6 +4,7 @@
  * talk (a client and each of its remote tiers) to share a root. Compared by SHA-256 fingerprint of the
  * certificates in each cluster's `istio-ca-root-cert` ConfigMap.
  */
+import type { RootCertRef } from '../../api/messages.ts';
 import type { Check, RootCert } from '../types.ts';
 import { meshCluster, results, rootNamespace, serviceViews } from '../view.ts';
 
@@ -34,11 +35,11 @@ export const rootOfTrustCheck: Check = {
       const sources = Object.entries(f.roots).filter((e): e is [string, NonNullable<(typeof e)[1]>] => e[1] !== undefined);
       const bad = sources.find(([, t]) => t.error !== undefined);
       if (sources.length === 0) {
-        r.add('fail', 'SPC130', `no istio-ca-root-cert ConfigMap found (looked in ${[rootNs, ...Object.keys(f.roots).filter((n) => n !== rootNs)].join(', ')}): is istiod running?`, { cluster: name, hint: 'istiod writes istio-ca-root-cert into every namespace; check that it runs and can write ConfigMaps' });
+        r.finding('fail', 'SPC130', { result: 'noRoot', cluster: name, lookedIn: [rootNs, ...Object.keys(f.roots).filter((n) => n !== rootNs)] }, { cluster: name });
         continue;
       }
       if (bad) {
-        r.add('fail', 'SPC130', `${bad[1].source} holds no readable root certificate: ${bad[1].error}`, { cluster: name, object: bad[1].source, hint: 'check the cacerts Secret istiod signs with (Istio\'s "plug in CA certificates" task)' });
+        r.finding('fail', 'SPC130', { result: 'unreadable', cluster: name, source: bad[1].source, error: bad[1].error ?? '' }, { cluster: name, object: bad[1].source });
         continue;
       }
       // Namespaces of one cluster should agree (they differ only mid-rotation).
@@ -47,12 +48,12 @@ export const rootOfTrustCheck: Check = {
         const k = t.certs.map((c) => c.sha256).sort().join(',');
         sets.set(k, [...(sets.get(k) ?? []), t.source]);
       }
-      if (sets.size > 1) r.add('warn', 'SPC130', `istio-ca-root-cert differs between namespaces (${[...sets.values()].map((v) => v.join(' + ')).join(' vs ')}): a root rotation is under way or istiod has not caught up`, { cluster: name, hint: 'wait for istiod to rewrite the ConfigMaps, then run check again' });
+      if (sets.size > 1) r.finding('warn', 'SPC130', { result: 'rotating', cluster: name, groups: [...sets.values()] }, { cluster: name });
       const union = new Map<string, RootCert>();
       for (const [, t] of sources) for (const c of t.certs) union.set(c.sha256, c);
       roots.set(name, [...union.values()]);
     }
-    const describe = (certs: RootCert[]): string => certs.map((c) => `${c.subject} ${c.sha256.slice(0, 23)}`).join('; ');
+    const refs = (certs: RootCert[]): RootCertRef[] => certs.map((c) => ({ subject: c.subject, sha256: c.sha256 }));
     let failed = false;
     for (const [a, b] of [...pairs.values()].sort((x, y) => (x.join() < y.join() ? -1 : 1))) {
       const ra = roots.get(a);
@@ -61,18 +62,16 @@ export const rootOfTrustCheck: Check = {
       const shared = ra.filter((c) => rb.some((d) => d.sha256 === c.sha256));
       if (shared.length === 0) {
         failed = true;
-        r.add('fail', 'SPC130', `clusters ${a} and ${b} have different roots of trust (${a}: ${describe(ra)}; ${b}: ${describe(rb)}): ISTIO_MUTUAL between them fails the TLS handshake, so spill-over between them fails`, {
-          clusters: [a, b],
-          hint: 'give every cluster\'s istiod intermediate certificates from one root (Istio\'s "plug in CA certificates" task: a cacerts Secret in istio-system), then restart istiod and the workloads',
-        });
+        r.finding('fail', 'SPC130', { result: 'different', clusters: [a, b], roots: [refs(ra), refs(rb)] }, { clusters: [a, b] });
       }
     }
     if (!failed && roots.size > 0) {
       const all = [...roots.values()].flat();
       const common = [...new Map(all.map((c) => [c.sha256, c])).values()].filter((c) => [...roots.values()].every((set) => set.some((d) => d.sha256 === c.sha256)));
-      r.add('pass', 'SPC130', `${roots.size} cluster(s) share a root of trust${common.length > 0 ? `: ${describe(common)}` : ' pairwise'}`, { clusters: [...roots.keys()].sort() });
+      const clusters = [...roots.keys()].sort();
+      r.finding('pass', 'SPC130', { result: 'shared', clusters, common: refs(common) }, { clusters });
     }
-    if (r.out.length === 0) r.add('skip', 'SPC130', 'no ISTIO_MUTUAL spill-over between reachable clusters');
+    if (r.out.length === 0) r.finding('skip', 'SPC130', { result: 'noMutualSpillover' });
     return r.out;
   },
 };

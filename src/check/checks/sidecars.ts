@@ -36,7 +36,7 @@ export const sidecarsCheck: Check = {
         if (!f || f.unreachable !== undefined) continue;
         const why = unreadable(f.sidecars, 'Sidecars');
         if (why) {
-          r.add('warn', 'SPC162', `${why}: visibility of ${v.globalHost} is unverified`, { cluster: c.cluster, services: [v.ref], hint: 'grant list on sidecars.networking.istio.io' });
+          r.finding('warn', 'SPC162', { result: 'unreadable', cluster: c.cluster, why, host: v.globalHost }, { cluster: c.cluster, services: [v.ref] });
           continue;
         }
         const h = clientHosts(c, v.globalHost);
@@ -51,17 +51,13 @@ export const sidecarsCheck: Check = {
           if (missing.length === 0) continue;
           hiding++;
           const selector = spec(sc)['workloadSelector'];
-          const scope = isRecord(selector) ? `pods it selects in ${scNs}` : scNs === rootNs ? 'every namespace without a Sidecar of its own (mesh-wide default)' : `every pod in ${scNs}`;
-          r.add(v.clientSelector || isRecord(selector) ? 'warn' : 'fail', 'SPC162', `${ref(sc)} (egress hosts ${hosts.join(', ')}) hides ${missing.join(', ')} from ${scope}: those callers get no aggregate cluster for ${v.globalHost}`, {
-            cluster: c.cluster, services: [v.ref],
-            object: ref(sc),
-            hint: `add "${c.serviceNamespace}/*" (or ${missing.map((m) => `"${c.serviceNamespace}/${m}"`).join(', ')}) to its egress hosts`,
-          });
+          const scope = isRecord(selector) ? 'selected' : scNs === rootNs ? 'meshDefault' : 'namespace';
+          r.finding(v.clientSelector || isRecord(selector) ? 'warn' : 'fail', 'SPC162', { result: 'hides', cluster: c.cluster, sidecar: ref(sc), egressHosts: hosts, missing, scope, sidecarNamespace: scNs, globalHost: v.globalHost, serviceNamespace: c.serviceNamespace }, { cluster: c.cluster, services: [v.ref], object: ref(sc) });
         }
-        if (hiding === 0) r.add('pass', 'SPC162', `no Sidecar hides ${needed.join(', ')}`, { cluster: c.cluster, services: [v.ref] });
+        if (hiding === 0) r.finding('pass', 'SPC162', { result: 'none', cluster: c.cluster, hosts: needed }, { cluster: c.cluster, services: [v.ref] });
       }
     }
-    if (r.out.length === 0) r.add('skip', 'SPC162', 'no reachable client cluster');
+    if (r.out.length === 0) r.finding('skip', 'SPC162', { result: 'noClient' });
     return r.out;
   },
 };

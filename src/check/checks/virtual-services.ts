@@ -29,7 +29,7 @@ export const virtualServicesCheck: Check = {
         if (!f || f.unreachable !== undefined) continue;
         const why = unreadable(f.virtualServices, 'VirtualServices');
         if (why) {
-          r.add('warn', 'SPC161', `${why}: user routes for ${v.globalHost} are unverified`, { cluster: c.cluster, services: [v.ref], hint: 'grant list on virtualservices.networking.istio.io' });
+          r.finding('warn', 'SPC161', { result: 'unreadable', cluster: c.cluster, why, host: v.globalHost }, { cluster: c.cluster, services: [v.ref] });
           continue;
         }
         const h = clientHosts(c, v.globalHost);
@@ -46,21 +46,17 @@ export const virtualServicesCheck: Check = {
           const mesh = gateways.length === 0 || gateways.includes('mesh');
           const elsewhere = destinations(vs).filter((d) => !watched.includes(d));
           if (mesh && c.roles.includes('client') && elsewhere.length > 0) {
-            r.add('fail', 'SPC161', `${ref(vs)} routes ${hit.join(', ')} to ${[...new Set(elsewhere)].join(', ')}: client sidecars follow it instead of the aggregate, so requests never fail over`, {
-              cluster: c.cluster, services: [v.ref],
-              object: ref(vs),
-              hint: `remove ${hit.join(', ')} from its hosts (Spillway's aggregate already routes the global host), or route to ${v.globalHost} itself`,
-            });
+            r.finding('fail', 'SPC161', { result: 'routesElsewhere', cluster: c.cluster, virtualService: ref(vs), hosts: hit, to: [...new Set(elsewhere)], globalHost: v.globalHost }, { cluster: c.cluster, services: [v.ref], object: ref(vs) });
           } else if (!mesh && gateways.some((g) => g.endsWith(`${v.globalHost}-gw`))) {
-            r.add('fail', 'SPC161', `${ref(vs)} binds to Spillway's gateway for ${hit.join(', ')} as well: the receiving gateway merges two VirtualServices for one host in an order you do not control`, { cluster: c.cluster, services: [v.ref], object: ref(vs), hint: `delete ${ref(vs)} or drop ${v.globalHost} from its hosts` });
+            r.finding('fail', 'SPC161', { result: 'bindsGateway', cluster: c.cluster, virtualService: ref(vs), hosts: hit, globalHost: v.globalHost }, { cluster: c.cluster, services: [v.ref], object: ref(vs) });
           } else {
-            r.add('warn', 'SPC161', `${ref(vs)} also names ${hit.join(', ')}${mesh ? '' : ` (gateways ${gateways.join(', ')})`}`, { cluster: c.cluster, services: [v.ref], object: ref(vs), hint: 'keep routes for Spillway\'s hosts in Spillway\'s objects only' });
+            r.finding('warn', 'SPC161', { result: 'alsoNames', cluster: c.cluster, virtualService: ref(vs), hosts: hit, ...(mesh ? {} : { gateways }) }, { cluster: c.cluster, services: [v.ref], object: ref(vs) });
           }
         }
-        if (!found) r.add('pass', 'SPC161', `no user VirtualService for ${watched.join(', ')}`, { cluster: c.cluster, services: [v.ref] });
+        if (!found) r.finding('pass', 'SPC161', { result: 'none', cluster: c.cluster, hosts: watched }, { cluster: c.cluster, services: [v.ref] });
       }
     }
-    if (r.out.length === 0) r.add('skip', 'SPC161', 'no reachable cluster runs a failover service');
+    if (r.out.length === 0) r.finding('skip', 'SPC161', { result: 'noService' });
     return r.out;
   },
 };
