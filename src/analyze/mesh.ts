@@ -13,6 +13,7 @@ interface MeshClaims {
   derived: string;
   /** The plan with its address set, as last returned (kept while the address stays). */
   placed?: FailoverPlan;
+  sig?: string;
 }
 const claimsOf = new WeakMap<FailoverPlan, MeshClaims>();
 
@@ -27,6 +28,22 @@ function claims(p: FailoverPlan): MeshClaims {
     claimsOf.set(p, c);
   }
   return c;
+}
+
+/**
+ * Everything checkMesh reads of a plan, as one string: two plans with the same signature at the same place in the
+ * order meet the same outcome (hosts and service keys as sets: the order they are claimed in changes nothing).
+ */
+export function meshSignature(p: FailoverPlan): string {
+  const c = claims(p);
+  return (c.sig ??= JSON.stringify([p.globalHost, [...c.hosts].sort(), [...c.services].sort(), p.fs.spec.address ?? null]));
+}
+
+/** The plan with its address set, as checkMesh returns a survivor (the same object while plan and address stay). */
+export function placed(p: FailoverPlan, address: string): FailoverPlan {
+  const c = claims(p);
+  if (c.placed?.address !== address) c.placed = { ...p, address };
+  return c.placed;
 }
 
 /** Returns the plans that survive, with addresses assigned; reports the rest. Input must be oldest first. */
@@ -72,9 +89,7 @@ export function checkMesh(plans: readonly FailoverPlan[], r: Reporter): Failover
       return;
     }
     if (o.moved) r.report('SPW115', p.ref, { from: o.moved.from, host: p.globalHost, owner: o.moved.takenBy, address: o.address });
-    const c = claims(p);
-    if (c.placed?.address !== o.address) c.placed = { ...p, address: o.address };
-    survivors.push(c.placed);
+    survivors.push(placed(p, o.address));
   });
   return survivors;
 }

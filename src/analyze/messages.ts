@@ -47,15 +47,18 @@ export class Reporter {
    * kinds; within a kind by object, then level, code and text.
    */
   sorted(): Message[] {
-    return [...this.messages].sort(
-      (a, b) =>
-        kindRank(a.object) - kindRank(b.object) ||
-        cmp(a.object, b.object) ||
-        LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level] ||
-        cmp(a.code, b.code) ||
-        cmp(a.message, b.message),
-    );
+    return [...this.messages].sort(compareMessages);
   }
+}
+
+/** The order of `Reporter.sorted`: by object (see `compareMessageObjects`), then level, code and text. */
+export function compareMessages(a: Message, b: Message): number {
+  return compareMessageObjects(a.object, b.object) || LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level] || cmp(a.code, b.code) || cmp(a.message, b.message);
+}
+
+/** Objects in message order: document positions, then MeshClusters, MeshWorkloads, FailoverServices, other kinds; then by name. */
+export function compareMessageObjects(a: string, b: string): number {
+  return kindRank(a) - kindRank(b) || cmp(a, b);
 }
 
 const KIND_RANK: Record<string, number> = { MeshCluster: 1, MeshWorkload: 2, FailoverService: 3 };

@@ -215,7 +215,7 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
 }
 
 /** Oldest first by creationTimestamp; objects without one (offline drafts) after those with one; 0 on a tie. */
-function byTimestamp(a: KubeObject, b: KubeObject): number {
+export function byTimestamp(a: KubeObject, b: KubeObject): number {
   const ta = a.metadata.creationTimestamp ?? '';
   const tb = b.metadata.creationTimestamp ?? '';
   if (ta && tb && ta !== tb) return cmp(ta, tb);

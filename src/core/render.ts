@@ -3,20 +3,20 @@
  * per-service checks -> plans -> mesh-wide checks -> translation -> objects per cluster. Validation is this same
  * run with the objects thrown away, so the two can never disagree. Pure: no I/O.
  */
-import type { KubeObject } from '../api/types.ts';
+import type { FailoverService, KubeObject, MeshCluster, MeshWorkload, MeshWorkloadGrant } from '../api/types.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
-import { Reporter, cmp } from '../analyze/messages.ts';
+import { Reporter, cmp, compareMessageObjects, compareMessages } from '../analyze/messages.ts';
 import { objectRef } from '../model/naming.ts';
 import { globalHostOf } from '../analyze/checks/hostname.ts';
 import type { Message } from '../analyze/messages.ts';
-import { buildSnapshot } from '../analyze/snapshot.ts';
+import { buildSnapshot, byTimestamp } from '../analyze/snapshot.ts';
 import type { SnapshotCache, SourcedDocument } from '../analyze/snapshot.ts';
 import type { RenderPolicy, Snapshot } from '../model/snapshot.ts';
 import { DEFAULT_POLICY } from '../model/snapshot.ts';
 import { resolveContext } from '../model/context.ts';
 import type { FailoverContext } from '../model/context.ts';
 import { CHECKS } from '../analyze/checks/index.ts';
-import { checkMesh } from '../analyze/mesh.ts';
+import { checkMesh, meshSignature, placed } from '../analyze/mesh.ts';
 import { translatePlan } from '../translate/index.ts';
 import { buildPlan } from '../model/plan.ts';
 import type { FailoverPlan } from '../model/plan.ts';
@@ -46,6 +46,14 @@ export interface DetailedRenderResult extends RenderResult {
    * first. The same objects as `clusters`, grouped by owner; `clusters` is sorted from these on first access.
    */
   blocks: ReadonlyMap<string, readonly RenderBlock[]>;
+  /** The refs of the services that exist and are not accepted, when the render kept them (renders with a cache). */
+  notAccepted?: ReadonlySet<string>;
+  /**
+   * Set by a render made as the difference from an earlier one (`since`, a render with the same cache): every service
+   * not in `refs` has the very same RenderBlock objects (in every cluster) and ServiceOutcome as in `since`, and
+   * services came or went only if some are in `refs`. Absent: not known (compare everything).
+   */
+  changes?: { since: DetailedRenderResult; refs: ReadonlySet<string> };
 }
 
 const KIND_ORDER: Record<string, number> = { ServiceEntry: 0, DestinationRule: 1, EnvoyFilter: 2, Gateway: 3, VirtualService: 4 };
@@ -129,6 +137,10 @@ export class RenderCache {
    * a status echo) pays a pass over the document list instead of a render.
    */
   last: { docs: readonly unknown[]; policy: string; result: DetailedRenderResult } | undefined;
+  /** How many renders were made as a difference from the last one (the rest: afresh, or the very same result). */
+  incrementalRenders = 0;
+  /** @internal The state the next render is applied to as a difference (see IncrementalRender). */
+  inc: IncrementalRender | undefined;
 }
 
 function sameDocuments(a: readonly unknown[], b: readonly unknown[]): boolean {
@@ -149,18 +161,24 @@ class Claims {
   /** Makes the claims those of exactly these services' translations. */
   update(current: readonly (readonly [string, Map<string, Translated>])[]): void {
     const present = new Set(current.map(([ref]) => ref));
-    for (const [ref, old] of this.by) {
-      if (present.has(ref)) continue;
-      this.release(ref, old);
-      this.by.delete(ref);
-    }
-    for (const [ref, perCluster] of current) {
-      const old = this.by.get(ref);
-      if (old === perCluster) continue;
-      if (old) this.release(ref, old);
+    for (const ref of [...this.by.keys()]) if (!present.has(ref)) this.set(ref, undefined);
+    for (const [ref, perCluster] of current) this.set(ref, perCluster);
+  }
+
+  /** Makes the claims of `ref` those of this translation (none: undefined). */
+  set(ref: string, perCluster: Map<string, Translated> | undefined): void {
+    const old = this.by.get(ref);
+    if (old === perCluster) return;
+    if (old) this.release(ref, old);
+    if (perCluster) {
       this.claim(ref, perCluster);
       this.by.set(ref, perCluster);
-    }
+    } else this.by.delete(ref);
+  }
+
+  /** The translation `ref` claims with, if any. */
+  of(ref: string): Map<string, Translated> | undefined {
+    return this.by.get(ref);
   }
 
   clusters(): IterableIterator<string> {
@@ -220,7 +238,7 @@ class Claims {
  * Fingerprints of everything a service's checks read: the service, each listed workload and its cluster. The
  * snapshot cache hands out the same fingerprint strings while documents are unchanged, so comparing is cheap.
  */
-function dependencyKey(ctx: FailoverContext, meshKey: () => string): string[] {
+function dependencyKey(ctx: FailoverContext, meshKey: () => string, reads?: string[]): string[] {
   const fp = ctx.snapshot.fingerprints;
   const parts = [fp.get(ctx.fs) ?? ''];
   const own = ctx.fs.metadata.namespace ?? 'default';
@@ -228,23 +246,34 @@ function dependencyKey(ctx: FailoverContext, meshKey: () => string): string[] {
   for (const w of ctx.listed) {
     const [ns, name] = w.key.split('/') as [string, string];
     parts.push(w.workload ? (fp.get(w.workload) ?? '') : ctx.snapshot.rejected.has(objectRef('MeshWorkload', name, ns)) ? '!rejected' : '!missing');
+    reads?.push(`w:${w.key}`);
     if (!w.workload) {
       // A missing `<service>-<cluster>` may leave a client-only cluster (clientOnlyClusters): every cluster its name
       // could end in is read.
       for (let i = name.indexOf('-'); i >= 0; i = name.indexOf('-', i + 1)) {
         const c = ctx.snapshot.clusters.get(name.slice(i + 1));
         parts.push(c ? (fp.get(c) ?? '') : '-');
+        reads?.push(`c:${name.slice(i + 1)}`);
       }
     }
-    if (w.workload) parts.push(w.cluster ? (fp.get(w.cluster) ?? '') : ctx.snapshot.rejected.has(objectRef('MeshCluster', w.clusterName ?? '')) ? '!rejected' : '!missing');
+    if (w.workload) {
+      parts.push(w.cluster ? (fp.get(w.cluster) ?? '') : ctx.snapshot.rejected.has(objectRef('MeshCluster', w.clusterName ?? '')) ? '!rejected' : '!missing');
+      reads?.push(`c:${w.clusterName ?? ''}`);
+    }
     if (ns !== own) others.add(ns);
     const sns = w.workload?.spec.service.namespace;
     if (sns !== undefined && sns !== own) others.add(sns);
   }
   // The tenancy check reads the grants of every other namespace used; the hostname check, the mesh's cluster
   // domains and the render's host suffixes.
-  for (const ns of [...others].sort()) parts.push(`grants:${ns}:${JSON.stringify((ctx.snapshot.grants?.get(ns) ?? []).map((g) => g.spec))}`);
-  if (ctx.fs.spec.hostname !== undefined) parts.push(meshKey());
+  for (const ns of [...others].sort()) {
+    parts.push(`grants:${ns}:${JSON.stringify((ctx.snapshot.grants?.get(ns) ?? []).map((g) => g.spec))}`);
+    reads?.push(`g:${ns}`);
+  }
+  if (ctx.fs.spec.hostname !== undefined) {
+    parts.push(meshKey());
+    reads?.push('mesh');
+  }
   // And whether the global host is one of the mesh's own ServiceEntry hosts (and whose).
   const foreign = ctx.snapshot.policy?.foreignHosts;
   if (foreign && foreign.size > 0) {
@@ -294,7 +323,13 @@ export function renderDetailed(docs: readonly unknown[] | readonly SourcedDocume
   const last = cache.last;
   if (last && last.policy === policyKey && sameDocuments(last.docs, docs)) return last.result;
   cache.last = undefined; // a render that throws leaves nothing to reuse
-  const result = renderFresh(docs, cache, policy);
+  const inc = cache.inc?.policyKey === policyKey ? cache.inc : new IncrementalRender(cache, policyKey, policy);
+  cache.inc = undefined;
+  let result = inc.apply(docs);
+  if (result) {
+    cache.inc = inc;
+    if (result.changes) cache.incrementalRenders++;
+  } else result = renderFresh(docs, cache, policy);
   cache.last = { docs: [...docs], policy: policyKey, result };
   return result;
 }
@@ -402,21 +437,7 @@ function renderFresh(docs: readonly unknown[] | readonly SourcedDocument[], cach
     if (!plan) return { ...base, accepted: false, clusters: [] };
     const memo = cache?.translations.get(ref);
     if (memo?.outcome && memo.plan === plan) return memo.outcome;
-    const outcome: ServiceOutcome = {
-      ...base,
-      accepted: true,
-      globalHost: plan.globalHost,
-      address: plan.address,
-      clusters: [
-        ...plan.clients.map((c) => ({
-          name: c.local.clusterName,
-          roles: ['client', 'receiver'] as ('client' | 'receiver')[],
-          failoverOrder: [c.local.clusterName, ...c.remotes.map((r) => r.target.clusterName)],
-        })),
-        // A client-only cluster: its clients' failover order has no local tier.
-        ...plan.clientOnly.map((c) => ({ name: c.local.clusterName, roles: ['client'] as ('client' | 'receiver')[], failoverOrder: c.remotes.map((r) => r.target.clusterName) })),
-      ],
-    };
+    const outcome = outcomeFor(base, plan);
     if (memo?.plan === plan) memo.outcome = outcome;
     return outcome;
   });
@@ -429,6 +450,25 @@ function renderFresh(docs: readonly unknown[] | readonly SourcedDocument[], cach
     services,
     snapshot,
     blocks,
+  };
+}
+
+/** The outcome of an accepted service. */
+function outcomeFor(base: { ref: string; namespace: string; name: string }, plan: FailoverPlan): ServiceOutcome {
+  return {
+    ...base,
+    accepted: true,
+    globalHost: plan.globalHost,
+    address: plan.address,
+    clusters: [
+      ...plan.clients.map((c) => ({
+        name: c.local.clusterName,
+        roles: ['client', 'receiver'] as ('client' | 'receiver')[],
+        failoverOrder: [c.local.clusterName, ...c.remotes.map((r) => r.target.clusterName)],
+      })),
+      // A client-only cluster: its clients' failover order has no local tier.
+      ...plan.clientOnly.map((c) => ({ name: c.local.clusterName, roles: ['client'] as ('client' | 'receiver')[], failoverOrder: c.remotes.map((r) => r.target.clusterName) })),
+    ],
   };
 }
 
@@ -633,4 +673,590 @@ function sameBase(a: FailoverPlan, b: FailoverPlan): boolean {
 
 export function hasErrors(messages: readonly Message[]): boolean {
   return messages.some((m) => m.level === 'error');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Incremental render (the controller's): one change costs what changed.
+
+/** One input document as the incremental render keeps it. */
+interface DocEntry {
+  raw: object;
+  kind: string;
+  ref: string;
+  mapKey: string;
+  namespace: string | undefined;
+  /** The admitted object; undefined when the document was rejected. */
+  obj?: KubeObject;
+  fingerprint: string;
+  /** What admitting it reported (all about `ref`). */
+  messages: readonly Message[];
+}
+
+interface MeshOutcome {
+  sig: string;
+  /** The survivor (the plan with its address), when the mesh-wide checks kept it. */
+  placed?: FailoverPlan;
+  messages: readonly Message[];
+}
+
+
+function sameMessages(a: readonly Message[] | undefined, b: readonly Message[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return (a?.length ?? 0) === 0 && (b?.length ?? 0) === 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Message;
+    const y = b[i] as Message;
+    if (x !== y && (x.code !== y.code || x.level !== y.level || x.message !== y.message || x.path !== y.path || x.object !== y.object || JSON.stringify(x.params) !== JSON.stringify(y.params))) return false;
+  }
+  return true;
+}
+
+/** Index of the first element of `xs` not ordered before the probe (`before(x)`: x sorts before it). */
+function lowerBound<T>(xs: readonly T[], before: (x: T) => boolean): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (before(xs[mid] as T)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The state of the last render, kept to apply the next one as a difference: the documents by identity, a snapshot
+ * updated in place of a rebuild (copy on write: an earlier result's snapshot never changes), who reads what (workload
+ * key, cluster name, granting namespace, the mesh's domains -> FailoverService refs), the mesh-wide outcome of each
+ * plan, the claims of each translation and the output (blocks, outcomes, messages) patched for the refs that changed.
+ * Only documents of Spillway's kinds with the served apiVersion, each object once, are handled: anything else makes
+ * `apply` return undefined and the caller render afresh.
+ */
+class IncrementalRender {
+  private docs: readonly unknown[] = [];
+  private readonly entries = new Map<object, DocEntry>();
+  private readonly byRef = new Map<string, DocEntry>();
+  private clusters = new Map<string, MeshCluster>();
+  private workloads = new Map<string, MeshWorkload>();
+  private readonly grantsByNs = new Map<string, Map<string, MeshWorkloadGrant>>();
+  private grants = new Map<string, MeshWorkloadGrant[]>();
+  private readonly services = new Map<string, FailoverService>();
+  private ordered: FailoverService[] = [];
+  private orderedRefs: string[] = [];
+  private ordIdx: Map<string, number> | undefined;
+  private rejected = new Set<string>();
+  private readonly fingerprints = new Map<KubeObject, string>();
+  private meshKey = '';
+  private readonly readers = new Map<string, Set<string>>();
+  private readonly reads = new Map<string, readonly string[]>();
+  private readonly mesh = new Map<string, MeshOutcome>();
+  private readonly claims = new Claims();
+  private conflicts = new Map<string, Message[]>();
+  private outcomes: ServiceOutcome[] = [];
+  private readonly outcomeByRef = new Map<string, ServiceOutcome>();
+  private readonly blocksOf = new Map<string, Map<string, RenderBlock>>();
+  private blocks = new Map<string, RenderBlock[]>();
+  private notAccepted = new Set<string>();
+  private messages: Message[] = [];
+  private result: DetailedRenderResult | undefined;
+  private readonly policy: RenderPolicy;
+  // Copy-on-write marks for one apply.
+  private copied = new Set<string>();
+
+  constructor(private readonly cache: RenderCache, readonly policyKey: string, policy: Partial<RenderPolicy> | undefined) {
+    this.policy = { ...DEFAULT_POLICY, ...policy };
+  }
+
+  /** Copy on write: the maps of the snapshot an earlier result holds are never changed. */
+  private cow(what: 'clusters' | 'workloads' | 'grants' | 'rejected' | 'ordered'): void {
+    if (this.copied.has(what)) return;
+    this.copied.add(what);
+    if (what === 'clusters') this.clusters = new Map(this.clusters);
+    else if (what === 'workloads') this.workloads = new Map(this.workloads);
+    else if (what === 'grants') this.grants = new Map(this.grants);
+    else if (what === 'rejected') this.rejected = new Set(this.rejected);
+    else {
+      this.ordered = this.ordered.slice();
+      this.orderedRefs = this.orderedRefs.slice();
+    }
+  }
+
+  private wClusters(): Map<string, MeshCluster> {
+    this.cow('clusters');
+    return this.clusters;
+  }
+
+  private wWorkloads(): Map<string, MeshWorkload> {
+    this.cow('workloads');
+    return this.workloads;
+  }
+
+  private wGrants(): Map<string, MeshWorkloadGrant[]> {
+    this.cow('grants');
+    return this.grants;
+  }
+
+  private wRejected(): Set<string> {
+    this.cow('rejected');
+    return this.rejected;
+  }
+
+  private wOrdered(): FailoverService[] {
+    this.cow('ordered');
+    return this.ordered;
+  }
+
+  /** What buildSnapshot makes of one document on its own, or undefined for one this render does not handle. */
+  private admit(raw: object): DocEntry | undefined {
+    if (isSourced(raw)) return undefined;
+    const reporter = new Reporter();
+    const s = buildSnapshot([{ value: raw }], reporter, this.cache.snapshot);
+    const known = this.cache.snapshot.docs.get(raw);
+    const clean = known?.clean;
+    if (!known || !clean) return undefined;
+    const obj = s.rejected.has(clean.ref) ? undefined : known.obj;
+    if (!obj && !s.rejected.has(clean.ref)) return undefined;
+    return { raw, kind: clean.kind, ref: clean.ref, mapKey: clean.mapKey, namespace: clean.namespace, ...(obj ? { obj } : {}), fingerprint: known.fingerprint, messages: reporter.messages };
+  }
+
+  private fsBefore(fs: FailoverService, ref: string): (i: number) => boolean {
+    return (i) => {
+      const o = this.ordered[i] as FailoverService;
+      return (byTimestamp(o, fs) || cmp(this.orderedRefs[i] as string, ref)) < 0;
+    };
+  }
+
+  private indexOfService(fs: FailoverService, ref: string): number {
+    const before = this.fsBefore(fs, ref);
+    let lo = 0;
+    let hi = this.ordered.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(mid)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private order(ref: string): number {
+    if (!this.ordIdx) {
+      this.ordIdx = new Map();
+      this.orderedRefs.forEach((r, i) => this.ordIdx!.set(r, i));
+    }
+    return this.ordIdx.get(ref) as number;
+  }
+
+  private setReads(ref: string, reads: readonly string[] | undefined): void {
+    for (const t of this.reads.get(ref) ?? []) {
+      const set = this.readers.get(t);
+      set?.delete(ref);
+      if (set?.size === 0) this.readers.delete(t);
+    }
+    if (!reads) {
+      this.reads.delete(ref);
+      return;
+    }
+    this.reads.set(ref, reads);
+    for (const t of reads) {
+      let set = this.readers.get(t);
+      if (!set) this.readers.set(t, (set = new Set()));
+      set.add(ref);
+    }
+  }
+
+  /** Applies `docs` as the difference from the last documents; undefined when they cannot be (render afresh). */
+  apply(docs: readonly unknown[]): DetailedRenderResult | undefined {
+    this.copied = new Set();
+    const since = this.result;
+    const prev = this.docs;
+    const added: unknown[] = [];
+    const gone: unknown[] = [];
+    for (let i = 0; i < docs.length || i < prev.length; i++) {
+      const a = docs[i];
+      const b = prev[i];
+      if (a === b) continue;
+      if (i < docs.length) added.push(a);
+      if (i < prev.length) gone.push(b);
+    }
+    const addedSet = new Set(added);
+    const goneSet = new Set(gone);
+    const removedEntries: DocEntry[] = [];
+    for (const d of gone) {
+      if (addedSet.has(d)) continue; // moved
+      const e = this.entries.get(d as object);
+      if (!e) return undefined;
+      removedEntries.push(e);
+    }
+    const newDocs: object[] = [];
+    for (const d of added) {
+      if (goneSet.has(d)) continue;
+      if (typeof d !== 'object' || d === null || this.entries.has(d)) return undefined;
+      newDocs.push(d);
+    }
+
+    const dirty = new Set<string>();
+    const touchedRefs = new Set<string>(); // documents whose admission (and messages) changed
+    const reads = new Set<string>();
+    const fsGone = new Map<string, FailoverService>();
+    const fsCame = new Map<string, FailoverService>();
+    const grantNs = new Set<string>();
+    let clustersChanged = false;
+    const note = (e: DocEntry): void => {
+      touchedRefs.add(e.ref);
+      if (e.kind === 'FailoverService') dirty.add(e.ref);
+      else if (e.kind === 'MeshWorkload') reads.add(`w:${e.mapKey}`);
+      else if (e.kind === 'MeshCluster') {
+        reads.add(`c:${e.mapKey}`);
+        clustersChanged = true;
+      } else {
+        reads.add(`g:${e.namespace ?? 'default'}`);
+        grantNs.add(e.namespace ?? 'default');
+      }
+    };
+    for (const e of removedEntries) {
+      this.entries.delete(e.raw);
+      if (this.byRef.get(e.ref) === e) this.byRef.delete(e.ref);
+      note(e);
+      if (!e.obj) {
+        this.wRejected().delete(e.ref);
+        continue;
+      }
+      this.fingerprints.delete(e.obj);
+      if (e.kind === 'MeshCluster') this.wClusters().delete(e.mapKey);
+      else if (e.kind === 'MeshWorkload') this.wWorkloads().delete(e.mapKey);
+      else if (e.kind === 'MeshWorkloadGrant') this.grantsByNs.get(e.namespace ?? 'default')?.delete(e.ref);
+      else {
+        fsGone.set(e.ref, e.obj as FailoverService);
+        this.services.delete(e.ref);
+      }
+    }
+    for (const d of newDocs) {
+      const e = this.admit(d);
+      if (!e || this.byRef.has(e.ref)) return undefined;
+      this.entries.set(d, e);
+      this.byRef.set(e.ref, e);
+      note(e);
+      if (!e.obj) {
+        this.wRejected().add(e.ref);
+        continue;
+      }
+      this.fingerprints.set(e.obj, e.fingerprint);
+      if (e.kind === 'MeshCluster') this.wClusters().set(e.mapKey, e.obj as MeshCluster);
+      else if (e.kind === 'MeshWorkload') this.wWorkloads().set(e.mapKey, e.obj as MeshWorkload);
+      else if (e.kind === 'MeshWorkloadGrant') {
+        const ns = e.namespace ?? 'default';
+        let m = this.grantsByNs.get(ns);
+        if (!m) this.grantsByNs.set(ns, (m = new Map()));
+        m.set(e.ref, e.obj as MeshWorkloadGrant);
+      } else {
+        fsCame.set(e.ref, e.obj as FailoverService);
+        this.services.set(e.ref, e.obj as FailoverService);
+      }
+    }
+    this.docs = [...docs];
+
+    // The order of the FailoverServices (oldest first): replaced in place while the age stays, else moved.
+    const moved = new Set<string>();
+    for (const [ref, old] of fsGone) {
+      const neu = fsCame.get(ref);
+      if (neu && byTimestamp(old, neu) === 0 && (old.metadata.creationTimestamp ?? '') === (neu.metadata.creationTimestamp ?? '')) {
+        const i = this.indexOfService(old, ref);
+        this.wOrdered()[i] = neu;
+        fsCame.delete(ref);
+        continue;
+      }
+      const i = this.indexOfService(old, ref);
+      this.wOrdered().splice(i, 1);
+      this.orderedRefs.splice(i, 1);
+      moved.add(ref);
+    }
+    for (const [ref, fs] of fsCame) {
+      const i = this.indexOfService(fs, ref);
+      this.wOrdered().splice(i, 0, fs);
+      this.orderedRefs.splice(i, 0, ref);
+      moved.add(ref);
+    }
+    if (moved.size > 0) this.ordIdx = undefined;
+
+    for (const ns of grantNs) {
+      const list = [...(this.grantsByNs.get(ns)?.values() ?? [])].sort((x, y) => cmp(x.metadata.name, y.metadata.name));
+      if (list.length === 0) {
+        this.grantsByNs.delete(ns);
+        this.wGrants().delete(ns);
+      } else this.wGrants().set(ns, list);
+    }
+    if (clustersChanged || since === undefined) {
+      const key = `mesh:${[...new Set([...this.clusters.values()].map((c) => c.spec.clusterDomain ?? ''))].sort().join(',')}:${(this.policy.hostSuffixes ?? []).join(',')}`;
+      if (key !== this.meshKey) reads.add('mesh');
+      this.meshKey = key;
+    }
+    for (const t of reads) for (const ref of this.readers.get(t) ?? []) dirty.add(ref);
+
+    const snapshot: Snapshot = { clusters: this.clusters, workloads: this.workloads, grants: this.grants, policy: this.policy, services: this.ordered, rejected: this.rejected, fingerprints: this.fingerprints };
+
+    // Per-service checks and plans of the services that read anything that changed.
+    const planChanged = new Set<string>();
+    const messagesChanged = new Set<string>(touchedRefs);
+    for (const ref of dirty) {
+      const memo = this.cache.services.get(ref);
+      const fs = this.services.get(ref);
+      if (!fs) {
+        if (memo) {
+          this.cache.services.delete(ref);
+          if (memo.plan) planChanged.add(ref);
+        }
+        this.cache.translations.delete(ref);
+        this.setReads(ref, undefined);
+        messagesChanged.add(ref);
+        continue;
+      }
+      const ctx = resolveContext(fs, snapshot);
+      const r: string[] = [];
+      const key = dependencyKey(ctx, () => this.meshKey, r);
+      this.setReads(ref, r);
+      if (memo && sameKey(memo.key, key)) continue;
+      const reporter = new Reporter();
+      for (const check of CHECKS) check.run(ctx, reporter);
+      const plan = reporter.hasErrors(ctx.ref) ? undefined : buildPlan(ctx);
+      this.cache.services.set(ref, { key, messages: reporter.messages, ...(plan ? { plan } : {}) });
+      if (memo?.plan !== plan) planChanged.add(ref);
+      if (!sameMessages(memo?.messages, reporter.messages)) messagesChanged.add(ref);
+    }
+
+    // Mesh-wide checks: kept while no plan that changed claims other hosts, services or addresses, or moved.
+    const survivorChanged = new Set<string>();
+    let slow = since === undefined;
+    for (const ref of moved) if (this.mesh.has(ref) || this.cache.services.get(ref)?.plan) slow = true;
+    const sigs = new Map<string, string>();
+    if (!slow) {
+      for (const ref of planChanged) {
+        const plan = this.cache.services.get(ref)?.plan;
+        const old = this.mesh.get(ref);
+        if (!plan || !old) {
+          slow = true;
+          break;
+        }
+        const sig = meshSignature(plan);
+        sigs.set(ref, sig);
+        if (sig !== old.sig) {
+          slow = true;
+          break;
+        }
+      }
+    }
+    if (!slow) {
+      for (const ref of planChanged) {
+        const plan = this.cache.services.get(ref)?.plan as FailoverPlan;
+        const old = this.mesh.get(ref) as MeshOutcome;
+        const p = old.placed ? placed(plan, old.placed.address) : undefined;
+        this.mesh.set(ref, { sig: sigs.get(ref) as string, ...(p ? { placed: p } : {}), messages: old.messages });
+        if (p !== old.placed) survivorChanged.add(ref);
+      }
+    } else {
+      const plans: FailoverPlan[] = [];
+      for (const ref of this.orderedRefs) {
+        const plan = this.cache.services.get(ref)?.plan;
+        if (plan) plans.push(plan);
+      }
+      const reporter = new Reporter();
+      const survivors = checkMesh(plans, reporter);
+      const byRef = new Map<string, Message[]>();
+      for (const m of reporter.messages) {
+        const list = byRef.get(m.object);
+        if (list) list.push(m);
+        else byRef.set(m.object, [m]);
+      }
+      const kept = new Map(survivors.map((p) => [p.ref, p]));
+      const present = new Set<string>();
+      for (const plan of plans) {
+        present.add(plan.ref);
+        const old = this.mesh.get(plan.ref);
+        const p = kept.get(plan.ref);
+        const messages = byRef.get(plan.ref) ?? [];
+        const same = sameMessages(old?.messages, messages);
+        this.mesh.set(plan.ref, { sig: meshSignature(plan), ...(p ? { placed: p } : {}), messages: same && old ? old.messages : messages });
+        if (p !== old?.placed) survivorChanged.add(plan.ref);
+        if (!same) messagesChanged.add(plan.ref);
+      }
+      for (const [ref, old] of [...this.mesh]) {
+        if (present.has(ref)) continue;
+        this.mesh.delete(ref);
+        if (old.placed) survivorChanged.add(ref);
+        if (old.messages.length > 0) messagesChanged.add(ref);
+      }
+    }
+
+    // Translations of the survivors that changed, and the object keys they claim.
+    for (const ref of survivorChanged) {
+      const p = this.mesh.get(ref)?.placed;
+      this.claims.set(ref, p ? translated(p, this.cache) : undefined);
+    }
+    // Objects two survivors write: the newer is rejected whole (only the services claiming a contested key take part).
+    const conflicts = new Map<string, Message[]>();
+    if (this.claims.contested.size > 0) {
+      const involved = new Set<string>();
+      for (const [cluster, keys] of this.claims.contested) for (const k of keys) for (const ref of this.claims.claimants(cluster, k) ?? []) involved.add(ref);
+      const local = [...involved].sort((a, b) => this.order(a) - this.order(b));
+      const index = new Map(local.map((ref, i) => [ref, i]));
+      const contested: Contested[] = [];
+      for (const [cluster, keys] of this.claims.contested) {
+        for (const key of keys) contested.push({ cluster, key, ps: (this.claims.claimants(cluster, key) as string[]).map((ref) => index.get(ref) as number).sort((a, b) => a - b) });
+      }
+      const plans = local.map((ref) => this.mesh.get(ref)?.placed as FailoverPlan);
+      const reporter = new Reporter();
+      resolveConflicts(contested, plans, (p, cluster, key) => {
+        const t = this.claims.of(local[p] as string)?.get(cluster) as Translated;
+        return t.objects[t.keys.indexOf(key)] as KubeObject;
+      }, reporter);
+      for (const m of reporter.messages) {
+        const list = conflicts.get(m.object);
+        if (list) list.push(m);
+        else conflicts.set(m.object, [m]);
+      }
+    }
+    const changed = new Set<string>([...dirty, ...survivorChanged]);
+    for (const ref of new Set([...conflicts.keys(), ...this.conflicts.keys()])) {
+      const a = this.conflicts.get(ref);
+      const b = conflicts.get(ref);
+      if (a && b && sameMessages(a, b)) {
+        conflicts.set(ref, a);
+        continue;
+      }
+      changed.add(ref);
+      messagesChanged.add(ref);
+    }
+    this.conflicts = conflicts;
+
+    // The output, patched for the refs that changed (rebuilt when services came, went or moved).
+    const acceptedPlan = (ref: string): FailoverPlan | undefined => (this.conflicts.has(ref) ? undefined : this.mesh.get(ref)?.placed);
+    const newBlocks = (ref: string): Map<string, RenderBlock> | undefined => {
+      const plan = acceptedPlan(ref);
+      if (!plan) return undefined;
+      const old = this.blocksOf.get(ref);
+      const out = new Map<string, RenderBlock>();
+      for (const [cluster, t] of this.claims.of(ref) ?? []) {
+        const b = old?.get(cluster);
+        out.set(cluster, b && b.objects === t.objects ? b : { ref, objects: t.objects });
+      }
+      return out;
+    };
+    const outcomeOf = (ref: string, fs: FailoverService): ServiceOutcome => {
+      const plan = acceptedPlan(ref);
+      const base = { ref, namespace: fs.metadata.namespace ?? 'default', name: fs.metadata.name };
+      if (!plan) return { ...base, accepted: false, clusters: [] };
+      const memo = this.cache.translations.get(ref);
+      if (memo?.outcome && memo.plan === plan) return memo.outcome;
+      const outcome = outcomeFor(base, plan);
+      if (memo?.plan === plan) memo.outcome = outcome;
+      return outcome;
+    };
+    const names = [...new Set([...this.clusters.keys(), ...this.claims.clusters()])].sort(cmp);
+    const rebuild = moved.size > 0 || since === undefined;
+    for (const ref of changed) {
+      const fs = this.services.get(ref);
+      if (fs) this.outcomeByRef.set(ref, outcomeOf(ref, fs));
+      else this.outcomeByRef.delete(ref);
+    }
+    if (rebuild) {
+      this.outcomes = this.ordered.map((fs, i) => {
+        const ref = this.orderedRefs[i] as string;
+        let o = this.outcomeByRef.get(ref);
+        if (!o) this.outcomeByRef.set(ref, (o = outcomeOf(ref, fs)));
+        return o;
+      });
+      const blocks = new Map<string, RenderBlock[]>(names.map((n) => [n, []]));
+      for (const ref of this.orderedRefs) {
+        const b = changed.has(ref) ? newBlocks(ref) : this.blocksOf.get(ref);
+        if (b && b.size > 0) this.blocksOf.set(ref, b);
+        else this.blocksOf.delete(ref);
+        for (const [cluster, block] of b ?? []) (blocks.get(cluster) as RenderBlock[]).push(block);
+      }
+      for (const ref of [...this.blocksOf.keys()]) if (!this.services.has(ref)) this.blocksOf.delete(ref);
+      this.blocks = blocks;
+    } else {
+      const outcomes = changed.size > 0 ? this.outcomes.slice() : this.outcomes;
+      const blocks = new Map<string, RenderBlock[]>(names.map((n) => [n, this.blocks.get(n) ?? []]));
+      const writable = new Set<string>();
+      for (const ref of changed) {
+        const fs = this.services.get(ref);
+        if (fs) outcomes[this.order(ref)] = this.outcomeByRef.get(ref) as ServiceOutcome;
+        const old = this.blocksOf.get(ref);
+        const neu = fs ? newBlocks(ref) : undefined;
+        if (neu && neu.size > 0) this.blocksOf.set(ref, neu);
+        else this.blocksOf.delete(ref);
+        const at = this.order(ref);
+        for (const cluster of new Set([...(old?.keys() ?? []), ...(neu?.keys() ?? [])])) {
+          const a = old?.get(cluster);
+          const b = neu?.get(cluster);
+          // A cluster no longer named (its MeshCluster gone, nothing claims a key there) has no blocks left.
+          if (a === b || !blocks.has(cluster)) continue;
+          if (!writable.has(cluster)) {
+            writable.add(cluster);
+            blocks.set(cluster, [...(blocks.get(cluster) ?? [])]);
+          }
+          const list = blocks.get(cluster) as RenderBlock[];
+          const i = lowerBound(list, (x) => this.order(x.ref) < at);
+          if (a) {
+            if (b) list[i] = b;
+            else list.splice(i, 1);
+          } else if (b) list.splice(i, 0, b);
+        }
+      }
+      this.outcomes = outcomes;
+      this.blocks = blocks;
+    }
+    let held = this.notAccepted;
+    for (const ref of changed) {
+      const out = this.services.has(ref) && !acceptedPlan(ref);
+      if (out !== held.has(ref)) {
+        if (held === this.notAccepted) held = new Set(held);
+        if (out) held.add(ref);
+        else held.delete(ref);
+      }
+    }
+    this.notAccepted = held;
+
+    // Messages: each object's own, in place in the sorted list.
+    if (messagesChanged.size > 0) {
+      const all = this.messages.slice();
+      for (const object of [...messagesChanged].sort(compareMessageObjects)) {
+        const own: Message[] = [...(this.byRef.get(object)?.messages ?? [])];
+        if (this.services.has(object)) own.push(...(this.cache.services.get(object)?.messages ?? []), ...(this.mesh.get(object)?.messages ?? []), ...(this.conflicts.get(object) ?? []));
+        own.sort(compareMessages);
+        const lo = lowerBound(all, (m) => compareMessageObjects(m.object, object) < 0);
+        let hi = lo;
+        while (hi < all.length && (all[hi] as Message).object === object) hi++;
+        all.splice(lo, hi - lo, ...own);
+      }
+      this.messages = all;
+    }
+
+    const blocks = this.blocks;
+    let flat: Record<string, KubeObject[]> | undefined;
+    const result: DetailedRenderResult = {
+      get clusters() {
+        return (flat ??= flatten(names, blocks));
+      },
+      messages: this.messages,
+      services: this.outcomes,
+      snapshot,
+      blocks,
+      notAccepted: this.notAccepted,
+      ...(since ? { changes: { since, refs: changed } } : {}),
+    };
+    this.result = result;
+    return result;
+  }
+}
+
+/** Every cluster's objects in output order, from the blocks (the order renderFresh sorts into). */
+function flatten(names: readonly string[], blocks: ReadonlyMap<string, readonly RenderBlock[]>): Record<string, KubeObject[]> {
+  const out: Record<string, KubeObject[]> = {};
+  for (const name of names) {
+    const sorter = new EntrySorter();
+    (blocks.get(name) ?? []).forEach((b, p) => {
+      for (const o of b.objects) sorter.add(sortKey(o), o, p, o.kind);
+    });
+    out[name] = sorter.sorted().map((e) => e.o);
+  }
+  return out;
 }

@@ -35,29 +35,32 @@ function world(): Map<string, KubeObject> {
 const EDITS: ((docs: Map<string, KubeObject>, r: () => number) => void)[] = [
   // Reorder a service's workloads.
   (d, r) => {
-    const fs = [...d.values()].filter((o) => o.kind === 'FailoverService');
-    const f = fs[Math.floor(r() * fs.length)]!;
+    const fs = [...d.values()].filter((o) => o.kind === 'FailoverService' && Array.isArray((o.spec as { meshWorkloads?: unknown }).meshWorkloads));
+    const f = fs[Math.floor(r() * fs.length)];
+    if (!f) return;
     const list = [...(f.spec as { meshWorkloads: string[] }).meshWorkloads].reverse();
     d.set(`FailoverService/default/${f.metadata.name}`, { ...f, spec: { ...(f.spec as object), meshWorkloads: list } });
   },
   // Change a cluster's gateway or Istio version.
   (d, r) => {
     const c = `c${1 + Math.floor(r() * 4)}`;
-    const mc = d.get(`MeshCluster//${c}`)!;
+    const mc = d.get(`MeshCluster//${c}`) ?? meshCluster(c);
     const v = ['1.6', '1.20', '1.30', undefined][Math.floor(r() * 4)];
     d.set(`MeshCluster//${c}`, { ...mc, spec: { gateway: { address: `198.51.100.${Math.floor(r() * 200)}`, port: 32000 }, ...(v ? { istio: { version: v } } : {}) } });
   },
   // Break or fix a workload (bad port number is a schema error).
   (d, r) => {
     const key = `MeshWorkload/default/s${Math.floor(r() * 12)}-c${1 + Math.floor(r() * 4)}`;
-    const w = d.get(key)!;
+    const w = d.get(key);
+    if (!w) return;
     const bad = r() < 0.5;
     d.set(key, { ...w, spec: { ...(w.spec as object), ports: [{ name: 'http', number: bad ? 99999 : 9080, protocol: 'HTTP' }] } });
   },
   // Pin an address that may collide with another service's.
   (d, r) => {
     const i = Math.floor(r() * 12);
-    const f = d.get(`FailoverService/default/s${i}`)!;
+    const f = d.get(`FailoverService/default/s${i}`);
+    if (!f) return;
     d.set(`FailoverService/default/s${i}`, { ...f, spec: { ...(f.spec as object), address: `240.0.0.${1 + Math.floor(r() * 3)}` } });
   },
   // Add or remove a service, or point one at a missing workload.
@@ -93,21 +96,79 @@ const EDITS: ((docs: Map<string, KubeObject>, r: () => number) => void)[] = [
     if (d.has(`MeshCluster//${c}`)) d.delete(`MeshCluster//${c}`);
     else d.set(`MeshCluster//${c}`, meshCluster(c));
   },
+  // A workload disappears (its cluster may keep clients only, SPW161), or comes back.
+  (d, r) => {
+    const key = `MeshWorkload/default/s${Math.floor(r() * 12)}-c${1 + Math.floor(r() * 4)}`;
+    if (d.has(key)) d.delete(key);
+    else {
+      const [, , name] = key.split('/') as [string, string, string];
+      d.set(key, meshWorkload(name, name.slice(name.indexOf('-') + 1), { service: name.slice(0, name.indexOf('-')) }));
+    }
+  },
+  // Claim another service's global host (SPW112), or give it back: which one keeps it depends on age.
+  (d, r) => {
+    const i = Math.floor(r() * 12);
+    const f = d.get(`FailoverService/default/s${i}`);
+    if (!f) return;
+    const { hostname: _h, ...spec } = f.spec as { hostname?: string };
+    d.set(`FailoverService/default/s${i}`, { ...f, spec: r() < 0.6 ? { ...spec, hostname: `s${Math.floor(r() * 12)}.default.global` } : spec });
+  },
+  // Re-create a service with another age (it moves in the oldest-first order), or break it (schema error), or fix it.
+  (d, r) => {
+    const i = Math.floor(r() * 12);
+    const key = `FailoverService/default/s${i}`;
+    const f = d.get(key);
+    const roll = r();
+    if (!f || roll < 0.2) d.set(key, failoverService(`s${i}`, ['c1', 'c2', 'c3'].map((c) => `s${i}-${c}`)));
+    else if (roll < 0.6) d.set(key, { ...f, metadata: { ...f.metadata, creationTimestamp: `202${Math.floor(r() * 9)}-01-01T00:00:00Z` } });
+    else if (roll < 0.8) d.set(key, { ...f, spec: { ...(f.spec as object), meshWorkloads: 'nope' } });
+    else d.delete(key);
+  },
+  // A grant for one namespace only, or for every namespace; a second grant; none.
+  (d, r) => {
+    const roll = r();
+    const key = 'MeshWorkloadGrant/other/second';
+    if (roll < 0.3) d.delete(key);
+    else d.set(key, { apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshWorkloadGrant', metadata: { name: 'second', namespace: 'other' }, spec: { from: [{ namespace: roll < 0.6 ? 'nobody' : 'default' }] } });
+  },
+  // The same documents in another order (a re-list): nothing changes.
+  (d) => {
+    const entries = [...d.entries()].reverse();
+    d.clear();
+    for (const [k, v] of entries) d.set(k, v);
+  },
 ];
 
 let totalConflicts = 0;
 let byClusterConflicts = 0;
-for (const seed of [1, 2, 3, 4, 5]) {
-  test(`seed ${seed}: 40 random edits, cached renders equal fresh renders byte for byte`, () => {
+let incremental = 0;
+const seen = new Set<string>();
+for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+  test(`seed ${seed}: 50 random edits, cached (incremental) renders equal fresh renders byte for byte`, { timeout: 120_000 }, () => {
     const r = rng(seed);
     const docs = world();
     const cache = new RenderCache();
     let conflicts = 0;
-    for (let step = 0; step < 40; step++) {
+    let previous: DetailedRenderResult | undefined;
+    for (let step = 0; step < 50; step++) {
       EDITS[Math.floor(r() * EDITS.length)]!(docs, r);
       const input = [...docs.values()];
       const cached = renderDetailed(input, cache);
       const fresh = renderDetailed(input);
+      for (const m of fresh.messages) seen.add(m.code);
+      if (cached.changes && cached !== previous) {
+        // What a difference says is unchanged is the very same output as in the render it was made from.
+        assert.equal(cached.changes.since, previous, `step ${step}: since`);
+        const before = new Map(previous!.services.map((o) => [o.ref, o]));
+        for (const o of cached.services) if (!cached.changes.refs.has(o.ref)) assert.equal(o, before.get(o.ref), `step ${step}: ${o.ref} outcome`);
+        for (const [cluster, blocks] of cached.blocks) {
+          const old = new Map((previous!.blocks.get(cluster) ?? []).map((b) => [b.ref, b]));
+          for (const b of blocks) if (!cached.changes.refs.has(b.ref)) assert.equal(b, old.get(b.ref), `step ${step}: ${b.ref} block in ${cluster}`);
+          for (const b of old.values()) if (!cached.changes.refs.has(b.ref)) assert.ok(blocks.includes(b), `step ${step}: ${b.ref} block kept in ${cluster}`);
+        }
+        assert.deepEqual([...cached.notAccepted!].sort(), fresh.services.filter((o) => !o.accepted).map((o) => o.ref).sort(), `step ${step}: not accepted`);
+      }
+      previous = cached;
       // The very same documents again (a reconcile woken by something else): the same result, not a new render.
       if (r() < 0.5) assert.equal(renderDetailed([...input], cache), cached, `step ${step}: same documents`);
       assert.equal(renderJson(cached), renderJson(fresh), `step ${step}`);
@@ -123,12 +184,19 @@ for (const seed of [1, 2, 3, 4, 5]) {
       assertBlocksMatch(fresh, `step ${step}`);
     }
     totalConflicts += conflicts;
+    incremental += cache.incrementalRenders;
   });
 }
 
 test('the random edits exercised object conflicts (SPW122), so claims kept across renders were tested', () => {
   assert.ok(totalConflicts > 0);
   assert.ok(byClusterConflicts > 0, 'the cluster-by-cluster render met conflicts too');
+});
+
+test('the random edits were rendered as differences and met every mesh-wide outcome', () => {
+  // Nearly every render after the first is a difference (the rest are the very same documents again).
+  assert.ok(incremental >= 8 * 40, `${incremental} incremental renders`);
+  for (const code of ['SPW100', 'SPW112', 'SPW113', 'SPW114', 'SPW122', 'SPW140', 'SPW161']) assert.ok(seen.has(code), `no edit led to ${code} (seen: ${[...seen].sort().join(' ')})`);
 });
 
 /** `blocks` hold exactly the objects of `clusters`, grouped by owning service, oldest accepted service first. */
