@@ -71,6 +71,7 @@ export class ClusterConnection {
     return hosts;
   }
   private setupError: string | undefined;
+  private setupStarved = false;
   private setupDone = false;
   private stopped = false;
   private readonly abort = new AbortController();
@@ -104,6 +105,7 @@ export class ClusterConnection {
         if (this.stopped) return;
         this.setupDone = true;
         this.setupError = undefined;
+        this.setupStarved = false;
         const onEvent = (ev: InformerEvent): void => {
           void ev;
           this.o.onChange();
@@ -155,6 +157,7 @@ export class ClusterConnection {
       } catch (e) {
         attempt++;
         this.setupError = describeError(e);
+        this.setupStarved = starved(e);
         this.o.log.warn('cluster setup failed; retrying', { cluster: this.name, error: this.setupError, attempt });
         this.o.onChange();
         await sleep(this.o.clock, backoffDelay(attempt, this.o.timing?.backoffBaseMs ?? 500, this.o.timing?.backoffMaxMs ?? 30_000, this.o.jitter), this.abort.signal);
@@ -194,7 +197,7 @@ export class ClusterConnection {
 
   private async resolveTypes(): Promise<ResourceType[]> {
     const group = (await this.client.request({ method: 'GET', path: `/apis/${ISTIO_GROUP}`, timeoutMs: 15_000, signal: this.abort.signal }).catch((e: unknown) => {
-      throw new Error(`Istio's API group ${ISTIO_GROUP} is not served (are Istio's CRDs installed?): ${describeError(e)}`);
+      throw new Error(`Istio's API group ${ISTIO_GROUP} is not served (are Istio's CRDs installed?): ${describeError(e)}`, { cause: e });
     })) as { versions?: { version?: string }[] };
     const served = new Map<string, Set<string>>(); // version -> plurals
     for (const v of (group.versions ?? []).map((x) => x.version).filter((x): x is string => typeof x === 'string')) {
@@ -335,6 +338,15 @@ export class ClusterConnection {
     return this.setupDone;
   }
 
+  /**
+   * Discovery has not answered yet, and its last attempt timed out or was turned away for load (429, 5xx): a starved
+   * API server, which the statuses wait for as for a first list that fails (registry firstSync), not a refusal
+   * (401/403, a CA that does not match, connection refused), which is reported at once.
+   */
+  get discoveryStarved(): boolean {
+    return !this.setupDone && this.setupStarved;
+  }
+
   /** Has every informer of this connection listed at least once (for telling Pending from Failed)? */
   get everReady(): boolean {
     return this.setupDone && [...this.informers.values(), ...this.extras()].every((i) => i.synced);
@@ -352,4 +364,13 @@ export class ClusterConnection {
       error: all.reduce((n, i) => n + i.counters.errors, 0),
     };
   }
+}
+
+/** A discovery failure a starved server gives: our timeout (or 408), 429, 5xx. Follows `cause` (resolveTypes wraps). */
+function starved(e: unknown): boolean {
+  for (let x: unknown = e, i = 0; x !== undefined && i < 5; x = (x as { cause?: unknown }).cause, i++) {
+    if (isKubeApiError(x)) return x.timedOut || x.status === 429 || x.status >= 500;
+    if (!(x instanceof Error)) return false;
+  }
+  return false;
 }

@@ -61,6 +61,8 @@ export interface ControllerOptions {
    * `memberConfigFromText`; default: one HttpKubeClient per cluster).
    */
   memberClient?: (config: MemberConfig, cluster: string) => KubeClient;
+  /** How long statuses wait for a member that answers slowly at first (see FIRST_SYNC_GRACE_MS). @default 120 s */
+  firstSyncGraceMs?: number;
   /**
    * Suffixes a FailoverService's spec.hostname may end with after its namespace (`<x>.<namespace>.<suffix>`).
    * @default ['global']
@@ -166,6 +168,7 @@ export class Controller {
       timing: o.timing,
       discovery: o.discovery !== false,
       memberClient: o.memberClient,
+      ...(o.firstSyncGraceMs !== undefined ? { firstSyncGraceMs: o.firstSyncGraceMs } : {}),
       log: this.log,
       meshClusters: () => (this.mc.synced ? this.mc.list() : undefined),
       onChange: () => this.scheduler.trigger(),

@@ -32,7 +32,8 @@ export interface ClusterEntry {
 
 /**
  * How long a connection that answered discovery may keep failing its first lists (a list timing out on a busy API
- * server, say) before the statuses that depend on it stop waiting and report it.
+ * server, say), or whose discovery itself times out or is turned away for load (429, 5xx), before the statuses that
+ * depend on it stop waiting and report it.
  */
 export const FIRST_SYNC_GRACE_MS = 120_000;
 
@@ -248,8 +249,9 @@ export class ClusterRegistry {
    * A connection is still listing for the first time (or waiting for its Secret): statuses that depend on it wait.
    * A first list that fails after the cluster answered (a timeout on a loaded API server: a restart onto a large
    * fleet lists everything at once) is retried by its informer; the statuses wait for that too, for up to
-   * `firstSyncGraceMs`, rather than flipping every FailoverService to Failed and back. A cluster that does not answer
-   * at all (or a kubeconfig that cannot be used) is reported at once.
+   * `firstSyncGraceMs`, rather than flipping every FailoverService to Failed and back. So does a discovery request
+   * that times out (15 s) or is answered 429/5xx by a starved server. A cluster that refuses (401/403, a CA that
+   * does not match, connection refused, Istio's CRDs not served) or a kubeconfig that cannot be used is reported at once.
    */
   firstSync(name: string): boolean {
     const e = this.entries.get(name);
@@ -257,6 +259,6 @@ export class ClusterRegistry {
     if (e.fingerprint.startsWith('waiting:')) return true;
     if (e.error !== undefined || e.conn === undefined || e.conn.everReady) return false;
     if (e.conn.error === undefined) return true;
-    return e.conn.answered && this.o.clock.now() - (e.startedAt ?? 0) < (this.o.firstSyncGraceMs ?? FIRST_SYNC_GRACE_MS);
+    return (e.conn.answered || e.conn.discoveryStarved) && this.o.clock.now() - (e.startedAt ?? 0) < (this.o.firstSyncGraceMs ?? FIRST_SYNC_GRACE_MS);
   }
 }

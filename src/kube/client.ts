@@ -203,7 +203,7 @@ export class HttpKubeClient implements KubeClient {
           const req = t.module.request(url, { method, headers: h, agent: t.agent, signal });
           let timer: NodeJS.Timeout | undefined;
           if (timeoutMs !== undefined && timeoutMs > 0) {
-            timer = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs}ms`)), timeoutMs);
+            timer = setTimeout(() => req.destroy(new RequestTimeout(`timed out after ${timeoutMs}ms`)), timeoutMs);
             timer.unref();
           }
           req.on('response', (res) => {
@@ -212,7 +212,7 @@ export class HttpKubeClient implements KubeClient {
           });
           req.on('error', (e: Error) => {
             if (timer) clearTimeout(timer);
-            reject(new KubeApiError({ status: 0, message: signal?.aborted ? 'aborted' : e.message, verb: method, path }));
+            reject(new KubeApiError({ status: 0, ...(e instanceof RequestTimeout ? { reason: 'Timeout' } : {}), message: signal?.aborted ? 'aborted' : e.message, verb: method, path }));
           });
           req.end(body);
         }),
@@ -310,12 +310,15 @@ function isMemberConfig(s: KubeConfig | MemberConfig): s is MemberConfig {
   return typeof (s as MemberConfig).server === 'string' && typeof (s as MemberConfig).context === 'string' && !('getCurrentCluster' in s);
 }
 
+/** What a request's own timeout destroys it with: told apart from resets and refusals (reason `Timeout`). */
+class RequestTimeout extends Error {}
+
 function readAll(res: http.IncomingMessage, verb: string, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     res.on('data', (c: Buffer) => chunks.push(c));
     res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', (e) => reject(new KubeApiError({ status: 0, message: e.message, verb, path })));
+    res.on('error', (e) => reject(new KubeApiError({ status: 0, ...(e instanceof RequestTimeout ? { reason: 'Timeout' } : {}), message: e.message, verb, path })));
     res.on('close', () => {
       if (!res.complete) reject(new KubeApiError({ status: 0, message: 'connection closed mid-response', verb, path }));
     });

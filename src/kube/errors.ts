@@ -3,7 +3,7 @@
 export class KubeApiError extends Error {
   /** HTTP status; 0 when no response arrived (connection refused, reset, timeout, aborted). */
   readonly status: number;
-  /** The Status object's `reason` (Conflict, NotFound, Expired, ...), when the server sent one. */
+  /** The Status object's `reason` (Conflict, NotFound, Expired, ...), when the server sent one; `Timeout` when our own request timeout fired. */
   readonly reason: string;
   readonly verb: string;
   readonly path: string;
@@ -29,6 +29,10 @@ export class KubeApiError extends Error {
   /** 410 Gone / Expired: the resourceVersion is too old; re-list. */
   get gone(): boolean {
     return this.status === 410 || this.reason === 'Expired' || this.reason === 'Gone';
+  }
+  /** No answer within the request's timeout (reason `Timeout`, as kube-apiserver's own 504 says), or a 408. */
+  get timedOut(): boolean {
+    return this.reason === 'Timeout' || this.status === 408;
   }
   /** Worth retrying later unchanged: network failures, 429, 5xx. */
   get transient(): boolean {

@@ -61,6 +61,11 @@ export interface RequestMatcher {
   namespace?: string;
   name?: string;
   predicate?: (info: RequestInfo) => boolean;
+  /**
+   * A discovery (non-resource) request whose path is this or under it, e.g. `/apis/networking.istio.io`. A matcher
+   * with `path` matches only such requests, and only `path` (and `verb` get) is read for them.
+   */
+  path?: string;
 }
 
 export interface FailureSpec extends RequestMatcher {
@@ -142,6 +147,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function matches(m: RequestMatcher, info: RequestInfo): boolean {
+  if (m.path !== undefined) return false;
   if (m.verb !== undefined && !(typeof m.verb === 'string' ? [m.verb] : m.verb).includes(info.verb)) return false;
   if (m.group !== undefined && m.group !== info.group) return false;
   if (m.resource !== undefined && m.resource !== info.resource) return false;
@@ -149,6 +155,15 @@ function matches(m: RequestMatcher, info: RequestInfo): boolean {
   if (m.namespace !== undefined && m.namespace !== info.namespace) return false;
   if (m.name !== undefined && m.name !== info.name) return false;
   return !m.predicate || m.predicate(info);
+}
+
+/** Does a matcher with `path` select this discovery (non-resource) request? */
+function matchesPath(m: RequestMatcher, method: string, pathname: string): boolean {
+  if (m.path === undefined) return false;
+  if (m.verb !== undefined && !(typeof m.verb === 'string' ? [m.verb] : m.verb).includes(method === 'GET' ? 'get' : (method.toLowerCase() as Verb))) return false;
+  const p = pathname.replace(/\/+$/, '');
+  const want = m.path.replace(/\/+$/, '');
+  return p === want || p.startsWith(`${want}/`);
 }
 
 function metaOf(o: JsonObject): JsonObject {
@@ -478,6 +493,23 @@ export class KubeDouble {
       const body = await readBody(req);
       const route = this.route(record.method, url);
       if (route.kind === 'nonresource') {
+        // Discovery faults (a starved server): only matchers with a `path` apply here.
+        for (const l of this.latencies) if (matchesPath(l.matcher, record.method, url.pathname)) await sleep(l.ms);
+        for (const h of [...this.holds]) {
+          if (!matchesPath(h.matcher, record.method, url.pathname)) continue;
+          const go = await new Promise<boolean>((r) => h.waiting.push(r));
+          if (!go) throw new StatusError(503, 'ServiceUnavailable', 'the request was dropped while held (test fault)');
+        }
+        const fail = this.failures.find((f) => f.left > 0 && matchesPath(f, record.method, url.pathname));
+        if (fail) {
+          fail.left--;
+          record.injected = true;
+          if (fail.retryAfterSeconds !== undefined) {
+            send(fail.code, injected(fail.code, fail.message).toStatus(), { 'Retry-After': String(fail.retryAfterSeconds) });
+            return;
+          }
+          throw injected(fail.code, fail.message);
+        }
         route.serve(send, req);
         return;
       }
