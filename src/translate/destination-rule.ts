@@ -7,15 +7,16 @@
  */
 import type { KubeObject } from '../api/types.ts';
 import type { ClientBase, ClientView, FailoverPlan, RemoteTier } from '../model/plan.ts';
-import { istioObject, remoteAnnotations } from './meta.ts';
+import { istioObject, outlineObject } from './meta.ts';
 import type { ClusterMeta } from './meta.ts';
 import { localRuleName } from '../model/naming.ts';
 
-export function remoteDestinationRule(plan: FailoverPlan, client: ClientBase, remote: RemoteTier, meta: ClusterMeta, annotations: Record<string, string> = remoteAnnotations(remote.target.clusterName)): KubeObject {
+export function remoteDestinationRule(plan: FailoverPlan, client: ClientBase, remote: RemoteTier, meta: ClusterMeta): KubeObject {
   const l = client.local;
+  if (meta.outline) return outlineObject(l.profile.networkingApiVersion, 'DestinationRule', remote.objectName, l.serviceNamespace);
   // The client originates what the remote Gateway terminates (plan.clientTls): with Istio mTLS the SNI is the
   // global host, which is the host the remote Gateway's server matches on.
-  return istioObject(l.profile.networkingApiVersion, 'DestinationRule', remote.objectName, l.serviceNamespace, meta, annotations, {
+  return istioObject(l.profile.networkingApiVersion, 'DestinationRule', remote.objectName, l.serviceNamespace, meta, 'client', remote.target.clusterName, {
     host: remote.host,
     trafficPolicy: { tls: plan.clientTls, connectionPool: { tcp: { connectTimeout: plan.connectTimeout } }, outlierDetection: plan.remoteOutlierDetection },
     exportTo: plan.exportTo,
@@ -29,7 +30,8 @@ export function remoteDestinationRule(plan: FailoverPlan, client: ClientBase, re
  */
 export function localDestinationRule(plan: FailoverPlan, client: ClientView, meta: ClusterMeta): KubeObject {
   const l = client.local;
-  return istioObject(l.profile.networkingApiVersion, 'DestinationRule', localRuleName(l.serviceName), l.serviceNamespace, meta, meta.client, {
+  if (meta.outline) return outlineObject(l.profile.networkingApiVersion, 'DestinationRule', localRuleName(l.serviceName), l.serviceNamespace);
+  return istioObject(l.profile.networkingApiVersion, 'DestinationRule', localRuleName(l.serviceName), l.serviceNamespace, meta, 'client', undefined, {
     host: l.localTier.host,
     trafficPolicy: {
       loadBalancer: { localityLbSetting: { enabled: false } },

@@ -6,7 +6,7 @@
  */
 import type { KubeObject } from '../api/types.ts';
 import type { ClientBase, FailoverPlan } from '../model/plan.ts';
-import { istioObject } from './meta.ts';
+import { istioObject, outlineObject } from './meta.ts';
 import type { ClusterMeta } from './meta.ts';
 import { envoyFilterName, outboundCluster } from '../model/naming.ts';
 import { protoDuration } from '../model/duration.ts';
@@ -32,12 +32,12 @@ export function aggregateCluster(plan: FailoverPlan, client: ClientBase): Record
 
 export function envoyFilter(plan: FailoverPlan, client: ClientBase, meta: ClusterMeta): KubeObject {
   const l = client.local;
+  if (meta.outline) return outlineObject(l.profile.envoyFilterApiVersion, 'EnvoyFilter', envoyFilterName(plan.globalHost), l.rootNamespace);
   const name = outboundCluster(plan.port.number, plan.globalHost);
-  const spec: Record<string, unknown> = {};
-  if (plan.clientSelector) spec.workloadSelector = { labels: plan.clientSelector };
-  spec.configPatches = [
+  const configPatches = [
     { applyTo: 'CLUSTER', match: { context: 'ANY', cluster: { name } }, patch: { operation: 'REMOVE' } },
     { applyTo: 'CLUSTER', match: { context: 'ANY', cluster: { name } }, patch: { operation: 'ADD', value: aggregateCluster(plan, client) } },
   ];
-  return istioObject(l.profile.envoyFilterApiVersion, 'EnvoyFilter', envoyFilterName(plan.globalHost), l.rootNamespace, meta, meta.client, spec);
+  const spec = plan.clientSelector ? { workloadSelector: { labels: plan.clientSelector }, configPatches } : { configPatches };
+  return istioObject(l.profile.envoyFilterApiVersion, 'EnvoyFilter', envoyFilterName(plan.globalHost), l.rootNamespace, meta, 'client', undefined, spec);
 }

@@ -7,19 +7,20 @@
 import type { KubeObject } from '../api/types.ts';
 import type { ClusterTarget, FailoverPlan } from '../model/plan.ts';
 import { gatewayPorts } from '../model/plan.ts';
-import { istioObject } from './meta.ts';
+import { istioObject, outlineObject } from './meta.ts';
 import type { ClusterMeta } from './meta.ts';
 import { gatewayName } from '../model/naming.ts';
 import { DEFAULTS } from '../model/context.ts';
 
 export function receivingGateway(plan: FailoverPlan, t: ClusterTarget, meta: ClusterMeta): KubeObject {
+  if (meta.outline) return outlineObject(t.profile.networkingApiVersion, 'Gateway', gatewayName(plan.primaryService.name), t.serviceNamespace);
   const gw = t.cluster.spec.gateway!;
   const port = gatewayPorts(gw, plan.tlsMode).server;
   const server =
     plan.tlsMode === 'ISTIO_MUTUAL'
       ? { port: { number: port, name: `https-spillway-${port}`, protocol: 'HTTPS' }, hosts: [plan.globalHost], tls: { mode: 'ISTIO_MUTUAL' } }
       : { port: { number: port, name: `http-spillway-${port}`, protocol: 'HTTP' }, hosts: [plan.globalHost] };
-  return istioObject(t.profile.networkingApiVersion, 'Gateway', gatewayName(plan.primaryService.name), t.serviceNamespace, meta, meta.receiver, {
+  return istioObject(t.profile.networkingApiVersion, 'Gateway', gatewayName(plan.primaryService.name), t.serviceNamespace, meta, 'receiver', undefined, {
     selector: { ...(gw.selector ?? DEFAULTS.gatewaySelector) },
     servers: [server],
   });

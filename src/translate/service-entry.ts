@@ -4,14 +4,15 @@
  */
 import type { KubeObject } from '../api/types.ts';
 import type { ClientBase, ClientView, FailoverPlan, RemoteTier } from '../model/plan.ts';
-import { istioObject, remoteAnnotations } from './meta.ts';
+import { istioObject, outlineObject } from './meta.ts';
 import type { ClusterMeta } from './meta.ts';
 import { globalObjectName } from '../model/naming.ts';
 import { isIP } from '../model/address.ts';
 
 export function globalServiceEntry(plan: FailoverPlan, client: ClientBase, meta: ClusterMeta): KubeObject {
   const l = client.local;
-  return istioObject(l.profile.networkingApiVersion, 'ServiceEntry', globalObjectName(plan.primaryService.name), l.serviceNamespace, meta, meta.client, {
+  if (meta.outline) return outlineObject(l.profile.networkingApiVersion, 'ServiceEntry', globalObjectName(plan.primaryService.name), l.serviceNamespace);
+  return istioObject(l.profile.networkingApiVersion, 'ServiceEntry', globalObjectName(plan.primaryService.name), l.serviceNamespace, meta, 'client', undefined, {
     hosts: [plan.globalHost],
     addresses: [plan.address],
     location: 'MESH_INTERNAL',
@@ -33,7 +34,8 @@ export function localServiceEntry(plan: FailoverPlan, client: ClientView, meta: 
   const l = client.local;
   const d = l.localTier.dedicated;
   if (!d) return undefined;
-  return istioObject(l.profile.networkingApiVersion, 'ServiceEntry', d.objectName, l.serviceNamespace, meta, meta.client, {
+  if (meta.outline) return outlineObject(l.profile.networkingApiVersion, 'ServiceEntry', d.objectName, l.serviceNamespace);
+  return istioObject(l.profile.networkingApiVersion, 'ServiceEntry', d.objectName, l.serviceNamespace, meta, 'client', undefined, {
     hosts: [l.localTier.host],
     location: 'MESH_INTERNAL',
     ports: [d.port],
@@ -43,17 +45,19 @@ export function localServiceEntry(plan: FailoverPlan, client: ClientView, meta: 
   });
 }
 
-export function remoteServiceEntry(plan: FailoverPlan, client: ClientBase, remote: RemoteTier, meta: ClusterMeta, annotations: Record<string, string> = remoteAnnotations(remote.target.clusterName)): KubeObject {
+export function remoteServiceEntry(plan: FailoverPlan, client: ClientBase, remote: RemoteTier, meta: ClusterMeta): KubeObject {
   const l = client.local;
+  if (meta.outline) return outlineObject(l.profile.networkingApiVersion, 'ServiceEntry', remote.objectName, l.serviceNamespace);
   const loc = remote.target.cluster.spec.locality;
   const locality = loc?.region ? [loc.region, loc.zone, loc.subzone].filter((x) => x).join('/') : undefined;
-  return istioObject(l.profile.networkingApiVersion, 'ServiceEntry', remote.objectName, l.serviceNamespace, meta, annotations, {
+  const ports = { [plan.port.name]: remote.gatewayPort };
+  return istioObject(l.profile.networkingApiVersion, 'ServiceEntry', remote.objectName, l.serviceNamespace, meta, 'client', remote.target.clusterName, {
     hosts: [remote.host],
     location: 'MESH_INTERNAL',
     ports: plan.servicePorts,
     // A gateway named by DNS must be resolved by Envoy; an IP needs no resolution.
     resolution: isIP(remote.gatewayAddress) ? 'STATIC' : 'DNS',
-    endpoints: [{ address: remote.gatewayAddress, ports: { [plan.port.name]: remote.gatewayPort }, ...(locality ? { locality } : {}) }],
+    endpoints: [locality ? { address: remote.gatewayAddress, ports, locality } : { address: remote.gatewayAddress, ports }],
     exportTo: plan.exportTo,
   });
 }
