@@ -16,8 +16,11 @@ import { VERSION } from './version.ts';
 
 export interface CliIO {
   stdout: (s: string) => void;
-  /** Writes UTF-8 bytes to stdout (large outputs are written as bytes); without it, they go to `stdout` decoded. */
-  stdoutBytes?: (b: Uint8Array) => void;
+  /**
+   * Writes UTF-8 bytes to stdout (large outputs are written as bytes); without it, they go to `stdout` decoded.
+   * Returns true when it is done with `b` (written, not queued), so the caller may reuse it.
+   */
+  stdoutBytes?: (b: Uint8Array) => boolean | void;
   stderr: (s: string) => void;
   /** stdout is a terminal (a person reads it). Absent or false: a pipe or a file, where a program reads it. */
   stdoutIsTTY?: boolean;
@@ -307,7 +310,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   });
   process.exitCode = await runCli(argv, {
     stdout: (s) => process.stdout.write(s),
-    stdoutBytes: (b) => process.stdout.write(b),
+    // A file or a pipe that took the bytes at once (nothing left queued) is done with them.
+    stdoutBytes: (b) => {
+      process.stdout.write(b);
+      return process.stdout.writableLength === 0;
+    },
     stderr: (s) => process.stderr.write(s),
     stdoutIsTTY: process.stdout.isTTY === true,
   });

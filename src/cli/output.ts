@@ -15,10 +15,10 @@ export function toYaml(o: unknown): string {
 
 /**
  * Objects per cluster: a record of them, or a render that translates each cluster when asked (`renderByCluster`),
- * so that only one cluster's objects need to be held while they are written. A render that can serialize each
- * object as it is translated (`serialized`) holds only the serialized forms.
+ * so that only one cluster's objects need to be held while they are written. A render that streams each cluster's
+ * objects in order (`ordered`, `count`) holds none.
  */
-export type ClusterObjects = Readonly<Record<string, readonly KubeObject[]>> | (Pick<ClusterRender, 'clusterNames' | 'objects'> & Partial<Pick<ClusterRender, 'serialized'>>);
+export type ClusterObjects = Readonly<Record<string, readonly KubeObject[]>> | (Pick<ClusterRender, 'clusterNames' | 'objects'> & Partial<Pick<ClusterRender, 'ordered' | 'count'>>);
 
 type LazyClusters = Exclude<ClusterObjects, Readonly<Record<string, readonly KubeObject[]>>>;
 
@@ -36,7 +36,7 @@ export function* clusterEntries(c: ClusterObjects): Generator<readonly [string, 
   else yield* Object.entries(c);
 }
 
-/** A piece of output: text, or UTF-8 bytes already encoded (see `ByteArena`). */
+/** A piece of output: text, or UTF-8 bytes already encoded. */
 export type Chunk = string | Uint8Array;
 
 /** Separators between the objects of large outputs, encoded once. */
@@ -44,69 +44,31 @@ const NL = Buffer.from('\n');
 const COMMA_NL = Buffer.from(',\n');
 const DOC_START = Buffer.from('---\n');
 
-/** One cluster's serialized objects, in output order. */
-interface Items {
+/** One cluster's objects, in output order, and how many there are. */
+interface Entry {
   length: number;
-  at(i: number): Chunk;
+  objects: Iterable<KubeObject>;
 }
 
 /**
- * Serialized objects as UTF-8 bytes in a few large buffers outside the JavaScript heap. A render holds a whole
- * cluster's serialized objects while it sorts them (10k services over 5 clusters is over 100 MB a cluster): as
- * strings they would all be copied by every young-generation collection they live through; here each string dies
- * as soon as it is encoded, and what stays is a few numbers an object.
+ * Each cluster with its objects, in order. A render that can stream a cluster's objects (`renderByCluster`) makes
+ * each when it is reached, so that the caller, which serializes and drops it, holds nothing.
  */
-class ByteArena {
-  private static readonly CHUNK = 4 << 20;
-  private readonly chunks: Buffer[] = [];
-  private current: Buffer = Buffer.allocUnsafe(0);
-  private used = 0;
-  private readonly where: number[] = [];
-
-  /** Stores `s`; returns its index. */
-  add(s: string): number {
-    // A UTF-16 code unit is at most 3 UTF-8 bytes: reserve that much so that the write never falls short.
-    if (s.length * 3 > this.current.length - this.used) {
-      this.current = Buffer.allocUnsafe(Math.max(ByteArena.CHUNK, s.length * 3));
-      this.chunks.push(this.current);
-      this.used = 0;
-    }
-    const n = this.current.write(s, this.used, 'utf8');
-    this.where.push(this.chunks.length - 1, this.used, n);
-    this.used += n;
-    return this.where.length / 3 - 1;
-  }
-
-  bytes(i: number): Uint8Array {
-    const w = this.where;
-    const start = w[3 * i + 1] as number;
-    return (this.chunks[w[3 * i] as number] as Buffer).subarray(start, start + (w[3 * i + 2] as number));
-  }
-}
-
-/**
- * Each cluster with its objects serialized, in order. A render that can serialize objects as it translates them
- * (`renderByCluster`) keeps only their bytes (see `ByteArena`); a record's objects are serialized as they are read.
- */
-function* serializedEntries(c: ClusterObjects, serialize: (o: KubeObject) => string): Generator<readonly [string, Items]> {
-  if (isRender(c) && c.serialized) {
-    for (const name of c.clusterNames) {
-      const arena = new ByteArena();
-      const order = c.serialized(name, (o) => arena.add(serialize(o)));
-      yield [name, { length: order.length, at: (i) => arena.bytes(order[i] as number) }];
-    }
+function* orderedEntries(c: ClusterObjects): Generator<readonly [string, Entry]> {
+  if (isRender(c) && c.ordered && c.count) {
+    for (const name of c.clusterNames) yield [name, { length: c.count(name), objects: c.ordered(name) }];
   } else {
-    for (const [name, objs] of clusterEntries(c)) yield [name, { length: objs.length, at: (i) => serialize(objs[i] as KubeObject) }];
+    for (const [name, objs] of clusterEntries(c)) yield [name, { length: objs.length, objects: objs }];
   }
 }
 
 /** YAML, grouped by cluster, one document an object. Yields pieces so large outputs are never one string. */
 export function* yamlChunks(clusters: ClusterObjects): Generator<Chunk> {
-  for (const [cluster, docs] of serializedEntries(clusters, toYaml)) {
+  for (const [cluster, docs] of orderedEntries(clusters)) {
     yield `${GENERATED_HEADER}\n# cluster: ${cluster} (${docs.length} object${docs.length === 1 ? '' : 's'})\n`;
-    for (let i = 0; i < docs.length; i++) {
+    for (const o of docs.objects) {
       yield DOC_START;
-      yield docs.at(i);
+      yield toYaml(o);
     }
   }
 }
@@ -118,14 +80,16 @@ export function* yamlChunks(clusters: ClusterObjects): Generator<Chunk> {
 export function* jsonChunks(result: { clusters: ClusterObjects; messages: readonly Message[] }): Generator<Chunk> {
   yield '{"clusters": {';
   let firstCluster = true;
-  for (const [cluster, texts] of serializedEntries(result.clusters, toJson)) {
+  for (const [cluster, entry] of orderedEntries(result.clusters)) {
     yield `${firstCluster ? '' : ','}\n${JSON.stringify(cluster)}: [`;
     firstCluster = false;
-    for (let i = 0; i < texts.length; i++) {
-      yield i === 0 ? NL : COMMA_NL;
-      yield texts.at(i);
+    let first = true;
+    for (const o of entry.objects) {
+      yield first ? NL : COMMA_NL;
+      yield toJson(o);
+      first = false;
     }
-    yield texts.length === 0 ? ']' : '\n]';
+    yield first ? ']' : '\n]';
   }
   yield `${firstCluster ? '' : '\n'}}, "messages": [`;
   const msgs = result.messages;
@@ -140,10 +104,10 @@ export function* jsonChunks(result: { clusters: ClusterObjects; messages: readon
 export function* listChunks(clusters: ClusterObjects): Generator<Chunk> {
   yield '{"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": [';
   let count = 0;
-  for (const [, texts] of serializedEntries(clusters, toJson)) {
-    for (let i = 0; i < texts.length; i++) {
+  for (const [, entry] of orderedEntries(clusters)) {
+    for (const o of entry.objects) {
       yield count === 0 ? NL : COMMA_NL;
-      yield texts.at(i);
+      yield toJson(o);
       count++;
     }
   }
@@ -165,10 +129,10 @@ export function kubectlName(o: KubeObject): string {
 /** `-o name`: one line an object; several clusters (only on a terminal) get a `# cluster: NAME` line each. */
 export function* nameChunks(clusters: ClusterObjects): Generator<Chunk> {
   const several = clusterNamesOf(clusters).length > 1;
-  for (const [cluster, names] of serializedEntries(clusters, kubectlName)) {
+  for (const [cluster, entry] of orderedEntries(clusters)) {
     if (several) yield `# cluster: ${cluster}\n`;
-    for (let i = 0; i < names.length; i++) {
-      yield names.at(i);
+    for (const o of entry.objects) {
+      yield kubectlName(o);
       yield NL;
     }
   }
@@ -176,17 +140,18 @@ export function* nameChunks(clusters: ClusterObjects): Generator<Chunk> {
 
 /**
  * Joins chunks into writes of about 1 MiB each, as bytes (UTF-8). A write never splits a chunk, so a consumer
- * that decodes each write on its own never sees half a character.
+ * that decodes each write on its own never sees half a character. `write` returns true when it is done with the
+ * bytes it was given (they were written, not queued): the buffer is then reused. Otherwise the consumer may keep
+ * it, and the next write gets a new one (each new buffer is memory outside the heap, and enough of it makes the
+ * garbage collector run full collections: 500 MB of output did it a dozen times).
  */
-export function writeChunks(chunks: Iterable<Chunk>, write: (b: Uint8Array) => void): void {
+export function writeChunks(chunks: Iterable<Chunk>, write: (b: Uint8Array) => boolean | void): void {
   const SIZE = 1 << 20;
   let buf = Buffer.allocUnsafe(SIZE);
   let used = 0;
   const flush = () => {
     if (used === 0) return;
-    write(buf.subarray(0, used));
-    // A new buffer each time: the consumer may keep the one it was given.
-    buf = Buffer.allocUnsafe(SIZE);
+    if (write(buf.subarray(0, used)) !== true) buf = Buffer.allocUnsafe(SIZE);
     used = 0;
   };
   for (const c of chunks) {

@@ -32,7 +32,7 @@ export function renderCommand(opts: RenderCommandOptions, io: CliIO): number {
   // Printed output is written a cluster at a time: only one cluster's objects are held at once.
   const result = renderByCluster(docs, policy);
   const names = pick(Object.fromEntries(result.clusterNames.map((c) => [c, true])), opts.cluster);
-  const clusters = { clusterNames: Object.keys(names), objects: result.objects, serialized: result.serialized };
+  const clusters = { clusterNames: Object.keys(names), objects: result.objects, ordered: result.ordered, count: result.count };
   if (opts.output === 'json' && opts.cluster.length !== 1) {
     // All clusters (or several chosen ones): the {clusters, messages} document for programs. kubectl refuses it
     // (it has no kind), so it can never put two clusters' objects into one.
@@ -47,8 +47,11 @@ export function renderCommand(opts: RenderCommandOptions, io: CliIO): number {
 }
 
 /** Where output bytes go: straight to stdout, or decoded for an `io` that takes only text (a write never splits a character). */
-function bytesOut(io: CliIO): (b: Uint8Array) => void {
-  return io.stdoutBytes ?? ((b) => io.stdout(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')));
+function bytesOut(io: CliIO): (b: Uint8Array) => boolean | void {
+  return io.stdoutBytes ?? ((b) => {
+    io.stdout(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
+    return true;
+  });
 }
 
 /** The clusters `--cluster` chose (all without it), in the render's order; an unknown name is an unusable invocation. */

@@ -17,7 +17,7 @@ import { resolveContext } from '../model/context.ts';
 import type { FailoverContext } from '../model/context.ts';
 import { CHECKS } from '../analyze/checks/index.ts';
 import { checkMesh, meshSignature, placed } from '../analyze/mesh.ts';
-import { translatePlan } from '../translate/index.ts';
+import { translateFor, translatePlan } from '../translate/index.ts';
 import { buildPlan } from '../model/plan.ts';
 import type { FailoverPlan } from '../model/plan.ts';
 
@@ -577,11 +577,13 @@ export interface ClusterRender {
   /** The cluster's objects: exactly `render().clusters[cluster]`, translated anew (nothing is kept between calls). */
   objects(cluster: string): KubeObject[];
   /**
-   * `objects(cluster).map(serialize)`, with each object serialized as soon as it is translated and dropped: only
-   * the serialized forms are held until the cluster is sorted, so a large render's objects die young (cheap for
-   * the garbage collector) instead of all living through the sort.
+   * The objects of `objects(cluster)`, one at a time, in the same order: each is translated when it is reached, so a
+   * caller that serializes and drops each holds nothing (a large render's objects die young, cheap for the garbage
+   * collector).
    */
-  serialized<T>(cluster: string, serialize: (o: KubeObject) => T): T[];
+  ordered(cluster: string): Iterable<KubeObject>;
+  /** How many objects `ordered(cluster)` yields. */
+  count(cluster: string): number;
   /** The cluster gets objects (an accepted service writes to it). */
   hasObjects(cluster: string): boolean;
 }
@@ -591,7 +593,7 @@ export interface ClusterRender {
  * objects at once (10k services over 5 clusters is 650,000 objects), it translates the plans one cluster at a time,
  * first to find objects two services would both write (so the conflicts, and the messages, are known before any
  * output) and each cluster's output order, then again for each cluster that is asked for. Memory stays near one
- * cluster's objects (or their serialized forms: see `serialized`), at the price of translating twice.
+ * cluster's objects (none at all when they are streamed: see `ordered`), at the price of translating twice.
  */
 export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocument[], policy?: Partial<RenderPolicy>): ClusterRender {
   const { reporter, snapshot, survivors } = planAll(docs, undefined, policy);
@@ -603,16 +605,32 @@ export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocum
   const clusterNames = [...names].sort(cmp);
   const writes = (plan: FailoverPlan, cluster: string): boolean => plan.targets.some((t) => t.clusterName === cluster) || plan.clientOnly.some((c) => c.local.clusterName === cluster);
   // First pass, a cluster at a time, from outlines (no labels or owner digests) dropped at once: the output order
-  // of the cluster's objects, as (plan, index in the plan's translation) pairs, and the keys more than one plan
-  // claims. Only the order is kept (8 bytes an object); the second pass needs neither keys nor a sort.
+  // of the cluster's objects, as (plan, kind, index among the plan's objects of that kind) triples, and the keys more
+  // than one plan claims. Only the order is kept (12 bytes an object); the second pass needs neither keys nor a sort.
   const contested: Contested[] = [];
   const orders = new Map<string, Int32Array>();
+  const kinds: string[] = [];
+  const kindCode = new Map<string, number>();
+  const codeOf = (kind: string): number => {
+    let c = kindCode.get(kind);
+    if (c === undefined) kindCode.set(kind, (c = kinds.push(kind) - 1));
+    return c;
+  };
   for (const cluster of clusterNames) {
     const sorter = new EntrySorter<number>();
+    const seen: number[] = [];
     survivors.forEach((plan, p) => {
       if (!writes(plan, cluster)) return;
-      const objs = translatePlan(plan, cluster, true).get(cluster) ?? [];
-      for (let i = 0; i < objs.length; i++) sorter.add(sortKey(objs[i] as KubeObject), i, p, (objs[i] as KubeObject).kind);
+      const objs = translateFor(plan, cluster, true);
+      seen.fill(0);
+      for (let i = 0; i < objs.length; i++) {
+        const o = objs[i] as KubeObject;
+        const c = codeOf(o.kind);
+        const j = seen[c] ?? 0;
+        seen[c] = j + 1;
+        // Kind code (low 8 bits) and index in one number: a plan writes a few objects of a kind per cluster.
+        sorter.add(sortKey(o), (j << 8) | c, p, o.kind);
+      }
     });
     // Sorted by key, then plan, then translation order (the sort is stable): the conflicts do not depend on map order.
     const entries = sorter.sorted();
@@ -625,33 +643,45 @@ export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocum
     orders.set(cluster, order);
   }
   const rejected = resolveConflicts(contested, survivors, (p, cluster, key) => {
-    const objs = translatePlan(survivors[p] as FailoverPlan, cluster).get(cluster) ?? [];
-    return objs.find((o) => sortKey(o) === key) as KubeObject;
+    return translateFor(survivors[p] as FailoverPlan, cluster).find((o) => sortKey(o) === key) as KubeObject;
   }, reporter);
-  // Second pass: each accepted plan's objects in translation order, serialized at once, then put in output order.
-  const serialized = <T>(cluster: string, serialize: (o: KubeObject) => T): T[] => {
+  // Second pass: the accepted plans' objects in output order, each made when it is reached and dropped by the caller.
+  // Output order is kind by kind, and a plan's objects of one kind are (nearly always) neighbours: each plan is
+  // translated once per kind it writes, only that kind's objects, and nothing is held but the current plan's.
+  function* ordered(cluster: string): Generator<KubeObject, void, undefined> {
     const order = orders.get(cluster);
-    if (!order) return [];
-    const base = new Int32Array(survivors.length).fill(-1);
-    const values: T[] = [];
-    survivors.forEach((plan, p) => {
-      if (rejected.has(p) || !writes(plan, cluster)) return;
-      base[p] = values.length;
-      for (const o of translatePlan(plan, cluster).get(cluster) ?? []) values.push(serialize(o));
-    });
-    const out: T[] = [];
+    if (!order) return;
+    let lastP = -1;
+    let lastKind = -1;
+    let objs: KubeObject[] = [];
     for (let k = 0; k < order.length; k += 2) {
-      const b = base[order[k] as number] as number;
-      if (b >= 0) out.push(values[b + (order[k + 1] as number)] as T);
+      const p = order[k] as number;
+      if (rejected.size > 0 && rejected.has(p)) continue;
+      const o = order[k + 1] as number;
+      const c = o & 0xff;
+      if (p !== lastP || c !== lastKind) {
+        objs = translateFor(survivors[p] as FailoverPlan, cluster, false, kinds[c]);
+        lastP = p;
+        lastKind = c;
+      }
+      yield objs[o >>> 8] as KubeObject;
     }
-    return out;
+  }
+  const count = (cluster: string): number => {
+    const order = orders.get(cluster);
+    if (!order) return 0;
+    if (rejected.size === 0) return order.length / 2;
+    let n = 0;
+    for (let k = 0; k < order.length; k += 2) if (!rejected.has(order[k] as number)) n++;
+    return n;
   };
   return {
     clusterNames,
     messages: reporter.sorted(),
     hasObjects: (cluster) => survivors.some((plan, p) => !rejected.has(p) && writes(plan, cluster)),
-    objects: (cluster) => serialized(cluster, (o) => o),
-    serialized,
+    objects: (cluster) => [...ordered(cluster)],
+    ordered,
+    count,
   };
 }
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RenderCache, renderByCluster, renderDetailed } from '../../src/core/render.ts';
 import type { DetailedRenderResult } from '../../src/core/render.ts';
-import { renderJson } from '../../src/cli/output.ts';
+import { renderJson, renderYaml } from '../../src/cli/output.ts';
 import type { KubeObject } from '../../src/api/types.ts';
 import { failoverService, meshCluster, meshWorkload } from './fixtures.ts';
 
@@ -175,6 +175,8 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
       const byCluster = renderByCluster(input);
       assert.deepEqual(byCluster.clusterNames, Object.keys(fresh.clusters), `step ${step}`);
       assert.equal(renderJson({ clusters: byCluster, messages: byCluster.messages }), renderJson(fresh), `step ${step}: cluster by cluster`);
+      assert.equal(renderYaml(byCluster), renderYaml(fresh.clusters), `step ${step}: cluster by cluster, YAML`);
+      for (const c of byCluster.clusterNames) assert.equal(byCluster.count(c), fresh.clusters[c]?.length ?? 0, `step ${step}: count ${c}`);
       for (const c of byCluster.clusterNames) assert.equal(byCluster.hasObjects(c), (fresh.clusters[c]?.length ?? 0) > 0, `step ${step}: ${c}`);
       assert.deepEqual(cached.services, fresh.services, `step ${step}`);
       assert.deepEqual(cached.messages, fresh.messages, `step ${step}`);
