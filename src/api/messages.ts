@@ -689,40 +689,173 @@ export function renderFinding<C extends FindingCode>(code: C, params: FindingPar
   return (CHECK_FINDINGS[code] as (p: FindingParams<C>) => Finding)(params);
 }
 
-/** The CLI's input errors (exit status 2, one line `SPW003 big.yaml: ...`). */
-export const INPUT_CODES = {
-  SPW001: { level: 'error', name: 'Unreadable', title: 'an input file cannot be read' },
-  SPW002: { level: 'error', name: 'NotARegularFile', title: 'an input path is not a regular file' },
-  SPW003: { level: 'error', name: 'TooLarge', title: 'an input file is larger than the limit' },
-  SPW004: { level: 'error', name: 'TooManyDocuments', title: 'an input has more YAML documents than the limit' },
-  SPW005: { level: 'error', name: 'TooDeep', title: 'an input document nests deeper than the limit' },
-  SPW006: { level: 'error', name: 'AliasExpansion', title: 'YAML aliases expand past the limit' },
-  SPW007: { level: 'error', name: 'Syntax', title: 'an input is not valid YAML or JSON' },
-  SPW008: { level: 'error', name: 'NoObjects', title: 'the input holds no object' },
-  SPW009: { level: 'error', name: 'OutDir', title: 'the output directory cannot be written safely' },
-  SPW010: { level: 'error', name: 'TooMuchOutput', title: 'the output is larger than the limit' },
-} as const satisfies Record<string, { level: Level; name: string; title: string }>;
-export type InputCode = keyof typeof INPUT_CODES;
+const mib = (n: number): string => (n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`);
+/** An object as `--out-dir` names it in a collision: `Kind namespace/name` (`Kind /name` when cluster-scoped). */
+const outObject = (o: { kind: string; namespace?: string; name: string }): string => `${o.kind} ${o.namespace ?? ''}/${o.name}`;
 
-/** Refused member kubeconfigs (controller, `cluster register`; the text names the field, never its value). */
+/**
+ * The CLI's input errors (exit status 2, one line `SPW003 big.yaml: ...`). `at` is where: an input (`big.yaml`,
+ * `stdin`) or a position in one (`big.yaml:12:3`, `big.yaml:12`).
+ */
+export const INPUT_CODES = {
+  SPW001: entry('error', 'Unreadable', 'an input file cannot be read', (p: { reason: 'cannotRead'; at: string; why: string } | { reason: 'noInput' }) =>
+    p.reason === 'noInput' ? 'no input: give at least one -f FILE' : `${p.at}: cannot read: ${p.why}`),
+  SPW002: entry('error', 'NotARegularFile', 'an input path is not a regular file', (p: { at: string; is: string }) =>
+    `${p.at}: is ${p.is}, not a regular file; give files, directories or - (standard input)`),
+  SPW003: entry('error', 'TooLarge', 'an input file is larger than the limit', (p: { at: string; maxBytes: number }) =>
+    `${p.at}: input exceeds ${mib(p.maxBytes)} (all inputs together); split it into several runs`),
+  SPW004: entry('error', 'TooManyDocuments', 'an input has more YAML documents than the limit', (p: { at: string; maxDocuments: number }) =>
+    `${p.at}: more than ${p.maxDocuments} documents (all inputs together, List items included); split the input into several runs`),
+  SPW005: entry('error', 'TooDeep', 'an input document nests deeper than the limit', (p: { reason: 'nested' | 'aliases'; at: string; maxDepth: number } | { reason: 'parser'; at: string }) =>
+    p.reason === 'parser' ? `${p.at}: nested too deeply to parse` : `${p.at}: nested more than ${p.maxDepth} levels deep${p.reason === 'aliases' ? ' through aliases' : ''}`),
+  SPW006: entry('error', 'AliasExpansion', 'YAML aliases expand past the limit', (p: { reason: 'recursive'; at: string } | { reason: 'budget'; at: string; maxAliasNodes: number }) =>
+    p.reason === 'recursive' ? `${p.at}: a recursive alias (a node that contains itself)` : `${p.at}: aliases expand to more than ${p.maxAliasNodes} nodes beyond the text (all inputs together)`),
+  SPW007: entry('error', 'Syntax', 'an input is not valid YAML or JSON', (p: { at: string; reason: string }) =>
+    `${p.at}: YAML syntax error: ${p.reason}`),
+  SPW008: entry('error', 'NoObjects', 'the input holds no object', (p: { reason: 'noFiles'; at: string; subdirectoriesSkipped: boolean } | { reason: 'empty'; inputs: string[] }) =>
+    p.reason === 'noFiles'
+      ? `${p.at}: no *.yaml, *.yml or *.json files${p.subdirectoriesSkipped ? ' at its top level (-R reads subdirectories)' : ''}`
+      : `${list(p.inputs)}: no objects in the input (only empty documents or comments)`),
+  SPW009: entry('error', 'OutDir', 'the output directory cannot be written safely', (p:
+    | { reason: 'clusterFolder'; dir: string; cluster: string }
+    | { reason: 'leavesDir'; dir: string; cluster: string }
+    | { reason: 'fileName'; dir: string; kind: string; name: string }
+    | { reason: 'collision'; file: string; first: { kind: string; namespace?: string; name: string }; second: { kind: string; namespace?: string; name: string } }
+    | { reason: 'symlinkOutside'; folder: string; dir: string }
+    | { reason: 'cannotWrite'; path: string; why: 'symlink' | 'permission' | 'other'; error?: string }) => {
+    const head = '--out-dir ';
+    switch (p.reason) {
+      case 'clusterFolder': return `${head}${p.dir}: cluster name ${JSON.stringify(p.cluster)} cannot name a folder`;
+      case 'leavesDir': return `${head}${p.dir}: ${JSON.stringify(p.cluster)} would leave the directory`;
+      case 'fileName': return `${head}${p.dir}: ${p.kind} ${JSON.stringify(p.name)} cannot name a file`;
+      case 'collision': return `${head}${p.file}: both ${outObject(p.first)} and ${outObject(p.second)} would be written here`;
+      case 'symlinkOutside': return `${head}${p.folder}: is a symlink that leads outside ${p.dir}`;
+      case 'cannotWrite': return `${head}${p.path}: cannot write: ${p.why === 'symlink' ? 'is a symlink (not followed)' : p.why === 'permission' ? 'permission denied' : (p.error ?? '')}`;
+    }
+  }),
+  SPW010: entry('error', 'TooMuchOutput', 'the output is larger than the limit', (p: { at: string; maxTiers: number }) =>
+    `${p.at}: the FailoverServices would render more than ${p.maxTiers} cluster tiers (the sum of each one's workloads squared); render a namespace or a few at a time`),
+} as const;
+export type InputCode = keyof typeof INPUT_CODES;
+export type InputParams<C extends InputCode> = Parameters<(typeof INPUT_CODES)[C]['render']>[0];
+
+/** The text of an input error (without its code). */
+export function renderInput<C extends InputCode>(code: C, params: InputParams<C>): string {
+  return (INPUT_CODES[code].render as (p: InputParams<C>) => string)(params);
+}
+
+/**
+ * The only param names a kubeconfig code may take. A member kubeconfig holds tokens, keys, passwords and plugin
+ * commands: its codes' params name where a problem is (`field`, a path of names) and what kind of problem, never a
+ * value read from it. `NO_SECRET_PARAMS` below fails to compile when a renderer takes any other key (the error names
+ * it), and test/kube/member-config.test.ts checks at run time that no value of a kubeconfig reaches params.
+ */
+export type KubeconfigParamKey = 'reason' | 'field' | 'section' | 'scheme' | 'contexts' | 'line' | 'maxBytes' | 'expected' | 'inMemberOnly' | 'embedAs' | 'cluster' | 'expiresAt' | 'window';
+const kentry = entry;
+
+/**
+ * Refused member kubeconfigs (controller, `cluster register`; the text names the field, never its value), and
+ * the controller's credential warnings. `field` is a path into the kubeconfig built from entry names
+ * (`users["admin"].user.exec`), quoted and cut to 63 characters.
+ */
 export const KUBECONFIG_CODES = {
-  SPW200: { level: 'error', name: 'KubeconfigUnparseable', title: 'a member kubeconfig is not YAML, not a mapping, has a nameless entry, or is over 1 MiB' },
-  SPW201: { level: 'error', name: 'KubeconfigExecPlugin', title: 'a member kubeconfig runs a credential plugin command (users[].user.exec)' },
-  SPW202: { level: 'error', name: 'KubeconfigAuthProvider', title: 'a member kubeconfig uses an auth-provider plugin' },
-  SPW203: { level: 'error', name: 'KubeconfigFileReference', title: 'a member kubeconfig names a file path' },
-  SPW204: { level: 'error', name: 'KubeconfigProxy', title: 'a member kubeconfig sets a proxy-url' },
-  SPW205: { level: 'error', name: 'KubeconfigImpersonation', title: 'a member kubeconfig impersonates (as, as-groups, as-uid, as-user-extra)' },
-  SPW206: { level: 'error', name: 'KubeconfigBasicAuth', title: 'a member kubeconfig uses basic authentication' },
-  SPW207: { level: 'error', name: 'KubeconfigInsecureTransport', title: 'a member kubeconfig does not verify the server (insecure-skip-tls-verify, http://)' },
-  SPW208: { level: 'error', name: 'KubeconfigInvalidServer', title: 'a member kubeconfig\'s server URL is not https, or carries user info, a query or a fragment' },
-  SPW209: { level: 'error', name: 'KubeconfigAmbiguousContext', title: 'a member kubeconfig does not say which context, cluster or user to use' },
-  SPW210: { level: 'error', name: 'KubeconfigNoCredentials', title: 'a member kubeconfig has no usable credentials' },
-  SPW211: { level: 'error', name: 'KubeconfigUnknownField', title: 'a member kubeconfig has a field Spillway does not accept' },
-  SPW212: { level: 'error', name: 'KubeconfigInvalidData', title: 'a member kubeconfig\'s data is not what its field says (CA, certificate, key, token)' },
-  SPW213: { level: 'error', name: 'KubeconfigExpiredCredentials', title: 'a member kubeconfig\'s token has expired' },
-  SPW214: { level: 'warning', name: 'KubeconfigExpiringCredentials', title: 'member credentials expire within the controller\'s warning window' },
-} as const satisfies Record<string, { level: Level; name: string; title: string }>;
+  SPW200: kentry('error', 'KubeconfigUnparseable', 'a member kubeconfig is not YAML, not a mapping, has a nameless entry, or is over 1 MiB', (p:
+    | { reason: 'notList' | 'noName'; field: string }
+    | { reason: 'noSection'; field: string; section: string }
+    | { reason: 'notMapping' }
+    | { reason: 'notYaml'; line?: number }
+    | { reason: 'tooLarge'; maxBytes: number }
+    | { reason: 'refused' }) => {
+    switch (p.reason) {
+      case 'notList': return `${p.field} is not a list`;
+      case 'noName': return `${p.field} has no name`;
+      case 'noSection': return `${p.field} has no ${p.section} section`;
+      case 'notMapping': return 'the kubeconfig is not a YAML mapping';
+      case 'notYaml': return `the kubeconfig is not valid YAML${p.line !== undefined ? ` (line ${p.line})` : ''}`;
+      case 'tooLarge': return `the kubeconfig is larger than ${p.maxBytes} bytes`;
+      case 'refused': return 'the kubeconfig was refused';
+    }
+  }),
+  SPW201: kentry('error', 'KubeconfigExecPlugin', 'a member kubeconfig runs a credential plugin command (users[].user.exec)', (p: { field: string }) =>
+    `${p.field} runs a credential plugin command; member kubeconfigs may not run commands`),
+  SPW202: kentry('error', 'KubeconfigAuthProvider', 'a member kubeconfig uses an auth-provider plugin', (p: { field: string }) =>
+    `${p.field} runs an auth-provider plugin; member kubeconfigs may not run plugins`),
+  SPW203: kentry('error', 'KubeconfigFileReference', 'a member kubeconfig names a file path', (p: { reason: 'userFile'; field: string; embedAs: string } | { reason: 'caFile' | 'path'; field: string }) =>
+    p.reason === 'userFile'
+      ? `${p.field} reads a file of the controller's pod; embed the value as ${p.embedAs} instead`
+      : p.reason === 'caFile'
+        ? `${p.field} reads a file of the controller's pod; embed it as certificate-authority-data instead`
+        : `${p.field} names a file of the controller's pod`),
+  SPW204: kentry('error', 'KubeconfigProxy', 'a member kubeconfig sets a proxy-url', (p: { field: string }) =>
+    `${p.field} sends the cluster's traffic and credentials through a proxy; member kubeconfigs connect directly`),
+  SPW205: kentry('error', 'KubeconfigImpersonation', 'a member kubeconfig impersonates (as, as-groups, as-uid, as-user-extra)', (p: { field: string }) =>
+    `${p.field} impersonates another identity; grant the member identity its own RBAC instead`),
+  SPW206: kentry('error', 'KubeconfigBasicAuth', 'a member kubeconfig uses basic authentication', (p: { field: string }) =>
+    `${p.field} is basic authentication; use a ServiceAccount token or a client certificate`),
+  SPW207: kentry('error', 'KubeconfigInsecureTransport', 'a member kubeconfig does not verify the server (insecure-skip-tls-verify, http://)', (p: { reason: 'skipVerify' | 'http'; field: string }) =>
+    p.reason === 'skipVerify'
+      ? `${p.field} turns off server verification; embed the server's CA as certificate-authority-data instead`
+      : `${p.field} is plain http://; member clusters are reached over https with a CA`),
+  SPW208: kentry('error', 'KubeconfigInvalidServer', 'a member kubeconfig\'s server URL is not https, or carries user info, a query or a fragment', (p: { reason: 'missing' | 'notUrl' | 'userInfo' | 'queryOrFragment'; field: string } | { reason: 'scheme'; field: string; scheme: string }) => {
+    switch (p.reason) {
+      case 'missing': return `${p.field} is missing`;
+      case 'notUrl': return `${p.field} is not a URL`;
+      case 'userInfo': return `${p.field} carries user info (a user name or password in the URL); put credentials in the user entry`;
+      case 'queryOrFragment': return `${p.field} has a query or fragment`;
+      case 'scheme': return `${p.field} has scheme ${JSON.stringify(p.scheme)}; use https://`;
+    }
+  }),
+  SPW209: kentry('error', 'KubeconfigAmbiguousContext', 'a member kubeconfig does not say which context, cluster or user to use', (p:
+    | { reason: 'duplicate' | 'unknownCluster'; field: string }
+    | { reason: 'unknownCurrent' | 'noCurrent'; contexts: number }
+    | { reason: 'noContext' }) => {
+    switch (p.reason) {
+      case 'duplicate': return `${p.field} is defined twice; which one applies would be a guess`;
+      case 'unknownCluster': return `${p.field} names no cluster in clusters`;
+      case 'unknownCurrent': return `current-context names a context that is not in contexts (have ${p.contexts})`;
+      case 'noCurrent': return `the kubeconfig has ${p.contexts} contexts and no current-context; set current-context (or keep one context)`;
+      case 'noContext': return 'the kubeconfig has no context';
+    }
+  }),
+  SPW210: kentry('error', 'KubeconfigNoCredentials', 'a member kubeconfig has no usable credentials', (p: { reason: 'certWithoutKey' | 'keyWithoutCert' | 'unknownUser' | 'none'; field: string }) => {
+    switch (p.reason) {
+      case 'certWithoutKey': return `${p.field} has a client certificate without a key`;
+      case 'keyWithoutCert': return `${p.field} has a client key without a certificate`;
+      case 'unknownUser': return `${p.field} names no user in users`;
+      case 'none': return `${p.field} has no token and no client-certificate-data/client-key-data`;
+    }
+  }),
+  SPW211: kentry('error', 'KubeconfigUnknownField', 'a member kubeconfig has a field Spillway does not accept', (p: { field: string; inMemberOnly: boolean }) =>
+    p.inMemberOnly ? `${p.field} is not a field Spillway accepts in a member kubeconfig` : `${p.field} is not a kubeconfig field Spillway accepts`),
+  SPW212: kentry('error', 'KubeconfigInvalidData', 'a member kubeconfig\'s data is not what its field says (CA, certificate, key, token)', (p: { field: string; expected: 'certificate' | 'privateKey' | 'hostName' | 'token' }) => {
+    switch (p.expected) {
+      case 'certificate': return `${p.field} is not base64 of a PEM certificate`;
+      case 'privateKey': return `${p.field} is not base64 of a PEM private key`;
+      case 'hostName': return `${p.field} is not a host name`;
+      case 'token': return `${p.field} is not a bearer token (printable characters, no spaces)`;
+    }
+  }),
+  SPW213: kentry('error', 'KubeconfigExpiredCredentials', 'a member kubeconfig\'s token has expired', (p: { cluster: string; expiresAt: string }) =>
+    `the member token expired at ${p.expiresAt}; rotate it (spillway cluster register ${p.cluster})`),
+  SPW214: kentry('warning', 'KubeconfigExpiringCredentials', 'member credentials expire within the controller\'s warning window', (p: { cluster: string; expiresAt: string; window: string }) =>
+    `the member credentials expire at ${p.expiresAt}, within ${p.window}; run \`spillway cluster register ${p.cluster}\` again and apply its output to rotate them`),
+} as const;
 export type KubeconfigCode = keyof typeof KUBECONFIG_CODES;
+type KeysOf<P> = P extends unknown ? keyof P : never;
+type UnsafeKeys<T> = { [C in keyof T]: T[C] extends CodeEntry<infer P> ? Exclude<KeysOf<P>, KubeconfigParamKey> : never }[keyof T];
+/** Compiles only while every SPW2xx renderer's params use KubeconfigParamKey names alone (see above). */
+export const NO_SECRET_PARAMS: [UnsafeKeys<typeof KUBECONFIG_CODES>] extends [never] ? true : UnsafeKeys<typeof KUBECONFIG_CODES> = true;
+export type KubeconfigParams<C extends KubeconfigCode> = Parameters<(typeof KUBECONFIG_CODES)[C]['render']>[0];
+
+/** The text of a kubeconfig code (without the code). */
+export function renderKubeconfig<C extends KubeconfigCode>(code: C, params: KubeconfigParams<C>): string {
+  return (KUBECONFIG_CODES[code].render as (p: KubeconfigParams<C>) => string)(params);
+}
+
+/** `SPW214: the member credentials expire at ...`: how statuses, logs and Events carry a kubeconfig code. */
+export function kubeconfigLine<C extends KubeconfigCode>(code: C, params: KubeconfigParams<C>): string {
+  return `${code}: ${renderKubeconfig(code, params)}`;
+}
 
 export type Code = MessageCode | CheckCode | InputCode | KubeconfigCode;
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import type { SourcedDocument } from '../analyze/snapshot.ts';
 import { MAX_FAILOVER_CLUSTERS } from '../api/schemas.ts';
-import { INPUT_ERRORS, InputError } from './errors.ts';
+import { INPUT_ERRORS, InputError } from './input-errors.ts';
 
 export interface InputLimits {
   /** Bytes of all inputs together. */
@@ -69,10 +69,6 @@ export function inputBudget(limits: Partial<InputLimits> = {}): InputBudget {
 
 const INPUT_FILE = /\.(ya?ml|json)$/;
 
-function mib(n: number): string {
-  return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
-}
-
 function whatIs(st: Stats): string {
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isCharacterDevice()) return 'a character device';
@@ -84,11 +80,11 @@ function whatIs(st: Stats): string {
 function unreadable(label: string, e: unknown): InputError {
   const code = (e as NodeJS.ErrnoException).code;
   const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
-  return new InputError(INPUT_ERRORS.Unreadable, `${label}: cannot read: ${why}`);
+  return new InputError(INPUT_ERRORS.Unreadable, { reason: 'cannotRead', at: label, why });
 }
 
 function tooLarge(label: string, budget: InputBudget): InputError {
-  return new InputError(INPUT_ERRORS.TooLarge, `${label}: input exceeds ${mib(budget.limits.maxBytes)} (all inputs together); split it into several runs`);
+  return new InputError(INPUT_ERRORS.TooLarge, { at: label, maxBytes: budget.limits.maxBytes });
 }
 
 /** Lists the input files a path stands for, in order; refuses what is not a file, a directory or `-`. */
@@ -141,7 +137,7 @@ function expand(path: string, recursive: boolean, out: string[]): void {
   };
   walk(path);
   if (out.length === before) {
-    throw new InputError(INPUT_ERRORS.NoObjects, `${path}: no *.yaml, *.yml or *.json files${subdirs > 0 && !recursive ? ' at its top level (-R reads subdirectories)' : ''}`);
+    throw new InputError(INPUT_ERRORS.NoObjects, { reason: 'noFiles', at: path, subdirectoriesSkipped: subdirs > 0 && !recursive });
   }
 }
 
@@ -160,7 +156,7 @@ function readBounded(path: string, budget: InputBudget): string {
   try {
     const st = fstatSync(fd);
     if (path !== '-' && !st.isFile()) {
-      throw new InputError(INPUT_ERRORS.NotARegularFile, `${path}: is ${whatIs(st)}, not a regular file; give files, directories or - (standard input)`);
+      throw new InputError(INPUT_ERRORS.NotARegularFile, { at: path, is: whatIs(st) });
     }
     if (st.isFile() && st.size > budget.bytes) throw tooLarge(label, budget);
     const chunks: Buffer[] = [];
@@ -246,11 +242,11 @@ function loadYaml(text: string, name: string, offset: Offset, budget: InputBudge
   const listener = (event: 'open' | 'close', state: { line: number; position: number; lineStart: number; result: unknown }) => {
     if (event === 'open') {
       if (++depth > maxDepth) {
-        throw new InputError(INPUT_ERRORS.TooDeep, `${name}:${position(offset, state.line, state.position - state.lineStart)}: nested more than ${maxDepth} levels deep`);
+        throw new InputError(INPUT_ERRORS.TooDeep, { reason: 'nested', at: `${name}:${position(offset, state.line, state.position - state.lineStart)}`, maxDepth });
       }
       if (depth === 1) {
         if (budget.documents <= 0) {
-          throw new InputError(INPUT_ERRORS.TooManyDocuments, `${name}:${position(offset, state.line, 0)}: more than ${maxDocuments} documents (all inputs together, List items included); split the input into several runs`);
+          throw new InputError(INPUT_ERRORS.TooManyDocuments, { at: `${name}:${position(offset, state.line, 0)}`, maxDocuments });
         }
         budget.documents--;
         starts.push(offset.line + state.line + 1);
@@ -273,11 +269,11 @@ function loadYaml(text: string, name: string, offset: Offset, budget: InputBudge
     if (e instanceof yaml.YAMLException) {
       const m = e.mark as { line: number; column: number } | undefined;
       const reason = e.reason === 'duplicated mapping key' ? 'duplicated mapping key (a key may appear once in a mapping)' : e.reason;
-      throw new InputError(INPUT_ERRORS.Syntax, `${name}:${m ? position(offset, m.line, m.column) : '?'}: YAML syntax error: ${reason}`);
+      throw new InputError(INPUT_ERRORS.Syntax, { at: `${name}:${m ? position(offset, m.line, m.column) : '?'}`, reason });
     }
     if (e instanceof RangeError) {
       // The parser recursed past the stack before the depth limit (a pathological flow collection).
-      throw new InputError(INPUT_ERRORS.TooDeep, `${name}: nested too deeply to parse`);
+      throw new InputError(INPUT_ERRORS.TooDeep, { reason: 'parser', at: name });
     }
     throw e;
   }
@@ -347,17 +343,17 @@ function resolveAliases(doc: unknown, where: string, budget: InputBudget): void 
   const { maxDepth, maxAliasNodes } = budget.limits;
   const visit = (v: unknown, depth: number): { size: number; height: number } => {
     if (typeof v !== 'object' || v === null) return { size: 1, height: 0 };
-    if (active.has(v)) throw new InputError(INPUT_ERRORS.AliasExpansion, `${where}: a recursive alias (a node that contains itself)`);
+    if (active.has(v)) throw new InputError(INPUT_ERRORS.AliasExpansion, { reason: 'recursive', at: where });
     const seen = done.get(v);
     if (seen) {
       budget.aliasNodes -= seen.size;
       if (budget.aliasNodes < 0) {
-        throw new InputError(INPUT_ERRORS.AliasExpansion, `${where}: aliases expand to more than ${maxAliasNodes} nodes beyond the text (all inputs together)`);
+        throw new InputError(INPUT_ERRORS.AliasExpansion, { reason: 'budget', at: where, maxAliasNodes });
       }
-      if (depth + seen.height > maxDepth) throw new InputError(INPUT_ERRORS.TooDeep, `${where}: nested more than ${maxDepth} levels deep through aliases`);
+      if (depth + seen.height > maxDepth) throw new InputError(INPUT_ERRORS.TooDeep, { reason: 'aliases', at: where, maxDepth });
       return seen;
     }
-    if (depth > maxDepth) throw new InputError(INPUT_ERRORS.TooDeep, `${where}: nested more than ${maxDepth} levels deep through aliases`);
+    if (depth > maxDepth) throw new InputError(INPUT_ERRORS.TooDeep, { reason: 'aliases', at: where, maxDepth });
     active.add(v);
     let size = 1;
     let height = 1;
@@ -428,7 +424,7 @@ export function parseDocuments(text: string, name: string, budget: InputBudget =
       continue;
     }
     if (items.length > budget.documents) {
-      throw new InputError(INPUT_ERRORS.TooManyDocuments, `${where}: more than ${budget.limits.maxDocuments} documents (all inputs together, List items included); split the input into several runs`);
+      throw new InputError(INPUT_ERRORS.TooManyDocuments, { at: where, maxDocuments: budget.limits.maxDocuments });
     }
     budget.documents -= items.length;
     for (const item of items) {
@@ -441,7 +437,7 @@ export function parseDocuments(text: string, name: string, budget: InputBudget =
 
 /** Reads every input (files, directories, `-`) within one budget. Throws CliError (exit 2) for unusable input. */
 export function readInputDocuments(paths: readonly string[], options: ReadOptions = {}): SourcedDocument[] {
-  if (paths.length === 0) throw new InputError(INPUT_ERRORS.Unreadable, 'no input: give at least one -f FILE');
+  if (paths.length === 0) throw new InputError(INPUT_ERRORS.Unreadable, { reason: 'noInput' });
   const budget = inputBudget(options.limits);
   const files: string[] = [];
   for (const p of paths) expand(p, options.recursive === true, files);
@@ -450,7 +446,7 @@ export function readInputDocuments(paths: readonly string[], options: ReadOption
     for (const d of parseDocuments(readBounded(file, budget), file === '-' ? 'stdin' : file, budget)) docs.push(d);
   }
   if (!docs.some((d) => d.value !== null && d.value !== undefined)) {
-    throw new InputError(INPUT_ERRORS.NoObjects, `${paths.join(', ')}: no objects in the input (only empty documents or comments)`);
+    throw new InputError(INPUT_ERRORS.NoObjects, { reason: 'empty', inputs: [...paths] });
   }
   checkTierPairs(docs, budget.limits.maxTierPairs);
   return docs;
@@ -467,7 +463,7 @@ function checkTierPairs(docs: readonly SourcedDocument[], max: number): void {
     if (n > MAX_FAILOVER_CLUSTERS) continue;
     pairs += n * n;
     if (pairs > max) {
-      throw new InputError(INPUT_ERRORS.TooMuchOutput, `${d.source ?? 'input'}: the FailoverServices would render more than ${max} cluster tiers (the sum of each one's workloads squared); render a namespace or a few at a time`);
+      throw new InputError(INPUT_ERRORS.TooMuchOutput, { at: d.source ?? 'input', maxTiers: max });
     }
   }
 }

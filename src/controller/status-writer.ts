@@ -8,6 +8,7 @@ import type { CheckConditions } from '../check/conditions.ts';
 import type { DetailedRenderResult, ServiceOutcome } from '../core/render.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KUBECONFIG_CODES } from '../kube/config.ts';
+import { kubeconfigLine } from '../api/messages.ts';
 import { describeError, isKubeApiError } from '../kube/errors.ts';
 import type { Informer } from '../kube/informer.ts';
 import { createEvent, patchStatus } from '../kube/ops.ts';
@@ -140,14 +141,14 @@ export class StatusWriter {
       const windowMs = this.d.credentialWarningMs ?? DEFAULT_CREDENTIAL_WARNING_MS;
       // A fixed text (no "in 3 days"), so that an idle resync writes nothing; it changes only with the credentials.
       const warning = expiresAt !== undefined && !expired && expiresAt.getTime() - this.d.wallTime().getTime() <= windowMs
-        ? `${KUBECONFIG_CODES.ExpiringCredentials}: the member credentials expire at ${expiry}, within ${formatWindow(windowMs)}; run \`spillway cluster register ${name}\` again and apply its output to rotate them`
+        ? kubeconfigLine(KUBECONFIG_CODES.ExpiringCredentials, { cluster: name, expiresAt: expiry ?? '', window: formatWindow(windowMs) })
         : undefined;
       if (expiresAt) this.d.metrics.credentialsExpiry.set({ cluster: name }, Math.floor(expiresAt.getTime() / 1000));
       const prev = mc.status as Record<string, unknown> | undefined;
       const next = clusterStatus({
         generation: mc.metadata.generation,
         reachable: c?.reachable ?? false,
-        connectionError: (expired ? `${KUBECONFIG_CODES.ExpiredCredentials}: the member token expired at ${expiry}; rotate it (spillway cluster register ${name})` : undefined) ?? c?.error,
+        connectionError: (expired ? kubeconfigLine(KUBECONFIG_CODES.ExpiredCredentials, { cluster: name, expiresAt: expiry ?? '' }) : undefined) ?? c?.error,
         ...(expiry ? { credentialsExpireAt: expiry } : {}),
         ...(warning ? { credentialsWarning: warning } : {}),
         outcome: outcomeMap.get(name),

@@ -18,7 +18,8 @@ import { delimiter, join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import type { Cluster, Context, User } from '@kubernetes/client-node';
-import type { KubeconfigCode as KubeconfigTableCode } from '../api/messages.ts';
+import { renderKubeconfig } from '../api/messages.ts';
+import type { KubeconfigCode as KubeconfigTableCode, KubeconfigParams } from '../api/messages.ts';
 
 export interface ConfigSource {
   /** Path to a kubeconfig file (`--kubeconfig`): only this file is read. */
@@ -157,11 +158,21 @@ export const KUBECONFIG_CODES = {
 } as const satisfies Record<string, KubeconfigTableCode>;
 export type KubeconfigCode = (typeof KUBECONFIG_CODES)[keyof typeof KUBECONFIG_CODES];
 
-/** One refused field; `message` names the field (a path into the kubeconfig) and never holds its value. */
+/**
+ * One refused field; `message` names the field (a path into the kubeconfig) and never holds its value. It is
+ * rendered from `params` by the table in src/api/messages.ts, whose SPW2xx params cannot hold a value either.
+ */
 export interface KubeconfigProblem {
   code: KubeconfigCode;
   field: string;
+  params: KubeconfigParams<KubeconfigCode>;
   message: string;
+}
+
+/** A problem of `code`; `field` defaults to the params' own. */
+export function kubeconfigProblem<C extends KubeconfigCode>(code: C, params: KubeconfigParams<C>, field?: string): KubeconfigProblem {
+  const own = (params as { field?: unknown }).field;
+  return { code, field: field ?? (typeof own === 'string' ? own : ''), params, message: renderKubeconfig(code, params) };
 }
 
 /** A refused member kubeconfig. `message` is `<code>: <first problem>` and is safe for logs and status. */
@@ -169,7 +180,7 @@ export class KubeconfigPolicyError extends Error {
   readonly code: KubeconfigCode;
   readonly field: string;
   constructor(readonly problems: readonly KubeconfigProblem[]) {
-    const first = problems[0] ?? { code: KUBECONFIG_CODES.Unparseable, field: '', message: 'the kubeconfig was refused' };
+    const first = problems[0] ?? kubeconfigProblem(KUBECONFIG_CODES.Unparseable, { reason: 'refused' });
     super(`${first.code}: ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''}`);
     this.name = 'KubeconfigPolicyError';
     this.code = first.code;
@@ -211,19 +222,19 @@ const USER_ALLOWED = new Set(['token', 'client-certificate-data', 'client-key-da
 const CONTEXT_ALLOWED = new Set(['cluster', 'user', 'namespace', 'extensions']);
 const TOP_ALLOWED = new Set(['apiVersion', 'kind', 'clusters', 'users', 'contexts', 'current-context', 'preferences', 'extensions']);
 
-/** Why a key is refused, by key; undefined for an allowed or merely unknown key. */
-function refusal(section: 'cluster' | 'user', key: string): { code: KubeconfigCode; why: string } | undefined {
+/** Why a key is refused, by key; undefined for an allowed or merely unknown key. `field` is the key's path. */
+function refusal(section: 'cluster' | 'user', key: string, field: string): KubeconfigProblem | undefined {
   if (section === 'user') {
-    if (key === 'exec') return { code: KUBECONFIG_CODES.ExecPlugin, why: 'runs a credential plugin command; member kubeconfigs may not run commands' };
-    if (key === 'auth-provider') return { code: KUBECONFIG_CODES.AuthProvider, why: 'runs an auth-provider plugin; member kubeconfigs may not run plugins' };
-    if (key === 'tokenFile' || key === 'client-certificate' || key === 'client-key') return { code: KUBECONFIG_CODES.FileReference, why: `reads a file of the controller's pod; embed the value as ${key === 'tokenFile' ? 'token' : `${key}-data`} instead` };
-    if (key === 'as' || key === 'as-groups' || key === 'as-uid' || key === 'as-user-extra') return { code: KUBECONFIG_CODES.Impersonation, why: 'impersonates another identity; grant the member identity its own RBAC instead' };
-    if (key === 'username' || key === 'password') return { code: KUBECONFIG_CODES.BasicAuth, why: 'is basic authentication; use a ServiceAccount token or a client certificate' };
+    if (key === 'exec') return kubeconfigProblem(KUBECONFIG_CODES.ExecPlugin, { field });
+    if (key === 'auth-provider') return kubeconfigProblem(KUBECONFIG_CODES.AuthProvider, { field });
+    if (key === 'tokenFile' || key === 'client-certificate' || key === 'client-key') return kubeconfigProblem(KUBECONFIG_CODES.FileReference, { reason: 'userFile', field, embedAs: key === 'tokenFile' ? 'token' : `${key}-data` });
+    if (key === 'as' || key === 'as-groups' || key === 'as-uid' || key === 'as-user-extra') return kubeconfigProblem(KUBECONFIG_CODES.Impersonation, { field });
+    if (key === 'username' || key === 'password') return kubeconfigProblem(KUBECONFIG_CODES.BasicAuth, { field });
   } else {
-    if (key === 'certificate-authority') return { code: KUBECONFIG_CODES.FileReference, why: 'reads a file of the controller\'s pod; embed it as certificate-authority-data instead' };
-    if (key === 'proxy-url') return { code: KUBECONFIG_CODES.Proxy, why: 'sends the cluster\'s traffic and credentials through a proxy; member kubeconfigs connect directly' };
+    if (key === 'certificate-authority') return kubeconfigProblem(KUBECONFIG_CODES.FileReference, { reason: 'caFile', field });
+    if (key === 'proxy-url') return kubeconfigProblem(KUBECONFIG_CODES.Proxy, { field });
   }
-  if (/(^|-)file$|File$|-path$|Path$/.test(key)) return { code: KUBECONFIG_CODES.FileReference, why: 'names a file of the controller\'s pod' };
+  if (/(^|-)file$|File$|-path$|Path$/.test(key)) return kubeconfigProblem(KUBECONFIG_CODES.FileReference, { reason: 'path', field });
   return undefined;
 }
 
@@ -259,19 +270,22 @@ export function tokenExpiry(token: string): Date | undefined {
   }
 }
 
-/** Why a server URL is refused (the message never repeats the URL: it may hold a password). */
-export function serverProblem(server: unknown): { code: KubeconfigCode; why: string } | undefined {
-  if (typeof server !== 'string' || server === '') return { code: KUBECONFIG_CODES.InvalidServer, why: 'is missing' };
+/**
+ * Why a server URL is refused (the message never repeats the URL: it may hold a password); `field` is where the
+ * URL is (`clusters["c"].cluster.server`).
+ */
+export function serverProblem(server: unknown, field: string): KubeconfigProblem | undefined {
+  if (typeof server !== 'string' || server === '') return kubeconfigProblem(KUBECONFIG_CODES.InvalidServer, { reason: 'missing', field });
   let u: URL;
   try {
     u = new URL(server);
   } catch {
-    return { code: KUBECONFIG_CODES.InvalidServer, why: 'is not a URL' };
+    return kubeconfigProblem(KUBECONFIG_CODES.InvalidServer, { reason: 'notUrl', field });
   }
-  if (u.username !== '' || u.password !== '') return { code: KUBECONFIG_CODES.InvalidServer, why: 'carries user info (a user name or password in the URL); put credentials in the user entry' };
-  if (u.protocol === 'http:') return { code: KUBECONFIG_CODES.InsecureTransport, why: 'is plain http://; member clusters are reached over https with a CA' };
-  if (u.protocol !== 'https:') return { code: KUBECONFIG_CODES.InvalidServer, why: `has scheme ${JSON.stringify(u.protocol.slice(0, 10))}; use https://` };
-  if (u.search !== '' || u.hash !== '') return { code: KUBECONFIG_CODES.InvalidServer, why: 'has a query or fragment' };
+  if (u.username !== '' || u.password !== '') return kubeconfigProblem(KUBECONFIG_CODES.InvalidServer, { reason: 'userInfo', field });
+  if (u.protocol === 'http:') return kubeconfigProblem(KUBECONFIG_CODES.InsecureTransport, { reason: 'http', field });
+  if (u.protocol !== 'https:') return kubeconfigProblem(KUBECONFIG_CODES.InvalidServer, { reason: 'scheme', field, scheme: u.protocol.slice(0, 10) });
+  if (u.search !== '' || u.hash !== '') return kubeconfigProblem(KUBECONFIG_CODES.InvalidServer, { reason: 'queryOrFragment', field });
   return undefined;
 }
 
@@ -290,25 +304,25 @@ function entries(doc: Obj, list: string, entry: string, add: (p: KubeconfigProbl
   const items = doc[list];
   if (items === undefined || items === null) return out;
   if (!Array.isArray(items)) {
-    add({ code: KUBECONFIG_CODES.Unparseable, field: list, message: `${list} is not a list` });
+    add(kubeconfigProblem(KUBECONFIG_CODES.Unparseable, { reason: 'notList', field: list }));
     return out;
   }
   items.forEach((item, i) => {
     if (!isObj(item) || typeof item.name !== 'string' || item.name === '') {
-      add({ code: KUBECONFIG_CODES.Unparseable, field: `${list}[${i}]`, message: `${list}[${i}] has no name` });
+      add(kubeconfigProblem(KUBECONFIG_CODES.Unparseable, { reason: 'noName', field: `${list}[${i}]` }));
       return;
     }
     const field = `${list}[${shown(item.name)}]`;
     if (out.has(item.name)) {
-      add({ code: KUBECONFIG_CODES.AmbiguousContext, field, message: `${field} is defined twice; which one applies would be a guess` });
+      add(kubeconfigProblem(KUBECONFIG_CODES.AmbiguousContext, { reason: 'duplicate', field }));
       return;
     }
     for (const k of Object.keys(item)) {
-      if (k !== 'name' && k !== entry) add({ code: KUBECONFIG_CODES.UnknownField, field: `${field}.${k}`, message: `${field}.${k} is not a kubeconfig field Spillway accepts` });
+      if (k !== 'name' && k !== entry) add(kubeconfigProblem(KUBECONFIG_CODES.UnknownField, { field: `${field}.${k}`, inMemberOnly: false }));
     }
     const body = item[entry];
     if (!isObj(body)) {
-      add({ code: KUBECONFIG_CODES.Unparseable, field: `${field}.${entry}`, message: `${field} has no ${entry} section` });
+      add(kubeconfigProblem(KUBECONFIG_CODES.Unparseable, { reason: 'noSection', field, section: entry }, `${field}.${entry}`));
       return;
     }
     out.set(item.name, body);
@@ -325,9 +339,9 @@ export function memberKubeconfigProblems(doc: unknown): { problems: KubeconfigPr
   const add = (p: KubeconfigProblem): void => {
     problems.push(p);
   };
-  if (!isObj(doc)) return { problems: [{ code: KUBECONFIG_CODES.Unparseable, field: '', message: 'the kubeconfig is not a YAML mapping' }] };
+  if (!isObj(doc)) return { problems: [kubeconfigProblem(KUBECONFIG_CODES.Unparseable, { reason: 'notMapping' })] };
   for (const k of Object.keys(doc)) {
-    if (!TOP_ALLOWED.has(k)) add({ code: KUBECONFIG_CODES.UnknownField, field: k, message: `${k} is not a kubeconfig field Spillway accepts` });
+    if (!TOP_ALLOWED.has(k)) add(kubeconfigProblem(KUBECONFIG_CODES.UnknownField, { field: k, inMemberOnly: false }));
   }
   const clusters = entries(doc, 'clusters', 'cluster', add);
   const users = entries(doc, 'users', 'user', add);
@@ -336,42 +350,42 @@ export function memberKubeconfigProblems(doc: unknown): { problems: KubeconfigPr
   for (const [name, c] of clusters) {
     const field = `clusters[${shown(name)}].cluster`;
     for (const k of Object.keys(c)) {
-      const r = refusal('cluster', k);
-      if (r) add({ code: r.code, field: `${field}.${k}`, message: `${field}.${k} ${r.why}` });
-      else if (!CLUSTER_ALLOWED.has(k)) add({ code: KUBECONFIG_CODES.UnknownField, field: `${field}.${k}`, message: `${field}.${k} is not a field Spillway accepts in a member kubeconfig` });
+      const r = refusal('cluster', k, `${field}.${k}`);
+      if (r) add(r);
+      else if (!CLUSTER_ALLOWED.has(k)) add(kubeconfigProblem(KUBECONFIG_CODES.UnknownField, { field: `${field}.${k}`, inMemberOnly: true }));
     }
     if (c['insecure-skip-tls-verify'] !== undefined && c['insecure-skip-tls-verify'] !== false) {
-      add({ code: KUBECONFIG_CODES.InsecureTransport, field: `${field}.insecure-skip-tls-verify`, message: `${field}.insecure-skip-tls-verify turns off server verification; embed the server's CA as certificate-authority-data instead` });
+      add(kubeconfigProblem(KUBECONFIG_CODES.InsecureTransport, { reason: 'skipVerify', field: `${field}.insecure-skip-tls-verify` }));
     }
-    const sp = serverProblem(c.server);
-    if (sp) add({ code: sp.code, field: `${field}.server`, message: `${field}.server ${sp.why}` });
+    const sp = serverProblem(c.server, `${field}.server`);
+    if (sp) add(sp);
     if (c['certificate-authority-data'] !== undefined && !/-----BEGIN CERTIFICATE-----/.test(decodeBase64(c['certificate-authority-data']) ?? '')) {
-      add({ code: KUBECONFIG_CODES.InvalidData, field: `${field}.certificate-authority-data`, message: `${field}.certificate-authority-data is not base64 of a PEM certificate` });
+      add(kubeconfigProblem(KUBECONFIG_CODES.InvalidData, { field: `${field}.certificate-authority-data`, expected: 'certificate' }));
     }
     if (c['tls-server-name'] !== undefined && (typeof c['tls-server-name'] !== 'string' || !/^[A-Za-z0-9.-]{1,253}$/.test(c['tls-server-name']))) {
-      add({ code: KUBECONFIG_CODES.InvalidData, field: `${field}.tls-server-name`, message: `${field}.tls-server-name is not a host name` });
+      add(kubeconfigProblem(KUBECONFIG_CODES.InvalidData, { field: `${field}.tls-server-name`, expected: 'hostName' }));
     }
   }
   for (const [name, u] of users) {
     const field = `users[${shown(name)}].user`;
     for (const k of Object.keys(u)) {
-      const r = refusal('user', k);
-      if (r) add({ code: r.code, field: `${field}.${k}`, message: `${field}.${k} ${r.why}` });
-      else if (!USER_ALLOWED.has(k)) add({ code: KUBECONFIG_CODES.UnknownField, field: `${field}.${k}`, message: `${field}.${k} is not a field Spillway accepts in a member kubeconfig` });
+      const r = refusal('user', k, `${field}.${k}`);
+      if (r) add(r);
+      else if (!USER_ALLOWED.has(k)) add(kubeconfigProblem(KUBECONFIG_CODES.UnknownField, { field: `${field}.${k}`, inMemberOnly: true }));
     }
     if (u.token !== undefined && (typeof u.token !== 'string' || u.token === '' || !/^[\x21-\x7e]+$/.test(u.token))) {
-      add({ code: KUBECONFIG_CODES.InvalidData, field: `${field}.token`, message: `${field}.token is not a bearer token (printable characters, no spaces)` });
+      add(kubeconfigProblem(KUBECONFIG_CODES.InvalidData, { field: `${field}.token`, expected: 'token' }));
     }
     for (const [k, marker] of [['client-certificate-data', /-----BEGIN CERTIFICATE-----/], ['client-key-data', /-----BEGIN [A-Z ]*PRIVATE KEY-----/]] as const) {
-      if (u[k] !== undefined && !marker.test(decodeBase64(u[k]) ?? '')) add({ code: KUBECONFIG_CODES.InvalidData, field: `${field}.${k}`, message: `${field}.${k} is not base64 of a PEM ${k === 'client-key-data' ? 'private key' : 'certificate'}` });
+      if (u[k] !== undefined && !marker.test(decodeBase64(u[k]) ?? '')) add(kubeconfigProblem(KUBECONFIG_CODES.InvalidData, { field: `${field}.${k}`, expected: k === 'client-key-data' ? 'privateKey' : 'certificate' }));
     }
     const hasCert = u['client-certificate-data'] !== undefined, hasKey = u['client-key-data'] !== undefined;
-    if (hasCert !== hasKey) add({ code: KUBECONFIG_CODES.NoCredentials, field, message: `${field} has a client ${hasCert ? 'certificate without a key' : 'key without a certificate'}` });
+    if (hasCert !== hasKey) add(kubeconfigProblem(KUBECONFIG_CODES.NoCredentials, { reason: hasCert ? 'certWithoutKey' : 'keyWithoutCert', field }));
   }
   for (const [name, c] of contexts) {
     const field = `contexts[${shown(name)}].context`;
     for (const k of Object.keys(c)) {
-      if (!CONTEXT_ALLOWED.has(k)) add({ code: KUBECONFIG_CODES.UnknownField, field: `${field}.${k}`, message: `${field}.${k} is not a field Spillway accepts in a member kubeconfig` });
+      if (!CONTEXT_ALLOWED.has(k)) add(kubeconfigProblem(KUBECONFIG_CODES.UnknownField, { field: `${field}.${k}`, inMemberOnly: true }));
     }
   }
 
@@ -379,10 +393,10 @@ export function memberKubeconfigProblems(doc: unknown): { problems: KubeconfigPr
   const current = doc['current-context'];
   let contextName: string | undefined;
   if (typeof current === 'string' && current !== '') {
-    if (!contexts.has(current)) add({ code: KUBECONFIG_CODES.AmbiguousContext, field: 'current-context', message: `current-context names a context that is not in contexts (have ${contexts.size})` });
+    if (!contexts.has(current)) add(kubeconfigProblem(KUBECONFIG_CODES.AmbiguousContext, { reason: 'unknownCurrent', contexts: contexts.size }, 'current-context'));
     else contextName = current;
   } else if (contexts.size === 1) contextName = [...contexts.keys()][0];
-  else add({ code: KUBECONFIG_CODES.AmbiguousContext, field: 'current-context', message: contexts.size === 0 ? 'the kubeconfig has no context' : `the kubeconfig has ${contexts.size} contexts and no current-context; set current-context (or keep one context)` });
+  else add(kubeconfigProblem(KUBECONFIG_CODES.AmbiguousContext, contexts.size === 0 ? { reason: 'noContext' } : { reason: 'noCurrent', contexts: contexts.size }, 'current-context'));
 
   let config: MemberConfig | undefined;
   if (contextName !== undefined) {
@@ -391,13 +405,13 @@ export function memberKubeconfigProblems(doc: unknown): { problems: KubeconfigPr
     const clusterName = ctx.cluster, userName = ctx.user;
     const cluster = typeof clusterName === 'string' ? clusters.get(clusterName) : undefined;
     const user = typeof userName === 'string' ? users.get(userName) : undefined;
-    if (!cluster) add({ code: KUBECONFIG_CODES.AmbiguousContext, field: `${cf}.cluster`, message: `${cf}.cluster names no cluster in clusters` });
-    if (!user) add({ code: KUBECONFIG_CODES.NoCredentials, field: `${cf}.user`, message: `${cf}.user names no user in users` });
+    if (!cluster) add(kubeconfigProblem(KUBECONFIG_CODES.AmbiguousContext, { reason: 'unknownCluster', field: `${cf}.cluster` }));
+    if (!user) add(kubeconfigProblem(KUBECONFIG_CODES.NoCredentials, { reason: 'unknownUser', field: `${cf}.user` }));
     if (cluster && user) {
       const hasToken = typeof user.token === 'string' && user.token !== '';
       const hasCert = user['client-certificate-data'] !== undefined && user['client-key-data'] !== undefined;
       const uf = `users[${shown(userName)}].user`;
-      if (!hasToken && !hasCert) add({ code: KUBECONFIG_CODES.NoCredentials, field: uf, message: `${uf} has no token and no client-certificate-data/client-key-data` });
+      if (!hasToken && !hasCert) add(kubeconfigProblem(KUBECONFIG_CODES.NoCredentials, { reason: 'none', field: uf }));
       if (problems.length === 0) {
         const token = hasToken ? (user.token as string) : undefined;
         const expiresAt = token !== undefined ? tokenExpiry(token) : certificateExpiry(decodeBase64(user['client-certificate-data']));
@@ -425,7 +439,7 @@ export function parseKubeconfigText(text: string): unknown {
     return yaml.load(text, { schema: yaml.JSON_SCHEMA, json: true });
   } catch (e) {
     const line = (e as { mark?: { line?: number } }).mark?.line;
-    throw new KubeconfigPolicyError([{ code: KUBECONFIG_CODES.Unparseable, field: '', message: `the kubeconfig is not valid YAML${line !== undefined ? ` (line ${line + 1})` : ''}` }]);
+    throw new KubeconfigPolicyError([kubeconfigProblem(KUBECONFIG_CODES.Unparseable, { reason: 'notYaml', ...(line !== undefined ? { line: line + 1 } : {}) })]);
   }
 }
 
@@ -434,7 +448,7 @@ export const MAX_MEMBER_KUBECONFIG_BYTES = 1 << 20;
 
 /** A member cluster's kubeconfig (the Secret's `kubeconfig` key, decoded) as data, or a KubeconfigPolicyError. */
 export function memberConfigFromText(text: string): MemberConfig {
-  if (text.length > MAX_MEMBER_KUBECONFIG_BYTES) throw new KubeconfigPolicyError([{ code: KUBECONFIG_CODES.Unparseable, field: '', message: `the kubeconfig is larger than ${MAX_MEMBER_KUBECONFIG_BYTES} bytes` }]);
+  if (text.length > MAX_MEMBER_KUBECONFIG_BYTES) throw new KubeconfigPolicyError([kubeconfigProblem(KUBECONFIG_CODES.Unparseable, { reason: 'tooLarge', maxBytes: MAX_MEMBER_KUBECONFIG_BYTES })]);
   const { problems, config } = memberKubeconfigProblems(parseKubeconfigText(text));
   if (!config) throw new KubeconfigPolicyError(problems);
   return config;

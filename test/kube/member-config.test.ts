@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import yaml from 'js-yaml';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NO_SECRET_PARAMS, renderKubeconfig } from '../../src/api/messages.ts';
+import type { KubeconfigParamKey } from '../../src/api/messages.ts';
 import { KUBECONFIG_CODES, KubeconfigPolicyError, certificateExpiry, memberConfigFromText, memberKubeconfigProblems, redactUrl, tokenExpiry } from '../../src/kube/config.ts';
 
 const SECRET = 'S3CRET-planted-value-4711';
@@ -107,6 +109,35 @@ describe('member kubeconfig policy', () => {
     const c = memberConfigFromText(yaml.dump(kubeconfig({}, { token: jwt({ exp: 2_000_000_000 }) })));
     assert.equal(c.expiresAt?.getTime(), 2_000_000_000_000);
     assert.equal(redactUrl(`https://u:${SECRET}@h:6443/k8s/c1?token=${SECRET}#x`), 'https://h:6443/k8s/c1');
+  });
+
+  it('no SPW2xx params can hold a value of the kubeconfig: a secret planted in every value position reaches no problem', () => {
+    // Every value a kubeconfig can carry (tokens, passwords, plugin commands and their output, keys, URLs with user
+    // info, proxy credentials, unknown fields' values) set to the same secret, in one document and in one per field.
+    const b64 = Buffer.from(SECRET).toString('base64');
+    const cluster: Obj = { server: `https://u:${SECRET}@10.0.0.1:6443/?t=${SECRET}#${SECRET}`, 'certificate-authority-data': b64, 'certificate-authority': SECRET, 'tls-server-name': `${SECRET} x`, 'proxy-url': `http://u:${SECRET}@p`, 'insecure-skip-tls-verify': SECRET, 'some-path': SECRET, extensions: [{ name: 'x', extension: SECRET }] };
+    const user: Obj = { token: `${SECRET} with space`, tokenFile: SECRET, username: SECRET, password: SECRET, 'client-certificate-data': b64, 'client-key-data': b64, 'client-certificate': SECRET, 'client-key': SECRET, as: SECRET, 'as-groups': [SECRET], 'as-uid': SECRET, 'as-user-extra': { k: [SECRET] }, exec: { command: SECRET, args: [SECRET], env: [{ name: 'X', value: SECRET }] }, 'auth-provider': { name: SECRET, config: { 'access-token': SECRET, 'cmd-path': SECRET } }, 'unknown-field': SECRET };
+    const docs: Obj[] = [kubeconfig(cluster, user, { 'plugin-config': { output: SECRET }, preferences: { x: SECRET } })];
+    for (const [k, v] of Object.entries(cluster)) docs.push(kubeconfig({ [k]: v }));
+    for (const [k, v] of Object.entries(user)) docs.push(kubeconfig({}, { [k]: v }));
+    docs.push({ clusters: SECRET, users: [{ user: { token: SECRET } }], contexts: [{ name: 'c', context: { cluster: SECRET, user: SECRET, namespace: SECRET } }], 'current-context': SECRET });
+    const allowed = new Set<string>(['reason', 'field', 'section', 'scheme', 'contexts', 'line', 'maxBytes', 'expected', 'inMemberOnly', 'embedAs', 'cluster', 'expiresAt', 'window'] satisfies KubeconfigParamKey[]);
+    let seen = 0;
+    for (const doc of docs) {
+      const { problems } = memberKubeconfigProblems(doc);
+      for (const p of problems) {
+        seen++;
+        assert.doesNotMatch(JSON.stringify(p), new RegExp(SECRET), `${p.code} ${p.message}`);
+        for (const k of Object.keys(p.params)) assert.ok(allowed.has(k), `${p.code}: param ${k} is not one the table allows`);
+        // The text is the table's rendering of the params, so it cannot say more than they do.
+        assert.equal(p.message, renderKubeconfig(p.code, p.params as never));
+      }
+    }
+    assert.ok(seen > 40, `problems checked: ${seen}`);
+    assert.equal(NO_SECRET_PARAMS, true);
+    // The secret as a name (names are shown, cut to 63 characters, as field paths): still never a value.
+    const named = memberKubeconfigProblems(kubeconfig({}, { exec: { command: SECRET } }));
+    assert.doesNotMatch(JSON.stringify(named.problems), new RegExp(SECRET));
   });
 
   it('reads a client certificate\'s notAfter as the expiry', () => {
