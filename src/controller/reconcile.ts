@@ -113,8 +113,22 @@ export interface ReconcileInput {
 export class LastGoodRenders {
   private readonly byRef = new Map<string, Map<string, readonly KubeObject[]>>();
 
+  private last: DetailedRenderResult | undefined;
+
   /** @internal Records the accepted services of `render`, forgets deleted ones. */
   update(render: DetailedRenderResult): void {
+    const changes = render.changes;
+    const last = this.last;
+    this.last = render;
+    if (render === last) return;
+    if (changes && changes.since === last) {
+      // Only what changed since the render recorded last.
+      for (const ref of changes.refs) {
+        if (changes.gone.has(ref)) this.byRef.delete(ref);
+        else if (!render.notAccepted?.has(ref)) this.byRef.set(ref, new Map([...(changes.blocks.get(ref) ?? [])].map(([cluster, b]) => [cluster, b.objects])));
+      }
+      return;
+    }
     const accepted = new Map<string, Map<string, readonly KubeObject[]>>();
     for (const s of render.services) if (s.accepted) accepted.set(s.ref, new Map());
     for (const [cluster, blocks] of render.blocks) for (const b of blocks) accepted.get(b.ref)?.set(cluster, b.objects);
@@ -171,8 +185,8 @@ export function ownerRef(o: KubeObject): string | undefined {
  * (or inputs that leave no workload available) changes nothing that is live; only deleting the FailoverService
  * removes what it wrote. Stateless, so a restarted controller holds the same objects.
  */
-export function heldServices(render: DetailedRenderResult): Set<string> {
-  return new Set(render.services.filter((s) => !s.accepted).map((s) => s.ref));
+export function heldServices(render: DetailedRenderResult): ReadonlySet<string> {
+  return render.notAccepted ?? new Set(render.services.filter((s) => !s.accepted).map((s) => s.ref));
 }
 
 export type Decision = 'create' | 'update' | 'unchanged' | 'settled' | 'collision';
@@ -248,14 +262,75 @@ interface ClusterPlanState {
   settled: Map<string, SettledBlock>;
   /** Key -> ref, for the keys of settled services (to find which services a live change touches). */
   owner: Map<string, string>;
+  /** The blocks planned, when they were exactly a render's (no held blocks added): the next plan may be a difference. */
+  blocks?: readonly RenderBlock[];
+  /** Blocks visited and not all settled: visited again by every plan, with how many of their keys exist live. */
+  unsettled: Map<string, { block: RenderBlock; found: number; distinct: boolean }>;
+  /** Keys of settled blocks, and desired keys found live in all blocks. */
+  settledKeys: number;
+  found: number;
+}
+
+/**
+ * How the blocks of one cluster differ from those the cluster was last planned with (see RenderChanges): with it,
+ * a plan visits only the changed services, those a live change touched and those not settled last time.
+ */
+export interface BlockChanges {
+  /** The blocks of this cluster in the render the changes are relative to. */
+  since: readonly RenderBlock[] | undefined;
+  refs: ReadonlySet<string>;
+  /** The block of a changed ref in this cluster, if it has one. */
+  block(ref: string): RenderBlock | undefined;
+  /** The order of the blocks (visited services are planned in block order). */
+  position(ref: string): number;
+}
+
+/** What deciding one block's objects found. */
+interface Visit {
+  keys: readonly string[];
+  distinct: boolean;
+  /** Every object settled. */
+  all: boolean;
+  /** Objects that exist live. */
+  found: number;
+  settled: number;
+}
+
+/** Decides each object of one block into `plan`. */
+function visitBlock(plan: ClusterPlan, block: RenderBlock, live: LiveCluster, cluster: string, memo: ApplyMemo): Visit {
+  const { keys, distinct } = keysOf(block.objects);
+  let all = true;
+  let found = 0;
+  let settled = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const p = { key: keys[i] as string, object: block.objects[i] as KubeObject };
+    const l = live.labelled.get(p.key);
+    if (!l) {
+      plan.probe.push(p);
+      all = false;
+      continue;
+    }
+    found++;
+    const decision = decide(p, l, cluster, memo);
+    if (decision === 'settled') settled++;
+    else {
+      all = false;
+      if (decision === 'update') plan.apply.push(p);
+      else if (decision === 'collision') plan.collisions.push({ key: p.key, object: p.object, reason: collisionReason(l, cluster) });
+      else plan.unchanged.push({ ...p, resourceVersion: l.metadata.resourceVersion ?? '' });
+    }
+  }
+  return { keys, distinct, all, found, settled };
 }
 
 /**
  * Plans one cluster from the render's blocks. With a PlanCache and a LiveCluster that reports its changes, services
  * found settled last time whose block and live objects did not change since are counted as settled without looking
- * at their objects; every other object goes through `decide`, exactly as without the cache.
+ * at their objects; every other object goes through `decide`, exactly as without the cache. With `changes` too (the
+ * blocks are a render's made as a difference from the render this cluster was last planned with), only the changed
+ * services, those a live change touched and those not settled last time are visited at all.
  */
-export function planClusterBlocks(cluster: string, blocks: readonly RenderBlock[], live: LiveCluster | undefined, memo: ApplyMemo, cache?: PlanCache, held?: ReadonlySet<string>): ClusterPlan {
+export function planClusterBlocks(cluster: string, blocks: readonly RenderBlock[], live: LiveCluster | undefined, memo: ApplyMemo, cache?: PlanCache, held?: ReadonlySet<string>, changes?: BlockChanges): ClusterPlan {
   const plan: ClusterPlan = { cluster, apply: [], probe: [], prune: [], collisions: [], unchanged: [], settled: 0, held: new Map() };
   if (!live || !live.ready) {
     plan.skipped = live?.notReadyReason ?? 'not connected';
@@ -271,43 +346,19 @@ export function planClusterBlocks(cluster: string, blocks: readonly RenderBlock[
       if (ref !== undefined) dirtyRefs.add(ref);
     }
   }
-  const settled = new Map<string, SettledBlock>();
+  let state: ClusterPlanState;
+  if (reuse && changes && prev.blocks !== undefined && changes.since === prev.blocks) {
+    state = planDifference(plan, prev, changes, dirtyRefs, live, cluster, memo);
+    state.blocks = blocks;
+  } else {
+    state = planAllBlocks(plan, blocks, reuse ? prev : undefined, dirtyRefs, live, cluster, memo);
+    if (changes) state.blocks = blocks;
+  }
   // Keys are distinct across blocks (the render rejects two services writing one object); within a block they are
   // checked once per block. Then counting the labelled objects found tells whether any is left over to prune.
   let distinct = true;
-  let found = 0;
-  for (const block of blocks) {
-    const last = reuse ? prev.settled.get(block.ref) : undefined;
-    if (last && last.objects === block.objects && !dirtyRefs.has(block.ref)) {
-      plan.settled += last.keys.length;
-      found += last.keys.length;
-      settled.set(block.ref, last);
-      continue;
-    }
-    const { keys, distinct: d } = keysOf(block.objects);
-    if (!d) distinct = false;
-    let all = true;
-    for (let i = 0; i < keys.length; i++) {
-      const p = { key: keys[i] as string, object: block.objects[i] as KubeObject };
-      const l = live.labelled.get(p.key);
-      if (!l) {
-        plan.probe.push(p);
-        all = false;
-        continue;
-      }
-      found++;
-      const decision = decide(p, l, cluster, memo);
-      if (decision === 'settled') plan.settled++;
-      else {
-        all = false;
-        if (decision === 'update') plan.apply.push(p);
-        else if (decision === 'collision') plan.collisions.push({ key: p.key, object: p.object, reason: collisionReason(l, cluster) });
-        else plan.unchanged.push({ ...p, resourceVersion: l.metadata.resourceVersion ?? '' });
-      }
-    }
-    if (all) settled.set(block.ref, { objects: block.objects, keys });
-  }
-  if (!distinct || found < live.labelled.size) {
+  for (const u of state.unsettled.values()) if (!u.distinct) distinct = false;
+  if (!distinct || state.found < live.labelled.size) {
     const wanted = new Set<string>();
     for (const block of blocks) for (const k of keysOf(block.objects).keys) wanted.add(k);
     for (const [key, o] of live.labelled) {
@@ -318,23 +369,90 @@ export function planClusterBlocks(cluster: string, blocks: readonly RenderBlock[
     }
   }
   plan.prune.sort((a, b) => (objectKey(a) < objectKey(b) ? -1 : 1));
-
-  if (cache && live.epoch !== undefined) {
-    // Keep the key -> service index in step with the settled services (changes only, not every key every time).
-    const owner = reuse ? prev.owner : new Map<string, string>();
-    if (reuse) {
-      for (const [ref, b] of prev.settled) {
-        if (settled.get(ref) === b) continue;
-        for (const k of b.keys) if (owner.get(k) === ref) owner.delete(k);
-      }
-    }
-    for (const [ref, b] of settled) {
-      if (reuse && prev.settled.get(ref) === b) continue;
-      for (const k of b.keys) owner.set(k, ref);
-    }
-    cache.set(cluster, { labelled: live.labelled, epoch: live.epoch, settled, owner });
-  }
+  if (cache && live.epoch !== undefined) cache.set(cluster, { ...state, labelled: live.labelled, epoch: live.epoch });
   return plan;
+}
+
+/** Every block visited (but settled blocks that did not change skipped), as without a difference to go by. */
+function planAllBlocks(plan: ClusterPlan, blocks: readonly RenderBlock[], prev: ClusterPlanState | undefined, dirtyRefs: ReadonlySet<string>, live: LiveCluster, cluster: string, memo: ApplyMemo): ClusterPlanState {
+  const settled = new Map<string, SettledBlock>();
+  const unsettled = new Map<string, { block: RenderBlock; found: number; distinct: boolean }>();
+  let found = 0;
+  let settledKeys = 0;
+  for (const block of blocks) {
+    const last = prev?.settled.get(block.ref);
+    if (last && last.objects === block.objects && !dirtyRefs.has(block.ref)) {
+      settledKeys += last.keys.length;
+      found += last.keys.length;
+      settled.set(block.ref, last);
+      continue;
+    }
+    const v = visitBlock(plan, block, live, cluster, memo);
+    found += v.found;
+    plan.settled += v.settled;
+    if (v.all && v.distinct) {
+      settled.set(block.ref, { objects: block.objects, keys: v.keys });
+      settledKeys += v.keys.length;
+      plan.settled -= v.settled;
+    } else unsettled.set(block.ref, { block, found: v.found, distinct: v.distinct });
+  }
+  plan.settled += settledKeys;
+  // Keep the key -> service index in step with the settled services (changes only, not every key every time).
+  const owner = prev ? prev.owner : new Map<string, string>();
+  if (prev) {
+    for (const [ref, b] of prev.settled) {
+      if (settled.get(ref) === b) continue;
+      for (const k of b.keys) if (owner.get(k) === ref) owner.delete(k);
+    }
+  }
+  for (const [ref, b] of settled) {
+    if (prev && prev.settled.get(ref) === b) continue;
+    for (const k of b.keys) owner.set(k, ref);
+  }
+  return { labelled: live.labelled, epoch: live.epoch ?? 0, settled, owner, unsettled, settledKeys, found };
+}
+
+/** Only the blocks that changed, that a live change touched or that were not settled: the rest stay as they were. */
+function planDifference(plan: ClusterPlan, prev: ClusterPlanState, changes: BlockChanges, dirtyRefs: ReadonlySet<string>, live: LiveCluster, cluster: string, memo: ApplyMemo): ClusterPlanState {
+  const { settled, owner, unsettled } = prev;
+  let { found, settledKeys } = prev;
+  const visit = [...new Set([...changes.refs, ...dirtyRefs, ...unsettled.keys()])].sort((a, b) => changes.position(a) - changes.position(b));
+  for (const ref of visit) {
+    const s = settled.get(ref);
+    const u = unsettled.get(ref);
+    const block = changes.refs.has(ref) ? changes.block(ref) : (u?.block ?? (s ? { ref, objects: s.objects } : undefined));
+    if (s) {
+      settled.delete(ref);
+      settledKeys -= s.keys.length;
+      found -= s.keys.length;
+      for (const k of s.keys) if (owner.get(k) === ref) owner.delete(k);
+    }
+    if (u) {
+      unsettled.delete(ref);
+      found -= u.found;
+    }
+    if (!block) continue;
+    if (s && block.objects === s.objects && !dirtyRefs.has(ref)) {
+      // Changed elsewhere (another cluster, its outcome): here the same objects, still settled.
+      settled.set(ref, s);
+      settledKeys += s.keys.length;
+      found += s.keys.length;
+      for (const k of s.keys) owner.set(k, ref);
+      continue;
+    }
+    const v = visitBlock(plan, block, live, cluster, memo);
+    found += v.found;
+    if (v.all && v.distinct) {
+      settled.set(ref, { objects: block.objects, keys: v.keys });
+      settledKeys += v.keys.length;
+      for (const k of v.keys) owner.set(k, ref);
+    } else {
+      unsettled.set(ref, { block, found: v.found, distinct: v.distinct });
+      plan.settled += v.settled;
+    }
+  }
+  plan.settled += settledKeys;
+  return { labelled: live.labelled, epoch: live.epoch ?? 0, settled, owner, unsettled, settledKeys, found };
 }
 
 /** Plans one cluster from a flat list of desired objects (no cache). */
@@ -363,9 +481,14 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
   const render = renderDetailed(input.docs, input.renderCache, input.policy);
   const held = heldServices(render);
   const remembered = input.lastGood ? [...held].filter((ref) => input.lastGood!.has(ref)) : [];
+  const changes = render.changes;
   const clusters = [...render.blocks].map(([name, blocks]) => {
     const extra = remembered.length ? heldBlocks(name, blocks, remembered, input.lastGood!) : [];
-    const plan = planClusterBlocks(name, extra.length ? [...blocks, ...extra] : blocks, input.clusters.get(name), input.memo, input.planCache, held);
+    const diff: BlockChanges | undefined =
+      changes && extra.length === 0
+        ? { since: changes.since.blocks.get(name), refs: changes.refs, block: (ref) => changes.blocks.get(ref)?.get(name), position: (ref) => changes.position(ref) }
+        : undefined;
+    const plan = planClusterBlocks(name, extra.length ? [...blocks, ...extra] : blocks, input.clusters.get(name), input.memo, input.planCache, held, diff);
     // Desired again (so repaired), and still what is served for a service that is not accepted.
     for (const b of extra) plan.held.set(b.ref, b.objects.length);
     return plan;

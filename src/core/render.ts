@@ -53,7 +53,20 @@ export interface DetailedRenderResult extends RenderResult {
    * not in `refs` has the very same RenderBlock objects (in every cluster) and ServiceOutcome as in `since`, and
    * services came or went only if some are in `refs`. Absent: not known (compare everything).
    */
-  changes?: { since: DetailedRenderResult; refs: ReadonlySet<string> };
+  changes?: RenderChanges;
+}
+
+/** How a render made as a difference differs from the one it was made from. */
+export interface RenderChanges {
+  since: DetailedRenderResult;
+  /** Services whose blocks or outcome may differ from `since` (those that came or went included). */
+  refs: ReadonlySet<string>;
+  /** The blocks per cluster of each ref in `refs` that is accepted now. */
+  blocks: ReadonlyMap<string, ReadonlyMap<string, RenderBlock>>;
+  /** Refs in `refs` that no longer exist. */
+  gone: ReadonlySet<string>;
+  /** A service's place in this render's order (oldest first): blocks in every cluster are in this order. */
+  position(ref: string): number;
 }
 
 const KIND_ORDER: Record<string, number> = { ServiceEntry: 0, DestinationRule: 1, EnvoyFilter: 2, Gateway: 3, VirtualService: 4 };
@@ -1271,10 +1284,23 @@ class IncrementalRender {
       snapshot,
       blocks,
       notAccepted: this.notAccepted,
-      ...(since ? { changes: { since, refs: changed } } : {}),
+      ...(since ? { changes: this.changesSince(since, changed) } : {}),
     };
     this.result = result;
     return result;
+  }
+
+  private changesSince(since: DetailedRenderResult, refs: ReadonlySet<string>): RenderChanges {
+    const blocks = new Map<string, ReadonlyMap<string, RenderBlock>>();
+    const gone = new Set<string>();
+    for (const ref of refs) {
+      if (!this.services.has(ref)) gone.add(ref);
+      const b = this.blocksOf.get(ref);
+      if (b) blocks.set(ref, b);
+    }
+    this.order(''); // built now: the map is replaced, never changed, when the order changes
+    const positions = this.ordIdx as Map<string, number>;
+    return { since, refs, blocks, gone, position: (ref) => positions.get(ref) ?? -1 };
   }
 }
 

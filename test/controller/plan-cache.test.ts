@@ -1,13 +1,14 @@
 /**
  * The plan cache is an optimisation only: across random sequences of render changes, live drift, deletions, foreign
- * objects, relists and our own writes, planning with a PlanCache gives exactly the plan planning without one gives.
+ * objects, relists and our own writes, planning with a PlanCache gives exactly the plan planning without one gives,
+ * and so does planning only the difference a render made as a difference reports (RenderChanges), in the same order.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RenderCache, renderDetailed } from '../../src/core/render.ts';
 import type { KubeObject } from '../../src/api/types.ts';
 import { FIELD_MANAGER, PlanCache, planClusterBlocks } from '../../src/controller/reconcile.ts';
-import type { ClusterPlan, LiveCluster, MemoEntry } from '../../src/controller/reconcile.ts';
+import type { BlockChanges, ClusterPlan, LiveCluster, MemoEntry } from '../../src/controller/reconcile.ts';
 import { objectKey } from '../../src/kube/resources.ts';
 import { failoverService, meshCluster, meshWorkload } from '../core/fixtures.ts';
 
@@ -79,9 +80,11 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
     const docs = world();
     const renderCache = new RenderCache();
     const planCache = new PlanCache();
+    const diffCache = new PlanCache();
     const live = new Map(CLUSTERS.map((c) => [c, new FakeLive()]));
     const memo = new Map(CLUSTERS.map((c) => [c, new Map<string, MemoEntry>()]));
     let reused = 0;
+    let differences = 0;
     for (let step = 0; step < 60; step++) {
       const render = renderDetailed([...docs.values()], renderCache);
       for (const c of CLUSTERS) {
@@ -91,6 +94,11 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
         const cached = planClusterBlocks(c, blocks, l.view(), (_c, k) => m.get(k), planCache);
         const fresh = planClusterBlocks(c, blocks, l.view(), (_c, k) => m.get(k));
         assert.deepEqual(summary(cached), summary(fresh), `step ${step} cluster ${c}`);
+        const ch = render.changes;
+        const diff: BlockChanges | undefined = ch ? { since: ch.since.blocks.get(c), refs: ch.refs, block: (ref) => ch.blocks.get(ref)?.get(c), position: (ref) => ch.position(ref) } : undefined;
+        if (diff && diff.since !== undefined && diffCache.state(c)?.blocks === diff.since) differences++;
+        const diffed = planClusterBlocks(c, blocks, l.view(), (_c, k) => m.get(k), diffCache, undefined, diff);
+        assert.deepEqual(ordered(diffed), ordered(fresh), `step ${step} cluster ${c}: planned as a difference`);
         if (cached.settled > 0 && cached.apply.length + cached.probe.length + cached.unchanged.length < blocks.reduce((n, b) => n + b.objects.length, 0)) reused++;
         // Carry the plan out as the executor would (sometimes only partly, as when writes fail).
         const partly = r() < 0.2;
@@ -134,9 +142,32 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
         const k = 'FailoverService/default/s9';
         if (docs.has(k)) docs.delete(k);
         else docs.set(k, failoverService('s9', CLUSTERS.map((x) => `s9-${x}`)));
+      } else if (what < 0.8) {
+        // A workload's port changes: that service's objects change in one cluster only.
+        const k = `MeshWorkload/default/s${Math.floor(r() * 9)}-${c}`;
+        const w = docs.get(k)!;
+        docs.set(k, { ...w, spec: { ...(w.spec as object), ports: [{ name: 'http', number: 9000 + Math.floor(r() * 3), protocol: 'HTTP' }] } });
+      } else if (what < 0.85) {
+        // A service breaks (not accepted: its objects are no longer desired) or is fixed.
+        const k = `FailoverService/default/s${Math.floor(r() * 9)}`;
+        const f = docs.get(k)!;
+        const broken = (f.spec as { port?: unknown }).port !== undefined;
+        docs.set(k, { ...f, spec: { meshWorkloads: (f.spec as { meshWorkloads: string[] }).meshWorkloads, ...(broken ? {} : { port: 'nope' }) } });
+      } else if (what < 0.88) {
+        // A cluster leaves the mesh, or comes back.
+        const k = 'MeshCluster//c3';
+        if (docs.has(k)) docs.delete(k);
+        else docs.set(k, meshCluster('c3'));
       }
       // else: nothing happens (an idle resync)
     }
     assert.ok(reused > 20, `the cache was used (${reused} plans skipped settled services)`);
+    assert.ok(differences > 40, `plans were made as differences (${differences})`);
   });
+}
+
+/** The plan with its lists in the order planned (blocks in render order). */
+function ordered(p: ClusterPlan): Record<string, unknown> {
+  const keys = (xs: { key: string }[]) => xs.map((x) => x.key);
+  return { apply: keys(p.apply), probe: keys(p.probe), prune: p.prune.map(objectKey), collisions: keys(p.collisions), unchanged: keys(p.unchanged), settled: p.settled, skipped: p.skipped };
 }
