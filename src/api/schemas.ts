@@ -249,7 +249,7 @@ export const failoverServiceSchema: JSONSchemaProps = {
               client: str('Client cluster.'),
               tiers: {
                 type: 'array',
-                description: 'Tiers in failover order, the client\'s own cluster first.',
+                description: 'Tiers in failover order, the client\'s own cluster first (a client-only cluster, whose workload is gone, has none of its own: remote tiers only).',
                 items: {
                   type: 'object',
                   required: ['cluster', 'percent'],
@@ -257,7 +257,7 @@ export const failoverServiceSchema: JSONSchemaProps = {
                     cluster: str('Cluster this tier\'s requests land in.'),
                     percent: { type: 'integer', format: 'int32', minimum: 0, maximum: 100, description: 'Predicted share of the client\'s requests, percent.' },
                     healthy: { type: 'integer', format: 'int32', minimum: 0, description: 'Ready endpoints of the service in that cluster.' },
-                    total: { type: 'integer', format: 'int32', minimum: 0, description: 'Endpoints Envoy gets (ready and not ready; terminating ones excluded).' },
+                    total: { type: 'integer', format: 'int32', minimum: 0, description: 'Endpoints Envoy gets: ready and not ready on the Service host, ready only on the dedicated local host (a ServiceEntry selecting the pods); terminating ones never.' },
                     gatewayReady: { type: 'integer', format: 'int32', minimum: 0, description: 'Remote tiers: ready endpoints of that cluster\'s gateway Service.' },
                   },
                 },

@@ -5,7 +5,7 @@
 import yaml from 'js-yaml';
 import type { FailoverService, KubeObject, MeshCluster } from '../api/types.ts';
 import { LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_VALUE } from '../api/types.ts';
-import { DEFAULTS, choosePort, resolveContext, tiers } from '../model/context.ts';
+import { DEFAULTS, choosePort, clientOnlyClusters, resolveContext, tiers } from '../model/context.ts';
 import { serviceHost } from '../model/naming.ts';
 import type { CheckLevel, CheckResult, CheckSnapshot, ClusterFacts, Listing } from './types.ts';
 import { renderFinding } from '../api/messages.ts';
@@ -13,12 +13,18 @@ import type { FindingCode, FindingParams } from '../api/messages.ts';
 
 export interface ServiceInCluster {
   cluster: string;
+  /**
+   * `['client', 'receiver']` where the service runs; `['client']` alone in a client-only cluster (listed and still
+   * registered, its workload gone: SPW161), whose clients are served by the other clusters' tiers only.
+   */
   roles: ('client' | 'receiver')[];
   failoverOrder: string[];
+  /** The service's name here; in a client-only cluster, the name of the service it lost (the first tier's). */
   serviceName: string;
+  /** Where Spillway's objects for this service go in this cluster (in a client-only cluster, the lost workload's namespace). */
   serviceNamespace: string;
-  /** `reviews.default.svc.cluster.local`. */
-  localHost: string;
+  /** `reviews.default.svc.cluster.local`; absent in a client-only cluster (no local tier). */
+  localHost?: string;
   /** What Spillway renders into this cluster for this FailoverService. */
   objects: KubeObject[];
 }
@@ -51,11 +57,16 @@ export function serviceViews(s: CheckSnapshot): ServiceView[] {
     const chosen = first ? choosePort(fs, first.workload) : undefined;
     const clusters: ServiceInCluster[] = [];
     for (const c of outcome.clusters) {
-      const t = ts.find((x) => x.clusterName === c.name);
-      if (!t) continue;
       const owned = (s.render.clusters[c.name] ?? []).filter(
         (o) => o.metadata.labels?.[LABEL_OWNER_NAME] === fs.metadata.name && o.metadata.labels?.[LABEL_OWNER_NAMESPACE] === (fs.metadata.namespace ?? 'default'),
       );
+      const t = ts.find((x) => x.clusterName === c.name);
+      if (!t) {
+        const only = c.roles.includes('receiver') || !first ? undefined : clientOnlyClusters(ctx).find((x) => x.clusterName === c.name);
+        if (!only) continue;
+        clusters.push({ cluster: c.name, roles: c.roles, failoverOrder: c.failoverOrder, serviceName: first!.serviceName, serviceNamespace: only.namespace, objects: owned });
+        continue;
+      }
       clusters.push({
         cluster: c.name,
         roles: c.roles,
@@ -228,8 +239,13 @@ export function isOurs(o: KubeObject): boolean {
   return o.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_VALUE;
 }
 
-/** The hosts Spillway's aggregate involves in one client cluster: global, remote tiers, the local service. */
-export function clientHosts(c: ServiceInCluster, globalHost: string): { global: string; remotes: string[]; local: string } {
+/** The hosts Spillway's aggregate involves in one client cluster: global, remote tiers, the local service (none in a client-only cluster). */
+export function clientHosts(c: ServiceInCluster, globalHost: string): { global: string; remotes: string[]; local?: string } {
   const remotes = c.objects.filter((o) => o.kind === 'ServiceEntry').flatMap((o) => asArray(spec(o)['hosts']).filter((h): h is string => typeof h === 'string')).filter((h) => h !== globalHost);
-  return { global: globalHost, remotes: [...new Set(remotes)].sort(), local: c.localHost };
+  return { global: globalHost, remotes: [...new Set(remotes)].sort(), ...(c.localHost !== undefined ? { local: c.localHost } : {}) };
+}
+
+/** Is this a client-only cluster of the service (clients only, no workload of it: SPW161)? */
+export function clientOnly(c: ServiceInCluster): boolean {
+  return !c.roles.includes('receiver');
 }

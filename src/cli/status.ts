@@ -39,6 +39,8 @@ export interface StatusRow {
   /** Client cluster; `-` when the controller has published no shares yet. */
   client: string;
   tiers: StatusTier[];
+  /** A client-only cluster (its workload gone, SPW161): no tier of its own, every tier remote. */
+  clientOnly?: true;
   failingPercent?: number;
   lastTransitionTime?: string;
   accepted?: string;
@@ -66,23 +68,33 @@ export function statusRows(fs: KubeObject): StatusRow[] {
   };
   const serving = (Array.isArray(st['serving']) ? st['serving'] : []).filter(isRecord);
   if (serving.length > 0) {
-    return serving.map((c) => ({
-      ...base,
-      client: str(c['client']) ?? '?',
-      tiers: (Array.isArray(c['tiers']) ? c['tiers'] : []).filter(isRecord).map((t) => ({
+    return serving.map((c) => {
+      const client = str(c['client']) ?? '?';
+      const tiers = (Array.isArray(c['tiers']) ? c['tiers'] : []).filter(isRecord).map((t) => ({
         cluster: str(t['cluster']) ?? '?',
         ...(num(t['percent']) !== undefined ? { percent: num(t['percent']) } : {}),
         ...(num(t['healthy']) !== undefined ? { healthy: num(t['healthy']) } : {}),
         ...(num(t['total']) !== undefined ? { total: num(t['total']) } : {}),
         ...(num(t['gatewayReady']) !== undefined ? { gatewayReady: num(t['gatewayReady']) } : {}),
-      })),
-      ...(num(c['failingPercent']) !== undefined ? { failingPercent: num(c['failingPercent']) } : {}),
-      ...(str(c['lastTransitionTime']) ? { lastTransitionTime: str(c['lastTransitionTime']) } : {}),
-    }));
+      }));
+      return {
+        ...base,
+        client,
+        tiers,
+        ...(tiers.length > 0 && !tiers.some((t) => t.cluster === client) ? { clientOnly: true as const } : {}),
+        ...(num(c['failingPercent']) !== undefined ? { failingPercent: num(c['failingPercent']) } : {}),
+        ...(str(c['lastTransitionTime']) ? { lastTransitionTime: str(c['lastTransitionTime']) } : {}),
+      };
+    });
   }
   const clusters = (Array.isArray(st['clusters']) ? st['clusters'] : []).filter(isRecord).filter((c) => Array.isArray(c['roles']) && c['roles'].includes('client'));
   if (clusters.length > 0) {
-    return clusters.map((c) => ({ ...base, client: str(c['name']) ?? '?', tiers: (Array.isArray(c['failoverOrder']) ? c['failoverOrder'] : []).map((x) => ({ cluster: String(x) })) }));
+    return clusters.map((c) => ({
+      ...base,
+      client: str(c['name']) ?? '?',
+      tiers: (Array.isArray(c['failoverOrder']) ? c['failoverOrder'] : []).map((x) => ({ cluster: String(x) })),
+      ...(Array.isArray(c['roles']) && !c['roles'].includes('receiver') ? { clientOnly: true as const } : {}),
+    }));
   }
   return [{ ...base, client: '-', tiers: [] }];
 }
@@ -103,7 +115,7 @@ const HEADERS = ['NAMESPACE', 'NAME', 'CLIENT', 'TIERS (IN ORDER: SHARE HEALTHY/
 function cells(r: StatusRow, now: Date): string[] {
   const tiers = r.tiers.length === 0
     ? '<none>'
-    : r.tiers.map((t) => `${t.cluster} ${t.percent !== undefined ? `${t.percent}%` : '?'}${t.total !== undefined ? ` ${t.healthy ?? 0}/${t.total}` : ''}${t.gatewayReady === 0 ? ' (gateway down)' : ''}`).join(', ');
+    : (r.clientOnly ? '(no local tier) ' : '') + r.tiers.map((t) => `${t.cluster} ${t.percent !== undefined ? `${t.percent}%` : '?'}${t.total !== undefined ? ` ${t.healthy ?? 0}/${t.total}` : ''}${t.gatewayReady === 0 ? ' (gateway down)' : ''}`).join(', ');
   return [r.namespace, r.name, r.client, tiers, r.failingPercent !== undefined ? `${r.failingPercent}%` : '-', r.programmed ?? '-', r.lastTransitionTime ? age(r.lastTransitionTime, now) : '-'];
 }
 

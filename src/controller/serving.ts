@@ -3,10 +3,15 @@
  *
  * Per member cluster one EndpointSlice informer (all namespaces) feeds, per FailoverService and client cluster,
  * the simulator (Envoy's priority-load maths over the rendered aggregate) with each tier's endpoints:
- * - a ready, non-terminating endpoint is healthy; a not-ready one counts in the tier's total as unhealthy (Istio
- *   sends not-ready pods to Envoy marked unhealthy since istio/istio#60690, so they lower the tier's health
- *   instead of vanishing); a terminating one is left out (Istio stops sending it);
- * - a remote tier works while the remote cluster has a healthy endpoint and its gateway Service a ready one.
+ * - a ready, non-terminating endpoint is healthy; a terminating one is left out (istiod never sends it);
+ * - a not-ready one depends on the local tier's host, as istiod treats it (test/oracle/not-ready.test.ts): on the
+ *   Service host it counts in the tier's total as unhealthy (istiod sends not-ready pods marked unhealthy since
+ *   istio/istio#60690, so they lower the tier's health); on Spillway's dedicated local host (a ServiceEntry
+ *   selecting the pods, what a MeshWorkload with a selector gets) istiod sends ready pods only, so it is not in
+ *   the tier at all;
+ * - a remote tier works while the remote cluster has a healthy endpoint and its gateway Service a ready one;
+ * - a client-only cluster (listed, registered, its workload gone: SPW161) has clients and no tier: its entry lists
+ *   the remaining clusters' tiers, all remote, in list order.
  * The result is published as `FailoverService.status.serving` (merge patch of that key alone), as the gauge
  * `spillway_tier_share_percent`, and as an Event on the FailoverService when a client's serving tiers change
  * ("cluster1 clients: 30% now spill to cluster2"). Only the leader writes.
@@ -38,7 +43,7 @@ const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export interface SliceCounts {
   /** Ready and not terminating: Envoy sends them traffic. */
   ready: number;
-  /** Not ready, not terminating: in EDS, marked unhealthy. */
+  /** Not ready, not terminating: in EDS marked unhealthy on the Service host; not in EDS on the dedicated local host. */
   notReady: number;
   /** Terminating: no longer sent to Envoy. */
   terminating: number;
@@ -93,7 +98,10 @@ export interface ServingTier {
 
 export interface ServingClient {
   client: string;
-  /** Tiers in failover order, the client's own cluster first. */
+  /**
+   * Tiers in failover order, the client's own cluster first. A client-only cluster (its workload gone, SPW161) has
+   * no tier of its own: its tiers are the remaining clusters', all remote, in list order.
+   */
   tiers: ServingTier[];
   /** Share of requests predicted to fail (no healthy upstream, or failing hosts not ejected). */
   failingPercent: number;
@@ -113,12 +121,19 @@ export interface ServingInput {
 export function computeServing(i: ServingInput): Map<string, ServingClient[]> {
   const out = new Map<string, ServingClient[]>();
   for (const v of serviceViews({ render: i.render, meshClusters: [], clusters: {}, now: new Date(0) })) {
+    // The clusters the service runs in; a client-only cluster (clients only, its workload gone) has no endpoints
+    // to count, and its clients are simulated like any other's, over the remaining tiers through their gateways.
+    const tiersOf = v.clusters.filter((c) => c.roles.includes('receiver'));
     const counts = new Map<string, SliceCounts>();
-    for (const c of v.clusters) {
+    for (const c of tiersOf) {
       const n = i.endpoints(c.cluster, c.serviceNamespace, c.serviceName);
       if (n) counts.set(c.cluster, n);
     }
-    if (counts.size !== v.clusters.length) continue; // some cluster not known yet: publish nothing rather than guess
+    if (counts.size !== tiersOf.length) continue; // some cluster not known yet: publish nothing rather than guess
+    // Where the local tier is Spillway's dedicated host (a ServiceEntry selecting the pods), istiod sends only
+    // ready pods: not-ready ones are not in Envoy's total there (the simulator knows this from the same objects).
+    const dedicated = new Set(tiersOf.filter((c) => c.objects.some((o) => o.kind === 'ServiceEntry' && isRecord(o['spec']) && o['spec']['workloadSelector'] !== undefined)).map((c) => c.cluster));
+    const inEds = (cluster: string, n: SliceCounts | undefined): number => (n ? n.ready + (dedicated.has(cluster) ? 0 : n.notReady) : 0);
     const health: HealthSpec = {};
     for (const [cluster, n] of counts) {
       const gw = i.gateway(cluster);
@@ -135,7 +150,7 @@ export function computeServing(i: ServingInput): Map<string, ServingClient[]> {
         tiers: r.tiers.map((t) => {
           const n = counts.get(t.cluster);
           const gw = t.role === 'remote' ? i.gateway(t.cluster) : undefined;
-          return { cluster: t.cluster, percent: t.percent, healthy: n?.ready ?? 0, total: (n?.ready ?? 0) + (n?.notReady ?? 0), ...(gw ? { gatewayReady: gw.ready } : {}) };
+          return { cluster: t.cluster, percent: t.percent, healthy: n?.ready ?? 0, total: inEds(t.cluster, n), ...(gw ? { gatewayReady: gw.ready } : {}) };
         }),
         failingPercent: r.failingPercent,
       });
@@ -178,6 +193,14 @@ export function servingEvents(prev: readonly ServingClient[] | undefined, next: 
     if (!p && spilled === 0 && c.failingPercent === 0) continue; // first sight of a client served locally: nothing to say
     const head = `${c.client} clients:`;
     const where = spill.length === 1 ? `to ${spill[0]!.cluster}` : spill.map((t) => `${t.percent}% to ${t.cluster}`).join(', ');
+    // A client-only cluster (its workload gone, SPW161): no tier of its own, every request goes through a gateway.
+    const own = c.tiers.some((t) => t.cluster === c.client);
+    const hadOwn = p === undefined || p.tiers.some((t) => t.cluster === p.client);
+    if (!own && hadOwn && c.failingPercent < 100) {
+      const to = spill.map((t) => `${t.percent}% to ${t.cluster}`).join(', ');
+      out.push({ type: 'Warning', reason: 'Spillover', client: c.client, message: `${head} no local workload (client-only cluster); ${to || 'nothing'} through the remote gateways${c.failingPercent > 0 ? `; ${c.failingPercent}% predicted to fail` : ''}` });
+      continue;
+    }
     if (c.failingPercent >= 100) {
       out.push({ type: 'Warning', reason: 'NoHealthyUpstream', client: c.client, message: `${head} no tier has a healthy endpoint; every request fails` });
     } else if (spilled > 0 && spilled !== was) {

@@ -6,10 +6,12 @@
  *
  * Health model (documented in docs/how-failover-works.md):
  * - `health[c] = {healthy, total}` counts the instances of the service in cluster c that are in EDS
- *   (ready pods); the `total - healthy` others fail requests. Istio used to drop not-ready pods from EDS;
- *   since istio/istio#60690 it sends them marked unhealthy, so they stay in `total` and count in
- *   `edsUnhealthy` (skipped by Envoy, no ejection needed). `0/0` means no endpoint at all (the tier
- *   disappears from the aggregate, as Envoy skips empty children).
+ *   (ready pods); the `total - healthy` others fail requests. `edsUnhealthy` of those are not-ready pods:
+ *   on the Service host istiod sends them marked unhealthy (since istio/istio#60690; older Istio dropped
+ *   them), so they stay in the tier's hosts (skipped by Envoy, no ejection needed, but lowering its health);
+ *   on Spillway's dedicated local host (a ServiceEntry selecting the pods) istiod builds endpoints from
+ *   ready pods only, so they are not hosts at all (both checked on istiod's code: test/oracle/not-ready).
+ *   `0/0` means no endpoint at all (the tier disappears from the aggregate, as Envoy skips empty children).
  * - A failing host only stops receiving traffic once outlier detection ejects it, and Envoy (1.28+)
  *   ejects at most floor(maxEjectionPercent * n / 100) of a child's n hosts (default 10%). The
  *   simulation applies that cap, read from the rendered DestinationRules.
@@ -29,9 +31,10 @@ export interface ClusterHealth {
   /** @default 1 when unknown (or `healthy` if larger) */
   total?: number;
   /**
-   * Of the `total - healthy` others, how many EDS itself reports unhealthy (not-ready pods, which Istio sends with
-   * an unhealthy status since istio/istio#60690): Envoy skips them without outlier detection, so the ejection
-   * cap does not apply to them. The rest fail requests until ejected. @default 0
+   * Of the `total - healthy` others, how many are not ready. On the Service host istiod sends them with an
+   * unhealthy status (since istio/istio#60690): Envoy skips them without outlier detection, so the ejection cap
+   * does not apply to them, and they count in the tier's health. On the dedicated local host (a ServiceEntry
+   * selecting the pods) istiod leaves them out: they are not hosts. The rest fail requests until ejected. @default 0
    */
   edsUnhealthy?: number;
   /** The cluster's receiving gateway has a ready endpoint; false makes it a dead remote tier. @default true */
@@ -314,9 +317,12 @@ function buildTiers(
       role = 'local';
       cluster = client;
       const h = healthOf(health, client);
-      hosts = h.total;
+      // On the dedicated local host (a ServiceEntry selecting the pods) istiod builds endpoints from ready pods
+      // only: not-ready ones are not in EDS at all. On the Service host they are sent marked unhealthy.
+      const dropsNotReady = found !== undefined;
+      hosts = dropsNotReady ? h.total - h.edsUnhealthy : h.total;
       healthy = h.healthy;
-      edsUnhealthy = h.edsUnhealthy;
+      edsUnhealthy = dropsNotReady ? 0 : h.edsUnhealthy;
       assumed = h.assumed;
     }
     const outlier = outlierOf(objects, host, port, hosts);

@@ -319,3 +319,32 @@ describe('spillway check: each misconfiguration is found', { timeout: 60_000 }, 
     assert.deepEqual(r.results.map((x) => [x.code, x.level]), [['SPC199', 'fail'], ['SPC100', 'skip']]);
   });
 });
+
+describe('spillway check: a client-only cluster (its workload gone, still listed and registered: SPW161)', { timeout: 30_000 }, () => {
+  // reviews is gone from cluster2: its MeshWorkload (discovery drops it) and its Service and pods. cluster2's clients
+  // keep the global host and reach cluster1 through its gateway.
+  const docs = inputs().filter((d) => !((d.value as KubeObject).kind === 'MeshWorkload' && (d.value as KubeObject).metadata.name === 'reviews-cluster2'));
+  const gone: Mutate = (c, objects) => (c !== 'cluster2' ? objects : objects.filter((o) => !(o.metadata.namespace === 'default' && (o.metadata.name === 'reviews' || o.metadata.name.startsWith('reviews-')))));
+  const then = (...ms: Mutate[]): Mutate => (c, o) => ms.reduce((acc, m) => m(c, acc), o);
+
+  it('checks what its clients need (DNS capture, root of trust, Sidecar visibility, user rules), not the service\'s pods', async () => {
+    const r = await check({ docs, mutate: gone });
+    assert.deepEqual(failing(r), [], formatReport(r));
+    assert.deepEqual(find(r, 'SPC150').map((x) => x.cluster), ['cluster1'], 'no injection check where the service does not run');
+    assert.deepEqual(find(r, 'SPC164').map((x) => x.cluster), ['cluster1'], 'no local tier in cluster2 whose endpoints Istio could merge');
+    for (const code of ['SPC120', 'SPC160', 'SPC161', 'SPC162', 'SPC163']) assert.deepEqual(find(r, code).map((x) => `${x.cluster} ${x.level}`).sort(), ['cluster1 pass', 'cluster2 pass'], code);
+    assert.match(find(r, 'SPC162', 'cluster2')[0]!.message, /^no Sidecar hides reviews-global\.default\.global, reviews-remote-cluster1\.default\.global$/);
+    assert.deepEqual(find(r, 'SPC160', 'cluster2')[0]!.params, { result: 'none', cluster: 'cluster2', hosts: ['reviews-global.default.global', 'reviews-remote-cluster1.default.global'] });
+    assert.match(find(r, 'SPC130')[0]!.message, /^2 cluster\(s\) share a root of trust/);
+  });
+
+  it('finds what breaks its clients: DNS capture off, another root, a Sidecar hiding the global host', async () => {
+    const dns = await check({ docs, mutate: then(gone, replace('cluster2', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system', labels: { 'istio.io/rev': 'default' } }, data: { mesh: 'defaultConfig: {}\n' } })) });
+    expectOnly(dns, 'SPC120', 'cluster2');
+    const root = await check({ docs, mutate: then(gone, (c, o) => (c !== 'cluster2' ? o : o.map((x) => (x.metadata.name === 'istio-ca-root-cert' ? { ...x, data: { 'root-cert.pem': ROOT_B } } : x)))) });
+    assert.match(expectOnly(root, 'SPC130', undefined).message, /clusters cluster1 and cluster2 have different roots of trust/);
+    const sc: KubeObject = { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'default', namespace: 'istio-system' }, spec: { egress: [{ hosts: ['./*', 'istio-system/*'] }] } };
+    const hidden = await check({ docs, mutate: then(gone, add('cluster2', sc)) });
+    assert.match(expectOnly(hidden, 'SPC162', 'cluster2').message, /hides reviews-global\.default\.global, reviews-remote-cluster1\.default\.global from every namespace/);
+  });
+});

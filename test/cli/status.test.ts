@@ -40,6 +40,15 @@ describe('spillway status: rows and table', { timeout: 10_000 }, () => {
     assert.deepEqual([age('2026-12-01T10:09:15Z', now), age('2026-12-01T08:00:00Z', now), age('2026-11-28T10:00:00Z', now), age(undefined, now)], ['45s', '2h', '3d', '<unknown>']);
   });
 
+  it('a client-only cluster (its workload gone): remote tiers only, marked in the table and in JSON', () => {
+    const only = { client: 'cluster3', tiers: [{ cluster: 'cluster1', percent: 100, healthy: 1, total: 3 }, { cluster: 'cluster2', percent: 0, healthy: 3, total: 3 }], failingPercent: 0, lastTransitionTime: '2026-12-01T10:09:48Z' };
+    const rows = statusRows(fs('reviews', { serving: [...serving, only] }));
+    assert.deepEqual(rows.map((r) => r.clientOnly ?? false), [false, false, true]);
+    assert.match(formatTable(rows, now).trimEnd().split('\n')[3]!, /^default {5}reviews {3}cluster3 {3}\(no local tier\) cluster1 100% 1\/3, cluster2 0% 3\/3 +0% +- +12s$/);
+    const before = statusRows(fs('reviews', { clusters: [{ name: 'cluster3', roles: ['client'], failoverOrder: ['cluster1', 'cluster2'] }] }));
+    assert.deepEqual(before.map((r) => [r.client, r.clientOnly, r.tiers.map((t) => t.cluster)]), [['cluster3', true, ['cluster1', 'cluster2']]]);
+  });
+
   it('before shares are published: the failover order from status.clusters, shares unknown', () => {
     const rows = statusRows(fs('ratings', { clusters: [{ name: 'cluster1', roles: ['client', 'receiver'], failoverOrder: ['cluster1', 'cluster2'] }] }));
     assert.deepEqual(rows.map((r) => [r.client, r.tiers.map((t) => t.cluster)]), [['cluster1', ['cluster1', 'cluster2']]]);

@@ -17,6 +17,7 @@ import { ServingPublisher, computeServing, countSlices, nextServingStatus, servi
 import type { ServingClient, SliceCounts } from '../../src/controller/serving.ts';
 import { KubeDouble } from '../double/index.ts';
 import { gatewayService, inputs } from '../check/fixtures.ts';
+import { scenario } from '../core/fixtures.ts';
 
 function slice(ns: string, service: string, name: string, endpoints: { ip: string; ready?: boolean; terminating?: boolean; zone?: string }[]): KubeObject {
   return {
@@ -43,7 +44,7 @@ describe('live tier shares: the maths', { timeout: 10_000 }, () => {
     assert.deepEqual(countSlices([a, b]), { ready: 2, notReady: 1, terminating: 1, zones: { '': { ready: 1, total: 2 }, z2: { ready: 1, total: 1 } } });
   });
 
-  it('computeServing: 1 of 3 ready locally sends 54% to the remote (Envoy: 46/54), as Istio now sends not-ready pods', () => {
+  it('computeServing: on the Service host (no selector) 1 of 3 ready locally sends 54% to the remote (Envoy: 46/54), as istiod sends not-ready pods marked unhealthy', () => {
     const render = renderDetailed(inputs());
     const all = computeServing({ render, endpoints: (c) => (c === 'cluster1' ? counts(1, 2) : counts(3)), gateway: () => undefined });
     const clients = all.get('FailoverService/default/reviews')!;
@@ -51,9 +52,19 @@ describe('live tier shares: the maths', { timeout: 10_000 }, () => {
       ['cluster1', ['cluster1:46:1/3', 'cluster2:54:3/3']],
       ['cluster2', ['cluster2:100:3/3', 'cluster1:0:1/3']],
     ]);
-    // The old model (not-ready pods dropped from EDS) would have said 1/1 healthy: 100% local.
+    // Were not-ready pods dropped from EDS (the dedicated local host; Istio before #60690) it would be 1/1 healthy: 100% local.
     const dropped = computeServing({ render, endpoints: (c) => (c === 'cluster1' ? counts(1) : counts(3)), gateway: () => undefined });
     assert.equal(dropped.get('FailoverService/default/reviews')![0]!.tiers[0]!.percent, 100);
+  });
+
+  it('computeServing: on the dedicated local host (a MeshWorkload with a selector) not-ready pods are not in the tier, as istiod sends ready pods only there', () => {
+    const docs = scenario(2);
+    const render = renderDetailed(docs.map((value, i) => ({ value, source: `#${i}` })));
+    const clients = computeServing({ render, endpoints: (c) => (c === 'c1' ? counts(1, 2) : counts(3)), gateway: () => undefined }).get('FailoverService/default/reviews')!;
+    assert.deepEqual(clients.map((c) => c.tiers.map((t) => `${t.cluster}:${t.percent}:${t.healthy}/${t.total}`)), [['c1:100:1/1', 'c2:0:3/3'], ['c2:100:3/3', 'c1:0:1/1']]);
+    // No ready pod left: the tier is empty and everything moves.
+    const none = computeServing({ render, endpoints: (c) => (c === 'c1' ? counts(0, 3) : counts(3)), gateway: () => undefined }).get('FailoverService/default/reviews')!;
+    assert.deepEqual(none[0]!.tiers.map((t) => `${t.cluster}:${t.percent}:${t.healthy}/${t.total}`), ['c1:0:0/0', 'c2:100:3/3']);
   });
 
   it('computeServing: no endpoint locally moves everything; a remote whose gateway has no ready endpoint is dead', () => {
@@ -63,6 +74,29 @@ describe('live tier shares: the maths', { timeout: 10_000 }, () => {
     const deadGw = computeServing({ render, endpoints: (c) => (c === 'cluster1' ? counts(0, 1) : counts(2)), gateway: (c) => (c === 'cluster2' ? { ready: 0, total: 1 } : { ready: 1, total: 1 }) }).get('FailoverService/default/reviews')!;
     assert.equal(deadGw[0]!.failingPercent, 100);
     assert.equal(deadGw[0]!.tiers[1]!.gatewayReady, 0);
+  });
+
+  it('computeServing: a client-only cluster (its workload gone, SPW161) gets an entry of remote tiers only, in list order, adding up', () => {
+    const docs = scenario(3).filter((d) => !(d.kind === 'MeshWorkload' && d.metadata.name === 'reviews-c3'));
+    const render = renderDetailed(docs.map((value, i) => ({ value, source: `#${i}` })));
+    assert.deepEqual(render.messages.map((m) => m.code), ['SPW161']);
+    const asked: string[] = [];
+    const serve = (ready: Record<string, SliceCounts>) => computeServing({ render, endpoints: (c) => (asked.push(c), ready[c]), gateway: () => undefined }).get('FailoverService/default/reviews')!;
+    const row = (cs: ServingClient[]) => cs.map((c) => `${c.client}: ${c.tiers.map((t) => `${t.cluster}:${t.percent}:${t.healthy}/${t.total}`).join(' ')} failing ${c.failingPercent}`);
+    // (The MeshWorkloads have selectors: each local tier is Spillway's dedicated host, where istiod sends ready pods only.)
+    assert.deepEqual(row(serve({ c1: counts(1, 2), c2: counts(3) })), [
+      'c1: c1:100:1/1 c2:0:3/3 failing 0',
+      'c2: c2:100:3/3 c1:0:1/1 failing 0',
+      // c3's clients reach c1 through its gateway: a remote tier with a healthy endpoint takes everything.
+      'c3: c1:100:1/1 c2:0:3/3 failing 0',
+    ]);
+    assert.ok(!asked.includes('c3'), `the lost workload's endpoints are never asked for: ${asked.join(',')}`);
+    // c1 empty: c3's clients go to c2; the shares of every client add up to 100.
+    const moved = serve({ c1: counts(0), c2: counts(2) });
+    assert.deepEqual(row(moved), ['c1: c1:0:0/0 c2:100:2/2 failing 0', 'c2: c2:100:2/2 c1:0:0/0 failing 0', 'c3: c1:0:0/0 c2:100:2/2 failing 0']);
+    for (const c of moved) assert.equal(c.tiers.reduce((a, t) => a + t.percent, 0) + c.failingPercent, 100, c.client);
+    // Nothing known about c1 yet: nothing published, c3 included.
+    assert.equal(computeServing({ render, endpoints: (c) => (c === 'c1' ? undefined : counts(1)), gateway: () => undefined }).size, 0);
   });
 
   it('computeServing publishes nothing for a service while one of its clusters is unknown', () => {
@@ -78,6 +112,17 @@ describe('live tier shares: the maths', { timeout: 10_000 }, () => {
     assert.deepEqual(servingEvents([c(70, 30)], [c(0, 100)]).map((e) => e.message), ['cluster1 clients: 100% now spill to cluster2']);
     assert.deepEqual(servingEvents([c(0, 100)], [c(100, 0)]).map((e) => [e.type, e.reason, e.message]), [['Normal', 'Failback', 'cluster1 clients: all traffic back on cluster1']]);
     assert.deepEqual(servingEvents([c(0, 100)], [c(0, 0, 100)]).map((e) => e.reason), ['NoHealthyUpstream']);
+  });
+
+  it('servingEvents: a cluster losing its workload says its clients are served through the remote gateways', () => {
+    const local: ServingClient = { client: 'c3', tiers: [{ cluster: 'c3', percent: 100, healthy: 2, total: 2 }, { cluster: 'c1', percent: 0, healthy: 3, total: 3 }, { cluster: 'c2', percent: 0, healthy: 3, total: 3 }], failingPercent: 0 };
+    const only = (p1: number, p2: number, failing = 0): ServingClient => ({ client: 'c3', tiers: [{ cluster: 'c1', percent: p1, healthy: 3, total: 3 }, { cluster: 'c2', percent: p2, healthy: 3, total: 3 }], failingPercent: failing });
+    assert.deepEqual(servingEvents([local], [only(100, 0)]).map((e) => [e.type, e.reason, e.message]), [['Warning', 'Spillover', 'c3 clients: no local workload (client-only cluster); 100% to c1 through the remote gateways']]);
+    assert.deepEqual(servingEvents(undefined, [only(100, 0)]).map((e) => e.message), ['c3 clients: no local workload (client-only cluster); 100% to c1 through the remote gateways']);
+    assert.deepEqual(servingEvents([only(100, 0)], [only(100, 0)]), []);
+    assert.deepEqual(servingEvents([only(100, 0)], [only(0, 100)]).map((e) => e.message), ['c3 clients: 100% spill to c2']);
+    assert.deepEqual(servingEvents([only(0, 100)], [only(0, 0, 100)]).map((e) => e.reason), ['NoHealthyUpstream']);
+    assert.deepEqual(servingEvents([only(100, 0)], [local]).map((e) => [e.type, e.reason, e.message]), [['Normal', 'Failback', 'c3 clients: all traffic back on c3']]);
   });
 
   it('nextServingStatus keeps lastTransitionTime while shares are unchanged', () => {

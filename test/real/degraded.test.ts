@@ -8,6 +8,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { KubeObject } from '../../src/api/types.ts';
 import { LABEL_MANAGED_BY } from '../../src/api/types.ts';
 import type { HttpKubeClient } from '../../src/kube/client.ts';
@@ -17,7 +19,8 @@ import type { Controller } from '../../src/controller/controller.ts';
 import { renderDetailed } from '../../src/core/render.ts';
 import type { AuditEvent } from '../support/real-cluster.ts';
 import { applyAs, converged, create, failoverService, get, inputs, list, remove, service, until } from '../controller/harness.ts';
-import { kubectl, ok } from './kube.ts';
+import type { ServingClient } from '../../src/controller/serving.ts';
+import { cli, kubectl, ok } from './kube.ts';
 import { startInstalledFleet } from './fleet.ts';
 import type { RealFleet } from './fleet.ts';
 
@@ -48,6 +51,22 @@ function istioWrites(events: AuditEvent[], mark: number, verbs = WRITES): string
   return events.slice(mark).filter((e) => e.stage === 'ResponseComplete' && e.objectRef?.apiGroup === ISTIO_GROUP && verbs.has(e.verb)).map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name} ${e.responseStatus?.code}`);
 }
 
+/** `reviews`' EndpointSlice in a member, one endpoint per entry (ready or not). */
+const slice = (ready: boolean[]): KubeObject => ({
+  apiVersion: 'discovery.k8s.io/v1',
+  kind: 'EndpointSlice',
+  metadata: { name: 'reviews-x', namespace: 'default', labels: { 'kubernetes.io/service-name': 'reviews' } },
+  addressType: 'IPv4',
+  endpoints: ready.map((r, i) => ({ addresses: [`10.1.0.${i + 1}`], conditions: { ready: r, serving: r, terminating: false }, targetRef: { kind: 'Pod', namespace: 'default', name: `reviews-${i}` } })),
+  ports: [{ name: 'http', port: 9080, protocol: 'TCP' }],
+});
+const row = (c: ServingClient): string => `${c.client}: ${c.tiers.map((t) => `${t.cluster}:${t.percent}:${t.healthy}/${t.total}`).join(' ')}`;
+/** SPILLWAY_KEEP_OUTPUT=<dir> keeps what the commands printed (docs/controller.md quotes it). */
+const keep = (name: string, text: string): void => {
+  const dir = process.env['SPILLWAY_KEEP_OUTPUT'];
+  if (dir) writeFileSync(join(dir, name), text);
+};
+
 describe('degraded states against real API servers', { timeout: 900_000 }, () => {
   let f: RealFleet;
   let ctl: Controller;
@@ -75,6 +94,25 @@ describe('degraded states against real API servers', { timeout: 900_000 }, () =>
     await ctl.idle();
   };
 
+  /** Waits until status.serving reads `want` (one row per client); returns it. */
+  const servingUntil = async (want: string[], what: string): Promise<ServingClient[]> => {
+    let last: ServingClient[] = [];
+    await until(async () => {
+      last = ((await get(f.mc, FAILOVER_SERVICES, 'default', 'reviews'))?.status as { serving?: ServingClient[] } | undefined)?.serving ?? [];
+      return JSON.stringify(last.map(row)) === JSON.stringify(want) ? [] : [JSON.stringify(last.map(row))];
+    }, what, WAIT);
+    return last;
+  };
+  const eventUntil = async (okf: (e: KubeObject) => boolean, what: string): Promise<KubeObject> => {
+    let hit: KubeObject | undefined;
+    await until(async () => {
+      const evs = ((await f.mc.request({ method: 'GET', path: '/api/v1/namespaces/default/events' })) as { items: KubeObject[] }).items;
+      hit = evs.find(okf);
+      return hit ? [] : [JSON.stringify(evs.map((e) => `${String(e['reason'])}: ${String(e['message'])}`))];
+    }, what, WAIT);
+    return hit!;
+  };
+
   before(async () => {
     f = await startInstalledFleet(WAIT);
     ctl = await f.startController();
@@ -89,9 +127,17 @@ describe('degraded states against real API servers', { timeout: 900_000 }, () =>
   });
 
   it('a Service deleted in cluster3: only its tier goes; every cluster keeps the global host, cluster3 for its clients only; status warns SPW161', { timeout: 180_000 }, async () => {
+    // Live endpoints as the EndpointSlice controller would write them (a bare API server runs none): cluster1 has
+    // 1 ready of 3, cluster2 and cluster3 all 3 ready. Discovered workloads have the Services' selectors, so each
+    // local tier is Spillway's dedicated host, where istiod sends ready pods only: cluster1's tier is 1/1.
+    await applyAs(f.clients[0]!, slice([true, false, false]));
+    for (const c of f.clients.slice(1)) await applyAs(c, slice([true, true, true]));
+    await servingUntil(['cluster1: cluster1:100:1/1 cluster2:0:3/3 cluster3:0:3/3', 'cluster2: cluster2:100:3/3 cluster1:0:1/1 cluster3:0:3/3', 'cluster3: cluster3:100:3/3 cluster1:0:1/1 cluster2:0:3/3'], 'shares of three clients');
     const before = await Promise.all(f.clients.map(snapshot));
     const marks = f.clusters.map((c) => c.audit().length);
     await remove(f.clients[2]!, service('reviews'));
+    await remove(f.clients[2]!, slice([])); // the EndpointSlice controller deletes a deleted Service's slices
+    const t0 = Date.now();
     await until(async () => ((await get(f.mc, MESH_WORKLOADS, 'default', 'reviews-cluster3')) ? ['still discovered'] : []), 'discovery drops reviews-cluster3', WAIT);
     await converged(f, 'cluster3 out of the tiers, a client-only cluster', { allow: ['SPW161 FailoverService/default/reviews'], timeoutMs: WAIT });
     for (const i of [0, 1, 2]) {
@@ -109,8 +155,33 @@ describe('degraded states against real API servers', { timeout: 900_000 }, () =>
       ['cluster2', 'cluster2>cluster1', 'Synced'],
       ['cluster3', 'cluster1>cluster2', 'Synced'],
     ]);
+    // Live tier shares: cluster3's clients are published like any other's, over cluster1 and cluster2's tiers (in
+    // list order, through their gateways), and an Event says what changed for them.
+    const only = await servingUntil(['cluster1: cluster1:100:1/1 cluster2:0:3/3', 'cluster2: cluster2:100:3/3 cluster1:0:1/1', 'cluster3: cluster1:100:1/1 cluster2:0:3/3'], 'cluster3 remote-only in status.serving');
+    for (const c of only) assert.equal(c.tiers.reduce((a, t) => a + t.percent, 0) + c.failingPercent, 100, `${c.client}: shares add up`);
+    const event = await eventUntil((e) => e['reportingInstance'] === 'cluster3' && e['reason'] === 'Spillover', 'an Event for cluster3\'s clients');
+    const took = Date.now() - t0;
+    assert.equal(event['message'], 'cluster3 clients: no local workload (client-only cluster); 100% to cluster1 through the remote gateways');
+    assert.equal(event['type'], 'Warning');
+    const table = await cli(['status', '--kubeconfig', f.mgmt.kubeconfigPath]);
+    assert.match(table, /^default +reviews +cluster3 +\(no local tier\) cluster1 100% 1\/1, cluster2 0% 3\/3 /m);
+    keep('client-only-status.txt', table);
+    const metrics = (await ctl.metrics.registry.expose()).split('\n').filter((l) => l.includes('client="cluster3"'));
+    assert.ok(metrics.includes('spillway_tier_share_percent{client="cluster3",failover_service="default/reviews",tier="cluster1"} 100'), metrics.join('\n'));
+    assert.ok(!metrics.some((l) => l.includes('tier="cluster3"')), 'no tier of its own');
+    keep('client-only-metrics.txt', metrics.join('\n'));
+    keep('client-only-serving.json', JSON.stringify({ took, serving: only.map(({ lastTransitionTime: _t, ...c }) => c), event: { type: event['type'], reason: event['reason'], message: event['message'] } }, null, 2));
+    // cluster1 has no ready pod left: cluster3's clients move to the next tier in list order.
+    await applyAs(f.clients[0]!, slice([false, false, false]));
+    await servingUntil(['cluster1: cluster1:0:0/0 cluster2:100:3/3', 'cluster2: cluster2:100:3/3 cluster1:0:0/0', 'cluster3: cluster1:0:0/0 cluster2:100:3/3'], 'cluster3 served by cluster2');
+    const next = await eventUntil((e) => e['reportingInstance'] === 'cluster3' && e['message'] === 'cluster3 clients: 100% spill to cluster2', 'an Event for cluster3 moving to cluster2');
+    assert.equal(next['reason'], 'Spillover');
+    keep('client-only-status-2.txt', await cli(['status', '--kubeconfig', f.mgmt.kubeconfigPath]));
+    await applyAs(f.clients[0]!, slice([true, false, false]));
     await create(f.clients[2]!, service('reviews'));
+    await applyAs(f.clients[2]!, slice([true, true, true]));
     await threeTiers('the Service is back');
+    await servingUntil(['cluster1: cluster1:100:1/1 cluster2:0:3/3 cluster3:0:3/3', 'cluster2: cluster2:100:3/3 cluster1:0:1/1 cluster3:0:3/3', 'cluster3: cluster3:100:3/3 cluster1:0:1/1 cluster2:0:3/3'], 'cluster3 serves itself again');
   });
 
   it('an invalid edit (spec.port naming no port) writes nothing anywhere; Accepted=False SPW108, last good served; fixing converges', { timeout: 180_000 }, async () => {

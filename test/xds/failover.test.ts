@@ -73,7 +73,7 @@ describe('rendered aggregate cluster on a real xDS client (grpc-js-xds)', () => 
     });
   });
 
-  it('two clusters: EDS health of the local endpoints drives failover too (Istio drops not-ready pods)', { timeout: TEST_MS }, async () => {
+  it('two clusters: EDS health of the local endpoints drives failover too (not-ready pods: UNHEALTHY on the Service host, left out on the dedicated local host)', { timeout: TEST_MS }, async () => {
     await withWorld({ clusters: ['cluster1', 'cluster2'], client: 'cluster1' }, async (w) => {
       await w.caller.waitForIdentity('cluster1', FIRST_CALL_MS);
 

@@ -123,7 +123,7 @@ export interface World {
   rendered: RenderedObject[];
   snapshot: Snapshot;
   backend(cluster: string): Backend;
-  /** Republishes xDS with the local endpoints' EDS health changed (Istio drops not-ready pods). */
+  /** Republishes xDS with the local endpoints' EDS health changed (not-ready pods: UNHEALTHY, or DROPPED on the dedicated host). */
   setLocalHealth(health: LocalHealth): Snapshot;
   close(): Promise<void>;
 }

@@ -37,7 +37,11 @@ export interface BackendAddress {
   port: number;
 }
 
-/** EDS health of the local endpoints: Istio drops not-ready pods from EDS (`DROPPED`). */
+/**
+ * EDS health of the local endpoints. istiod sends not-ready pods marked `UNHEALTHY` on the Service host (since
+ * istio/istio#60690) and leaves them out (`DROPPED`) on Spillway's dedicated local host, which it builds from ready
+ * pods only, as Istio before #60690 did on every host (test/oracle/not-ready.test.ts).
+ */
 export type LocalHealth = 'HEALTHY' | 'UNHEALTHY' | 'DROPPED';
 
 /** A Kubernetes Service of the client's own cluster (the local tier of an aggregate). */

@@ -20,12 +20,13 @@ export const destinationRulesCheck: Check = {
         if (!f || f.unreachable !== undefined) continue;
         const why = unreadable(f.destinationRules, 'DestinationRules');
         if (why) {
-          r.finding('warn', 'SPC160', { result: 'unreadable', cluster: c.cluster, why, host: c.localHost }, { cluster: c.cluster, services: [v.ref] });
+          r.finding('warn', 'SPC160', { result: 'unreadable', cluster: c.cluster, why, host: c.localHost ?? v.globalHost }, { cluster: c.cluster, services: [v.ref] });
           continue;
         }
         const domain = meshCluster(s, c.cluster)?.spec.clusterDomain ?? DEFAULTS.clusterDomain;
         const h = clientHosts(c, v.globalHost);
-        const watched = new Map<string, 'local' | 'global' | 'remote'>([[h.local, 'local'], [h.global, 'global'], ...h.remotes.map((x): [string, 'remote'] => [x, 'remote'])]);
+        // A client-only cluster has no local tier: only the global host and the remote tiers are Spillway's there.
+        const watched = new Map<string, 'local' | 'global' | 'remote'>([...(h.local !== undefined ? [[h.local, 'local'] as [string, 'local']] : []), [h.global, 'global'], ...h.remotes.map((x): [string, 'remote'] => [x, 'remote'])]);
         let found = false;
         for (const dr of f.destinationRules.items) {
           if (isOurs(dr)) continue;

@@ -14,7 +14,9 @@ export const endpointDiscoveryCheck: Check = {
     const r = results(this.name);
     for (const v of serviceViews(s)) {
       for (const c of v.clusters) {
-        if (!c.roles.includes('client')) continue;
+        // A client-only cluster has no local tier whose endpoints Istio could merge.
+        if (!c.roles.includes('client') || c.localHost === undefined) continue;
+        const host = c.localHost;
         const f = s.clusters[c.cluster];
         if (!f || f.unreachable !== undefined) continue;
         if (f.remoteSecrets.skipped !== undefined) {
@@ -23,12 +25,12 @@ export const endpointDiscoveryCheck: Check = {
         }
         const why = unreadable(f.remoteSecrets, 'remote secrets (Secrets labelled istio/multiCluster=true)');
         if (why) {
-          r.finding('warn', 'SPC164', { result: 'unreadable', cluster: c.cluster, why, host: c.localHost }, { cluster: c.cluster, services: [v.ref] });
+          r.finding('warn', 'SPC164', { result: 'unreadable', cluster: c.cluster, why, host }, { cluster: c.cluster, services: [v.ref] });
           continue;
         }
         const secrets = f.remoteSecrets.items;
         if (secrets.length === 0) {
-          r.finding('pass', 'SPC164', { result: 'noRemoteSecrets', cluster: c.cluster, host: c.localHost }, { cluster: c.cluster, services: [v.ref] });
+          r.finding('pass', 'SPC164', { result: 'noRemoteSecrets', cluster: c.cluster, host }, { cluster: c.cluster, services: [v.ref] });
           continue;
         }
         const mesh = meshConfig(f);
@@ -36,12 +38,12 @@ export const endpointDiscoveryCheck: Check = {
           .filter(isRecord)
           .filter((e) => isRecord(e['settings']) && e['settings']['clusterLocal'] === true)
           .flatMap((e) => asArray(e['hosts']).filter((h): h is string => typeof h === 'string'));
-        const covered = local.find((p) => hostMatches(p, c.localHost));
+        const covered = local.find((p) => hostMatches(p, host));
         const names = secrets.slice(0, 3).map(ref);
         if (covered) {
-          r.finding('pass', 'SPC164', { result: 'clusterLocal', cluster: c.cluster, remotes: secrets.length, secrets: names, host: c.localHost, setting: covered }, { cluster: c.cluster, services: [v.ref] });
+          r.finding('pass', 'SPC164', { result: 'clusterLocal', cluster: c.cluster, remotes: secrets.length, secrets: names, host, setting: covered }, { cluster: c.cluster, services: [v.ref] });
         } else {
-          r.finding('fail', 'SPC164', { result: 'merged', cluster: c.cluster, remotes: secrets.length, secrets: names, host: c.localHost }, { cluster: c.cluster, services: [v.ref] });
+          r.finding('fail', 'SPC164', { result: 'merged', cluster: c.cluster, remotes: secrets.length, secrets: names, host }, { cluster: c.cluster, services: [v.ref] });
         }
       }
     }

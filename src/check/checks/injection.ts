@@ -5,7 +5,7 @@
  * EnvoyFilters, so the aggregate design is sidecar-only.
  */
 import type { Check } from '../types.ts';
-import { hasSidecar, podsOf, ref, results, serviceViews, unreadable } from '../view.ts';
+import { clientOnly, hasSidecar, podsOf, ref, results, serviceViews, unreadable } from '../view.ts';
 
 export const injectionCheck: Check = {
   name: 'injection',
@@ -14,6 +14,8 @@ export const injectionCheck: Check = {
     const r = results(this.name);
     for (const v of serviceViews(s)) {
       for (const c of v.clusters) {
+        // A client-only cluster runs no pods of the service: nothing to inject there (its clients are DNS capture's).
+        if (clientOnly(c)) continue;
         const key = `${c.cluster}\u0000${c.serviceNamespace}\u0000${c.serviceName}`;
         r.about(key, v.ref, () => {
           const f = s.clusters[c.cluster];
