@@ -75,8 +75,12 @@ const KIND_COUNT = 5;
 const KEY_PREFIX = new Map(Object.entries(KIND_ORDER).map(([kind, n]) => [kind, `${String(n).padStart(2, '0')}\u0000${kind}\u0000`]));
 
 function sortKey(o: KubeObject): string {
-  const prefix = KEY_PREFIX.get(o.kind) ?? `99\u0000${o.kind}\u0000`;
-  return `${prefix}${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
+  return identityKey(o.kind, o.metadata.namespace ?? '', o.metadata.name);
+}
+
+function identityKey(kind: string, namespace: string, name: string): string {
+  const prefix = KEY_PREFIX.get(kind) ?? `99\u0000${kind}\u0000`;
+  return `${prefix}${namespace}\u0000${name}`;
 }
 
 export function compareObjects(a: KubeObject, b: KubeObject): number {
@@ -582,6 +586,67 @@ function sortByKey(translations: readonly Map<string, Translated>[]): Map<string
   return new Map([...byCluster].map(([cluster, sorter]) => [cluster, sorter.sorted()]));
 }
 
+/**
+ * Objects known by identity only (kind, namespace, name, the plan that writes them), put in output order: by the
+ * same key as `sortKey` (kind order, kind, namespace, name), then plan, then the order added. Compares the parts
+ * where `sortKey` would build a string per object (names hold no NUL, so the order is the same).
+ */
+class IdentitySorter {
+  readonly kind: number[] = [];
+  readonly namespace: string[] = [];
+  readonly name: string[] = [];
+  readonly plan: number[] = [];
+  readonly payload: number[] = [];
+
+  add(kind: number, namespace: string, name: string, plan: number, payload: number): void {
+    this.kind.push(kind);
+    this.namespace.push(namespace);
+    this.name.push(name);
+    this.plan.push(plan);
+    this.payload.push(payload);
+  }
+
+  /** Entry indexes in output order. `kinds`: kind names by code. */
+  sorted(kinds: readonly string[]): number[] {
+    const rank = kinds.map((k) => KIND_ORDER[k] ?? 99);
+    // Kind by kind (kinds in their order), each in the order added: long sorted runs, which the sort merges cheaply.
+    const byKind = kinds.map((_, c) => c).sort((a, b) => (rank[a] as number) - (rank[b] as number) || cmp(kinds[a] as string, kinds[b] as string));
+    const buckets: number[][] = kinds.map(() => []);
+    for (let e = 0; e < this.kind.length; e++) (buckets[this.kind[e] as number] as number[]).push(e);
+    const out: number[] = [];
+    for (const c of byKind) for (const e of buckets[c] as number[]) out.push(e);
+    const { kind, namespace, name, plan } = this;
+    return out.sort((a, b) => {
+      const ka = kind[a] as number;
+      const kb = kind[b] as number;
+      if (ka !== kb) return (rank[ka] as number) - (rank[kb] as number) || cmp(kinds[ka] as string, kinds[kb] as string);
+      const na = namespace[a] as string;
+      const nb = namespace[b] as string;
+      if (na !== nb) return na < nb ? -1 : 1;
+      const ma = name[a] as string;
+      const mb = name[b] as string;
+      if (ma !== mb) return ma < mb ? -1 : 1;
+      return (plan[a] as number) - (plan[b] as number) || a - b;
+    });
+  }
+
+  /** Keys claimed by more than one plan, from entries in output order (claims of one key are neighbours). */
+  contested(sorted: readonly number[], kinds: readonly string[], cluster: string, out: Contested[]): void {
+    const { kind, namespace, name, plan } = this;
+    const same = (a: number, b: number) => kind[a] === kind[b] && namespace[a] === namespace[b] && name[a] === name[b];
+    for (let i = 0; i + 1 < sorted.length; i++) {
+      const e = sorted[i] as number;
+      if (!same(e, sorted[i + 1] as number)) continue;
+      const ps = [plan[e] as number];
+      for (; i + 1 < sorted.length && same(e, sorted[i + 1] as number); i++) {
+        const p = plan[sorted[i + 1] as number] as number;
+        if (p !== ps[ps.length - 1]) ps.push(p);
+      }
+      if (ps.length > 1) out.push({ cluster, key: identityKey(kinds[kind[e] as number] as string, namespace[e] as string, name[e] as string), ps });
+    }
+  }
+}
+
 /** A one-shot render taken cluster by cluster: see `renderByCluster`. */
 export interface ClusterRender {
   /** Every valid MeshCluster and every cluster a service writes to, sorted: the keys of `render().clusters`. */
@@ -617,9 +682,9 @@ export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocum
   }
   const clusterNames = [...names].sort(cmp);
   const writes = (plan: FailoverPlan, cluster: string): boolean => plan.targets.some((t) => t.clusterName === cluster) || plan.clientOnly.some((c) => c.local.clusterName === cluster);
-  // First pass, a cluster at a time, from outlines (no labels or owner digests) dropped at once: the output order
-  // of the cluster's objects, as (plan, kind, index among the plan's objects of that kind) triples, and the keys more
-  // than one plan claims. Only the order is kept (12 bytes an object); the second pass needs neither keys nor a sort.
+  // First pass, a cluster at a time, from outlines (identities only) dropped at once: the output order of the
+  // cluster's objects, as (plan, kind, index among the plan's objects of that kind) triples, and the keys more than one
+  // plan claims. Only the order is kept (8 bytes an object); the second pass needs neither keys nor a sort.
   const contested: Contested[] = [];
   const orders = new Map<string, Int32Array>();
   const kinds: string[] = [];
@@ -629,11 +694,16 @@ export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocum
     if (c === undefined) kindCode.set(kind, (c = kinds.push(kind) - 1));
     return c;
   };
+  // Plans visited by namespace and name, so that each kind's objects arrive in (nearly) sorted runs for the sort.
+  const visit = survivors.map((_, p) => p);
+  const primary = (p: number) => (survivors[p] as FailoverPlan).primaryService;
+  visit.sort((a, b) => cmp(primary(a).namespace, primary(b).namespace) || cmp(primary(a).name, primary(b).name) || a - b);
   for (const cluster of clusterNames) {
-    const sorter = new EntrySorter<number>();
+    const sorter = new IdentitySorter();
     const seen: number[] = [];
-    survivors.forEach((plan, p) => {
-      if (!writes(plan, cluster)) return;
+    for (const p of visit) {
+      const plan = survivors[p] as FailoverPlan;
+      if (!writes(plan, cluster)) continue;
       const objs = translateFor(plan, cluster, true);
       seen.fill(0);
       for (let i = 0; i < objs.length; i++) {
@@ -642,16 +712,17 @@ export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocum
         const j = seen[c] ?? 0;
         seen[c] = j + 1;
         // Kind code (low 8 bits) and index in one number: a plan writes a few objects of a kind per cluster.
-        sorter.add(sortKey(o), (j << 8) | c, p, o.kind);
+        sorter.add(c, o.metadata.namespace ?? '', o.metadata.name, p, (j << 8) | c);
       }
-    });
-    // Sorted by key, then plan, then translation order (the sort is stable): the conflicts do not depend on map order.
-    const entries = sorter.sorted();
-    contestedIn(cluster, entries, contested);
-    const order = new Int32Array(2 * entries.length);
-    for (let k = 0; k < entries.length; k++) {
-      order[2 * k] = (entries[k] as SortEntry<number>).p;
-      order[2 * k + 1] = (entries[k] as SortEntry<number>).o;
+    }
+    // Sorted by key, then plan, then translation order: the conflicts do not depend on map order.
+    const sorted = sorter.sorted(kinds);
+    sorter.contested(sorted, kinds, cluster, contested);
+    const order = new Int32Array(2 * sorted.length);
+    for (let k = 0; k < sorted.length; k++) {
+      const e = sorted[k] as number;
+      order[2 * k] = sorter.plan[e] as number;
+      order[2 * k + 1] = sorter.payload[e] as number;
     }
     orders.set(cluster, order);
   }
