@@ -105,6 +105,24 @@ describe('spillway check against API doubles', { timeout: 60_000 }, () => {
     assert.ok(j.results.every((x) => typeof x.code === 'string' && /^SPC\d{3}$/.test(x.code) && ['pass', 'warn', 'fail', 'skip'].includes(x.level)));
   });
 
+  it('a client-only cluster (reviews gone from cluster2, its MeshWorkload too): its clients are checked, not the service\'s pods', async () => {
+    const file = join(dir, 'client-only.yaml');
+    writeFileSync(file, inputs().map((d) => d.value as KubeObject).filter((o) => !(o.kind === 'MeshWorkload' && o.metadata.name === 'reviews-cluster2')).map((o) => yaml.dump(o)).join('---\n'));
+    const svc = liveObjects('cluster2').find((o) => o.kind === 'Service' && o.metadata.name === 'reviews')!;
+    await del(clients['cluster2']!, svc);
+    try {
+      const r = await cli(['check', '-f', file, '--kubeconfig', kubeconfig, '-o', 'json']);
+      assert.equal(r.code, 0, r.out + r.err);
+      const j = JSON.parse(r.out) as { results: CheckResult[] };
+      const codes = (cluster: string) => [...new Set(j.results.filter((x) => x.cluster === cluster).map((x) => x.code))].sort();
+      assert.deepEqual(codes('cluster2').filter((c) => ['SPC120', 'SPC150', 'SPC151', 'SPC160', 'SPC161', 'SPC162', 'SPC163', 'SPC164'].includes(c)), ['SPC120', 'SPC160', 'SPC161', 'SPC162', 'SPC163']);
+      assert.ok(codes('cluster1').includes('SPC150'), 'cluster1 still runs the service: its injection is checked');
+      assert.ok(j.results.some((x) => x.code === 'SPC130' && x.level === 'pass' && x.clusters?.join() === 'cluster1,cluster2'), 'cluster2 shares a root with the tier it spills to');
+    } finally {
+      await apply(clients['cluster2']!, svc);
+    }
+  });
+
   it('finds misconfigurations in the live clusters and exits 1', async () => {
     const c1 = clients['cluster1']!;
     const c2 = clients['cluster2']!;
