@@ -216,6 +216,34 @@ describe('spillway check and live tier shares against real API servers', { timeo
     assert.equal(again.code, 0, again.out);
   });
 
+  it('a client-only cluster (reviews gone from cluster2, its MeshWorkload too): exit 0; its clients are checked, not the service\'s pods', { timeout: 60_000 }, async () => {
+    const mw = inputs().map((d) => d.value as KubeObject).find((o) => o.kind === 'MeshWorkload' && o.metadata.name === 'reviews-cluster2')!;
+    const gone = [...liveObjects('cluster2'), ...workloadObjects('cluster2')].filter((o) => o.metadata.namespace === 'default' && (o.kind === 'Service' || o.kind === 'Pod') && o.metadata.name.startsWith('reviews'));
+    assert.equal(gone.length, 3, 'the Service and its two pods');
+    await del(c1, mw);
+    for (const o of gone) await del(c2, o);
+    try {
+      await apply(c1, lease(new Date()));
+      const r = await check(mgmt.kubeconfigPath, true);
+      assert.equal(r.code, 0, r.out + r.err);
+      const j = JSON.parse(r.out) as { results: CheckResult[] };
+      const codes = (cluster: string) => [...new Set(j.results.filter((x) => x.cluster === cluster).map((x) => x.code))].filter((c) => c >= 'SPC120').sort();
+      assert.deepEqual(codes('cluster2'), ['SPC120', 'SPC160', 'SPC161', 'SPC162', 'SPC163'], 'DNS capture and what could hide the global host, not injection or a local tier');
+      assert.ok(codes('cluster1').includes('SPC150'));
+      assert.ok(j.results.some((x) => x.code === 'SPC130' && x.level === 'pass' && x.clusters?.join() === 'cluster1,cluster2'));
+      const text = await check(mgmt.kubeconfigPath, false);
+      keep('check-client-only.txt', text.out);
+      assert.match(text.out, /\[ok\] {3}SPC162 cluster2: no Sidecar hides reviews-global\.default\.global, reviews-remote-cluster1\.default\.global/);
+    } finally {
+      await apply(c1, mw);
+      await wellConfigured(c2, 'cluster2');
+    }
+    await apply(c1, lease(new Date()));
+    const again = await check(mgmt.kubeconfigPath, false);
+    assert.equal(again.code, 0, again.out);
+    assert.match(again.out, /\[ok\] {3}SPC150 cluster2: namespace default injects sidecars/);
+  });
+
   it('the controller: Checked conditions follow the clusters; a scale-down moves status.serving and raises an Event within seconds', { timeout: 120_000 }, async () => {
     for (const c of [c1, c2]) {
       await apply(c, slice('default', 'reviews', [true, true, true]));
