@@ -1,7 +1,7 @@
 /**
  * The one table of every code Spillway reports: the analyzer's per-object messages (SPW1xx), the simulator's
- * findings (SIM0xx), `spillway check`'s findings (SPC1xx), the CLI's input errors (SPW0xx) and refused member
- * kubeconfigs (SPW2xx).
+ * findings (SIM0xx), `spillway check`'s findings (SPC1xx), the CLI's input errors (SPW0xx), refused member
+ * kubeconfigs and credential warnings (SPW2xx) and the controller's Events about live tier shares (SPW3xx).
  *
  * A message is data, as a Zod issue is: a stable code, a level, the object it is about, a field path into that
  * object and parameters typed per code. Its text is rendered from the parameters by the code's entry here and
@@ -857,11 +857,47 @@ export function kubeconfigLine<C extends KubeconfigCode>(code: C, params: Kubeco
   return `${code}: ${renderKubeconfig(code, params)}`;
 }
 
-export type Code = MessageCode | CheckCode | InputCode | KubeconfigCode;
+/** One tier a client spills to, as an Event names it. */
+export interface SpillShare {
+  cluster: string;
+  percent: number;
+}
+
+/**
+ * The controller's Events about live tier shares (src/controller/serving.ts), on the FailoverService: the Event's
+ * `reason` is the code's name and its `message` the code's rendering; `client` is the client cluster.
+ */
+export const EVENT_CODES = {
+  SPW300: entry('warning', 'Spillover', 'a client cluster\'s requests spill over to other clusters\' tiers', (p:
+    | { clientOnly?: false; client: string; spilled: number; to: SpillShare[]; local: number; failing: number; changed: boolean }
+    | { clientOnly: true; client: string; to: SpillShare[]; failing: number }) => {
+    if (p.clientOnly) {
+      return `${p.client} clients: no local workload (client-only cluster); ${p.to.map((t) => `${t.percent}% to ${t.cluster}`).join(', ') || 'nothing'} through the remote gateways${p.failing > 0 ? `; ${p.failing}% predicted to fail` : ''}`;
+    }
+    const where = p.to.length === 1 ? `to ${p.to[0]!.cluster}` : `(${p.to.map((t) => `${t.percent}% to ${t.cluster}`).join(', ')})`;
+    return p.changed
+      ? `${p.client} clients: ${p.spilled}% now spill ${where}${p.local > 0 ? `, ${p.local}% stay on ${p.client}` : ''}${p.failing > 0 ? `; ${p.failing}% predicted to fail` : ''}`
+      : `${p.client} clients: ${p.spilled}% spill ${where}`;
+  }),
+  SPW301: entry('info', 'Failback', 'a client cluster\'s requests are all served locally again', (p: { client: string }) =>
+    `${p.client} clients: all traffic back on ${p.client}`),
+  SPW302: entry('warning', 'NoHealthyTier', 'no tier a client cluster can use has a healthy endpoint: every request fails', (p: { client: string }) =>
+    `${p.client} clients: no tier has a healthy endpoint; every request fails`),
+  SPW303: entry('warning', 'Failing', 'the share of a client cluster\'s requests predicted to fail changed', (p: { client: string; failing: number }) =>
+    `${p.client} clients: ${p.failing}% of requests predicted to fail`),
+} as const;
+export type EventCode = keyof typeof EVENT_CODES;
+export type EventParams<C extends EventCode> = Parameters<(typeof EVENT_CODES)[C]['render']>[0];
+
+export function renderEvent<C extends EventCode>(code: C, params: EventParams<C>): string {
+  return (EVENT_CODES[code].render as (p: EventParams<C>) => string)(params);
+}
+
+export type Code = MessageCode | CheckCode | InputCode | KubeconfigCode | EventCode;
 
 /** Every code, in code order: its level, name, title and docs anchor. */
 export function codeTable(): { code: Code; level: Level; name: string; title: string; anchor: string }[] {
-  const rows = [...Object.entries(INPUT_CODES), ...Object.entries(MESSAGES), ...Object.entries(KUBECONFIG_CODES), ...Object.entries(CHECK_CODES)].map(([code, e]) => ({
+  const rows = [...Object.entries(INPUT_CODES), ...Object.entries(MESSAGES), ...Object.entries(KUBECONFIG_CODES), ...Object.entries(EVENT_CODES), ...Object.entries(CHECK_CODES)].map(([code, e]) => ({
     code: code as Code,
     level: e.level,
     name: e.name,
@@ -877,5 +913,5 @@ export function docsAnchor(code: Code): string {
 }
 
 export function isCode(s: string): s is Code {
-  return Object.hasOwn(MESSAGES, s) || Object.hasOwn(CHECK_CODES, s) || Object.hasOwn(INPUT_CODES, s) || Object.hasOwn(KUBECONFIG_CODES, s);
+  return Object.hasOwn(MESSAGES, s) || Object.hasOwn(CHECK_CODES, s) || Object.hasOwn(INPUT_CODES, s) || Object.hasOwn(KUBECONFIG_CODES, s) || Object.hasOwn(EVENT_CODES, s);
 }

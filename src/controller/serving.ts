@@ -31,7 +31,9 @@ import { describeError } from '../kube/errors.ts';
 import { Informer } from '../kube/informer.ts';
 import type { InformerTiming } from '../kube/informer.ts';
 import { ENDPOINT_SLICES, typeOfObject } from '../kube/resources.ts';
-import { createEvent, patchStatus } from '../kube/ops.ts';
+import { createEvent, eventAnnotations, patchStatus } from '../kube/ops.ts';
+import { EVENT_CODES, renderEvent } from '../api/messages.ts';
+import type { EventCode, EventParams } from '../api/messages.ts';
 import { serviceViews } from '../check/view.ts';
 import { gatewayServices } from '../check/checks/gateway-service.ts';
 import { jsonEqual } from './compare.ts';
@@ -172,11 +174,13 @@ export function nextServingStatus(prev: readonly ServingClient[] | undefined, ne
   });
 }
 
-export interface ServingEvent {
-  type: 'Normal' | 'Warning';
-  reason: 'Spillover' | 'Failback' | 'NoHealthyUpstream' | 'Failing';
-  message: string;
-  client: string;
+/** One Event about a client's tiers: its reason is the code's name in the table, its message the code's text. */
+export type ServingEvent = {
+  [C in EventCode]: { type: 'Normal' | 'Warning'; code: C; reason: string; params: EventParams<C>; message: string; client: string };
+}[EventCode];
+
+function servingEvent<C extends EventCode>(type: 'Normal' | 'Warning', code: C, params: EventParams<C>): ServingEvent {
+  return { type, code, reason: EVENT_CODES[code].name, params, message: renderEvent(code, params), client: params.client } as ServingEvent;
 }
 
 /** What changed for each client, as Event messages ("cluster1 clients: 30% now spill to cluster2"). Pure. */
@@ -191,26 +195,24 @@ export function servingEvents(prev: readonly ServingClient[] | undefined, next: 
     const wasFailing = p?.failingPercent ?? 0;
     if (p && shares(p) === shares(c)) continue;
     if (!p && spilled === 0 && c.failingPercent === 0) continue; // first sight of a client served locally: nothing to say
-    const head = `${c.client} clients:`;
-    const where = spill.length === 1 ? `to ${spill[0]!.cluster}` : spill.map((t) => `${t.percent}% to ${t.cluster}`).join(', ');
+    const to = spill.map((t) => ({ cluster: t.cluster, percent: t.percent }));
     // A client-only cluster (its workload gone, SPW161): no tier of its own, every request goes through a gateway.
     const own = c.tiers.some((t) => t.cluster === c.client);
     const hadOwn = p === undefined || p.tiers.some((t) => t.cluster === p.client);
     if (!own && hadOwn && c.failingPercent < 100) {
-      const to = spill.map((t) => `${t.percent}% to ${t.cluster}`).join(', ');
-      out.push({ type: 'Warning', reason: 'Spillover', client: c.client, message: `${head} no local workload (client-only cluster); ${to || 'nothing'} through the remote gateways${c.failingPercent > 0 ? `; ${c.failingPercent}% predicted to fail` : ''}` });
+      out.push(servingEvent('Warning', 'SPW300', { clientOnly: true, client: c.client, to, failing: c.failingPercent }));
       continue;
     }
     if (c.failingPercent >= 100) {
-      out.push({ type: 'Warning', reason: 'NoHealthyUpstream', client: c.client, message: `${head} no tier has a healthy endpoint; every request fails` });
+      out.push(servingEvent('Warning', 'SPW302', { client: c.client }));
     } else if (spilled > 0 && spilled !== was) {
-      out.push({ type: 'Warning', reason: 'Spillover', client: c.client, message: `${head} ${spilled}% now spill ${spill.length === 1 ? where : `(${where})`}${local > 0 ? `, ${local}% stay on ${c.client}` : ''}${c.failingPercent > 0 ? `; ${c.failingPercent}% predicted to fail` : ''}` });
+      out.push(servingEvent('Warning', 'SPW300', { client: c.client, spilled, to, local, failing: c.failingPercent, changed: true }));
     } else if (spilled === 0 && (was > 0 || wasFailing > 0)) {
-      out.push({ type: 'Normal', reason: 'Failback', client: c.client, message: `${head} all traffic back on ${c.client}` });
+      out.push(servingEvent('Normal', 'SPW301', { client: c.client }));
     } else if (spilled > 0) {
-      out.push({ type: 'Warning', reason: 'Spillover', client: c.client, message: `${head} ${spilled}% spill ${spill.length === 1 ? where : `(${where})`}` });
+      out.push(servingEvent('Warning', 'SPW300', { client: c.client, spilled, to, local, failing: c.failingPercent, changed: false }));
     } else if (c.failingPercent !== wasFailing) {
-      out.push({ type: c.failingPercent > 0 ? 'Warning' : 'Normal', reason: 'Failing', client: c.client, message: `${head} ${c.failingPercent}% of requests predicted to fail` });
+      out.push(servingEvent(c.failingPercent > 0 ? 'Warning' : 'Normal', 'SPW303', { client: c.client, failing: c.failingPercent }));
     }
   }
   return out;
@@ -486,7 +488,7 @@ export class ServingPublisher {
     const event = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${fs.metadata.name}.${stamp}.${ev.client}.${Math.random().toString(36).slice(2, 8)}`.slice(0, 253), namespace: ns },
+      metadata: { name: `${fs.metadata.name}.${stamp}.${ev.client}.${Math.random().toString(36).slice(2, 8)}`.slice(0, 253), namespace: ns, annotations: eventAnnotations(ev.code, ev.params) },
       involvedObject: { apiVersion: API_VERSION, kind: 'FailoverService', name: fs.metadata.name, namespace: ns, ...(fs.metadata.uid ? { uid: fs.metadata.uid } : {}) },
       reason: ev.reason,
       message: ev.message,

@@ -8,10 +8,11 @@ import type { CheckConditions } from '../check/conditions.ts';
 import type { DetailedRenderResult, ServiceOutcome } from '../core/render.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KUBECONFIG_CODES } from '../kube/config.ts';
-import { kubeconfigLine } from '../api/messages.ts';
+import { KUBECONFIG_CODES as KUBECONFIG_TABLE, kubeconfigLine } from '../api/messages.ts';
+import type { KubeconfigParams } from '../api/messages.ts';
 import { describeError, isKubeApiError } from '../kube/errors.ts';
 import type { Informer } from '../kube/informer.ts';
-import { createEvent, patchStatus } from '../kube/ops.ts';
+import { createEvent, eventAnnotations, patchStatus } from '../kube/ops.ts';
 import { API_VERSION } from '../api/types.ts';
 import { typeOfObject } from '../kube/resources.ts';
 import type { Logger } from './log.ts';
@@ -140,9 +141,10 @@ export class StatusWriter {
       const name = mc.metadata.name;
       const windowMs = this.d.credentialWarningMs ?? DEFAULT_CREDENTIAL_WARNING_MS;
       // A fixed text (no "in 3 days"), so that an idle resync writes nothing; it changes only with the credentials.
-      const warning = expiresAt !== undefined && !expired && expiresAt.getTime() - this.d.wallTime().getTime() <= windowMs
-        ? kubeconfigLine(KUBECONFIG_CODES.ExpiringCredentials, { cluster: name, expiresAt: expiry ?? '', window: formatWindow(windowMs) })
+      const warningParams: KubeconfigParams<'SPW214'> | undefined = expiresAt !== undefined && !expired && expiresAt.getTime() - this.d.wallTime().getTime() <= windowMs
+        ? { cluster: name, expiresAt: expiry ?? '', window: formatWindow(windowMs) }
         : undefined;
+      const warning = warningParams ? kubeconfigLine(KUBECONFIG_CODES.ExpiringCredentials, warningParams) : undefined;
       if (expiresAt) this.d.metrics.credentialsExpiry.set({ cluster: name }, Math.floor(expiresAt.getTime() / 1000));
       const prev = mc.status as Record<string, unknown> | undefined;
       const next = clusterStatus({
@@ -160,22 +162,24 @@ export class StatusWriter {
         const writeStatus = write(this.d.meshClusters, mc, next);
         // The Event goes with the status change that first shows this warning: once per credential, even across
         // restarts (a restarted controller finds the warning already in the status).
-        tasks.push(warning && prev?.['credentialsWarning'] !== warning ? async () => { await writeStatus(); await this.credentialEvent(mc, warning, r.now); } : writeStatus);
+        tasks.push(warning && warningParams && prev?.['credentialsWarning'] !== warning ? async () => { await writeStatus(); await this.credentialEvent(mc, warning, warningParams, r.now); } : writeStatus);
       }
     }
     await pool(tasks, this.d.gate.concurrency);
     return writes;
   }
 
-  private async credentialEvent(mc: KubeObject, message: string, now: string): Promise<void> {
+  private async credentialEvent(mc: KubeObject, message: string, params: KubeconfigParams<'SPW214'>, now: string): Promise<void> {
     const name = mc.metadata.name;
     const ns = 'default'; // cluster-scoped objects' Events live in default, as Nodes' do
+    const code = KUBECONFIG_CODES.ExpiringCredentials;
+    const reason = KUBECONFIG_TABLE[code].name;
     const event = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${name}.credentials.${now.replace(/[-:TZ]/g, '').toLowerCase()}`.slice(0, 253), namespace: ns },
+      metadata: { name: `${name}.credentials.${now.replace(/[-:TZ]/g, '').toLowerCase()}`.slice(0, 253), namespace: ns, annotations: eventAnnotations(code, params) },
       involvedObject: { apiVersion: API_VERSION, kind: 'MeshCluster', name, ...(mc.metadata.uid ? { uid: mc.metadata.uid } : {}) },
-      reason: 'CredentialsExpiring',
+      reason,
       message,
       type: 'Warning',
       source: { component: 'spillway-controller' },
@@ -190,7 +194,7 @@ export class StatusWriter {
       await createEvent(this.d.management, ns, event);
     } catch (e) {
       if (e instanceof NotLeaderError) throw e;
-      this.d.log.warn('could not record Event', { meshCluster: name, reason: 'CredentialsExpiring', error: describeError(e) });
+      this.d.log.warn('could not record Event', { meshCluster: name, reason, error: describeError(e) });
     }
   }
 

@@ -82,3 +82,12 @@ export async function patchStatus(
 export async function createEvent(client: KubeClient, namespace: string, event: Record<string, unknown>): Promise<void> {
   await client.request({ method: 'POST', path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, body: event });
 }
+
+/** Annotation keys an Event of Spillway carries its code and typed params in (Events have no field for them). */
+export const EVENT_CODE_ANNOTATION = 'spillway.dev/code';
+export const EVENT_PARAMS_ANNOTATION = 'spillway.dev/params';
+
+/** The annotations that give an Event its code and params as data (the message is rendered from them by the table). */
+export function eventAnnotations(code: string, params: unknown): Record<string, string> {
+  return { [EVENT_CODE_ANNOTATION]: code, [EVENT_PARAMS_ANNOTATION]: JSON.stringify(params) };
+}

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHECK_CODES, INPUT_CODES, KUBECONFIG_CODES, MESSAGES, codeTable, docsAnchor, isCode, message, renderFinding, renderMessage } from '../../src/api/messages.ts';
+import { CHECK_CODES, EVENT_CODES, INPUT_CODES, KUBECONFIG_CODES, MESSAGES, codeTable, docsAnchor, isCode, message, renderFinding, renderMessage } from '../../src/api/messages.ts';
 import type { Message, MessageCode } from '../../src/api/messages.ts';
 import { escapeControl } from '../../src/api/text.ts';
 import { parseDocuments } from '../../src/cli/inputs.ts';
@@ -55,12 +55,13 @@ test('docs/messages.md lists every code with its anchor, level, name and title, 
 });
 
 test('the three families do not overlap and every code is well formed', () => {
-  const all = [...Object.keys(MESSAGES), ...Object.keys(CHECK_CODES), ...Object.keys(INPUT_CODES), ...Object.keys(KUBECONFIG_CODES)];
+  const all = [...Object.keys(MESSAGES), ...Object.keys(CHECK_CODES), ...Object.keys(INPUT_CODES), ...Object.keys(KUBECONFIG_CODES), ...Object.keys(EVENT_CODES)];
   assert.equal(new Set(all).size, all.length);
   for (const c of Object.keys(MESSAGES)) assert.match(c, /^(SPW1\d\d|SIM0\d\d)$/);
   for (const c of Object.keys(CHECK_CODES)) assert.match(c, /^SPC1\d\d$/);
   for (const c of Object.keys(INPUT_CODES)) assert.match(c, /^SPW0\d\d$/);
   for (const c of Object.keys(KUBECONFIG_CODES)) assert.match(c, /^SPW2\d\d$/);
+  for (const c of Object.keys(EVENT_CODES)) assert.match(c, /^SPW3\d\d$/);
 });
 
 /** Every message the analyzer grid emits: resolves in the table, renders back from its params, survives JSON. */

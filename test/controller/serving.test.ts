@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../src/api/types.ts';
 import { customResourceDefinitions } from '../../src/api/crds.ts';
+import { EVENT_CODES, renderEvent } from '../../src/api/messages.ts';
 import { renderDetailed } from '../../src/core/render.ts';
 import { HttpKubeClient } from '../../src/kube/client.ts';
 import { kubeConfigFromText } from '../../src/kube/config.ts';
@@ -111,7 +112,15 @@ describe('live tier shares: the maths', { timeout: 10_000 }, () => {
     assert.deepEqual(servingEvents([c(100, 0)], [c(70, 30)]).map((e) => [e.type, e.reason, e.message]), [['Warning', 'Spillover', 'cluster1 clients: 30% now spill to cluster2, 70% stay on cluster1']]);
     assert.deepEqual(servingEvents([c(70, 30)], [c(0, 100)]).map((e) => e.message), ['cluster1 clients: 100% now spill to cluster2']);
     assert.deepEqual(servingEvents([c(0, 100)], [c(100, 0)]).map((e) => [e.type, e.reason, e.message]), [['Normal', 'Failback', 'cluster1 clients: all traffic back on cluster1']]);
-    assert.deepEqual(servingEvents([c(0, 100)], [c(0, 0, 100)]).map((e) => e.reason), ['NoHealthyUpstream']);
+    assert.deepEqual(servingEvents([c(0, 100)], [c(0, 0, 100)]).map((e) => e.reason), ['NoHealthyTier']);
+    // Every Event is a code of the table: reason = its name, message = its rendering of the params (also from JSON).
+    const all = [...servingEvents([c(100, 0)], [c(70, 30)]), ...servingEvents([c(0, 100)], [c(100, 0)]), ...servingEvents([c(0, 100)], [c(0, 0, 100)]), ...servingEvents([c(100, 0)], [c(100, 0, 20)])];
+    assert.deepEqual(all.map((e) => e.code), ['SPW300', 'SPW301', 'SPW302', 'SPW303']);
+    for (const e of all) {
+      assert.equal(e.reason, EVENT_CODES[e.code].name);
+      assert.equal(e.message, renderEvent(e.code, JSON.parse(JSON.stringify(e.params)) as never));
+    }
+    assert.deepEqual(all[0]!.params, { client: 'cluster1', spilled: 30, to: [{ cluster: 'cluster2', percent: 30 }], local: 70, failing: 0, changed: true });
   });
 
   it('servingEvents: a cluster losing its workload says its clients are served through the remote gateways', () => {
@@ -238,6 +247,10 @@ describe('live tier shares on API doubles', { timeout: 60_000 }, () => {
     assert.ok(took < 5_000, `published and recorded in ${took} ms`);
     assert.deepEqual(s[0]!.tiers.map((t) => [t.cluster, t.percent, t.healthy, t.total]), [['cluster1', 46, 1, 3], ['cluster2', 54, 3, 3]]);
     assert.equal(ev['message'], 'cluster1 clients: 54% now spill to cluster2, 46% stay on cluster1');
+    // The code and its params ride along as annotations; the message renders back from them.
+    const ann = (ev['metadata'] as KubeObject['metadata']).annotations ?? {};
+    assert.equal(ann['spillway.dev/code'], 'SPW300');
+    assert.equal(renderEvent('SPW300', JSON.parse(ann['spillway.dev/params'] ?? '{}') as never), ev['message']);
     assert.equal(ev['type'], 'Warning');
     assert.deepEqual((ev['involvedObject'] as Record<string, unknown>)['kind'], 'FailoverService');
     assert.equal((ev['involvedObject'] as Record<string, unknown>)['name'], 'reviews');

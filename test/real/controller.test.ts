@@ -132,7 +132,7 @@ describe('controller against real API servers, as the installed identity', { tim
         events = (await list(mc, EVENTS)).filter((e) => (e as unknown as { involvedObject?: { name?: string } }).involvedObject?.name === name);
         return events.length > 0 ? [] : ['no Event yet'];
       }, `${name} Warning Event`, WAIT);
-      assert.deepEqual(events.map((e) => { const x = e as unknown as { type: string; reason: string; message: string; involvedObject: { kind: string } }; return [x.type, x.reason, x.involvedObject.kind, x.message]; }), [['Warning', 'CredentialsExpiring', 'MeshCluster', st!.credentialsWarning]]);
+      assert.deepEqual(events.map((e) => { const x = e as unknown as { type: string; reason: string; message: string; involvedObject: { kind: string } }; return [x.type, x.reason, x.involvedObject.kind, x.message]; }), [['Warning', 'KubeconfigExpiringCredentials', 'MeshCluster', st!.credentialsWarning]]);
       assert.ok(!JSON.stringify([st, events]).includes(token), 'no token in status or Events');
     }
     const metrics = await ctl!.metrics.registry.expose();
