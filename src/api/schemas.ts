@@ -58,6 +58,22 @@ const conditions: JSONSchemaProps = {
       lastTransitionTime: str('When the condition last changed.', { format: 'date-time' }),
       reason: str('Machine-readable reason.'),
       message: str('Human-readable message.'),
+      findings: {
+        type: 'array',
+        description: 'Checked only: the failures and warnings the message lists, as data (docs/messages.md): code, level, cluster, object and the typed params the text is rendered from.',
+        items: {
+          type: 'object',
+          required: ['code', 'level'],
+          properties: {
+            code: str('The spillway check code (SPC1xx).'),
+            level: str('fail or warn.', { enum: ['fail', 'warn'] }),
+            cluster: str('The member cluster the finding is about.'),
+            clusters: { type: 'array', items: { type: 'string' }, description: 'The clusters a finding about a pair names.' },
+            object: str('The object the finding is about (Kind/namespace/name).'),
+            params: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description: 'The code\'s parameters (their shape follows the code and its result).' },
+          },
+        },
+      },
     },
   },
 };

@@ -6,20 +6,36 @@
  * (Istio missing there, two roots of trust). `status`: True when nothing failed (reason `Passed` or
  * `PassedWithWarnings`), False when something did (reason: the first failure's code), Unknown when the only
  * failure is that a cluster could not be reached (SPC100). The message lists failures, then warnings, each as
- * `CODE cluster: message (fix: hint)`, cut at MAX_MESSAGE characters. Nothing in it changes unless a finding
- * does, so a condition is rewritten only when the clusters change.
+ * `CODE cluster: message (fix: hint)`, cut at MAX_MESSAGE characters; `findings` carries the same failures and
+ * warnings as data (code, level, cluster, params), the first MAX_FINDINGS of them. Nothing in it changes unless a
+ * finding does, so a condition is rewritten only when the clusters change.
  */
+import type { CheckCode } from '../api/messages.ts';
 import type { CheckReport, CheckResult } from './types.ts';
 
 export const CHECKED = 'Checked';
 const MAX_MESSAGE = 2048;
+/** Findings a condition carries as data (the status of a MeshCluster stays small; `spillway check` shows all). */
+export const MAX_FINDINGS = 20;
 const UNREACHABLE = 'SPC100';
+
+/** One failure or warning of a `Checked` condition, as data: the code, its level and the params its text renders from. */
+export interface CheckFinding {
+  code: CheckCode;
+  level: 'fail' | 'warn';
+  cluster?: string;
+  clusters?: string[];
+  object?: string;
+  params: unknown;
+}
 
 export interface CheckCondition {
   type: typeof CHECKED;
   status: 'True' | 'False' | 'Unknown';
   reason: string;
   message: string;
+  /** The failures, then the warnings, the message lists (at most MAX_FINDINGS): what a program reads instead of the text. */
+  findings: CheckFinding[];
 }
 
 export interface CheckConditions {
@@ -28,6 +44,15 @@ export interface CheckConditions {
 }
 
 const line = (r: CheckResult): string => `${r.code}${r.cluster ? ` ${r.cluster}` : r.clusters ? ` ${r.clusters.join('/')}` : ''}: ${r.message}${r.hint ? ` (fix: ${r.hint})` : ''}`;
+
+const findingOf = (r: CheckResult): CheckFinding => ({
+  code: r.code,
+  level: r.level === 'fail' ? 'fail' : 'warn',
+  ...(r.cluster !== undefined ? { cluster: r.cluster } : {}),
+  ...(r.clusters !== undefined ? { clusters: r.clusters } : {}),
+  ...(r.object !== undefined ? { object: r.object } : {}),
+  params: r.params,
+});
 
 /** The condition summing up these results (already narrowed to one object). */
 export function conditionOf(results: readonly CheckResult[]): CheckCondition {
@@ -39,10 +64,11 @@ export function conditionOf(results: readonly CheckResult[]): CheckCondition {
   let text = [...fails, ...warns].map(line).join('; ');
   if (text.length > MAX_MESSAGE) text = `${text.slice(0, MAX_MESSAGE - 40).trimEnd()} ... (spillway check shows all)`;
   const message = text ? `${counts}: ${text}` : counts;
+  const findings = [...fails, ...warns].slice(0, MAX_FINDINGS).map(findingOf);
   const real = fails.filter((r) => r.code !== UNREACHABLE);
-  if (real.length > 0) return { type: CHECKED, status: 'False', reason: real[0]!.code, message };
-  if (fails.length > 0) return { type: CHECKED, status: 'Unknown', reason: UNREACHABLE, message };
-  return { type: CHECKED, status: 'True', reason: warns.length ? 'PassedWithWarnings' : 'Passed', message };
+  if (real.length > 0) return { type: CHECKED, status: 'False', reason: real[0]!.code, message, findings };
+  if (fails.length > 0) return { type: CHECKED, status: 'Unknown', reason: UNREACHABLE, message, findings };
+  return { type: CHECKED, status: 'True', reason: warns.length ? 'PassedWithWarnings' : 'Passed', message, findings };
 }
 
 /**

@@ -18,7 +18,7 @@
  * uid + resourceVersion preconditions, and status merge patches, skipping anything that would change nothing.
  */
 import { CHECKED } from '../check/conditions.ts';
-import type { CheckCondition } from '../check/conditions.ts';
+import type { CheckCondition, CheckFinding } from '../check/conditions.ts';
 import { renderDetailed } from '../core/render.ts';
 import type { DetailedRenderResult, RenderBlock, RenderCache, ServiceOutcome } from '../core/render.ts';
 import type { Message } from '../analyze/messages.ts';
@@ -530,6 +530,8 @@ export interface Condition {
   lastTransitionTime?: string;
   reason: string;
   message: string;
+  /** `Checked` only: its failures and warnings as data (src/check/conditions.ts). */
+  findings?: CheckFinding[];
 }
 
 const servicesIndex = new WeakMap<DetailedRenderResult, Map<string, Map<string, readonly string[]>>>();

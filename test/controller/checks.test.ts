@@ -13,8 +13,10 @@ import type { Controller } from '../../src/controller/controller.ts';
 import { NS, applyAs, create, get, remove, startFleet } from './harness.ts';
 import type { Fleet } from './harness.ts';
 import { inputs, istioCrds, liveObjects } from '../check/fixtures.ts';
+import { renderFinding } from '../../src/api/messages.ts';
+import type { CheckFinding } from '../../src/check/conditions.ts';
 
-interface Cond { type: string; status: string; reason: string; message: string; lastTransitionTime?: string }
+interface Cond { type: string; status: string; reason: string; message: string; lastTransitionTime?: string; findings?: CheckFinding[] }
 const CHECKS = { firstDelayMs: 20, periodMs: 250, minIntervalMs: 20 };
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
@@ -100,6 +102,14 @@ describe('controller: continuous checks as conditions', { timeout: 180_000 }, ()
     assert.match(fs.message, /SPC160 cluster1: DestinationRule\/default\/reviews sets a trafficPolicy for reviews\.default\.svc\.cluster\.local \(the local tier\).*\(fix: merge its settings/);
     assert.notEqual(fs.lastTransitionTime, undefined);
     assert.ok(took < 10_000, `${took} ms`);
+    // The same failure as data, through the CRD's schema (the API server keeps only what it declares).
+    const finding = fs.findings?.find((x) => x.code === 'SPC160');
+    assert.deepEqual(finding && { code: finding.code, level: finding.level, cluster: finding.cluster, object: finding.object, params: finding.params }, {
+      code: 'SPC160', level: 'fail', cluster: 'cluster1', object: 'DestinationRule/default/reviews',
+      params: { result: 'trafficPolicy', cluster: 'cluster1', rule: 'DestinationRule/default/reviews', host: 'reviews.default.svc.cluster.local', role: 'local', service: 'reviews' },
+    });
+    assert.ok(fs.message.includes(renderFinding('SPC160', finding!.params as never).message), 'the message lists the rendering of the finding');
+    assert.equal((await checked('mc', 'cluster1'))?.findings?.[0]?.code, 'SPC160');
     assert.equal((await checked('mc', 'cluster1'))?.reason, 'SPC160');
     assert.equal((await checked('mc', 'cluster2'))?.status, 'True', 'the other cluster is not blamed');
     // The controller's own conditions are still there next to it.

@@ -20,6 +20,8 @@ import { customResourceDefinitions } from '../../src/api/crds.ts';
 import { renderDetailed } from '../../src/core/render.ts';
 import { runCli } from '../../src/cli/main.ts';
 import type { CheckResult } from '../../src/check/types.ts';
+import { renderFinding } from '../../src/api/messages.ts';
+import type { CheckFinding } from '../../src/check/conditions.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import type { ServingClient } from '../../src/controller/serving.ts';
 import type { HttpKubeClient } from '../../src/kube/client.ts';
@@ -201,6 +203,9 @@ describe('spillway check and live tier shares against real API servers', { timeo
     assert.ok(j.results.some((x) => x.code === 'SPC163' && x.cluster === 'cluster1' && x.level === 'pass'));
     assert.ok(j.results.filter((x) => x.level === 'fail' || x.level === 'warn').every((x) => (x.hint ?? '').length > 0), 'every failure and warning has a hint');
     assert.doesNotMatch(r.out, /hunter2|dG9rZW4/, 'no Secret data in the report');
+    // Every result carries the params its text and hint are rendered from.
+    for (const x of j.results) assert.deepEqual([x.message, x.hint], (({ message, hint }) => [message, hint])(renderFinding(x.code, x.params as never)), `${x.code} renders from its params`);
+    keep('check-fail.json', r.out);
     const text = await check(mgmt.kubeconfigPath, false);
     keep('check-fail.txt', text.out);
     assert.equal(text.code, 1);
@@ -262,7 +267,7 @@ describe('spillway check and live tier shares against real API servers', { timeo
     });
     await ctl.start();
     try {
-      type Status = { serving?: ServingClient[]; conditions?: { type: string; status: string; reason: string; message: string }[] };
+      type Status = { serving?: ServingClient[]; conditions?: { type: string; status: string; reason: string; message: string; findings?: CheckFinding[] }[] };
       const status = async (): Promise<Status> => ((await c1.request({ method: 'GET', path: '/apis/spillway.dev/v1alpha1/namespaces/default/failoverservices/reviews' })) as { status?: Status }).status ?? {};
       const cond = (s: Status) => s.conditions?.find((c) => c.type === 'Checked');
       // The controller writes each object's Checked condition on its own: wait for the MeshCluster's too.
@@ -290,9 +295,12 @@ describe('spillway check and live tier shares against real API servers', { timeo
       assert.ok(took < 10_000, `share and Event took ${took} ms`);
       assert.equal(event['message'], 'cluster1 clients: 54% now spill to cluster2, 46% stay on cluster1');
       assert.equal((event['involvedObject'] as { kind: string }).kind, 'FailoverService');
+      const ann = (event['metadata'] as KubeObject['metadata']).annotations ?? {};
+      assert.equal(ann['spillway.dev/code'], 'SPW300');
+      assert.deepEqual(JSON.parse(ann['spillway.dev/params'] ?? 'null'), { client: 'cluster1', spilled: 54, to: [{ cluster: 'cluster2', percent: 54 }], local: 46, failing: 0, changed: true });
       assert.deepEqual(moved.serving![0]!.tiers.map((t) => `${t.cluster}:${t.percent}:${t.healthy}/${t.total}`), ['cluster1:46:1/3', 'cluster2:54:3/3']);
       keep('status-after.txt', await cli(['status', '--kubeconfig', mgmt.kubeconfigPath]));
-      keep('serving.json', JSON.stringify({ took, serving: moved.serving, event: { type: event['type'], reason: event['reason'], message: event['message'] } }, null, 2));
+      keep('serving.json', JSON.stringify({ took, serving: moved.serving, event: { type: event['type'], reason: event['reason'], message: event['message'], annotations: (event['metadata'] as KubeObject['metadata']).annotations } }, null, 2));
 
       // A user rule fighting Spillway's: the condition turns False within a check period or two.
       const dr: KubeObject = { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews', namespace: 'default' }, spec: { host: 'reviews', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } } };
@@ -302,7 +310,10 @@ describe('spillway check and live tier shares against real API servers', { timeo
           const [fs, mc] = [cond(await status()), await mcChecked('cluster1')];
           return fs?.reason === 'SPC160' && mc?.reason === 'SPC160' ? [] : [`FailoverService: ${JSON.stringify(fs)}`, `MeshCluster cluster1: ${JSON.stringify(mc)}`];
         }, 'Checked=False SPC160 on the FailoverService and MeshCluster cluster1', WAIT);
-        keep('conditions-false.json', JSON.stringify({ failoverService: cond(await status()), meshCluster: await mcChecked('cluster1') }, null, 2));
+        const falseFs = cond(await status());
+        // The real API server keeps the findings the CRD's schema declares: the failure as data.
+        assert.deepEqual(falseFs?.findings?.map((x) => [x.code, x.level, x.cluster, (x.params as { result?: string }).result]), [['SPC160', 'fail', 'cluster1', 'trafficPolicy']]);
+        keep('conditions-false.json', JSON.stringify({ failoverService: falseFs, meshCluster: await mcChecked('cluster1') }, null, 2));
       } finally {
         await del(c1, dr); // the next test expects the mesh without it, whatever happened here
       }
