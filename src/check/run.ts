@@ -1,6 +1,6 @@
 /** Runs the checks over a snapshot and formats the report. Pure. */
 import { CHECKS } from './checks/index.ts';
-import { renderFinding } from '../api/messages.ts';
+import { results as findings } from './view.ts';
 import type { Check, CheckLevel, CheckReport, CheckResult, CheckSnapshot } from './types.ts';
 
 export function runChecks(s: CheckSnapshot, checks: readonly Check[] = CHECKS): CheckReport {
@@ -10,8 +10,9 @@ export function runChecks(s: CheckSnapshot, checks: readonly Check[] = CHECKS): 
       results.push(...c.run(s));
     } catch (e) {
       // A bug in one check must not hide the others' findings.
-      const params = { check: c.name, error: (e as Error).message ?? String(e) };
-      results.push({ code: 'SPC199', check: c.name, level: 'fail', params, message: renderFinding('SPC199', params).message });
+      const r = findings(c.name);
+      r.finding('fail', 'SPC199', { check: c.name, error: (e as Error).message ?? String(e) });
+      results.push(...r.out);
     }
   }
   const summary = { pass: 0, warn: 0, fail: 0, skip: 0 };
