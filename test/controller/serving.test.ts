@@ -130,7 +130,7 @@ describe('live tier shares: the maths', { timeout: 10_000 }, () => {
     assert.deepEqual(servingEvents(undefined, [only(100, 0)]).map((e) => e.message), ['c3 clients: no local workload (client-only cluster); 100% to c1 through the remote gateways']);
     assert.deepEqual(servingEvents([only(100, 0)], [only(100, 0)]), []);
     assert.deepEqual(servingEvents([only(100, 0)], [only(0, 100)]).map((e) => e.message), ['c3 clients: 100% spill to c2']);
-    assert.deepEqual(servingEvents([only(0, 100)], [only(0, 0, 100)]).map((e) => e.reason), ['NoHealthyUpstream']);
+    assert.deepEqual(servingEvents([only(0, 100)], [only(0, 0, 100)]).map((e) => e.reason), ['NoHealthyTier']);
     assert.deepEqual(servingEvents([only(100, 0)], [local]).map((e) => [e.type, e.reason, e.message]), [['Normal', 'Failback', 'c3 clients: all traffic back on c3']]);
   });
 
