@@ -93,6 +93,8 @@ export function istioProtocol(p: ServicePortLike): string {
 }
 
 interface Candidate {
+  /** The member's Service it was found from. */
+  source: KubeObject;
   cluster: string;
   namespace: string;
   service: string;
@@ -124,12 +126,28 @@ function candidatesOf(cluster: string, services: readonly KubeObject[], exclude:
     // The pod selector makes the local tier a host of its own; a Service without one (endpoints managed by hand)
     // keeps the tier on the Service host.
     const selector = Object.fromEntries(Object.entries(spec.selector ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
-    out.push({ cluster, namespace: ns, service: s.metadata.name, ports, ...(Object.keys(selector).length > 0 ? { selector } : {}) });
+    out.push({ source: s, cluster, namespace: ns, service: s.metadata.name, ports, ...(Object.keys(selector).length > 0 ? { selector } : {}) });
   }
   return out;
 }
 
+/**
+ * The MeshWorkloads made last time, per member Service object (informer objects are replaced, never changed, on an
+ * update): the same Service under the same name gives the very same object, so that the render, which compares its
+ * documents by identity, sees only what changed instead of every discovered workload on every reconcile.
+ */
+const made = new WeakMap<KubeObject, { cluster: string; name: string; conflict: string | undefined; workload: KubeObject }>();
+const assertedOf = new WeakMap<KubeObject, KubeObject>();
+
 function workload(c: Candidate, name: string, conflict?: string): KubeObject {
+  const m = made.get(c.source);
+  if (m && m.cluster === c.cluster && m.name === name && m.conflict === conflict) return m.workload;
+  const w = makeWorkload(c, name, conflict);
+  made.set(c.source, { cluster: c.cluster, name, conflict, workload: w });
+  return w;
+}
+
+function makeWorkload(c: Candidate, name: string, conflict?: string): KubeObject {
   return {
     apiVersion: API_VERSION,
     kind: 'MeshWorkload',
@@ -145,6 +163,12 @@ function workload(c: Candidate, name: string, conflict?: string): KubeObject {
 
 /** Strips a live object to what discovery asserts (for carrying over workloads of clusters in an unknown state). */
 function asserted(o: KubeObject): KubeObject {
+  let a = assertedOf.get(o);
+  if (!a) assertedOf.set(o, (a = makeAsserted(o)));
+  return a;
+}
+
+function makeAsserted(o: KubeObject): KubeObject {
   return {
     apiVersion: o.apiVersion,
     kind: o.kind,
