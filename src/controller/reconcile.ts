@@ -330,7 +330,7 @@ function visitBlock(plan: ClusterPlan, block: RenderBlock, live: LiveCluster, cl
  * blocks are a render's made as a difference from the render this cluster was last planned with), only the changed
  * services, those a live change touched and those not settled last time are visited at all.
  */
-export function planClusterBlocks(cluster: string, blocks: readonly RenderBlock[], live: LiveCluster | undefined, memo: ApplyMemo, cache?: PlanCache, held?: ReadonlySet<string>, changes?: BlockChanges): ClusterPlan {
+export function planClusterBlocks(cluster: string, blocks: readonly RenderBlock[], live: LiveCluster | undefined, memo: ApplyMemo, cache?: PlanCache, held?: ReadonlySet<string>, changes?: BlockChanges | null): ClusterPlan {
   const plan: ClusterPlan = { cluster, apply: [], probe: [], prune: [], collisions: [], unchanged: [], settled: 0, held: new Map() };
   if (!live || !live.ready) {
     plan.skipped = live?.notReadyReason ?? 'not connected';
@@ -347,12 +347,13 @@ export function planClusterBlocks(cluster: string, blocks: readonly RenderBlock[
     }
   }
   let state: ClusterPlanState;
+  // `changes` null: no difference is known, but `blocks` are a render's own (the next render's difference applies).
   if (reuse && changes && prev.blocks !== undefined && changes.since === prev.blocks) {
     state = planDifference(plan, prev, changes, dirtyRefs, live, cluster, memo);
     state.blocks = blocks;
   } else {
     state = planAllBlocks(plan, blocks, reuse ? prev : undefined, dirtyRefs, live, cluster, memo);
-    if (changes) state.blocks = blocks;
+    if (changes !== undefined) state.blocks = blocks;
   }
   // Keys are distinct across blocks (the render rejects two services writing one object); within a block they are
   // checked once per block. Then counting the labelled objects found tells whether any is left over to prune.
@@ -484,10 +485,8 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
   const changes = render.changes;
   const clusters = [...render.blocks].map(([name, blocks]) => {
     const extra = remembered.length ? heldBlocks(name, blocks, remembered, input.lastGood!) : [];
-    const diff: BlockChanges | undefined =
-      changes && extra.length === 0
-        ? { since: changes.since.blocks.get(name), refs: changes.refs, block: (ref) => changes.blocks.get(ref)?.get(name), position: (ref) => changes.position(ref) }
-        : undefined;
+    const diff: BlockChanges | null | undefined =
+      extra.length > 0 ? undefined : changes ? { since: changes.since.blocks.get(name), refs: changes.refs, block: (ref) => changes.blocks.get(ref)?.get(name), position: (ref) => changes.position(ref) } : null;
     const plan = planClusterBlocks(name, extra.length ? [...blocks, ...extra] : blocks, input.clusters.get(name), input.memo, input.planCache, held, diff);
     // Desired again (so repaired), and still what is served for a service that is not accepted.
     for (const b of extra) plan.held.set(b.ref, b.objects.length);

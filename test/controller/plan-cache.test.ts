@@ -95,7 +95,7 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
         const fresh = planClusterBlocks(c, blocks, l.view(), (_c, k) => m.get(k));
         assert.deepEqual(summary(cached), summary(fresh), `step ${step} cluster ${c}`);
         const ch = render.changes;
-        const diff: BlockChanges | undefined = ch ? { since: ch.since.blocks.get(c), refs: ch.refs, block: (ref) => ch.blocks.get(ref)?.get(c), position: (ref) => ch.position(ref) } : undefined;
+        const diff: BlockChanges | null = ch ? { since: ch.since.blocks.get(c), refs: ch.refs, block: (ref) => ch.blocks.get(ref)?.get(c), position: (ref) => ch.position(ref) } : null;
         if (diff && diff.since !== undefined && diffCache.state(c)?.blocks === diff.since) differences++;
         const diffed = planClusterBlocks(c, blocks, l.view(), (_c, k) => m.get(k), diffCache, undefined, diff);
         assert.deepEqual(ordered(diffed), ordered(fresh), `step ${step} cluster ${c}: planned as a difference`);
