@@ -336,6 +336,14 @@ export interface ServicePortRef {
   nodePort?: number;
 }
 
+/** A listing a check could not read: what it lists, and whether the server does not serve it or answered an error. */
+export interface Unverified {
+  what: string;
+  notServed?: boolean;
+  error?: string;
+}
+const unverified = (u: Unverified): string => (u.notServed ? `${u.what} are not served by this API server` : `${u.what} could not be read: ${u.error ?? ''}`);
+
 /** `443->8443 (NodePort 30443)`. */
 export const showPort = (p: ServicePortRef): string => `${p.port}${p.targetPort !== undefined && p.targetPort !== p.port ? `->${p.targetPort}` : ''}${p.nodePort ? ` (NodePort ${p.nodePort})` : ''}`;
 
@@ -429,7 +437,7 @@ export const CHECK_FINDINGS = {
     | { result: 'podsOff'; cluster: string; hosts: string[]; off: number; candidates: number; pods: string[]; meshConfig?: string; rootNamespace: string; meshWideOff: boolean }
     | { result: 'meshWide'; cluster: string; hosts: string[]; meshConfig?: string; rootNamespace: string }
     | { result: 'allPods'; cluster: string; pods: number }
-    | { result: 'off'; cluster: string; hosts: string[]; meshConfig?: string; rootNamespace: string; meshConfigError?: string; podsUnreadable?: string }
+    | { result: 'off'; cluster: string; hosts: string[]; meshConfig?: string; rootNamespace: string; meshConfigError?: string; podsUnread?: Unverified }
     | { result: 'noClient' }): Finding => {
     const where = (q: { meshConfig?: string; rootNamespace: string }): string => (q.meshConfig !== undefined ? `mesh config ${q.meshConfig}` : `mesh config (no ConfigMap istio in ${q.rootNamespace})`);
     switch (p.result) {
@@ -442,7 +450,7 @@ export const CHECK_FINDINGS = {
       case 'meshWide': return { message: `DNS capture is on mesh-wide (${where(p)}): ${list(p.hosts)} resolves in every sidecar` };
       case 'allPods': return { message: `DNS capture is off mesh-wide but on in all ${p.pods} client pod(s) found` };
       case 'off': return {
-        message: `DNS capture is not on mesh-wide (${where(p)}${p.meshConfigError ? `: ${p.meshConfigError}` : ''})${p.podsUnreadable ? `, and ${p.podsUnreadable}` : ', and no client pod found sets it'}: apps cannot resolve ${list(p.hosts)}`,
+        message: `DNS capture is not on mesh-wide (${where(p)}${p.meshConfigError ? `: ${p.meshConfigError}` : ''})${p.podsUnread ? `, and ${unverified(p.podsUnread)}` : ', and no client pod found sets it'}: apps cannot resolve ${list(p.hosts)}`,
         hint: 'set meshConfig.defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE: "true" (istioctl install --set meshConfig.defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE=true) and restart the client pods',
       };
       case 'noClient': return { message: 'no reachable client cluster' };
@@ -559,7 +567,7 @@ export const CHECK_FINDINGS = {
     | { result: 'podsWithoutSidecar'; cluster: string; namespace: string; service: string; without: number; pods: number; names: string[]; namespaceInjects: boolean }
     | { result: 'injectionDisabled'; cluster: string; namespace: string }
     | { result: 'injects'; cluster: string; namespace: string; service: string; by: 'label' | 'revision' | 'pods'; revision?: string; pods?: number }
-    | { result: 'noInjectionLabel'; cluster: string; namespace: string; service: string; podsUnreadable?: string; serviceExists: boolean }
+    | { result: 'noInjectionLabel'; cluster: string; namespace: string; service: string; podsUnread?: Unverified; serviceExists: boolean }
     | { result: 'noService' }): Finding => {
     switch (p.result) {
       case 'noNamespace': return { message: `namespace ${p.namespace} does not exist`, hint: `create it and deploy ${p.service} there, or fix MeshWorkload for cluster ${p.cluster}` };
@@ -573,7 +581,7 @@ export const CHECK_FINDINGS = {
         return { message: `namespace ${p.namespace} injects sidecars (${how})${p.pods !== undefined ? `; ${p.pods} pod(s) of ${p.service} all have one` : ''}` };
       }
       case 'noInjectionLabel': return {
-        message: `namespace ${p.namespace} has no injection label (istio-injection=enabled or istio.io/rev)${p.podsUnreadable ? ` and ${p.podsUnreadable}` : p.serviceExists ? `, and ${p.service} has no pods` : `, and there is no Service ${p.service}`}`,
+        message: `namespace ${p.namespace} has no injection label (istio-injection=enabled or istio.io/rev)${p.podsUnread ? ` and ${unverified(p.podsUnread)}` : p.serviceExists ? `, and ${p.service} has no pods` : `, and there is no Service ${p.service}`}`,
         hint: `kubectl label ns ${p.namespace} istio-injection=enabled (or istio.io/rev=<revision>), then restart the pods`,
       };
       case 'noService': return { message: 'no reachable cluster runs a failover service' };
@@ -591,14 +599,14 @@ export const CHECK_FINDINGS = {
     return { message: `${p.count} pod(s) of Service/${p.namespace}/${p.service} are enrolled in ambient mode: ${list(p.pods.slice(0, 3))}`, hint: 'remove the istio.io/dataplane-mode label from those pods and inject sidecars' };
   },
   SPC160: (p:
-    | { result: 'unreadable'; cluster: string; why: string; host: string }
+    | { result: 'unreadable'; cluster: string; unread: Unverified; host: string }
     | { result: 'trafficPolicy'; cluster: string; rule: string; host: string; role: 'local' | 'global' | 'remote'; service: string }
     | { result: 'subsetsOnly'; cluster: string; rule: string; host: string; role: 'local' | 'global' | 'remote' }
     | { result: 'none'; cluster: string; hosts: string[] }
     | { result: 'noClient' }): Finding => {
     const role = (r: 'local' | 'global' | 'remote'): string => (r === 'local' ? 'the local tier' : r === 'global' ? 'the global host' : 'a remote tier');
     switch (p.result) {
-      case 'unreadable': return { message: `${p.why}: user rules for ${p.host} are unverified`, hint: 'grant list on destinationrules.networking.istio.io' };
+      case 'unreadable': return { message: `${unverified(p.unread)}: user rules for ${p.host} are unverified`, hint: 'grant list on destinationrules.networking.istio.io' };
       case 'trafficPolicy': return {
         message: `${p.rule} sets a trafficPolicy for ${p.host} (${role(p.role)}); Istio applies one rule's trafficPolicy per host, so either Spillway's outlier detection or this rule's policy is silently dropped${p.role === 'local' ? ' (and with it failover from the local tier)' : ''}`,
         hint: `merge its settings into one rule: move its trafficPolicy (tls, connectionPool, ...) next to outlierDetection, or delete ${p.rule} and keep Spillway's ${p.service}-local`,
@@ -609,14 +617,14 @@ export const CHECK_FINDINGS = {
     }
   },
   SPC161: (p:
-    | { result: 'unreadable'; cluster: string; why: string; host: string }
+    | { result: 'unreadable'; cluster: string; unread: Unverified; host: string }
     | { result: 'routesElsewhere'; cluster: string; virtualService: string; hosts: string[]; to: string[]; globalHost: string }
     | { result: 'bindsGateway'; cluster: string; virtualService: string; hosts: string[]; globalHost: string }
     | { result: 'alsoNames'; cluster: string; virtualService: string; hosts: string[]; gateways?: string[] }
     | { result: 'none'; cluster: string; hosts: string[] }
     | { result: 'noService' }): Finding => {
     switch (p.result) {
-      case 'unreadable': return { message: `${p.why}: user routes for ${p.host} are unverified`, hint: 'grant list on virtualservices.networking.istio.io' };
+      case 'unreadable': return { message: `${unverified(p.unread)}: user routes for ${p.host} are unverified`, hint: 'grant list on virtualservices.networking.istio.io' };
       case 'routesElsewhere': return {
         message: `${p.virtualService} routes ${list(p.hosts)} to ${list(p.to)}: client sidecars follow it instead of the aggregate, so requests never fail over`,
         hint: `remove ${list(p.hosts)} from its hosts (Spillway's aggregate already routes the global host), or route to ${p.globalHost} itself`,
@@ -631,12 +639,12 @@ export const CHECK_FINDINGS = {
     }
   },
   SPC162: (p:
-    | { result: 'unreadable'; cluster: string; why: string; host: string }
+    | { result: 'unreadable'; cluster: string; unread: Unverified; host: string }
     | { result: 'hides'; cluster: string; sidecar: string; egressHosts: string[]; missing: string[]; scope: 'selected' | 'meshDefault' | 'namespace'; sidecarNamespace: string; globalHost: string; serviceNamespace: string }
     | { result: 'none'; cluster: string; hosts: string[] }
     | { result: 'noClient' }): Finding => {
     switch (p.result) {
-      case 'unreadable': return { message: `${p.why}: visibility of ${p.host} is unverified`, hint: 'grant list on sidecars.networking.istio.io' };
+      case 'unreadable': return { message: `${unverified(p.unread)}: visibility of ${p.host} is unverified`, hint: 'grant list on sidecars.networking.istio.io' };
       case 'hides': {
         const scope = p.scope === 'selected' ? `pods it selects in ${p.sidecarNamespace}` : p.scope === 'meshDefault' ? 'every namespace without a Sidecar of its own (mesh-wide default)' : `every pod in ${p.sidecarNamespace}`;
         return {
@@ -663,14 +671,14 @@ export const CHECK_FINDINGS = {
   },
   SPC164: (p:
     | { result: 'notRead'; cluster: string; reason: string }
-    | { result: 'unreadable'; cluster: string; why: string; host: string }
+    | { result: 'unreadable'; cluster: string; unread: Unverified; host: string }
     | { result: 'noRemoteSecrets'; cluster: string; host: string }
     | { result: 'clusterLocal'; cluster: string; remotes: number; secrets: string[]; host: string; setting: string }
     | { result: 'merged'; cluster: string; remotes: number; secrets: string[]; host: string }
     | { result: 'noClient' }): Finding => {
     switch (p.result) {
       case 'notRead': return { message: `remote secrets ${p.reason}` };
-      case 'unreadable': return { message: `${p.why}: whether Istio merges other clusters' endpoints into ${p.host} is unverified`, hint: 'grant list on secrets in the Istio root namespace (names and labels are all that is read)' };
+      case 'unreadable': return { message: `${unverified(p.unread)}: whether Istio merges other clusters' endpoints into ${p.host} is unverified`, hint: 'grant list on secrets in the Istio root namespace (names and labels are all that is read)' };
       case 'noRemoteSecrets': return { message: `no remote secrets: Istio's endpoint discovery is local to this cluster, so ${p.host} holds local endpoints only` };
       case 'clusterLocal': return { message: `Istio discovers endpoints from ${p.remotes} remote cluster(s) (${list(p.secrets)}), but serviceSettings keeps ${p.host} cluster-local (${p.setting})` };
       case 'merged': return {

@@ -9,7 +9,7 @@ import { DEFAULTS, choosePort, clientOnlyClusters, resolveContext, tiers } from 
 import { serviceHost } from '../model/naming.ts';
 import type { CheckLevel, CheckResult, CheckSnapshot, ClusterFacts, Listing } from './types.ts';
 import { renderFinding } from '../api/messages.ts';
-import type { FindingCode, FindingParams } from '../api/messages.ts';
+import type { FindingCode, FindingParams, Unverified } from '../api/messages.ts';
 
 export interface ServiceInCluster {
   cluster: string;
@@ -194,10 +194,10 @@ export function results(check: string): {
   };
 }
 
-/** A warning that a listing could not be read, or undefined when it was. */
-export function unreadable(l: Listing, what: string): string | undefined {
+/** What went unverified when a listing could not be read (a finding renders it), or undefined when it was read. */
+export function unreadable(l: Listing, what: string): Unverified | undefined {
   if (l.error === undefined) return undefined;
-  return l.notServed ? `${what} are not served by this API server` : `${what} could not be read: ${l.error}`;
+  return l.notServed ? { what, notServed: true } : { what, error: l.error };
 }
 
 /** Clusters named by a service view that the snapshot has facts for and that were reached. */

@@ -20,7 +20,7 @@ export const destinationRulesCheck: Check = {
         if (!f || f.unreachable !== undefined) continue;
         const why = unreadable(f.destinationRules, 'DestinationRules');
         if (why) {
-          r.finding('warn', 'SPC160', { result: 'unreadable', cluster: c.cluster, why, host: c.localHost ?? v.globalHost }, { cluster: c.cluster, services: [v.ref] });
+          r.finding('warn', 'SPC160', { result: 'unreadable', cluster: c.cluster, unread: why, host: c.localHost ?? v.globalHost }, { cluster: c.cluster, services: [v.ref] });
           continue;
         }
         const domain = meshCluster(s, c.cluster)?.spec.clusterDomain ?? DEFAULTS.clusterDomain;

@@ -92,7 +92,7 @@ export const dnsCaptureCheck: Check = {
         r.finding('pass', 'SPC120', { result: 'allPods', cluster, pods: candidates.length }, { cluster });
       } else {
         const why = unreadable(f.pods, 'pods');
-        r.finding('fail', 'SPC120', { result: 'off', cluster, hosts, ...where, ...(mesh?.error ? { meshConfigError: mesh.error } : {}), ...(why ? { podsUnreadable: why } : {}) }, { cluster });
+        r.finding('fail', 'SPC120', { result: 'off', cluster, hosts, ...where, ...(mesh?.error ? { meshConfigError: mesh.error } : {}), ...(why ? { podsUnread: why } : {}) }, { cluster });
       }
     }
     if (r.out.length === 0) r.finding('skip', 'SPC120', { result: 'noClient' });

@@ -25,7 +25,7 @@ export const endpointDiscoveryCheck: Check = {
         }
         const why = unreadable(f.remoteSecrets, 'remote secrets (Secrets labelled istio/multiCluster=true)');
         if (why) {
-          r.finding('warn', 'SPC164', { result: 'unreadable', cluster: c.cluster, why, host }, { cluster: c.cluster, services: [v.ref] });
+          r.finding('warn', 'SPC164', { result: 'unreadable', cluster: c.cluster, unread: why, host }, { cluster: c.cluster, services: [v.ref] });
           continue;
         }
         const secrets = f.remoteSecrets.items;

@@ -49,7 +49,7 @@ export const injectionCheck: Check = {
             r.finding('pass', 'SPC150', { result: 'injects', ...where, by, ...(by === 'revision' ? { revision: labels['istio.io/rev'] ?? '' } : {}), ...(podsKnown ? { pods: pods.length } : {}) }, { cluster: c.cluster, object: svcRef });
           } else {
             const why = unreadable(f.pods, 'pods');
-            r.finding(why ? 'warn' : 'fail', 'SPC150', { result: 'noInjectionLabel', ...where, ...(why ? { podsUnreadable: why } : {}), serviceExists: service !== undefined }, { cluster: c.cluster, object: `Namespace/${c.serviceNamespace}` });
+            r.finding(why ? 'warn' : 'fail', 'SPC150', { result: 'noInjectionLabel', ...where, ...(why ? { podsUnread: why } : {}), serviceExists: service !== undefined }, { cluster: c.cluster, object: `Namespace/${c.serviceNamespace}` });
           }
         });
       }

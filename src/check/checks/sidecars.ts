@@ -36,7 +36,7 @@ export const sidecarsCheck: Check = {
         if (!f || f.unreachable !== undefined) continue;
         const why = unreadable(f.sidecars, 'Sidecars');
         if (why) {
-          r.finding('warn', 'SPC162', { result: 'unreadable', cluster: c.cluster, why, host: v.globalHost }, { cluster: c.cluster, services: [v.ref] });
+          r.finding('warn', 'SPC162', { result: 'unreadable', cluster: c.cluster, unread: why, host: v.globalHost }, { cluster: c.cluster, services: [v.ref] });
           continue;
         }
         const h = clientHosts(c, v.globalHost);

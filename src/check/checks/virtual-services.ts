@@ -29,7 +29,7 @@ export const virtualServicesCheck: Check = {
         if (!f || f.unreachable !== undefined) continue;
         const why = unreadable(f.virtualServices, 'VirtualServices');
         if (why) {
-          r.finding('warn', 'SPC161', { result: 'unreadable', cluster: c.cluster, why, host: v.globalHost }, { cluster: c.cluster, services: [v.ref] });
+          r.finding('warn', 'SPC161', { result: 'unreadable', cluster: c.cluster, unread: why, host: v.globalHost }, { cluster: c.cluster, services: [v.ref] });
           continue;
         }
         const h = clientHosts(c, v.globalHost);
