@@ -334,8 +334,8 @@ try {
     const changed = new Map<string, KubeObject[]>();
     let count = 0;
     for (const c of clusters) {
-      const before = expected.blocks.get(c)?.find((b) => b.ref === ref)?.objects ?? [];
-      const now = next.blocks.get(c)?.find((b) => b.ref === ref)?.objects ?? [];
+      const before = expected.blocks.get(c)?.find((b) => b.ref === ref)?.objects() ?? [];
+      const now = next.blocks.get(c)?.find((b) => b.ref === ref)?.objects() ?? [];
       const old = new Map(before.map((o) => [objectKey(o), o]));
       const ch = now.filter((o) => !isDeepStrictEqual(old.get(objectKey(o)), o));
       const keys = new Set(now.map(objectKey));

@@ -26,7 +26,7 @@ import { RenderCache, renderDetailed } from '../src/core/render.ts';
 import type { KubeObject } from '../src/api/types.ts';
 import { PlanCache, planReconcile } from '../src/controller/reconcile.ts';
 import type { LiveCluster, MemoEntry } from '../src/controller/reconcile.ts';
-import { FieldSetInterner, slimOwnedObject } from '../src/controller/slim.ts';
+import { StringInterner, compactLive } from '../src/controller/slim.ts';
 import { FIELD_MANAGER } from '../src/api/ownership.ts';
 import { installManifests } from '../src/install/install.ts';
 import { objectKey } from '../src/kube/resources.ts';
@@ -104,7 +104,7 @@ const cache = new RenderCache();
 let t = performance.now();
 let render = renderDetailed(docs, cache);
 const firstRenderMs = performance.now() - t;
-const total = clusters.reduce((n, c) => n + (render.clusters[c]?.length ?? 0), 0);
+const total = clusters.reduce((n, c) => n + (render.blocks.get(c) ?? []).reduce((m, b) => m + b.keys.length, 0), 0);
 const h1 = heap();
 log(`first render (a restart): ${firstRenderMs.toFixed(0)} ms, ${total} objects (${(total / C).toFixed(0)} per cluster); heap ${mib(h1)} (+${mib(h1 - h0)} for the render cache)`);
 
@@ -113,12 +113,13 @@ class Live {
   readonly labelled = new Map<string, KubeObject>();
   epoch = 0;
   private readonly changes: string[] = [];
-  private readonly interner = new FieldSetInterner();
+  private readonly interner = new StringInterner();
+  constructor(private readonly cluster: string) {}
   put(o: KubeObject): void {
     const fields = toFieldsV1(fieldsOf(o as unknown as JsonObject, undefined));
     const live = { ...o, metadata: { ...o.metadata, uid: `uid-${++rv}`, resourceVersion: String(rv), generation: 1, managedFields: [{ manager: FIELD_MANAGER, operation: 'Apply', apiVersion: o.apiVersion, fieldsType: 'FieldsV1', fieldsV1: fields }] } } as KubeObject;
     const key = objectKey(o);
-    this.labelled.set(key, slimOwnedObject(live, this.interner));
+    this.labelled.set(key, compactLive(live, this.cluster, this.interner));
     this.epoch++;
     this.changes.push(key);
   }
@@ -126,8 +127,8 @@ class Live {
     return { ready: true, labelled: this.labelled, epoch: this.epoch, changedSince: (e) => this.changes.slice(e) };
   }
 }
-const live = new Map(clusters.map((c) => [c, new Live()]));
-for (const c of clusters) for (const o of render.clusters[c] ?? []) live.get(c)!.put(o);
+const live = new Map(clusters.map((c) => [c, new Live(c)]));
+for (const c of clusters) for (const b of render.blocks.get(c) ?? []) for (const o of b.objects()) live.get(c)!.put(o);
 const h2 = heap();
 log(`live copies of every object, slim as the member informers keep them: heap ${mib(h2)} (+${mib(h2 - h1)})`);
 
@@ -140,12 +141,11 @@ let plan = planReconcile({ docs, clusters: views(), memo: memoOf, renderCache: c
 const firstPlanMs = performance.now() - t;
 let found = 0;
 for (const p of plan.clusters) {
-  for (const u of p.unchanged) memo.set(`${p.cluster}\u0000${u.key}`, { object: u.object, resourceVersion: u.resourceVersion });
   found += p.apply.length + p.probe.length + p.prune.length;
 }
 const h3 = heap();
-log(`first plan (a restart: empty memo, every live object compared): ${firstPlanMs.toFixed(0)} ms, ${found} writes planned (want 0); heap ${mib(h3)} (+${mib(h3 - h2)} for the memo)`);
-// The executor's view after the first plan: the memo holds every object found in place.
+log(`first plan (a restart: empty memo, every live object's hash compared): ${firstPlanMs.toFixed(0)} ms, ${found} writes planned (want 0); heap ${mib(h3)} (+${mib(h3 - h2)} for the plan cache)`);
+// Objects found in place need no memo entry (their hashes say so): the second plan starts from the plan cache.
 plan = planReconcile({ docs: [...docs], clusters: views(), memo: memoOf, renderCache: cache, planCache });
 
 const renderMs: number[] = [];
@@ -167,8 +167,8 @@ for (let k = 0; k < K; k++) {
   planMs.push(t2 - t1);
   for (const p of plan.clusters) {
     for (const a of [...p.apply, ...p.probe]) {
+      // As the executor does: the server's copy now hashes as desired, so nothing goes into the memo.
       live.get(p.cluster)!.put(a.object);
-      memo.set(`${p.cluster}\u0000${a.key}`, { object: a.object, resourceVersion: String(rv) });
       writes++;
     }
   }

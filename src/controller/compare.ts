@@ -7,6 +7,7 @@
  */
 import type { KubeObject } from '../api/types.ts';
 import { jsonEqual } from '../schema/structural.ts';
+import { assertedPart } from '../core/content-hash.ts';
 
 export { jsonEqual };
 
@@ -71,14 +72,6 @@ function walk(fields: Record<string, Json>, desired: Json, path: string, missing
   }
 }
 
-/** What `desired` asserts about an object: everything but server-owned metadata. */
-function assertedPart(o: KubeObject): Record<string, Json> {
-  const { metadata, apiVersion: _a, kind: _k, status: _s, ...rest } = o;
-  const m: Record<string, Json> = {};
-  if (metadata.labels) m.labels = metadata.labels;
-  if (metadata.annotations) m.annotations = metadata.annotations;
-  return { ...rest, metadata: m };
-}
 
 /** True when server-side applying `desired` onto `live` would change nothing. */
 export function applyIsNoop(desired: KubeObject, live: KubeObject, manager: string): boolean {

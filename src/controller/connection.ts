@@ -16,7 +16,7 @@ import { ISTIO_GROUP, OUTPUT_KINDS, SERVICES, objectKey } from '../kube/resource
 import type { ResourceType } from '../kube/resources.ts';
 import type { LiveCluster } from './reconcile.ts';
 import type { Logger } from './log.ts';
-import { FieldSetInterner, slimOwnedObject } from './slim.ts';
+import { StringInterner, compactLive } from './slim.ts';
 
 export interface ConnectionOptions {
   name: string;
@@ -76,8 +76,8 @@ export class ClusterConnection {
   private stopped = false;
   private readonly abort = new AbortController();
   private setup: Promise<void> | undefined;
-  /** Field sets of our managedFields entries, shared between this cluster's cached objects. */
-  private readonly fieldSets = new FieldSetInterner();
+  /** Owner refs, shared between this cluster's cached objects. */
+  private readonly strings = new StringInterner();
 
   constructor(private readonly o: ConnectionOptions) {
     this.name = o.name;
@@ -123,8 +123,9 @@ export class ClusterConnection {
             client: this.client,
             type: t,
             labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`,
-            // Hundreds of thousands of these at scale: keep only what planning and ownership read (slim.ts).
-            transform: (o) => slimOwnedObject(o, this.fieldSets),
+            // Hundreds of thousands of these at scale: keep only what planning, pruning and ownership read, computed
+            // once here (slim.ts: ownership verdict, content hash of the fields we own).
+            transform: (o) => compactLive(o, this.name, this.strings),
             clock: this.o.clock,
             jitter: this.o.jitter,
             timing: this.o.timing,

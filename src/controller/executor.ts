@@ -4,6 +4,8 @@
  * nobody holds. The decisions are reconcile.ts's; this module only performs them and reports the outcome.
  */
 import type { KubeObject } from '../api/types.ts';
+import { desiredHash } from '../core/content-hash.ts';
+import { ownedHash } from './slim.ts';
 import { describeError, isKubeApiError, retryAfterOf } from '../kube/errors.ts';
 import { applyObject, deleteObject, getObject } from '../kube/ops.ts';
 import { objectKey, typeOfObject } from '../kube/resources.ts';
@@ -40,6 +42,8 @@ export interface ExecuteTarget {
   error: string | undefined;
 }
 
+const hashOf = (p: PlannedObject): number => p.hash ?? desiredHash(p.object);
+
 /** Carries out one cluster's plan. */
 export async function executePlan(plan: ClusterPlan, target: ExecuteTarget, memos: ApplyMemos, gate: WriteGate, metrics: ControllerMetrics): Promise<ClusterOutcome> {
   const { conn, error } = target;
@@ -51,7 +55,6 @@ export async function executePlan(plan: ClusterPlan, target: ExecuteTarget, memo
   }
   for (const c of plan.collisions) objectErrors.set(c.key, c.reason);
   const memo = memos.for(plan.cluster);
-  for (const u of plan.unchanged) memo.set(u.key, { object: u.object, resourceVersion: u.resourceVersion });
   let applied = 0;
   let pruned = 0;
   const writeErrors: string[] = [];
@@ -68,7 +71,11 @@ export async function executePlan(plan: ClusterPlan, target: ExecuteTarget, memo
     gate.guard();
     try {
       const res = await applyObject(conn.client, p.object, { fieldManager: FIELD_MANAGER, force });
-      memo.set(p.key, { object: p.object, resourceVersion: res.metadata.resourceVersion ?? '' });
+      // Remembered only when what the server kept of it differs from what we sent (a default inside a list item we
+      // own): the next plan then knows this version is as applied. Otherwise the hashes say so.
+      const hash = hashOf(p);
+      if (ownedHash(res) !== hash) memo.set(p.key, { hash, resourceVersion: res.metadata.resourceVersion ?? '' });
+      else memo.delete(p.key);
       conn.observe(p.object.kind, res);
       applied++;
       metrics.applied.inc({ cluster: plan.cluster });
@@ -95,7 +102,6 @@ export async function executePlan(plan: ClusterPlan, target: ExecuteTarget, memo
       objectErrors.set(p.key, collisionReason(liveObj!, plan.cluster));
       return;
     }
-    memo.set(p.key, { object: p.object, resourceVersion: liveObj?.metadata.resourceVersion ?? '' });
     if (liveObj) conn.observe(p.object.kind, liveObj);
   };
   const prune = async (o: KubeObject): Promise<void> => {

@@ -23,11 +23,14 @@ import { renderDetailed } from '../core/render.ts';
 import type { DetailedRenderResult, RenderBlock, RenderCache, ServiceOutcome } from '../core/render.ts';
 import type { Message } from '../analyze/messages.ts';
 import type { KubeObject } from '../api/types.ts';
-import { LABEL_CLUSTER, LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_VALUE } from '../api/types.ts';
-import { ANNOTATION_OWNER, FIELD_MANAGER, isSpillwayOwned, notOwnedReason } from '../api/ownership.ts';
+import { FIELD_MANAGER } from '../api/ownership.ts';
+import { desiredHash } from '../core/content-hash.ts';
 import { objectKey } from '../kube/resources.ts';
 import type { RenderPolicy } from '../model/snapshot.ts';
-import { applyIsNoop, jsonEqual } from './compare.ts';
+import { jsonEqual } from './compare.ts';
+import { collisionReason, liveFacts, ownerRef } from './slim.ts';
+
+export { collisionReason, ownerRef };
 
 export { FIELD_MANAGER };
 
@@ -35,7 +38,10 @@ export interface LiveCluster {
   /** Every output kind listed since (re)connecting and the watches currently healthy. */
   ready: boolean;
   notReadyReason?: string;
-  /** Objects in this cluster carrying `app.kubernetes.io/managed-by=spillway`, by objectKey. */
+  /**
+   * Objects in this cluster carrying `app.kubernetes.io/managed-by=spillway`, by objectKey: compact copies
+   * (slim.ts `compactLive`, as the member informers keep them) or whole objects (their facts are then computed).
+   */
   labelled: ReadonlyMap<string, KubeObject>;
   /** Optional change tracking: a counter of changes made to `labelled` (the same map, updated in place). */
   epoch?: number;
@@ -44,8 +50,8 @@ export interface LiveCluster {
 }
 
 export interface MemoEntry {
-  /** The desired object we applied (or found already in place). */
-  object: KubeObject;
+  /** desiredHash of the desired object we applied. */
+  hash: number;
   resourceVersion: string;
 }
 
@@ -55,11 +61,12 @@ export type ApplyMemo = (cluster: string, key: string) => MemoEntry | undefined;
 export interface PlannedObject {
   key: string;
   object: KubeObject;
+  /** desiredHash(object); computed from the object when absent. */
+  hash?: number;
 }
 
 export interface Collision {
   key: string;
-  object: KubeObject;
   /** Why we will not touch it. */
   reason: string;
 }
@@ -75,9 +82,10 @@ export interface ClusterPlan {
   /** Objects ours for this cluster and no longer desired: delete with uid/resourceVersion preconditions. */
   prune: KubeObject[];
   collisions: Collision[];
-  /** Owned objects found already as desired, with the live resourceVersion (the executor memoises them). */
-  unchanged: (PlannedObject & { resourceVersion: string })[];
-  /** Owned objects known to be as desired (memo hit): nothing to do. */
+  /**
+   * Owned objects found as desired (the hash of what we own of the live object equals the desired hash, or the memo
+   * says we applied exactly this onto exactly this version): nothing to do.
+   */
   settled: number;
   /**
    * Objects of FailoverServices that exist but are not accepted (an invalid edit): left exactly as they are, the
@@ -107,11 +115,11 @@ export interface ReconcileInput {
 }
 
 /**
- * Per FailoverService (ref), per cluster, the objects of its last accepted render (the render's own arrays). Entries
+ * Per FailoverService (ref), per cluster, the block of its last accepted render (the render's own). Entries
  * go when the service is deleted. What the controller remembers; a restarted controller starts empty.
  */
 export class LastGoodRenders {
-  private readonly byRef = new Map<string, Map<string, readonly KubeObject[]>>();
+  private readonly byRef = new Map<string, Map<string, RenderBlock>>();
 
   private last: DetailedRenderResult | undefined;
 
@@ -125,20 +133,20 @@ export class LastGoodRenders {
       // Only what changed since the render recorded last.
       for (const ref of changes.refs) {
         if (changes.gone.has(ref)) this.byRef.delete(ref);
-        else if (!render.notAccepted?.has(ref)) this.byRef.set(ref, new Map([...(changes.blocks.get(ref) ?? [])].map(([cluster, b]) => [cluster, b.objects])));
+        else if (!render.notAccepted?.has(ref)) this.byRef.set(ref, new Map(changes.blocks.get(ref) ?? []));
       }
       return;
     }
-    const accepted = new Map<string, Map<string, readonly KubeObject[]>>();
+    const accepted = new Map<string, Map<string, RenderBlock>>();
     for (const s of render.services) if (s.accepted) accepted.set(s.ref, new Map());
-    for (const [cluster, blocks] of render.blocks) for (const b of blocks) accepted.get(b.ref)?.set(cluster, b.objects);
+    for (const [cluster, blocks] of render.blocks) for (const b of blocks) accepted.get(b.ref)?.set(cluster, b);
     const present = new Set(render.services.map((s) => s.ref));
     for (const ref of [...this.byRef.keys()]) if (!present.has(ref)) this.byRef.delete(ref);
     for (const [ref, per] of accepted) this.byRef.set(ref, per);
   }
 
-  /** The last good objects of `ref` in `cluster`, if any. */
-  get(ref: string, cluster: string): readonly KubeObject[] | undefined {
+  /** The last good block of `ref` in `cluster`, if any. */
+  get(ref: string, cluster: string): RenderBlock | undefined {
     return this.byRef.get(ref)?.get(cluster);
   }
 
@@ -154,30 +162,11 @@ export interface ReconcilePlan {
 
 /**
  * An object Spillway wrote for `cluster`: its labels, its `spillway.dev/owner` annotation and its managedFields
- * (field manager `spillway`) all say so (see src/api/ownership.ts). Only such objects are ever pruned.
+ * (field manager `spillway`) all say so (see src/api/ownership.ts). Only such objects are ever pruned. Reads the
+ * verdict a compact live copy carries (computed once, from the whole object: slim.ts).
  */
 export function isOwnedBy(o: KubeObject, cluster: string): boolean {
-  return isSpillwayOwned(o, cluster);
-}
-
-/**
- * An object with our labels for `cluster` that field manager `spillway` applied (its labels are in our Apply
- * entry) but that has no owner annotation yet: written by a Spillway from before the annotation. When it is
- * desired under its own name, applying the desired object adopts it (adds the annotation); it is never pruned.
- */
-function appliedBeforeOwnerAnnotation(o: KubeObject, cluster: string): boolean {
-  const l = o.metadata.labels ?? {};
-  if (l[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE || l[LABEL_CLUSTER] !== cluster || o.metadata.annotations?.[ANNOTATION_OWNER] !== undefined) return false;
-  const entries = (o.metadata as { managedFields?: unknown }).managedFields;
-  return Array.isArray(entries) && entries.some((e: { manager?: string; operation?: string; subresource?: string; fieldsV1?: Record<string, Record<string, Record<string, unknown>>> }) =>
-    e?.manager === FIELD_MANAGER && e.operation === 'Apply' && (e.subresource ?? '') === '' && e.fieldsV1?.['f:metadata']?.['f:labels']?.[`f:${LABEL_MANAGED_BY}`] !== undefined);
-}
-
-/** `FailoverService/<namespace>/<name>` of the service that wrote `o` (its owner labels), if it says. */
-export function ownerRef(o: KubeObject): string | undefined {
-  const l = o.metadata.labels ?? {};
-  const name = l[LABEL_OWNER_NAME];
-  return name === undefined ? undefined : `FailoverService/${l[LABEL_OWNER_NAMESPACE] ?? 'default'}/${name}`;
+  return liveFacts(o, cluster).verdict === 'owned';
 }
 
 /**
@@ -189,39 +178,50 @@ export function heldServices(render: DetailedRenderResult): ReadonlySet<string> 
   return render.notAccepted ?? new Set(render.services.filter((s) => !s.accepted).map((s) => s.ref));
 }
 
-export type Decision = 'create' | 'update' | 'unchanged' | 'settled' | 'collision';
+export type Decision = 'create' | 'update' | 'settled' | 'collision';
 
 /**
- * Decides what to do with one desired object given what is live (undefined: it does not exist). `settled` is
- * "unchanged, and already known to be" (the memo matched); `unchanged` means the comparison found it in place.
+ * Decides what to do with one desired object given what is live (undefined: it does not exist). `settled`: it is in
+ * place, because the hash of the live object's projection onto the fields we own equals the desired object's hash
+ * (slim.ts says why that means an apply would change nothing), or because the memo says we applied exactly this
+ * onto exactly this version (the server changed something inside a field we own, say a default in a list item, and
+ * applying again would change nothing). A comparison of two numbers either way: no memo is needed for objects in
+ * place, so the memo holds only such exceptions.
  */
-export function decide(desired: PlannedObject, live: KubeObject | undefined, cluster: string, memo: ApplyMemo): Decision {
+export function decide(desired: { key: string; hash?: number; object?: KubeObject }, live: KubeObject | undefined, cluster: string, memo: ApplyMemo): Decision {
   if (!live) return 'create';
-  if (!isOwnedBy(live, cluster)) return appliedBeforeOwnerAnnotation(live, cluster) ? 'update' : 'collision';
+  const facts = liveFacts(live, cluster);
+  if (facts.verdict !== 'owned') return facts.verdict === 'adopt' ? 'update' : 'collision';
+  const hash = desired.hash ?? desiredHash(desired.object as KubeObject);
   const m = memo(cluster, desired.key);
-  // We already applied exactly this onto exactly this version: the server kept what it kept (defaults, pruning).
-  if (m && m.resourceVersion === live.metadata.resourceVersion && jsonEqual(m.object, desired.object)) return 'settled';
-  return applyIsNoop(desired.object, live, FIELD_MANAGER) ? 'unchanged' : 'update';
+  if (m && m.resourceVersion === live.metadata.resourceVersion && m.hash === hash) return 'settled';
+  return facts.hash === hash ? 'settled' : 'update';
 }
 
-export function collisionReason(o: KubeObject, cluster: string): string {
-  const what = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
-  const l = o.metadata.labels ?? {};
-  if (l[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE) return `${what} already exists in cluster ${cluster} and is not managed by Spillway; left untouched`;
-  return `${what} in cluster ${cluster} ${notOwnedReason(o, cluster) ?? 'is not Spillway\'s'}; left untouched`;
-}
-
-/** Object keys of a render block (cached per array: cached renders hand out the same arrays), and whether they are distinct. */
-const blockKeys = new WeakMap<readonly KubeObject[], { keys: string[]; distinct: boolean }>();
+/** Object keys of a list of desired objects (cached per array), and whether they are distinct. */
+const listKeys = new WeakMap<readonly KubeObject[], { keys: string[]; distinct: boolean }>();
 
 export function keysOf(objects: readonly KubeObject[]): { keys: string[]; distinct: boolean } {
-  let k = blockKeys.get(objects);
+  let k = listKeys.get(objects);
   if (!k) {
     const keys = objects.map(objectKey);
     k = { keys, distinct: new Set(keys).size === keys.length };
-    blockKeys.set(objects, k);
+    listKeys.set(objects, k);
   }
   return k;
+}
+
+/** Whether a block's keys are distinct (cached per keys array). */
+const distinctKeys = new WeakMap<readonly string[], boolean>();
+function distinctOf(keys: readonly string[]): boolean {
+  let d = distinctKeys.get(keys);
+  if (d === undefined) distinctKeys.set(keys, (d = new Set(keys).size === keys.length));
+  return d;
+}
+
+/** A block over a list of whole objects (tests, and plans made outside a render). */
+export function blockOfObjects(ref: string, objects: readonly KubeObject[]): RenderBlock {
+  return { ref, keys: keysOf(objects).keys, hashes: Float64Array.from(objects, (o) => desiredHash(o)), objects: () => objects };
 }
 
 /**
@@ -250,7 +250,7 @@ export class PlanCache {
 }
 
 interface SettledBlock {
-  objects: readonly KubeObject[];
+  block: RenderBlock;
   keys: readonly string[];
 }
 
@@ -298,26 +298,29 @@ interface Visit {
 
 /** Decides each object of one block into `plan`. */
 function visitBlock(plan: ClusterPlan, block: RenderBlock, live: LiveCluster, cluster: string, memo: ApplyMemo): Visit {
-  const { keys, distinct } = keysOf(block.objects);
+  const { keys, hashes } = block;
+  const distinct = distinctOf(keys);
   let all = true;
   let found = 0;
   let settled = 0;
+  // The block's objects, translated again only if one of them must be written.
+  let objects: readonly KubeObject[] | undefined;
+  const planned = (i: number): PlannedObject => ({ key: keys[i] as string, hash: hashes[i] as number, object: (objects ??= block.objects())[i] as KubeObject });
   for (let i = 0; i < keys.length; i++) {
-    const p = { key: keys[i] as string, object: block.objects[i] as KubeObject };
-    const l = live.labelled.get(p.key);
+    const d = { key: keys[i] as string, hash: hashes[i] as number };
+    const l = live.labelled.get(d.key);
     if (!l) {
-      plan.probe.push(p);
+      plan.probe.push(planned(i));
       all = false;
       continue;
     }
     found++;
-    const decision = decide(p, l, cluster, memo);
+    const decision = decide(d, l, cluster, memo);
     if (decision === 'settled') settled++;
     else {
       all = false;
-      if (decision === 'update') plan.apply.push(p);
-      else if (decision === 'collision') plan.collisions.push({ key: p.key, object: p.object, reason: collisionReason(l, cluster) });
-      else plan.unchanged.push({ ...p, resourceVersion: l.metadata.resourceVersion ?? '' });
+      if (decision === 'update') plan.apply.push(planned(i));
+      else plan.collisions.push({ key: d.key, reason: liveFacts(l, cluster).reason ?? 'not Spillway\'s; left untouched' });
     }
   }
   return { keys, distinct, all, found, settled };
@@ -331,7 +334,7 @@ function visitBlock(plan: ClusterPlan, block: RenderBlock, live: LiveCluster, cl
  * services, those a live change touched and those not settled last time are visited at all.
  */
 export function planClusterBlocks(cluster: string, blocks: readonly RenderBlock[], live: LiveCluster | undefined, memo: ApplyMemo, cache?: PlanCache, held?: ReadonlySet<string>, changes?: BlockChanges | null): ClusterPlan {
-  const plan: ClusterPlan = { cluster, apply: [], probe: [], prune: [], collisions: [], unchanged: [], settled: 0, held: new Map() };
+  const plan: ClusterPlan = { cluster, apply: [], probe: [], prune: [], collisions: [], settled: 0, held: new Map() };
   if (!live || !live.ready) {
     plan.skipped = live?.notReadyReason ?? 'not connected';
     return plan;
@@ -361,10 +364,12 @@ export function planClusterBlocks(cluster: string, blocks: readonly RenderBlock[
   for (const u of state.unsettled.values()) if (!u.distinct) distinct = false;
   if (!distinct || state.found < live.labelled.size) {
     const wanted = new Set<string>();
-    for (const block of blocks) for (const k of keysOf(block.objects).keys) wanted.add(k);
+    for (const block of blocks) for (const k of block.keys) wanted.add(k);
     for (const [key, o] of live.labelled) {
-      if (wanted.has(key) || !isOwnedBy(o, cluster)) continue;
-      const owner = held && held.size > 0 ? ownerRef(o) : undefined;
+      if (wanted.has(key)) continue;
+      const facts = liveFacts(o, cluster);
+      if (facts.verdict !== 'owned') continue;
+      const owner = held && held.size > 0 ? facts.owner : undefined;
       if (owner !== undefined && held!.has(owner)) plan.held.set(owner, (plan.held.get(owner) ?? 0) + 1);
       else plan.prune.push(o);
     }
@@ -382,7 +387,7 @@ function planAllBlocks(plan: ClusterPlan, blocks: readonly RenderBlock[], prev: 
   let settledKeys = 0;
   for (const block of blocks) {
     const last = prev?.settled.get(block.ref);
-    if (last && last.objects === block.objects && !dirtyRefs.has(block.ref)) {
+    if (last && last.keys === block.keys && !dirtyRefs.has(block.ref)) {
       settledKeys += last.keys.length;
       found += last.keys.length;
       settled.set(block.ref, last);
@@ -392,7 +397,7 @@ function planAllBlocks(plan: ClusterPlan, blocks: readonly RenderBlock[], prev: 
     found += v.found;
     plan.settled += v.settled;
     if (v.all && v.distinct) {
-      settled.set(block.ref, { objects: block.objects, keys: v.keys });
+      settled.set(block.ref, { block, keys: v.keys });
       settledKeys += v.keys.length;
       plan.settled -= v.settled;
     } else unsettled.set(block.ref, { block, found: v.found, distinct: v.distinct });
@@ -421,7 +426,7 @@ function planDifference(plan: ClusterPlan, prev: ClusterPlanState, changes: Bloc
   for (const ref of visit) {
     const s = settled.get(ref);
     const u = unsettled.get(ref);
-    const block = changes.refs.has(ref) ? changes.block(ref) : (u?.block ?? (s ? { ref, objects: s.objects } : undefined));
+    const block = changes.refs.has(ref) ? changes.block(ref) : (u?.block ?? s?.block);
     if (s) {
       settled.delete(ref);
       settledKeys -= s.keys.length;
@@ -433,7 +438,7 @@ function planDifference(plan: ClusterPlan, prev: ClusterPlanState, changes: Bloc
       found -= u.found;
     }
     if (!block) continue;
-    if (s && block.objects === s.objects && !dirtyRefs.has(ref)) {
+    if (s && block.keys === s.keys && !dirtyRefs.has(ref)) {
       // Changed elsewhere (another cluster, its outcome): here the same objects, still settled.
       settled.set(ref, s);
       settledKeys += s.keys.length;
@@ -444,7 +449,7 @@ function planDifference(plan: ClusterPlan, prev: ClusterPlanState, changes: Bloc
     const v = visitBlock(plan, block, live, cluster, memo);
     found += v.found;
     if (v.all && v.distinct) {
-      settled.set(ref, { objects: block.objects, keys: v.keys });
+      settled.set(ref, { block, keys: v.keys });
       settledKeys += v.keys.length;
       for (const k of v.keys) owner.set(k, ref);
     } else {
@@ -458,7 +463,7 @@ function planDifference(plan: ClusterPlan, prev: ClusterPlanState, changes: Bloc
 
 /** Plans one cluster from a flat list of desired objects (no cache). */
 export function planCluster(cluster: string, desiredObjects: readonly KubeObject[], live: LiveCluster | undefined, memo: ApplyMemo): ClusterPlan {
-  return planClusterBlocks(cluster, [{ ref: '', objects: desiredObjects }], live, memo);
+  return planClusterBlocks(cluster, [blockOfObjects('', desiredObjects)], live, memo);
 }
 
 /**
@@ -469,11 +474,11 @@ function heldBlocks(cluster: string, blocks: readonly RenderBlock[], refs: reado
   const out: RenderBlock[] = [];
   let taken: Set<string> | undefined;
   for (const ref of refs) {
-    const objects = lastGood.get(ref, cluster);
-    if (!objects || objects.length === 0) continue;
-    taken ??= new Set(blocks.flatMap((b) => keysOf(b.objects).keys));
-    if (keysOf(objects).keys.some((k) => taken!.has(k))) continue;
-    out.push({ ref, objects });
+    const block = lastGood.get(ref, cluster);
+    if (!block || block.keys.length === 0) continue;
+    taken ??= new Set(blocks.flatMap((b) => b.keys));
+    if (block.keys.some((k) => taken!.has(k))) continue;
+    out.push(block);
   }
   return out;
 }
@@ -489,7 +494,7 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
       extra.length > 0 ? undefined : changes ? { since: changes.since.blocks.get(name), refs: changes.refs, block: (ref) => changes.blocks.get(ref)?.get(name), position: (ref) => changes.position(ref) } : null;
     const plan = planClusterBlocks(name, extra.length ? [...blocks, ...extra] : blocks, input.clusters.get(name), input.memo, input.planCache, held, diff);
     // Desired again (so repaired), and still what is served for a service that is not accepted.
-    for (const b of extra) plan.held.set(b.ref, b.objects.length);
+    for (const b of extra) plan.held.set(b.ref, b.keys.length);
     return plan;
   });
   input.lastGood?.update(render);
@@ -546,7 +551,7 @@ export function objectsByService(render: DetailedRenderResult): ReadonlyMap<stri
     for (const b of blocks) {
       let per = out.get(b.ref);
       if (!per) out.set(b.ref, (per = new Map()));
-      per.set(cluster, keysOf(b.objects).keys);
+      per.set(cluster, b.keys);
     }
   }
   return out;

@@ -8,7 +8,8 @@ import { describeError } from '../kube/errors.ts';
 import type { Informer } from '../kube/informer.ts';
 import { applyObject, deleteObject } from '../kube/ops.ts';
 import { objectKey } from '../kube/resources.ts';
-import { applyIsNoop, jsonEqual } from './compare.ts';
+import { desiredHash } from '../core/content-hash.ts';
+import { applyIsNoop } from './compare.ts';
 import { isDiscovered } from './discovery.ts';
 import type { ApplyMemos } from './executor.ts';
 import type { Logger } from './log.ts';
@@ -38,8 +39,9 @@ export async function writeWorkloads(d: WorkloadWriterDeps, desired: readonly Ku
     if (cur && !isDiscovered(cur)) continue;
     const key = objectKey(w);
     const m = memo.get(key);
-    if (cur && ((m && m.resourceVersion === cur.metadata.resourceVersion && jsonEqual(m.object, w)) || applyIsNoop(w, cur, FIELD_MANAGER))) {
-      memo.set(key, { object: w, resourceVersion: cur.metadata.resourceVersion ?? '' });
+    const hash = desiredHash(w);
+    if (cur && ((m && m.resourceVersion === cur.metadata.resourceVersion && m.hash === hash) || applyIsNoop(w, cur, FIELD_MANAGER))) {
+      memo.set(key, { hash, resourceVersion: cur.metadata.resourceVersion ?? '' });
       continue;
     }
     tasks.push(async () => {
@@ -47,7 +49,7 @@ export async function writeWorkloads(d: WorkloadWriterDeps, desired: readonly Ku
       try {
         const res = await applyObject(d.management, w, { fieldManager: FIELD_MANAGER, force: cur !== undefined });
         d.workloads.observe(res);
-        memo.set(key, { object: w, resourceVersion: res.metadata.resourceVersion ?? '' });
+        memo.set(key, { hash, resourceVersion: res.metadata.resourceVersion ?? '' });
         writes++;
       } catch (e) {
         if (e instanceof NotLeaderError) throw e;

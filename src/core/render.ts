@@ -20,6 +20,8 @@ import { checkMesh, meshSignature, placed } from '../analyze/mesh.ts';
 import { translateFor, translatePlan } from '../translate/index.ts';
 import { buildPlan } from '../model/plan.ts';
 import type { FailoverPlan } from '../model/plan.ts';
+import { objectKey } from '../kube/resources.ts';
+import { desiredHash } from './content-hash.ts';
 
 export interface RenderResult {
   /** Objects per target cluster, every valid MeshCluster present (possibly with none). Sorted. */
@@ -80,7 +82,8 @@ function sortKey(o: KubeObject): string {
 
 function identityKey(kind: string, namespace: string, name: string): string {
   const prefix = KEY_PREFIX.get(kind) ?? `99\u0000${kind}\u0000`;
-  return `${prefix}${namespace}\u0000${name}`;
+  // Joined, not concatenated: a flat string (a concatenation is a tree of parts), kept per object by the cache.
+  return [prefix, namespace, '\u0000', name].join('');
 }
 
 export function compareObjects(a: KubeObject, b: KubeObject): number {
@@ -103,15 +106,23 @@ function asSourced(docs: readonly unknown[] | readonly SourcedDocument[]): Sourc
   return docs.map((d) => (isSourced(d) ? d : { value: d }));
 }
 
-/** The objects one accepted FailoverService writes into one cluster. */
+/**
+ * The objects one accepted FailoverService writes into one cluster, compactly: their keys and content hashes are
+ * kept, the objects themselves are translated again from the service's plan when asked for (`objects()`), so that a
+ * controller holding the render of 10,000 services over five clusters does not hold 700,000 objects.
+ */
 export interface RenderBlock {
   /** `FailoverService/<namespace>/<name>`. */
-  ref: string;
+  readonly ref: string;
   /**
-   * In translation order. With a RenderCache, a service whose inputs did not change yields the very same array
-   * (and objects) as in the previous render, so callers can skip it by identity.
+   * objectKey of each object, in translation order. With a RenderCache, a service whose inputs did not change yields
+   * the very same block (and so the same `keys` array) as in the previous render, so callers can skip it by identity.
    */
-  objects: readonly KubeObject[];
+  readonly keys: readonly string[];
+  /** desiredHash (src/core/content-hash.ts) of each object, in the same order. */
+  readonly hashes: Float64Array;
+  /** The objects, in translation order: exactly those the render made (translated again when not kept). */
+  objects(): readonly KubeObject[];
 }
 
 interface ServiceMemo {
@@ -121,10 +132,42 @@ interface ServiceMemo {
   plan?: FailoverPlan;
 }
 
-/** One plan's objects in one cluster, with their sort keys (kind order, kind, namespace, name). */
+/**
+ * One plan's objects in one cluster, with their sort keys (kind order, kind, namespace, name). With a RenderCache the
+ * objects are not kept (`objects` undefined): `again` translates them anew (translation is pure, so they are equal).
+ */
 interface Translated {
-  objects: KubeObject[];
+  objects: KubeObject[] | undefined;
   keys: string[];
+  again: () => KubeObject[];
+  block?: RenderBlock;
+}
+
+function objectsOf(t: Translated): KubeObject[] {
+  return t.objects ?? t.again();
+}
+
+/** A block over a translation: keys and hashes made once (at translation with a cache, else on first use). */
+class Block implements RenderBlock {
+  private k: string[] | undefined;
+  private h: Float64Array | undefined;
+  constructor(readonly ref: string, private readonly t: Translated, keys?: string[], hashes?: Float64Array) {
+    this.k = keys;
+    this.h = hashes;
+  }
+  get keys(): readonly string[] {
+    return (this.k ??= objectsOf(this.t).map(objectKey));
+  }
+  get hashes(): Float64Array {
+    return (this.h ??= Float64Array.from(objectsOf(this.t), (o) => desiredHash(o)));
+  }
+  objects(): readonly KubeObject[] {
+    return objectsOf(this.t);
+  }
+}
+
+function blockOf(ref: string, t: Translated): RenderBlock {
+  return (t.block ??= new Block(ref, t));
 }
 
 interface TranslationMemo {
@@ -420,7 +463,7 @@ function renderFresh(docs: readonly unknown[] | readonly SourcedDocument[], cach
   }
   const rejected = resolveConflicts(contested, survivors, (p, cluster, key) => {
     const t = translations[p]?.get(cluster) as Translated;
-    return t.objects[t.keys.indexOf(key)] as KubeObject;
+    return objectsOf(t)[t.keys.indexOf(key)] as KubeObject;
   }, reporter);
   const accepted = new Map<string, FailoverPlan>();
   const blocks = new Map<string, RenderBlock[]>();
@@ -428,7 +471,7 @@ function renderFresh(docs: readonly unknown[] | readonly SourcedDocument[], cach
   survivors.forEach((plan, p) => {
     if (rejected.has(p)) return;
     accepted.set(plan.ref, plan);
-    for (const [cluster, t] of translations[p] as Map<string, Translated>) (blocks.get(cluster) as RenderBlock[]).push({ ref: plan.ref, objects: t.objects });
+    for (const [cluster, t] of translations[p] as Map<string, Translated>) (blocks.get(cluster) as RenderBlock[]).push(blockOf(plan.ref, t));
   });
 
   // The flat, sorted output per cluster is built on first use: the controller plans from the blocks instead.
@@ -580,7 +623,8 @@ function sortByKey(translations: readonly Map<string, Translated>[]): Map<string
     for (const [cluster, t] of perCluster) {
       let sorter = byCluster.get(cluster);
       if (!sorter) byCluster.set(cluster, (sorter = new EntrySorter()));
-      for (let i = 0; i < t.keys.length; i++) sorter.add(t.keys[i] as string, t.objects[i] as KubeObject, p, (t.objects[i] as KubeObject).kind);
+      const objects = objectsOf(t);
+      for (let i = 0; i < t.keys.length; i++) sorter.add(t.keys[i] as string, objects[i] as KubeObject, p, (objects[i] as KubeObject).kind);
     }
   });
   return new Map([...byCluster].map(([cluster, sorter]) => [cluster, sorter.sorted()]));
@@ -775,7 +819,16 @@ function translated(plan: FailoverPlan, cache: RenderCache | undefined): Map<str
   // checkMesh copies plans to set the address, so the cached plan is compared through what it was copied from.
   if (memo && memo.address === plan.address && sameBase(memo.plan, plan)) return memo.perCluster;
   const perCluster = new Map<string, Translated>();
-  for (const [cluster, objs] of translatePlan(plan)) perCluster.set(cluster, { objects: objs, keys: objs.map(sortKey) });
+  for (const [cluster, objs] of translatePlan(plan)) {
+    const again = (): KubeObject[] => translatePlan(plan, cluster).get(cluster) ?? [];
+    const t: Translated = { objects: objs, keys: objs.map(sortKey), again };
+    if (cache) {
+      // Kept across renders: keys and hashes only (the objects are translated again when they must be written).
+      t.block = new Block(plan.ref, t, objs.map(objectKey), Float64Array.from(objs, (o) => desiredHash(o)));
+      t.objects = undefined;
+    }
+    perCluster.set(cluster, t);
+  }
   cache?.translations.set(plan.ref, { plan, address: plan.address, perCluster });
   return perCluster;
 }
@@ -1219,7 +1272,7 @@ class IncrementalRender {
       const reporter = new Reporter();
       resolveConflicts(contested, plans, (p, cluster, key) => {
         const t = this.claims.of(local[p] as string)?.get(cluster) as Translated;
-        return t.objects[t.keys.indexOf(key)] as KubeObject;
+        return objectsOf(t)[t.keys.indexOf(key)] as KubeObject;
       }, reporter);
       for (const m of reporter.messages) {
         const list = conflicts.get(m.object);
@@ -1249,7 +1302,8 @@ class IncrementalRender {
       const out = new Map<string, RenderBlock>();
       for (const [cluster, t] of this.claims.of(ref) ?? []) {
         const b = old?.get(cluster);
-        out.set(cluster, b && b.objects === t.objects ? b : { ref, objects: t.objects });
+        const next = blockOf(ref, t);
+        out.set(cluster, b && b.keys === next.keys ? b : next);
       }
       return out;
     };
@@ -1381,7 +1435,7 @@ function flatten(names: readonly string[], blocks: ReadonlyMap<string, readonly 
   for (const name of names) {
     const sorter = new EntrySorter();
     (blocks.get(name) ?? []).forEach((b, p) => {
-      for (const o of b.objects) sorter.add(sortKey(o), o, p, o.kind);
+      for (const o of b.objects()) sorter.add(sortKey(o), o, p, o.kind);
     });
     out[name] = sorter.sorted().map((e) => e.o);
   }

@@ -73,7 +73,8 @@ export interface InformerCounters {
   errors: number;
 }
 
-const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+// Joined, not concatenated: a flat string (a concatenation is a tree of parts), kept once per cached object.
+const keyOf = (o: KubeObject): string => [o.metadata.namespace ?? '', o.metadata.name].join('/');
 
 /** Compares resourceVersions when both are integers (true of every real API server); otherwise says "newer". */
 export function isNewer(candidate: string | undefined, current: string | undefined): boolean {

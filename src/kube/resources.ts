@@ -70,5 +70,7 @@ export function objectKey(o: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'
   // repeatedly keep the keys themselves (render blocks, the labelled map).
   const meta = o.metadata;
   const slash = o.apiVersion.indexOf('/');
-  return `${slash < 0 ? '' : o.apiVersion.slice(0, slash)}/${o.kind}/${meta.namespace ?? ''}/${meta.name}`;
+  // Joined, not concatenated: a flat string (a concatenation is a tree of parts); the controller keeps one per
+  // desired and per live object.
+  return [slash < 0 ? '' : o.apiVersion.slice(0, slash), o.kind, meta.namespace ?? '', meta.name].join('/');
 }

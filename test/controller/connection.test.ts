@@ -8,7 +8,7 @@ import { noJitter, realClock } from '../../src/kube/clock.ts';
 import { objectKey, objectPath, typeOfObject } from '../../src/kube/resources.ts';
 import { ClusterConnection } from '../../src/controller/connection.ts';
 import { silentLogger } from '../../src/controller/log.ts';
-import { slimOwnedObject } from '../../src/controller/slim.ts';
+import { compactLive } from '../../src/controller/slim.ts';
 import { FAST_TIMING, clientFor, create, prepareMember, remove } from './harness.ts';
 
 const se = (name: string, labelled = true, host = `${name}.global`): KubeObject => ({
@@ -61,8 +61,9 @@ describe('ClusterConnection.live', () => {
       await until(() => conn.live().labelled.has(objectKey(b)), 'b seen');
       assertInStep(conn);
       const n0 = changes;
-      await admin.request({ method: 'PUT', path: objectPath(typeOfObject(b), 'b', 'istio-system'), body: { ...b, spec: { hosts: ['b2.global'], resolution: 'STATIC' } } });
-      await until(() => changes > n0 && (conn.live().labelled.get(objectKey(b))?.spec as { hosts: string[] }).hosts[0] === 'b2.global', 'b updated');
+      const b2 = (await admin.request({ method: 'PUT', path: objectPath(typeOfObject(b), 'b', 'istio-system'), body: { ...b, spec: { hosts: ['b2.global'], resolution: 'STATIC' } } })) as KubeObject;
+      assert.notEqual(b2.metadata.resourceVersion, b.metadata.resourceVersion);
+      await until(() => changes > n0 && conn.live().labelled.get(objectKey(b))?.metadata.resourceVersion === b2.metadata.resourceVersion, 'b updated');
       assertInStep(conn);
       await remove(admin, b);
       await until(() => !conn.live().labelled.has(objectKey(b)), 'b deleted');
@@ -74,8 +75,9 @@ describe('ClusterConnection.live', () => {
       // Our own writes, recorded before their watch events arrive.
       const c = await create(admin, se('c'));
       conn.observe('ServiceEntry', c);
-      // Cached slim (src/controller/slim.ts): what the planner reads of it, nothing else.
-      assert.deepEqual(conn.live().labelled.get(objectKey(c)), slimOwnedObject(c));
+      // Cached compact (src/controller/slim.ts): what the planner reads of it, nothing else.
+      assert.deepEqual(conn.live().labelled.get(objectKey(c)), compactLive(c, conn.name));
+      assert.equal(conn.live().labelled.get(objectKey(c))?.spec, undefined);
       assert.equal(conn.live().labelled.get(objectKey(c))?.metadata.resourceVersion, c.metadata.resourceVersion);
       assertInStep(conn);
       await remove(admin, c);

@@ -10,6 +10,7 @@ import type { KubeObject } from '../../src/api/types.ts';
 import { FIELD_MANAGER, PlanCache, planClusterBlocks } from '../../src/controller/reconcile.ts';
 import type { BlockChanges, ClusterPlan, LiveCluster, MemoEntry } from '../../src/controller/reconcile.ts';
 import { objectKey } from '../../src/kube/resources.ts';
+import { desiredHash } from '../../src/core/content-hash.ts';
 import { failoverService, meshCluster, meshWorkload } from '../core/fixtures.ts';
 
 function rng(seed: number): () => number {
@@ -36,7 +37,11 @@ class FakeLive {
     };
   }
   put(o: KubeObject): KubeObject {
-    const live = { ...structuredClone(o), metadata: { ...structuredClone(o.metadata), resourceVersion: String(this.rv++), managedFields: [{ manager: FIELD_MANAGER, operation: 'Apply', fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:spillway.dev/owner': {} } } } }] } } as KubeObject;
+    // What a server records for our apply: every field we sent is ours (leaves for lists and scalars).
+    const fields = (v: unknown): Record<string, unknown> => (typeof v !== 'object' || v === null || Array.isArray(v) ? {} : Object.fromEntries(Object.entries(v).map(([k, x]) => [`f:${k}`, fields(x)])));
+    const { apiVersion: _a, kind: _k, metadata, ...rest } = o;
+    const fieldsV1 = { 'f:metadata': fields({ labels: metadata.labels, annotations: metadata.annotations }), ...fields(rest) };
+    const live = { ...structuredClone(o), metadata: { ...structuredClone(o.metadata), resourceVersion: String(this.rv++), managedFields: [{ manager: FIELD_MANAGER, operation: 'Apply', fieldsV1 }] } } as KubeObject;
     this.labelled.set(objectKey(o), live);
     this.epoch++;
     this.log.push(objectKey(o));
@@ -71,7 +76,7 @@ function world(): Map<string, KubeObject> {
 
 function summary(p: ClusterPlan): Record<string, unknown> {
   const keys = (xs: { key: string }[]) => xs.map((x) => x.key).sort();
-  return { apply: keys(p.apply), probe: keys(p.probe), prune: p.prune.map(objectKey), collisions: keys(p.collisions), unchanged: keys(p.unchanged), settled: p.settled, skipped: p.skipped };
+  return { apply: keys(p.apply), probe: keys(p.probe), prune: p.prune.map(objectKey), collisions: keys(p.collisions), settled: p.settled, skipped: p.skipped };
 }
 
 for (const seed of [1, 2, 3, 4, 5, 6]) {
@@ -99,15 +104,14 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
         if (diff && diff.since !== undefined && diffCache.state(c)?.blocks === diff.since) differences++;
         const diffed = planClusterBlocks(c, blocks, l.view(), (_c, k) => m.get(k), diffCache, undefined, diff);
         assert.deepEqual(ordered(diffed), ordered(fresh), `step ${step} cluster ${c}: planned as a difference`);
-        if (cached.settled > 0 && cached.apply.length + cached.probe.length + cached.unchanged.length < blocks.reduce((n, b) => n + b.objects.length, 0)) reused++;
+        if (cached.settled > 0 && cached.apply.length + cached.probe.length < blocks.reduce((n, b) => n + b.keys.length, 0)) reused++;
         // Carry the plan out as the executor would (sometimes only partly, as when writes fail).
         const partly = r() < 0.2;
         for (const p of [...cached.apply, ...cached.probe]) {
           if (partly && r() < 0.5) continue;
           const res = l.put(p.object);
-          m.set(p.key, { object: p.object, resourceVersion: res.metadata.resourceVersion ?? '' });
+          m.set(p.key, { hash: desiredHash(p.object), resourceVersion: res.metadata.resourceVersion ?? '' });
         }
-        for (const u of cached.unchanged) m.set(u.key, { object: u.object, resourceVersion: u.resourceVersion });
         for (const o of cached.prune) {
           l.remove(objectKey(o));
           m.delete(objectKey(o));
@@ -169,5 +173,5 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
 /** The plan with its lists in the order planned (blocks in render order). */
 function ordered(p: ClusterPlan): Record<string, unknown> {
   const keys = (xs: { key: string }[]) => xs.map((x) => x.key);
-  return { apply: keys(p.apply), probe: keys(p.probe), prune: p.prune.map(objectKey), collisions: keys(p.collisions), unchanged: keys(p.unchanged), settled: p.settled, skipped: p.skipped };
+  return { apply: keys(p.apply), probe: keys(p.probe), prune: p.prune.map(objectKey), collisions: keys(p.collisions), settled: p.settled, skipped: p.skipped };
 }

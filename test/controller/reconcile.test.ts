@@ -7,6 +7,7 @@ import { renderDetailed } from '../../src/core/render.ts';
 import type { KubeObject } from '../../src/api/types.ts';
 import { message } from '../../src/api/messages.ts';
 import { applyIsNoop, isSubset, ownedFieldsMissing } from '../../src/controller/compare.ts';
+import { desiredHash } from '../../src/core/content-hash.ts';
 import { FIELD_MANAGER, clusterStatus, collisionReason, decide, planCluster, planReconcile, sameStatus, serviceStatus } from '../../src/controller/reconcile.ts';
 import type { ApplyMemo, ClusterOutcome, LiveCluster } from '../../src/controller/reconcile.ts';
 import { objectKey } from '../../src/kube/resources.ts';
@@ -80,7 +81,7 @@ describe('decide and planCluster', () => {
     foreign.metadata.labels = { team: 'x' };
     assert.equal(decide(p, foreign, 'cluster1', noMemo), 'collision');
     assert.equal(decide(p, asLive(o), 'cluster2', noMemo), 'collision', 'labelled for another cluster');
-    assert.equal(decide(p, asLive(o), 'cluster1', noMemo), 'unchanged');
+    assert.equal(decide(p, asLive(o), 'cluster1', noMemo), 'settled');
     const drifted = asLive(o);
     (drifted.spec as { hosts: string[] }).hosts = ['tampered'];
     assert.equal(decide(p, drifted, 'cluster1', noMemo), 'update');
@@ -88,8 +89,8 @@ describe('decide and planCluster', () => {
     const pruned = asLive(o, '9');
     delete (pruned.spec as { location?: string }).location;
     assert.equal(decide(p, pruned, 'cluster1', noMemo), 'update');
-    assert.equal(decide(p, pruned, 'cluster1', () => ({ object: structuredClone(o), resourceVersion: '9' })), 'settled');
-    assert.equal(decide(p, pruned, 'cluster1', () => ({ object: structuredClone(o), resourceVersion: '8' })), 'update', 'changed since our apply');
+    assert.equal(decide(p, pruned, 'cluster1', () => ({ hash: desiredHash(o), resourceVersion: '9' })), 'settled');
+    assert.equal(decide(p, pruned, 'cluster1', () => ({ hash: desiredHash(o), resourceVersion: '8' })), 'update', 'changed since our apply');
   });
 
   it('plans applies, probes, prunes; never prunes objects of other clusters or unlabelled ones', { timeout: 300_000 }, () => {
@@ -109,7 +110,7 @@ describe('decide and planCluster', () => {
     assert.deepEqual(plan.apply.map((p) => p.object.metadata.name), [second!.metadata.name]);
     assert.deepEqual(plan.probe.map((p) => p.key), others.slice(2).map(objectKey));
     assert.deepEqual(plan.prune.map((o) => o.metadata.name), ['old-one']);
-    assert.equal(plan.unchanged.length, 3);
+    assert.equal(plan.settled, 3, 'found in place');
   });
 
   it('ownership is not a label: look-alikes and renamed copies are never pruned or updated; pre-annotation objects are adopted', { timeout: 300_000 }, () => {
@@ -136,7 +137,7 @@ describe('decide and planCluster', () => {
     const legacy = asLive(named(first.metadata.name, { 'spillway.dev/role': 'client' }));
     assert.equal(decide(planned(first), legacy, 'cluster1', noMemo), 'update');
     assert.equal(planCluster('cluster1', [], { ready: true, labelled: new Map([[objectKey(legacy), legacy]]) }, noMemo).prune.length, 0, 'but never pruned');
-    assert.equal(decide(planned(first), asLive(first), 'cluster1', noMemo), 'unchanged', 'our own object, as rendered');
+    assert.equal(decide(planned(first), asLive(first), 'cluster1', noMemo), 'settled', 'our own object, as rendered');
   });
 
   it('a cluster that is not ready gets no writes and no prunes', { timeout: 300_000 }, () => {

@@ -9,6 +9,8 @@ import { RenderCache, renderByCluster, renderDetailed } from '../../src/core/ren
 import type { DetailedRenderResult } from '../../src/core/render.ts';
 import { renderJson, renderYaml } from '../../src/cli/output.ts';
 import type { KubeObject } from '../../src/api/types.ts';
+import { desiredHash } from '../../src/core/content-hash.ts';
+import { objectKey } from '../../src/kube/resources.ts';
 import { failoverService, meshCluster, meshWorkload } from './fixtures.ts';
 
 function rng(seed: number): () => number {
@@ -206,34 +208,45 @@ function assertBlocksMatch(r: DetailedRenderResult, why: string): void {
   assert.deepEqual([...r.blocks.keys()], Object.keys(r.clusters), why);
   const order = r.services.filter((s) => s.accepted).map((s) => s.ref);
   for (const [cluster, blocks] of r.blocks) {
-    const grouped = blocks.flatMap((b) => b.objects);
-    assert.deepEqual(new Set(grouped), new Set(r.clusters[cluster]), `${why}: ${cluster}`);
+    const grouped = blocks.flatMap((b) => b.objects());
+    const sorted = (xs: readonly KubeObject[]) => [...xs].sort((x, y) => (objectKey(x) < objectKey(y) ? -1 : objectKey(x) > objectKey(y) ? 1 : 0));
+    assert.deepEqual(sorted(grouped), sorted(r.clusters[cluster]!), `${why}: ${cluster}`);
     assert.equal(grouped.length, r.clusters[cluster]!.length, `${why}: ${cluster}`);
+    // What a block keeps instead of its objects: their keys and content hashes, in the same order.
+    for (const b of blocks) {
+      const objects = b.objects();
+      assert.deepEqual(b.keys, objects.map(objectKey), `${why}: ${cluster} ${b.ref} keys`);
+      assert.deepEqual([...b.hashes], objects.map((o) => desiredHash(o)), `${why}: ${cluster} ${b.ref} hashes`);
+    }
     const refs = blocks.map((b) => b.ref);
     assert.deepEqual(refs, order.filter((ref) => refs.includes(ref)), `${why}: ${cluster} block order`);
     for (const b of blocks) {
-      for (const o of b.objects) {
+      for (const o of b.objects()) {
         assert.equal(`FailoverService/${o.metadata.labels?.['spillway.dev/failover-service-namespace']}/${o.metadata.labels?.['spillway.dev/failover-service']}`, b.ref, why);
       }
     }
   }
 }
 
-test('unchanged services keep their output objects; a changed service gets new ones', () => {
+test('unchanged services keep their blocks (keys, hashes); a changed service gets new ones; no objects are kept', () => {
   const docs = world();
   const cache = new RenderCache();
   const first = renderDetailed([...docs.values()], cache);
   const f = docs.get('FailoverService/default/s3')!;
   docs.set('FailoverService/default/s3', { ...f, spec: { ...(f.spec as object), outlierDetection: { consecutive5xxErrors: 3 } } });
   const second = renderDetailed([...docs.values()], cache);
-  const owner = (o: KubeObject) => o.metadata.labels?.['spillway.dev/failover-service'];
-  const before = new Set(Object.values(first.clusters).flat());
-  for (const o of Object.values(second.clusters).flat()) {
-    assert.equal(before.has(o), owner(o) !== 's3', `${owner(o)} ${o.kind} ${o.metadata.name}`);
+  // Whole blocks keep their identity: that is what lets the controller skip unchanged services.
+  const blocksBefore = new Map([...first.blocks.values()].flat().map((b) => [b.keys, b]));
+  for (const b of [...second.blocks.values()].flat()) {
+    const prior = blocksBefore.get(b.keys);
+    assert.equal(prior !== undefined, b.ref !== 'FailoverService/default/s3', b.ref);
+    if (prior) assert.equal(prior.hashes, b.hashes, b.ref);
+    // The objects are not held: asked for, they are translated again, equal to what the render made.
+    assert.notEqual(b.objects(), b.objects(), `${b.ref}: translated again on each request`);
+    assert.deepEqual(b.objects(), b.objects(), b.ref);
   }
-  // Whole blocks keep their identity too: that is what lets the controller skip unchanged services.
-  const blocksBefore = new Set([...first.blocks.values()].flat().map((b) => b.objects));
-  for (const b of [...second.blocks.values()].flat()) assert.equal(blocksBefore.has(b.objects), b.ref !== 'FailoverService/default/s3', b.ref);
+  const s3 = [...second.blocks.values()].flat().filter((b) => b.ref === 'FailoverService/default/s3');
+  assert.ok(s3.length > 0 && s3.some((b) => b.objects().some((o) => o.kind === 'DestinationRule' && JSON.stringify(o.spec).includes('"consecutive5xxErrors":3'))), 'the changed service renders its change');
 });
 
 test('a render of the very same documents is the last result; any other document, order or policy renders again', () => {
