@@ -119,6 +119,16 @@ test('output written as bytes (the process does) is exactly the output written a
     assert.ok(chunks.length > 0, 'bytes went to stdoutBytes');
     assert.equal(bytes.out, '', 'and nothing to stdout');
     assert.equal(Buffer.concat(chunks).toString('utf8'), text.out, args.join(' '));
+    // A consumer that keeps what it is given without saying it is done (a stream that queued it) gets a new buffer
+    // each time: nothing it holds is overwritten.
+    const kept: Uint8Array[] = [];
+    const queued = await cli(['render', '-f', THREE, ...args], {
+      stdoutBytes: (b) => {
+        kept.push(b);
+      },
+    });
+    assert.equal(queued.code, 0, queued.err);
+    assert.equal(Buffer.concat(kept).toString('utf8'), text.out, `${args.join(' ')}: kept buffers`);
   }
 });
 
