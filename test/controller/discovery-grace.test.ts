@@ -1,7 +1,8 @@
 /**
  * A member whose API discovery is starved (its request times out after 15 s, or is answered 429/5xx) gets the same
  * first-sync grace as one whose first lists fail: the statuses that depend on it wait instead of reporting it Failed at once
- * and flipping back when it answers; past the grace it is reported Failed. A refusal (403) is reported at once.
+ * and flipping back when it answers; past the grace it is reported Failed. A refusal (403, 401, a refused connection)
+ * is reported at once.
  */
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,11 +70,20 @@ describe('a member whose discovery is starved waits within the first-sync grace'
     await stateUntil(f, 'cluster1=Synced,cluster2=Synced', 'Synced once discovery answers');
   });
 
-  it('discovery refused (403) is reported Failed at once, well within the grace', fits(30_000), async () => {
-    f.members[1]!.injectFailures({ path: ISTIO_DISCOVERY, code: 403, count: 1_000_000 });
+  for (const code of [403, 401]) {
+    it(`discovery refused (${code}) is reported Failed at once, well within the grace`, fits(30_000), async () => {
+      f.members[1]!.injectFailures({ path: ISTIO_DISCOVERY, code, count: 1_000_000 });
+      await f.startController({ discovery: false, serving: false });
+      await stateUntil(f, 'cluster1=Synced,cluster2=Failed', 'Failed at once', 30_000);
+      const s = (await get(f.mc, FAILOVER_SERVICES, 'default', 'reviews'))?.status as FsStatus;
+      assert.match(s.clusters?.[1]?.message ?? '', new RegExp(String(code)));
+    });
+  }
+
+  it('a member that refuses connections (no answer, but no timeout either) is reported Failed at once', fits(30_000), async () => {
+    await f.members[1]!.down();
     await f.startController({ discovery: false, serving: false });
     await stateUntil(f, 'cluster1=Synced,cluster2=Failed', 'Failed at once', 30_000);
-    const s = (await get(f.mc, FAILOVER_SERVICES, 'default', 'reviews'))?.status as FsStatus;
-    assert.match(s.clusters?.[1]?.message ?? '', /403/);
+    await f.members[1]!.up();
   });
 });
