@@ -5,7 +5,8 @@
  *   istio/istio#60690), so it counts in the tier's total;
  * - Spillway's dedicated host (a ServiceEntry selecting the pods: every MeshWorkload with a selector, so every
  *   discovered one): istiod builds its endpoints from ready pods only, so a not-ready pod is not sent at all.
- * A terminating pod is left out of both. What the live tier shares publish for the tier (src/controller/serving.ts,
+ * A terminating pod is never sent on the dedicated host, nor as healthy on the Service host (where istiod leaves it out
+ * once it knows the Service, see below). What the live tier shares publish for the tier (src/controller/serving.ts,
  * healthy/total from the same EndpointSlice) must be what the client sidecar gets.
  */
 import { describe, it } from 'node:test';
@@ -72,7 +73,7 @@ describe('oracle: not-ready endpoints as istiod sends them, as the live tier sha
     { what: 'the Service host (no selector): 3 ready HEALTHY and 2 not ready UNHEALTHY; serving.ts publishes 3/5', docs: NO_SELECTOR, notReady: 'UNHEALTHY' },
   ] as const;
   for (const { what, docs, notReady } of cases) {
-    it(`local tier = ${what}; the terminating pod is never sent`, { timeout: ORACLE_TEST_TIMEOUT }, async () => {
+    it(`local tier = ${what}; the terminating pod is not sent as healthy`, { timeout: ORACLE_TEST_TIMEOUT }, async () => {
       const m = member(docs, 'cluster1', { zones: Array.from({ length: 6 }, () => ZONE_A) });
       const objects = degrade(m.input.objects);
       const res = await runOracle({ ...m.input, objects });
@@ -80,7 +81,15 @@ describe('oracle: not-ready endpoints as istiod sends them, as the live tier sha
       const agg = renderedAggregates(m.rendered)[0]!;
       const local = agg.children[0]!;
       assert.match(local, docs === SEED ? /^outbound\|9080\|\|reviews-local\.default\.global$/ : /^outbound\|9080\|\|reviews\.default\.svc\.cluster\.local$/);
-      const got = health(x, local);
+      const all = health(x, local);
+      // On the Service host istiod marks an endpoint Terminating (and so never sends it) only when it already knows
+      // the Service as it reads the EndpointSlice; the oracle loads every object at once, so which comes first varies,
+      // and a terminating pod read first is sent as UNHEALTHY. A real cluster had the Service long before a pod of it
+      // terminates. Its status is checked apart, the rest exactly.
+      const terminatingIp = ipOf(objects, TERMINATING);
+      const got = new Map([...all].filter(([ip]) => ip !== terminatingIp));
+      if (notReady) assert.notEqual(all.get(terminatingIp), 'HEALTHY', 'a terminating pod is never sent as healthy');
+      else assert.ok(!all.has(terminatingIp), 'the dedicated host never sends a terminating pod');
       const want = new Map<string, string>();
       for (let i = 0; i < 5; i++) {
         const name = `reviews-${i}`;
@@ -88,7 +97,6 @@ describe('oracle: not-ready endpoints as istiod sends them, as the live tier sha
         else if (notReady) want.set(ipOf(objects, name), notReady);
       }
       assert.deepEqual([...got].sort(), [...want].sort(), 'the endpoints and health statuses istiod sends');
-      assert.ok(!got.has(ipOf(objects, TERMINATING)), 'the terminating pod is not sent');
 
       // What the live tier shares publish for cluster1's tier, from the same EndpointSlice.
       const slices = (objects as KubeObject[]).filter((o) => o.kind === 'EndpointSlice' && o.metadata.labels?.['kubernetes.io/service-name'] === 'reviews');
