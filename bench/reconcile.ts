@@ -62,7 +62,7 @@ if (process.env.SPILLWAY_RECONCILE_BENCH_CHILD !== '1') {
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => {
     process.stdout.write(b);
-    last = b.toString().trim().split('\n').pop() ?? last;
+    last = b.toString().trimEnd().split('\n').pop() ?? last;
   });
   child.stderr.on('data', (b: Buffer) => void (stderr += b.toString()));
   const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once('exit', (c, s) => r([c, s])));
