@@ -4,9 +4,7 @@
  */
 import yaml from 'js-yaml';
 import type { FailoverService, KubeObject, MeshCluster } from '../api/types.ts';
-import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
-import { compareObjects } from '../core/render.ts';
-import type { RenderBlock } from '../core/render.ts';
+import { LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_VALUE } from '../api/types.ts';
 import { DEFAULTS, choosePort, clientOnlyClusters, resolveContext, tiers } from '../model/context.ts';
 import { serviceHost } from '../model/naming.ts';
 import type { CheckLevel, CheckResult, CheckSnapshot, ClusterFacts, Listing } from './types.ts';
@@ -27,11 +25,8 @@ export interface ServiceInCluster {
   serviceNamespace: string;
   /** `reviews.default.svc.cluster.local`; absent in a client-only cluster (no local tier). */
   localHost?: string;
-  /**
-   * What Spillway renders into this cluster for this FailoverService, in output order. Translated again on each read
-   * (the controller's render keeps keys and hashes, not objects: src/core/render.ts RenderBlock).
-   */
-  readonly objects: KubeObject[];
+  /** What Spillway renders into this cluster for this FailoverService. */
+  objects: KubeObject[];
 }
 
 export interface ServiceView {
@@ -47,25 +42,12 @@ export interface ServiceView {
 
 const views = new WeakMap<CheckSnapshot, ServiceView[]>();
 
-/** A service's view in one cluster, its objects read from its render block on each access (not held). */
-function inCluster(base: Omit<ServiceInCluster, 'objects'>, block: RenderBlock | undefined): ServiceInCluster {
-  return {
-    ...base,
-    get objects(): KubeObject[] {
-      return block ? [...block.objects()].sort(compareObjects) : [];
-    },
-  };
-}
-
 /** Every FailoverService the render accepted, oldest first, with its per-cluster view. */
 export function serviceViews(s: CheckSnapshot): ServiceView[] {
   const cached = views.get(s);
   if (cached) return cached;
   const out: ServiceView[] = [];
   const byRef = new Map(s.render.services.map((o) => [o.ref, o]));
-  // Per cluster, each service's block of objects.
-  const blocks = new Map<string, Map<string, RenderBlock>>();
-  for (const [cluster, list] of s.render.blocks) blocks.set(cluster, new Map(list.map((b) => [b.ref, b])));
   for (const fs of s.render.snapshot.services) {
     const ctx = resolveContext(fs, s.render.snapshot);
     const outcome = byRef.get(ctx.ref);
@@ -75,22 +57,25 @@ export function serviceViews(s: CheckSnapshot): ServiceView[] {
     const chosen = first ? choosePort(fs, first.workload) : undefined;
     const clusters: ServiceInCluster[] = [];
     for (const c of outcome.clusters) {
-      const block = blocks.get(c.name)?.get(ctx.ref);
+      const owned = (s.render.clusters[c.name] ?? []).filter(
+        (o) => o.metadata.labels?.[LABEL_OWNER_NAME] === fs.metadata.name && o.metadata.labels?.[LABEL_OWNER_NAMESPACE] === (fs.metadata.namespace ?? 'default'),
+      );
       const t = ts.find((x) => x.clusterName === c.name);
       if (!t) {
         const only = c.roles.includes('receiver') || !first ? undefined : clientOnlyClusters(ctx).find((x) => x.clusterName === c.name);
         if (!only) continue;
-        clusters.push(inCluster({ cluster: c.name, roles: c.roles, failoverOrder: c.failoverOrder, serviceName: first!.serviceName, serviceNamespace: only.namespace }, block));
+        clusters.push({ cluster: c.name, roles: c.roles, failoverOrder: c.failoverOrder, serviceName: first!.serviceName, serviceNamespace: only.namespace, objects: owned });
         continue;
       }
-      clusters.push(inCluster({
+      clusters.push({
         cluster: c.name,
         roles: c.roles,
         failoverOrder: c.failoverOrder,
         serviceName: t.serviceName,
         serviceNamespace: t.serviceNamespace,
         localHost: serviceHost(t.serviceName, t.serviceNamespace, t.cluster.spec.clusterDomain ?? DEFAULTS.clusterDomain),
-      }, block));
+        objects: owned,
+      });
     }
     out.push({
       ref: ctx.ref,
