@@ -923,3 +923,63 @@ export function docsAnchor(code: Code): string {
 export function isCode(s: string): s is Code {
   return Object.hasOwn(MESSAGES, s) || Object.hasOwn(CHECK_CODES, s) || Object.hasOwn(INPUT_CODES, s) || Object.hasOwn(KUBECONFIG_CODES, s) || Object.hasOwn(EVENT_CODES, s);
 }
+
+/**
+ * The controller's own condition and sync texts (FailoverService status.conditions Accepted/Programmed/Degraded and
+ * status.clusters[].message). They are not codes: a condition's reason is a fixed word (the key here) or the code of
+ * the first message it quotes. Each renders from typed params; a quoted message is its code and its rendered text.
+ */
+export interface Quoted {
+  code: string;
+  message: string;
+}
+/** One cluster named in a Programmed condition, with its own sync message if it has one. */
+export interface SyncNote {
+  name: string;
+  message?: string;
+}
+const quote = (ms: readonly Quoted[]): string => ms.map((m) => `${m.code}: ${m.message}`).join('; ');
+const notes = (cs: readonly SyncNote[], fallback: string): string => cs.map((c) => `${c.name}: ${c.message ?? fallback}`).join('; ');
+
+export const CONDITIONS = {
+  Accepted: {
+    /** Valid, nothing to say. */
+    Accepted: (_p: Record<string, never>) => 'valid',
+    AcceptedWithWarnings: (p: { notes: readonly Quoted[] }) => quote(p.notes) || 'valid',
+    /** Not accepted; the reason is the first error's code (else Invalid). */
+    Rejected: (p: { messages: readonly Quoted[]; held: readonly string[] }) =>
+      `${quote(p.messages) || 'not accepted'}${p.held.length ? `; the last good configuration is still served (${list(p.held)})` : ''}`,
+  },
+  Programmed: {
+    LastGoodServed: (p: { held: readonly string[] }) => `this generation is not accepted; the last good configuration is still served in ${list(p.held)}`,
+    NotAccepted: (_p: Record<string, never>) => 'nothing is written for a FailoverService that is not accepted',
+    SyncFailed: (p: { failed: readonly SyncNote[] }) => notes(p.failed, 'failed'),
+    Pending: (p: { pending: readonly SyncNote[] }) => notes(p.pending, 'pending'),
+    Programmed: (p: { clusters: readonly string[] }) => `written to ${list(p.clusters)}`,
+  },
+  Degraded: {
+    NotAccepted: (p: { held: readonly string[] }) => (p.held.length ? `the last good configuration is still served in ${list(p.held)}` : 'nothing is served'),
+    /** Some tier is not served; the reason is the first degraded message's code. */
+    Degraded: (p: { left: readonly string[]; clientsOnly: readonly string[]; tiers: readonly string[]; degraded: readonly Quoted[] }) =>
+      `${p.left.length ? `${list(p.left)} left out of the tiers; ` : ''}${p.clientsOnly.length ? `${list(p.clientsOnly)} ${p.clientsOnly.length === 1 ? 'serves' : 'serve'} no local tier (clients only); ` : ''}serving from ${list(p.tiers)}${p.tiers.length === 1 ? ' only (locally, no failover)' : ''}: ${quote(p.degraded)}`,
+    AllTiersServing: (_p: Record<string, never>) => 'every listed workload is served',
+  },
+  /** status.clusters[].message: a cluster's sync state. */
+  Sync: {
+    NotConnected: (_p: Record<string, never>) => 'cluster not connected yet',
+    ObjectErrors: (p: { errors: readonly string[] }) => p.errors.join('; '),
+    WriteErrors: (p: { count: number; first: string }) => `write errors (${p.count}): ${p.first}`,
+    SlowWrites: (p: { seconds: number }) => `writes still in progress after ${p.seconds} s (slow API server); other clusters are not held back`,
+    LeftOut: (p: { gone: readonly Quoted[] }) => `left out of the tiers: ${quote(p.gone)}`,
+    /** A client-only cluster says why it hosts no tier, then its own sync message if any. */
+    ClientOnly: (p: { note: Quoted; sync?: string }) => `${quote([p.note])}${p.sync ? `; ${p.sync}` : ''}`,
+  },
+} as const;
+export type ConditionKind = keyof typeof CONDITIONS;
+export type ConditionKey<T extends ConditionKind> = keyof (typeof CONDITIONS)[T] & string;
+export type ConditionParams<T extends ConditionKind, K extends ConditionKey<T>> = (typeof CONDITIONS)[T][K] extends (p: infer P) => string ? P : never;
+
+/** A condition's (or a cluster's sync) message, rendered from the table. */
+export function conditionText<T extends ConditionKind, K extends ConditionKey<T>>(kind: T, key: K, params: ConditionParams<T, K>): string {
+  return ((CONDITIONS[kind] as Record<string, (p: unknown) => string>)[key]!)(params);
+}

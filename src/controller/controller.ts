@@ -8,6 +8,7 @@
  * namespaces MeshClusters reference; in each member cluster Spillway-labelled Istio objects and (discovery)
  * Services. Every event schedules one coalesced, rate-limited reconcile of the whole snapshot.
  */
+import { conditionText } from '../api/messages.ts';
 import type { KubeObject } from '../api/types.ts';
 import { RenderCache, renderDetailed } from '../core/render.ts';
 import type { Clock, Jitter, TimerHandle } from '../kube/clock.ts';
@@ -472,7 +473,7 @@ export class Controller {
     const slow = (since: number): ClusterOutcome => ({
       cluster: plan.cluster,
       state: 'Pending',
-      message: `writes still in progress after ${Math.round((this.clock.now() - since) / 1000)} s (slow API server); other clusters are not held back`,
+      message: conditionText('Sync', 'SlowWrites', { seconds: Math.round((this.clock.now() - since) / 1000) }),
       objectErrors: new Map(),
       applied: 0,
       pruned: 0,

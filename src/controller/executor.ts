@@ -3,6 +3,7 @@
  * prune) and remembers what it applied (the apply memo). Writes go only to objects with our labels, or to names
  * nobody holds. The decisions are reconcile.ts's; this module only performs them and reports the outcome.
  */
+import { conditionText } from '../api/messages.ts';
 import type { KubeObject } from '../api/types.ts';
 import { desiredHash } from '../core/content-hash.ts';
 import { ownedHash } from './slim.ts';
@@ -120,7 +121,7 @@ export async function executePlan(plan: ClusterPlan, target: ExecuteTarget, memo
   };
   await pool([...plan.apply.map((p) => () => apply(p, true)), ...plan.probe.map((p) => () => probe(p)), ...plan.prune.map((o) => () => prune(o))], gate.concurrency);
   if (writeErrors.length) {
-    return { cluster: plan.cluster, state: 'Failed', message: `write errors (${writeErrors.length}): ${writeErrors[0]}`, objectErrors, applied, pruned, writeFailures: writeErrors.length, ...(retryAfterMs > 0 ? { retryAfterMs } : {}) };
+    return { cluster: plan.cluster, state: 'Failed', message: conditionText('Sync', 'WriteErrors', { count: writeErrors.length, first: writeErrors[0]! }), objectErrors, applied, pruned, writeFailures: writeErrors.length, ...(retryAfterMs > 0 ? { retryAfterMs } : {}) };
   }
   return { cluster: plan.cluster, state: 'Synced', objectErrors, applied, pruned };
 }

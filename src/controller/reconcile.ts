@@ -22,6 +22,7 @@ import type { CheckCondition, CheckFinding } from '../check/conditions.ts';
 import { renderDetailed } from '../core/render.ts';
 import type { DetailedRenderResult, RenderBlock, RenderCache, ServiceOutcome } from '../core/render.ts';
 import type { Message } from '../analyze/messages.ts';
+import { conditionText } from '../api/messages.ts';
 import type { KubeObject } from '../api/types.ts';
 import { FIELD_MANAGER } from '../api/ownership.ts';
 import { desiredHash } from '../core/content-hash.ts';
@@ -557,8 +558,6 @@ export function objectsByService(render: DetailedRenderResult): ReadonlyMap<stri
   return out;
 }
 
-const fmt = (m: Message): string => `${m.code}: ${m.message}`;
-
 /** A degraded-tier message (SPW127, SPW128) is about `cluster`: its params name it, or its workload `<service>-<cluster>` does. */
 function namesCluster(m: Message, cluster: string, named: RegExp): boolean {
   if (m.code === 'SPW128') return m.params.cluster === cluster || named.test(m.params.workload);
@@ -614,8 +613,8 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
   const errors = i.messages.filter((m) => m.level === 'error');
   const notes = i.messages.filter((m) => m.level !== 'error');
   const accepted = i.outcome.accepted
-    ? withTransition({ type: 'Accepted', status: 'True', observedGeneration: gen, reason: notes.length ? 'AcceptedWithWarnings' : 'Accepted', message: notes.map(fmt).join('; ') || 'valid' }, prev, i.now)
-    : withTransition({ type: 'Accepted', status: 'False', observedGeneration: gen, reason: errors[0]?.code ?? 'Invalid', message: `${(errors.length ? errors : i.messages).map(fmt).join('; ') || 'not accepted'}${i.held?.length ? `; the last good configuration is still served (${i.held.join(', ')})` : ''}` }, prev, i.now);
+    ? withTransition({ type: 'Accepted', status: 'True', observedGeneration: gen, reason: notes.length ? 'AcceptedWithWarnings' : 'Accepted', message: notes.length ? conditionText('Accepted', 'AcceptedWithWarnings', { notes }) : conditionText('Accepted', 'Accepted', {}) }, prev, i.now)
+    : withTransition({ type: 'Accepted', status: 'False', observedGeneration: gen, reason: errors[0]?.code ?? 'Invalid', message: conditionText('Accepted', 'Rejected', { messages: errors.length ? errors : i.messages, held: i.held ?? [] }) }, prev, i.now);
 
   const degraded = i.messages.filter((m) => DEGRADED_CODES.has(m.code));
   const held = i.held ?? [];
@@ -627,17 +626,17 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
     let message: string | undefined;
     if (!out) {
       syncState = 'Pending';
-      message = 'cluster not connected yet';
+      message = conditionText('Sync', 'NotConnected', {});
     } else if (objErrors.length > 0) {
       syncState = 'Failed';
-      message = objErrors.join('; ');
+      message = conditionText('Sync', 'ObjectErrors', { errors: objErrors });
     } else if (out.state !== 'Synced') {
       syncState = out.state;
       message = out.message;
     } else syncState = 'Synced';
     // A client-only cluster says why it hosts no tier, whatever its sync state.
     const clientOnly = c.roles.includes('receiver') ? undefined : degraded.find((m) => m.code === 'SPW161' && m.params.cluster === c.name);
-    if (clientOnly) message = `${fmt(clientOnly)}${message ? `; ${message}` : ''}`;
+    if (clientOnly) message = conditionText('Sync', 'ClientOnly', { note: clientOnly, ...(message ? { sync: message } : {}) });
     return { name: c.name, roles: c.roles, failoverOrder: c.failoverOrder, syncState, ...(message ? { message } : {}) };
   });
   const previous = prevClusters(i.prev);
@@ -650,7 +649,7 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
       // The warnings naming this cluster (a discovered workload is `<service>-<cluster>`), else all of them.
       const named = new RegExp(`(^|[^a-z0-9])${p.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^a-z0-9]|$)`);
       const mine = gone.filter((m) => namesCluster(m, p.name, named));
-      clusters.push({ name: p.name, roles: [], failoverOrder: [], syncState: 'Unavailable', message: `left out of the tiers: ${(mine.length ? mine : gone).map(fmt).join('; ')}` });
+      clusters.push({ name: p.name, roles: [], failoverOrder: [], syncState: 'Unavailable', message: conditionText('Sync', 'LeftOut', { gone: mine.length ? mine : gone }) });
     }
   }
   if (!i.outcome.accepted && held.length > 0) {
@@ -662,17 +661,17 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
   let programmed: Omit<Condition, 'lastTransitionTime'>;
   if (!i.outcome.accepted) {
     programmed = held.length
-      ? { type: 'Programmed', status: 'True', observedGeneration: gen, reason: 'LastGoodServed', message: `this generation is not accepted; the last good configuration is still served in ${held.join(', ')}` }
-      : { type: 'Programmed', status: 'False', observedGeneration: gen, reason: 'NotAccepted', message: 'nothing is written for a FailoverService that is not accepted' };
+      ? { type: 'Programmed', status: 'True', observedGeneration: gen, reason: 'LastGoodServed', message: conditionText('Programmed', 'LastGoodServed', { held }) }
+      : { type: 'Programmed', status: 'False', observedGeneration: gen, reason: 'NotAccepted', message: conditionText('Programmed', 'NotAccepted', {}) };
   } else {
     const failed = clusters.filter((c) => c.syncState === 'Failed');
     const pending = clusters.filter((c) => c.syncState === 'Pending');
-    if (failed.length) programmed = { type: 'Programmed', status: 'False', observedGeneration: gen, reason: 'SyncFailed', message: failed.map((c) => `${c.name}: ${c.message ?? 'failed'}`).join('; ') };
-    else if (pending.length) programmed = { type: 'Programmed', status: 'False', observedGeneration: gen, reason: 'Pending', message: pending.map((c) => `${c.name}: ${c.message ?? 'pending'}`).join('; ') };
-    else programmed = { type: 'Programmed', status: 'True', observedGeneration: gen, reason: 'Programmed', message: `written to ${serving.join(', ')}` };
+    if (failed.length) programmed = { type: 'Programmed', status: 'False', observedGeneration: gen, reason: 'SyncFailed', message: conditionText('Programmed', 'SyncFailed', { failed }) };
+    else if (pending.length) programmed = { type: 'Programmed', status: 'False', observedGeneration: gen, reason: 'Pending', message: conditionText('Programmed', 'Pending', { pending }) };
+    else programmed = { type: 'Programmed', status: 'True', observedGeneration: gen, reason: 'Programmed', message: conditionText('Programmed', 'Programmed', { clusters: serving }) };
   }
   let degradedCond: Omit<Condition, 'lastTransitionTime'>;
-  if (!i.outcome.accepted) degradedCond = { type: 'Degraded', status: 'Unknown', observedGeneration: gen, reason: 'NotAccepted', message: held.length ? `the last good configuration is still served in ${held.join(', ')}` : 'nothing is served' };
+  if (!i.outcome.accepted) degradedCond = { type: 'Degraded', status: 'Unknown', observedGeneration: gen, reason: 'NotAccepted', message: conditionText('Degraded', 'NotAccepted', { held }) };
   else if (degraded.length) {
     const left = clusters.filter((c) => c.syncState === 'Unavailable').map((c) => c.name);
     const clientsOnly = clusters.filter((c) => c.syncState !== 'Unavailable' && !c.roles.includes('receiver')).map((c) => c.name);
@@ -682,9 +681,9 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
       status: 'True',
       observedGeneration: gen,
       reason: degraded[0]!.code,
-      message: `${left.length ? `${left.join(', ')} left out of the tiers; ` : ''}${clientsOnly.length ? `${clientsOnly.join(', ')} ${clientsOnly.length === 1 ? 'serves' : 'serve'} no local tier (clients only); ` : ''}serving from ${tiers.join(', ')}${tiers.length === 1 ? ' only (locally, no failover)' : ''}: ${degraded.map(fmt).join('; ')}`,
+      message: conditionText('Degraded', 'Degraded', { left, clientsOnly, tiers, degraded }),
     };
-  } else degradedCond = { type: 'Degraded', status: 'False', observedGeneration: gen, reason: 'AllTiersServing', message: 'every listed workload is served' };
+  } else degradedCond = { type: 'Degraded', status: 'False', observedGeneration: gen, reason: 'AllTiersServing', message: conditionText('Degraded', 'AllTiersServing', {}) };
   return {
     ...(gen !== undefined ? { observedGeneration: gen } : {}),
     conditions: [accepted, withTransition(programmed, prev, i.now), withTransition(degradedCond, prev, i.now), ...checkedCondition(i.check, prev, gen, i.now)],
