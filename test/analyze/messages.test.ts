@@ -5,30 +5,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
 import { CHECK_CODES, EVENT_CODES, INPUT_CODES, KUBECONFIG_CODES, MESSAGES, codeTable, docsAnchor, isCode, message, renderFinding, renderMessage } from '../../src/api/messages.ts';
 import type { Message, MessageCode } from '../../src/api/messages.ts';
 import { escapeControl } from '../../src/api/text.ts';
 import { parseDocuments } from '../../src/cli/inputs.ts';
 import { render } from '../../src/index.ts';
 import { codesSection, withCodes } from '../../scripts/messages-doc.ts';
+import { sourceFiles } from '../support/source-files.ts';
 
 const REPO = new URL('../../', import.meta.url);
 const read = (p: string) => readFileSync(new URL(p, REPO), 'utf8');
 
-function sources(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) sources(p, out);
-    else if (name.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
-
 test('every code of the table is raised somewhere in the source (the table itself does not count)', { timeout: 60_000 }, () => {
   const root = new URL('src/', REPO).pathname;
-  const text = sources(root).filter((f) => !f.endsWith('/api/messages.ts')).map((f) => readFileSync(f, 'utf8')).join('\n');
+  const text = sourceFiles(root).filter((f) => !f.endsWith('/api/messages.ts')).map((f) => readFileSync(f, 'utf8')).join('\n');
   const unused = codeTable().map((r) => r.code).filter((code) => !text.includes(`'${code}'`));
   assert.deepEqual(unused, [], 'codes in the table that no source file raises');
 });
@@ -36,7 +27,7 @@ test('every code of the table is raised somewhere in the source (the table itsel
 test('every code the source names is in the table', { timeout: 60_000 }, () => {
   const root = new URL('src/', REPO).pathname;
   const named = new Set<string>();
-  for (const f of sources(root)) for (const m of readFileSync(f, 'utf8').matchAll(/'((?:SPW|SPC|SIM)\d{3})'/g)) named.add(m[1]!);
+  for (const f of sourceFiles(root)) for (const m of readFileSync(f, 'utf8').matchAll(/'((?:SPW|SPC|SIM)\d{3})'/g)) named.add(m[1]!);
   assert.ok(named.size > 60, `found ${named.size} codes in the source`);
   assert.deepEqual([...named].filter((c) => !isCode(c)).sort(), []);
 });

@@ -9,23 +9,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { CHECK_FINDINGS } from '../../src/api/messages.ts';
+import { sourceFiles } from '../support/source-files.ts';
 
 const SRC = new URL('../../src/', import.meta.url).pathname;
 
-function sources(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) sources(p, out);
-    else if (name.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
-
 /** Source files (path relative to src/) and their text with comments removed, the table itself left out. */
-const files = sources(SRC)
+const files = sourceFiles(SRC)
   .map((p) => ({ file: relative(SRC, p), text: readFileSync(p, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1') }))
   .filter((f) => f.file !== 'api/messages.ts');
 

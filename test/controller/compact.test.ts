@@ -158,6 +158,15 @@ function leafPath(v: Json, r: () => number, path: string[] = []): string[] | und
   return leafPath(v[k]!, r, [...path, k]);
 }
 
+/** The DestinationRule `dr` holding only `value` at `path` of its spec: what another manager applies to one field. */
+function drWithLeaf(path: readonly string[], value: Json): JsonObject {
+  const spec: JsonObject = {};
+  let cur = spec;
+  for (const k of path.slice(0, -1)) cur = (cur[k] = {}) as JsonObject;
+  cur[path.at(-1)!] = value;
+  return { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'dr', namespace: 'ns' }, spec };
+}
+
 type Step = (w: World, d: KubeObject, r: () => number) => void;
 const STEPS: Step[] = [
   (w, _d, r) => defaults(w, r, false),
@@ -168,23 +177,15 @@ const STEPS: Step[] = [
   (w, d, r) => {
     const p = leafPath(d.spec as Json, r);
     if (!p) return;
-    const spec: JsonObject = {};
-    let cur = spec;
-    for (const k of p.slice(0, -1)) cur = (cur[k] = {}) as JsonObject;
     let src = d.spec as JsonObject;
     for (const k of p.slice(0, -1)) src = src[k] as JsonObject;
-    cur[p.at(-1)!] = clone(src[p.at(-1)!] as Json);
-    managerApply(w, 'helm', { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'dr', namespace: 'ns' }, spec }, false);
+    managerApply(w, 'helm', drWithLeaf(p, clone(src[p.at(-1)!] as Json)), false);
   },
   // Another manager force-applies a different value onto one of our fields: it takes the field over.
   (w, d, r) => {
     const p = leafPath(d.spec as Json, r);
     if (!p) return;
-    const spec: JsonObject = {};
-    let cur = spec;
-    for (const k of p.slice(0, -1)) cur = (cur[k] = {}) as JsonObject;
-    cur[p.at(-1)!] = 'forced';
-    managerApply(w, 'argo', { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'dr', namespace: 'ns' }, spec }, true);
+    managerApply(w, 'argo', drWithLeaf(p, 'forced'), true);
   },
   // By hand (an update): change one of our values, remove one, add a field, edit a label.
   (w, _d, r) => managerUpdate(w, 'kubectl-edit', (o) => {
