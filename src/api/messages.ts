@@ -973,6 +973,15 @@ export const CONDITIONS = {
     LeftOut: (p: { gone: readonly Quoted[] }) => `left out of the tiers: ${quote(p.gone)}`,
     /** A client-only cluster says why it hosts no tier, then its own sync message if any. */
     ClientOnly: (p: { note: Quoted; sync?: string }) => `${quote([p.note])}${p.sync ? `; ${p.sync}` : ''}`,
+    /**
+     * A member's kubeconfig failed for a reason other than our own policy (whose SPW2xx problems are reported as they
+     * are): only where it came from is named, never the error, which may quote the kubeconfig.
+     */
+    /** The MeshCluster's kubeconfig Secret: not read yet, absent, or without the `kubeconfig` key. */
+    SecretPending: (p: { secret: string }) => `waiting to read Secret ${p.secret}`,
+    SecretNotFound: (p: { secret: string }) => `Secret ${p.secret} not found`,
+    SecretNoKubeconfig: (p: { secret: string }) => `Secret ${p.secret} has no data key "kubeconfig"`,
+    KubeconfigUnusable: (p: { secret?: string }) => `the kubeconfig in ${p.secret !== undefined ? `Secret ${p.secret}` : 'the Secret'} could not be used`,
   },
 } as const;
 export type ConditionKind = keyof typeof CONDITIONS;

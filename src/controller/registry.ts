@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../api/types.ts';
+import { conditionText } from '../api/messages.ts';
 import type { Clock, Jitter } from '../kube/clock.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { HttpKubeClient } from '../kube/client.ts';
@@ -145,18 +146,19 @@ export class ClusterRegistry {
         const ns = ref.namespace || this.o.namespace;
         namespaces.add(ns);
         const secrets = this.secretsIn(ns);
-        const where = `Secret ${ns}/${ref.name}`;
+        const secretRef = `${ns}/${ref.name}`;
+        const where = `Secret ${secretRef}`;
         const secret = secrets.synced ? secrets.get(ns, ref.name) : undefined;
         const data = (secret?.data as Record<string, string> | undefined)?.kubeconfig;
         if (!secrets.synced) {
           fingerprint = `waiting:${where}`;
-          error = `waiting to read ${where}`;
+          error = conditionText('Sync', 'SecretPending', { secret: secretRef });
         } else if (!secret) {
           fingerprint = `missing:${where}`;
-          error = `${where} not found`;
+          error = conditionText('Sync', 'SecretNotFound', { secret: secretRef });
         } else if (!data) {
           fingerprint = `nokey:${where}`;
-          error = `${where} has no data key "kubeconfig"`;
+          error = conditionText('Sync', 'SecretNoKubeconfig', { secret: secretRef });
         } else {
           text = Buffer.from(data, 'base64').toString('utf8');
           fingerprint = `${where}#${createHash('sha256').update(text).digest('hex')}`;
@@ -191,7 +193,7 @@ export class ClusterRegistry {
           });
         } catch (e) {
           // Only our own policy errors are known to hold no secret; anything else is summarized.
-          error = e instanceof KubeconfigPolicyError ? e.message : `the kubeconfig in ${ref?.name ? `Secret ${ref.namespace || this.o.namespace}/${ref.name}` : 'the Secret'} could not be used`;
+          error = e instanceof KubeconfigPolicyError ? e.message : conditionText('Sync', 'KubeconfigUnusable', ref?.name ? { secret: `${ref.namespace || this.o.namespace}/${ref.name}` } : {});
         }
       }
       this.entries.set(name, { fingerprint, conn, error, ...(expiresAt ? { expiresAt } : {}), ...(conn ? { startedAt: this.o.clock.now() } : {}) });

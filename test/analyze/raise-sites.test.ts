@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { CHECK_FINDINGS } from '../../src/api/messages.ts';
+import { CHECK_FINDINGS, conditionText } from '../../src/api/messages.ts';
 import { sourceFiles } from '../support/source-files.ts';
 
 const SRC = new URL('../../src/', import.meta.url).pathname;
@@ -77,4 +77,9 @@ test('the controller writes no free-text condition or sync message (all come fro
   // Not vacuous: the conditions and sync messages are rendered from the table in the files that write them.
   assert.ok(hits(/\bconditionText\(/g, (f) => f === 'controller/reconcile.ts').length >= 14, 'reconcile.ts renders its conditions from the table');
   assert.ok(hits(/\bconditionText\(/g, (f) => f === 'controller/executor.ts' || f === 'controller/controller.ts').length >= 2, 'sync messages rendered from the table');
+  // A member's connection error (MeshCluster status) is an SPW2xx problem or the table's KubeconfigUnusable text.
+  assert.deepEqual(hits(/\berror\s*=\s*(?:[^;?]*\?[^;:]*:\s*)?[`'"][^;]*;/g, (f) => f === 'controller/registry.ts'), [], 'registry.ts: a connection error text written in place');
+  assert.equal(hits(/conditionText\('Sync', '(?:Secret\w+|KubeconfigUnusable)'/g, (f) => f === 'controller/registry.ts').length, 4, 'registry.ts renders its connection errors from the table');
+  assert.equal(conditionText('Sync', 'KubeconfigUnusable', { secret: 'spillway-system/cluster2' }), 'the kubeconfig in Secret spillway-system/cluster2 could not be used');
+  assert.equal(conditionText('Sync', 'KubeconfigUnusable', {}), 'the kubeconfig in the Secret could not be used');
 });
