@@ -14,54 +14,100 @@
 const PRIME_LO = 0x1b3; // FNV 64 prime = 2^40 + 0x1b3
 const TWO32 = 4294967296;
 
-/** The hash state: the 64-bit FNV value as two unsigned 32-bit halves. */
+/**
+ * The hash state: the 64-bit FNV value as two unsigned 32-bit halves, multiplied by the prime in 16-bit pieces so that
+ * every step is integer arithmetic (no float division per byte). Strings are fed char by char as their UTF-8 bytes,
+ * with the state in locals, without building any byte array.
+ */
 class Fnv64 {
   hi = 0xcbf29ce4;
   lo = 0x84222325;
 
   byte(b: number): void {
     const lo = (this.lo ^ b) >>> 0;
-    // (hi:lo) * (2^40 + 0x1b3) mod 2^64: lo * 0x1b3 is below 2^41, exact in a double.
-    const t = lo * PRIME_LO;
-    const carry = Math.floor(t / TWO32);
-    this.lo = t >>> 0;
-    this.hi = (Math.imul(this.hi, PRIME_LO) + carry + (lo << 8)) >>> 0;
+    // (hi:lo) * (2^40 + 0x1b3) mod 2^64, lo * 0x1b3 split at 16 bits: each partial product is below 2^25.
+    const t0 = (lo & 0xffff) * PRIME_LO;
+    const t1 = (lo >>> 16) * PRIME_LO;
+    const m = (t0 >>> 16) + (t1 & 0xffff);
+    this.lo = (((m & 0xffff) << 16) | (t0 & 0xffff)) >>> 0;
+    this.hi = (Math.imul(this.hi, PRIME_LO) + (t1 >>> 16) + (m >>> 16) + (lo << 8)) >>> 0;
   }
 
   /** The UTF-8 bytes of `s` (lone surrogates as their 3-byte form). */
   text(s: string): void {
+    let hi = this.hi;
+    let lo = this.lo;
     for (let i = 0; i < s.length; i++) {
       let c = s.charCodeAt(i);
       if (c < 0x80) {
-        this.byte(c);
+        // One byte, inlined (the vast majority).
+        lo = (lo ^ c) >>> 0;
+        const t0 = (lo & 0xffff) * PRIME_LO;
+        const t1 = (lo >>> 16) * PRIME_LO;
+        const m = (t0 >>> 16) + (t1 & 0xffff);
+        hi = (Math.imul(hi, PRIME_LO) + (t1 >>> 16) + (m >>> 16) + (lo << 8)) >>> 0;
+        lo = (((m & 0xffff) << 16) | (t0 & 0xffff)) >>> 0;
         continue;
       }
+      this.hi = hi;
+      this.lo = lo;
       if (c < 0x800) {
         this.byte(0xc0 | (c >> 6));
         this.byte(0x80 | (c & 63));
-        continue;
-      }
-      if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
-        const d = s.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d < 0xe000) {
-          i++;
-          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-          this.byte(0xf0 | (c >> 18));
-          this.byte(0x80 | ((c >> 12) & 63));
+      } else {
+        let four = false;
+        if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+          const d = s.charCodeAt(i + 1);
+          if (d >= 0xdc00 && d < 0xe000) {
+            i++;
+            c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+            this.byte(0xf0 | (c >> 18));
+            this.byte(0x80 | ((c >> 12) & 63));
+            this.byte(0x80 | ((c >> 6) & 63));
+            this.byte(0x80 | (c & 63));
+            four = true;
+          }
+        }
+        if (!four) {
+          this.byte(0xe0 | (c >> 12));
           this.byte(0x80 | ((c >> 6) & 63));
           this.byte(0x80 | (c & 63));
-          continue;
         }
       }
-      this.byte(0xe0 | (c >> 12));
-      this.byte(0x80 | ((c >> 6) & 63));
-      this.byte(0x80 | (c & 63));
+      hi = this.hi;
+      lo = this.lo;
     }
+    this.hi = hi;
+    this.lo = lo;
   }
 
   /** A JSON string literal, escaped as JSON.stringify escapes it. */
   string(s: string): void {
-    // Plain strings (the vast majority) need no escaping: feed them with their quotes directly.
+    // Printable ASCII without quote or backslash (the vast majority): hashed with its quotes in one pass, the state in
+    // locals and written back only if no character needed more.
+    let lo = (this.lo ^ 0x22) >>> 0;
+    let hi = this.hi;
+    let t0 = (lo & 0xffff) * PRIME_LO;
+    let t1 = (lo >>> 16) * PRIME_LO;
+    let m = (t0 >>> 16) + (t1 & 0xffff);
+    hi = (Math.imul(hi, PRIME_LO) + (t1 >>> 16) + (m >>> 16) + (lo << 8)) >>> 0;
+    lo = (((m & 0xffff) << 16) | (t0 & 0xffff)) >>> 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c >= 0x7f || c === 0x22 || c === 0x5c) return this.slowString(s);
+      lo = (lo ^ c) >>> 0;
+      t0 = (lo & 0xffff) * PRIME_LO;
+      t1 = (lo >>> 16) * PRIME_LO;
+      m = (t0 >>> 16) + (t1 & 0xffff);
+      hi = (Math.imul(hi, PRIME_LO) + (t1 >>> 16) + (m >>> 16) + (lo << 8)) >>> 0;
+      lo = (((m & 0xffff) << 16) | (t0 & 0xffff)) >>> 0;
+    }
+    this.hi = hi;
+    this.lo = lo;
+    this.byte(0x22);
+  }
+
+  private slowString(s: string): void {
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
       if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c < 0xe000)) {
@@ -106,10 +152,12 @@ class Fnv64 {
       return;
     }
     const o = v as Record<string, unknown>;
-    const keys = Object.keys(o).sort();
+    const keys = Object.keys(o);
+    sortKeys(keys);
     this.byte(0x7b);
     let first = true;
-    for (const k of keys) {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
       const x = o[k];
       if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
       if (!first) this.byte(0x2c);
@@ -124,6 +172,25 @@ class Fnv64 {
   /** The low 53 bits as a number. */
   digest(): number {
     return (this.hi & 0x1fffff) * TWO32 + this.lo;
+  }
+}
+
+/** Sorts by code unit, as Array.prototype.sort does strings: insertion sort for the few keys an object has. */
+function sortKeys(keys: string[]): void {
+  const n = keys.length;
+  if (n > 24) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const k = keys[i] as string;
+    let j = i - 1;
+    if ((keys[j] as string) <= k) continue;
+    while (j >= 0 && (keys[j] as string) > k) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = k;
   }
 }
 

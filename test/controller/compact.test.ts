@@ -47,6 +47,11 @@ describe('content hash', () => {
     assert.notEqual(canonicalHash({ a: 1 }), canonicalHash({ a: '1' }));
     assert.notEqual(canonicalHash({ a: [1, 2] }), canonicalHash({ a: [2, 1] }));
     assert.equal(canonicalHash({ a: 'é ✓ 😀 "q" \\ \n' }), fnv1a64Text(sortedJson({ a: 'é ✓ 😀 "q" \\ \n' })));
+    // Key orders the insertion sort and the long-object sort see; strings on the ASCII fast path next to escaped ones.
+    const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${(i * 17) % 40}`, i % 3 === 0 ? `v${i}\u0001` : i]));
+    assert.equal(canonicalHash(many), fnv1a64Text(sortedJson(many)));
+    const reversed = Object.fromEntries(['z', 'y', 'x', 'b', 'B', 'a', 'A', '\u00e9', '~'].map((k, i) => [k, { [k]: [k, i] }]));
+    assert.equal(canonicalHash(reversed), fnv1a64Text(sortedJson(reversed)));
   });
 });
 
