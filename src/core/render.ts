@@ -133,41 +133,39 @@ interface ServiceMemo {
 }
 
 /**
- * One plan's objects in one cluster, with their sort keys (kind order, kind, namespace, name). With a RenderCache the
- * objects are not kept (`objects` undefined): `again` translates them anew (translation is pure, so they are equal).
+ * One plan's objects in one cluster, as a RenderBlock: their objectKeys and content hashes. With a RenderCache the
+ * objects are not kept: `objects()` translates the plan again for this cluster (translation is pure, so they are
+ * equal), and the keys of one service that are equal in several clusters are one string, shared with the claims.
+ * Without a cache (one-shot renders) the objects are kept, and keys and hashes are made on first use.
  */
-interface Translated {
-  objects: KubeObject[] | undefined;
-  keys: string[];
-  again: () => KubeObject[];
-  block?: RenderBlock;
-}
-
-function objectsOf(t: Translated): KubeObject[] {
-  return t.objects ?? t.again();
-}
-
-/** A block over a translation: keys and hashes made once (at translation with a cache, else on first use). */
-class Block implements RenderBlock {
-  private k: string[] | undefined;
+class Translated implements RenderBlock {
+  private k: readonly string[] | undefined;
   private h: Float64Array | undefined;
-  constructor(readonly ref: string, private readonly t: Translated, keys?: string[], hashes?: Float64Array) {
+  constructor(readonly ref: string, private readonly plan: FailoverPlan, private readonly cluster: string, private readonly objs: KubeObject[] | undefined, keys?: string[], hashes?: Float64Array) {
     this.k = keys;
     this.h = hashes;
   }
   get keys(): readonly string[] {
-    return (this.k ??= objectsOf(this.t).map(objectKey));
+    return (this.k ??= this.objects().map(objectKey));
   }
   get hashes(): Float64Array {
-    return (this.h ??= Float64Array.from(objectsOf(this.t), (o) => desiredHash(o)));
+    return (this.h ??= Float64Array.from(this.objects(), (o) => desiredHash(o)));
   }
   objects(): readonly KubeObject[] {
-    return objectsOf(this.t);
+    return this.objs ?? translatePlan(this.plan, this.cluster).get(this.cluster) ?? [];
+  }
+  /** The object with sort key `key` (see sortKey). */
+  withSortKey(key: string): KubeObject {
+    return this.objects().find((o) => sortKey(o) === key) as KubeObject;
   }
 }
 
-function blockOf(ref: string, t: Translated): RenderBlock {
-  return (t.block ??= new Block(ref, t));
+/**
+ * Contested keys as resolveConflicts takes them: claims are by objectKey, conflicts are reported in sort key order
+ * (a fresh render's), so each key is turned into the sort key of the object a claimant writes under it.
+ */
+function bySortKey(cluster: string, key: string, ps: number[], claimant: Translated): Contested {
+  return { cluster, key: sortKey(claimant.objects()[claimant.keys.indexOf(key)] as KubeObject), ps };
 }
 
 interface TranslationMemo {
@@ -452,7 +450,7 @@ function renderFresh(docs: readonly unknown[] | readonly SourcedDocument[], cach
     for (const [cluster, keys] of claims.contested) {
       for (const key of keys) {
         const ps = (claims.claimants(cluster, key) as string[]).map((ref) => index.get(ref) as number).sort((a, b) => a - b);
-        contested.push({ cluster, key, ps });
+        contested.push(bySortKey(cluster, key, ps, translations[ps[0] as number]?.get(cluster) as Translated));
       }
     }
     clusterNames = [...new Set([...snapshot.clusters.keys(), ...claims.clusters()])].sort(cmp);
@@ -461,17 +459,14 @@ function renderFresh(docs: readonly unknown[] | readonly SourcedDocument[], cach
     for (const [cluster, entries] of sortedAll) contestedIn(cluster, entries, contested);
     clusterNames = [...new Set([...snapshot.clusters.keys(), ...sortedAll.keys()])].sort(cmp);
   }
-  const rejected = resolveConflicts(contested, survivors, (p, cluster, key) => {
-    const t = translations[p]?.get(cluster) as Translated;
-    return objectsOf(t)[t.keys.indexOf(key)] as KubeObject;
-  }, reporter);
+  const rejected = resolveConflicts(contested, survivors, (p, cluster, key) => (translations[p]?.get(cluster) as Translated).withSortKey(key), reporter);
   const accepted = new Map<string, FailoverPlan>();
   const blocks = new Map<string, RenderBlock[]>();
   for (const name of clusterNames) blocks.set(name, []);
   survivors.forEach((plan, p) => {
     if (rejected.has(p)) return;
     accepted.set(plan.ref, plan);
-    for (const [cluster, t] of translations[p] as Map<string, Translated>) (blocks.get(cluster) as RenderBlock[]).push(blockOf(plan.ref, t));
+    for (const [cluster, t] of translations[p] as Map<string, Translated>) (blocks.get(cluster) as RenderBlock[]).push(t);
   });
 
   // The flat, sorted output per cluster is built on first use: the controller plans from the blocks instead.
@@ -623,8 +618,7 @@ function sortByKey(translations: readonly Map<string, Translated>[]): Map<string
     for (const [cluster, t] of perCluster) {
       let sorter = byCluster.get(cluster);
       if (!sorter) byCluster.set(cluster, (sorter = new EntrySorter()));
-      const objects = objectsOf(t);
-      for (let i = 0; i < t.keys.length; i++) sorter.add(t.keys[i] as string, objects[i] as KubeObject, p, (objects[i] as KubeObject).kind);
+      for (const o of t.objects()) sorter.add(sortKey(o), o, p, o.kind);
     }
   });
   return new Map([...byCluster].map(([cluster, sorter]) => [cluster, sorter.sorted()]));
@@ -819,15 +813,17 @@ function translated(plan: FailoverPlan, cache: RenderCache | undefined): Map<str
   // checkMesh copies plans to set the address, so the cached plan is compared through what it was copied from.
   if (memo && memo.address === plan.address && sameBase(memo.plan, plan)) return memo.perCluster;
   const perCluster = new Map<string, Translated>();
+  // The same key in several clusters (the global ServiceEntry, a remote tier's objects): one string.
+  const interned = cache ? new Map<string, string>() : undefined;
+  const intern = (k: string): string => {
+    const hit = interned?.get(k);
+    if (hit !== undefined) return hit;
+    interned?.set(k, k);
+    return k;
+  };
   for (const [cluster, objs] of translatePlan(plan)) {
-    const again = (): KubeObject[] => translatePlan(plan, cluster).get(cluster) ?? [];
-    const t: Translated = { objects: objs, keys: objs.map(sortKey), again };
-    if (cache) {
-      // Kept across renders: keys and hashes only (the objects are translated again when they must be written).
-      t.block = new Block(plan.ref, t, objs.map(objectKey), Float64Array.from(objs, (o) => desiredHash(o)));
-      t.objects = undefined;
-    }
-    perCluster.set(cluster, t);
+    // Kept across renders with a cache: keys and hashes only (the objects are translated again when they must be written).
+    perCluster.set(cluster, cache ? new Translated(plan.ref, plan, cluster, undefined, objs.map((o) => intern(objectKey(o))), Float64Array.from(objs, (o) => desiredHash(o))) : new Translated(plan.ref, plan, cluster, objs));
   }
   cache?.translations.set(plan.ref, { plan, address: plan.address, perCluster });
   return perCluster;
@@ -1265,15 +1261,16 @@ class IncrementalRender {
       const local = [...involved].sort((a, b) => this.order(a) - this.order(b));
       const index = new Map(local.map((ref, i) => [ref, i]));
       const contested: Contested[] = [];
+      const claimant = (p: number, cluster: string): Translated => this.claims.of(local[p] as string)?.get(cluster) as Translated;
       for (const [cluster, keys] of this.claims.contested) {
-        for (const key of keys) contested.push({ cluster, key, ps: (this.claims.claimants(cluster, key) as string[]).map((ref) => index.get(ref) as number).sort((a, b) => a - b) });
+        for (const key of keys) {
+          const ps = (this.claims.claimants(cluster, key) as string[]).map((ref) => index.get(ref) as number).sort((a, b) => a - b);
+          contested.push(bySortKey(cluster, key, ps, claimant(ps[0] as number, cluster)));
+        }
       }
       const plans = local.map((ref) => this.mesh.get(ref)?.placed as FailoverPlan);
       const reporter = new Reporter();
-      resolveConflicts(contested, plans, (p, cluster, key) => {
-        const t = this.claims.of(local[p] as string)?.get(cluster) as Translated;
-        return objectsOf(t)[t.keys.indexOf(key)] as KubeObject;
-      }, reporter);
+      resolveConflicts(contested, plans, (p, cluster, key) => claimant(p, cluster).withSortKey(key), reporter);
       for (const m of reporter.messages) {
         const list = conflicts.get(m.object);
         if (list) list.push(m);
@@ -1302,8 +1299,7 @@ class IncrementalRender {
       const out = new Map<string, RenderBlock>();
       for (const [cluster, t] of this.claims.of(ref) ?? []) {
         const b = old?.get(cluster);
-        const next = blockOf(ref, t);
-        out.set(cluster, b && b.keys === next.keys ? b : next);
+        out.set(cluster, b && b.keys === t.keys ? b : t);
       }
       return out;
     };
