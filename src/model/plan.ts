@@ -120,7 +120,7 @@ export interface FailoverPlan {
   clientSelector?: Record<string, string>;
 }
 
-function localTier(t: Tier, fs: FailoverService, profile: Profile, serviceHostName: string): LocalTier {
+function localTier(t: Tier, fs: FailoverService, profile: Profile, serviceHostName: string, s: Interner): LocalTier {
   const selector = t.workload.spec.selector;
   const chosen = choosePort(fs, t.workload);
   if (!selector || Object.keys(selector).length === 0 || !profile.workloadSelectorServiceEntry || !('port' in chosen)) return { host: serviceHostName };
@@ -134,13 +134,13 @@ function localTier(t: Tier, fs: FailoverService, profile: Profile, serviceHostNa
       : p.targetPort !== undefined && p.targetPort !== p.number
         ? { name: p.name, number: p.number, protocol, targetPort: p.targetPort }
         : { name: p.name, number: p.number, protocol };
-  return { host: localTierHost(t.serviceName, t.serviceNamespace), dedicated: { objectName: localRuleName(t.serviceName), selector: { ...selector }, port } };
+  return { host: s(localTierHost(t.serviceName, t.serviceNamespace)), dedicated: { objectName: s(localRuleName(t.serviceName)), selector: { ...selector }, port } };
 }
 
-function target(t: Tier, fs: FailoverService): ClusterTarget {
+function target(t: Tier, fs: FailoverService, s: Interner): ClusterTarget {
   const spec = t.cluster.spec;
   const profile = profileFor(spec.istio?.version) as Profile;
-  const host = serviceHost(t.serviceName, t.serviceNamespace, spec.clusterDomain ?? DEFAULTS.clusterDomain);
+  const host = s(serviceHost(t.serviceName, t.serviceNamespace, spec.clusterDomain ?? DEFAULTS.clusterDomain));
   return {
     clusterName: t.clusterName,
     cluster: t.cluster,
@@ -149,7 +149,7 @@ function target(t: Tier, fs: FailoverService): ClusterTarget {
     serviceNamespace: t.serviceNamespace,
     localHost: host,
     rootNamespace: spec.istio?.rootNamespace ?? DEFAULTS.rootNamespace,
-    localTier: localTier(t, fs, profile, host),
+    localTier: localTier(t, fs, profile, host, s),
   };
 }
 
@@ -165,28 +165,50 @@ export function gatewayPorts(gw: Gateway, tlsMode: 'ISTIO_MUTUAL' | 'DISABLE'): 
   return { dial: gw.port, server: gw.servicePort ?? gw.listenPort ?? gw.port };
 }
 
+type Interner = (s: string) => string;
+
+/** Equal strings made for one plan, one string. */
+function interner(): Interner {
+  const seen = new Map<string, string>();
+  return (x) => {
+    const hit = seen.get(x);
+    if (hit !== undefined) return hit;
+    seen.set(x, x);
+    return x;
+  };
+}
+
 /** Builds the plan of a FailoverService whose checks reported no error. */
 export function buildPlan(ctx: FailoverContext): FailoverPlan {
   const ts = tiers(ctx);
   const primary = ts[0] as Tier;
   const chosen = choosePort(ctx.fs, primary.workload) as { port: WorkloadPort };
   const spec = ctx.fs.spec;
-  const targets = ts.map((t) => target(t, ctx.fs));
+  const s = interner();
+  const targets = ts.map((t) => target(t, ctx.fs, s));
   const port = { name: chosen.port.name, number: chosen.port.number, protocol: normalizeProtocol(chosen.port.protocol) };
   const tlsMode = spec.tls?.mode ?? DEFAULTS.tlsMode;
+  // A tier seen as remote is the same for every client (one object, shared by their views), and so is the name of
+  // its Envoy cluster: a plan held for each of 10,000 services does not repeat them per client.
+  const remotes = new Map<ClusterTarget, RemoteTier>();
   const remote = (t: ClusterTarget): RemoteTier => {
+    let r = remotes.get(t);
+    if (r) return r;
     const gw = t.cluster.spec.gateway as NonNullable<MeshCluster['spec']['gateway']>;
-    return {
+    r = {
       target: t,
       host: remoteHost(primary.serviceName, primary.serviceNamespace, t.clusterName),
       objectName: remoteObjectName(primary.serviceName, t.clusterName),
       gatewayAddress: gw.address,
       gatewayPort: gatewayPorts(gw, tlsMode).dial,
     };
+    remotes.set(t, r);
+    return r;
   };
+  const outbound = (host: string): string => s(outboundCluster(port.number, host));
   const clients = targets.map((local): ClientView => {
     const remotes = targets.filter((t) => t !== local).map(remote);
-    return { local, remotes, children: [outboundCluster(port.number, local.localTier.host), ...remotes.map((r) => outboundCluster(port.number, r.host))] };
+    return { local, remotes, children: [outbound(local.localTier.host), ...remotes.map((r) => outbound(r.host))] };
   });
   const clientOnly = clientOnlyClusters(ctx).map((c): ClientOnlyView => {
     const spec = c.cluster.spec;
@@ -198,7 +220,7 @@ export function buildPlan(ctx: FailoverContext): FailoverPlan {
       rootNamespace: spec.istio?.rootNamespace ?? DEFAULTS.rootNamespace,
     };
     const remotes = targets.map(remote);
-    return { workload: c.key, local, remotes, children: remotes.map((r) => outboundCluster(port.number, r.host)) };
+    return { workload: c.key, local, remotes, children: remotes.map((r) => outbound(r.host)) };
   });
   const od = spec.outlierDetection ?? {};
   const globalHost = spec.hostname ?? defaultGlobalHost(primary.serviceName, primary.serviceNamespace);
