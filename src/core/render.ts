@@ -647,17 +647,13 @@ class IdentitySorter {
   /** Entry indexes in output order. `kinds`: kind names by code. */
   sorted(kinds: readonly string[]): number[] {
     const rank = kinds.map((k) => KIND_ORDER[k] ?? 99);
-    // Kind by kind (kinds in their order), each in the order added: long sorted runs, which the sort merges cheaply.
+    // Kind by kind (kinds in their order), each in the order added.
     const byKind = kinds.map((_, c) => c).sort((a, b) => (rank[a] as number) - (rank[b] as number) || cmp(kinds[a] as string, kinds[b] as string));
     const buckets: number[][] = kinds.map(() => []);
     for (let e = 0; e < this.kind.length; e++) (buckets[this.kind[e] as number] as number[]).push(e);
-    const out: number[] = [];
-    for (const c of byKind) for (const e of buckets[c] as number[]) out.push(e);
-    const { kind, namespace, name, plan } = this;
-    return out.sort((a, b) => {
-      const ka = kind[a] as number;
-      const kb = kind[b] as number;
-      if (ka !== kb) return (rank[ka] as number) - (rank[kb] as number) || cmp(kinds[ka] as string, kinds[kb] as string);
+    const { namespace, name, plan } = this;
+    // Within a kind: by namespace, name, plan, then the order added.
+    const order = (a: number, b: number): number => {
       const na = namespace[a] as string;
       const nb = namespace[b] as string;
       if (na !== nb) return na < nb ? -1 : 1;
@@ -665,7 +661,31 @@ class IdentitySorter {
       const mb = name[b] as string;
       if (ma !== mb) return ma < mb ? -1 : 1;
       return (plan[a] as number) - (plan[b] as number) || a - b;
-    });
+    };
+    const out: number[] = [];
+    for (const c of byKind) {
+      const bucket = buckets[c] as number[];
+      // A plan's objects of one kind are neighbours (added plan by plan): put each such run in order (a few objects,
+      // insertion sort). Plans come by namespace and name, and most objects are named after their plan, so a kind
+      // is then usually in order already: one pass checks it, and only otherwise is it sorted.
+      let inOrder = true;
+      for (let start = 0; start < bucket.length; ) {
+        const p = plan[bucket[start] as number];
+        let end = start + 1;
+        while (end < bucket.length && plan[bucket[end] as number] === p) end++;
+        for (let i = start + 1; i < end; i++) {
+          const e = bucket[i] as number;
+          let j = i - 1;
+          for (; j >= start && order(bucket[j] as number, e) > 0; j--) bucket[j + 1] = bucket[j] as number;
+          bucket[j + 1] = e;
+        }
+        if (start > 0 && order(bucket[start - 1] as number, bucket[start] as number) > 0) inOrder = false;
+        start = end;
+      }
+      if (!inOrder) bucket.sort(order);
+      for (const e of bucket) out.push(e);
+    }
+    return out;
   }
 
   /** Keys claimed by more than one plan, from entries in output order (claims of one key are neighbours). */
