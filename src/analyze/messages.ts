@@ -47,7 +47,10 @@ export class Reporter {
    * kinds; within a kind by object, then level, code and text.
    */
   sorted(): Message[] {
-    return [...this.messages].sort(compareMessages);
+    // compareMessages' order, with each message's object rank and level found once, not per comparison.
+    const keyed = this.messages.map((m) => ({ m, rank: kindRank(m.object), level: LEVEL_ORDER[m.level] }));
+    keyed.sort((a, b) => a.rank - b.rank || cmp(a.m.object, b.m.object) || a.level - b.level || cmp(a.m.code, b.m.code) || cmp(a.m.message, b.m.message));
+    return keyed.map((k) => k.m);
   }
 }
 
