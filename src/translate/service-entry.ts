@@ -45,19 +45,43 @@ export function localServiceEntry(plan: FailoverPlan, client: ClientView, meta: 
   });
 }
 
-export function remoteServiceEntry(plan: FailoverPlan, client: ClientBase, remote: RemoteTier, meta: ClusterMeta): KubeObject {
-  const l = client.local;
-  if (meta.outline) return outlineObject(l.profile.networkingApiVersion, 'ServiceEntry', remote.objectName, l.serviceNamespace);
+/** How a remote tier is reached: the same in every client cluster of a plan. */
+interface RemoteEndpoint {
+  resolution: 'STATIC' | 'DNS';
+  endpoints: { address: string; ports: Record<string, number>; locality?: string }[];
+}
+
+/**
+ * Per remote tier (a plan's tier is one object shared by its clients' views), made once: every client cluster's
+ * ServiceEntry for the tier shares it (rendered objects are read-only, see ClusterMeta).
+ */
+const remoteEndpoints = new WeakMap<RemoteTier, RemoteEndpoint>();
+
+function remoteEndpoint(plan: FailoverPlan, remote: RemoteTier): RemoteEndpoint {
+  let e = remoteEndpoints.get(remote);
+  if (e) return e;
   const loc = remote.target.cluster.spec.locality;
   const locality = loc?.region ? [loc.region, loc.zone, loc.subzone].filter((x) => x).join('/') : undefined;
   const ports = { [plan.port.name]: remote.gatewayPort };
+  e = {
+    // A gateway named by DNS must be resolved by Envoy; an IP needs no resolution.
+    resolution: isIP(remote.gatewayAddress) ? 'STATIC' : 'DNS',
+    endpoints: [locality ? { address: remote.gatewayAddress, ports, locality } : { address: remote.gatewayAddress, ports }],
+  };
+  remoteEndpoints.set(remote, e);
+  return e;
+}
+
+export function remoteServiceEntry(plan: FailoverPlan, client: ClientBase, remote: RemoteTier, meta: ClusterMeta): KubeObject {
+  const l = client.local;
+  if (meta.outline) return outlineObject(l.profile.networkingApiVersion, 'ServiceEntry', remote.objectName, l.serviceNamespace);
+  const { resolution, endpoints } = remoteEndpoint(plan, remote);
   return istioObject(l.profile.networkingApiVersion, 'ServiceEntry', remote.objectName, l.serviceNamespace, meta, 'client', remote.target.clusterName, {
     hosts: [remote.host],
     location: 'MESH_INTERNAL',
     ports: plan.servicePorts,
-    // A gateway named by DNS must be resolved by Envoy; an IP needs no resolution.
-    resolution: isIP(remote.gatewayAddress) ? 'STATIC' : 'DNS',
-    endpoints: [locality ? { address: remote.gatewayAddress, ports, locality } : { address: remote.gatewayAddress, ports }],
+    resolution,
+    endpoints,
     exportTo: plan.exportTo,
   });
 }
