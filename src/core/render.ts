@@ -209,11 +209,15 @@ function sameDocuments(a: readonly unknown[], b: readonly unknown[]): boolean {
 
 /**
  * Which services' translations claim which object keys, per cluster, kept up to date by difference: a render that
- * reuses it re-claims only the services whose translation changed. `contested` lists the keys claimed more than once.
+ * reuses it re-claims only the services whose translation changed. `contested` lists, per cluster, the keys claimed
+ * more than once there. One map over all clusters (a service's key is mostly the same in every cluster it writes to):
+ * key -> the services claiming it in some cluster; which clusters is read from their translations when it matters.
  */
 class Claims {
   private readonly by = new Map<string, Map<string, Translated>>();
-  private readonly keys = new Map<string, Map<string, string | string[]>>();
+  private readonly keys = new Map<string, string | string[]>();
+  /** Per cluster, how many translations claim at least one key there. */
+  private readonly writers = new Map<string, number>();
   readonly contested = new Map<string, Set<string>>();
 
   /** Makes the claims those of exactly these services' translations. */
@@ -227,11 +231,14 @@ class Claims {
   set(ref: string, perCluster: Map<string, Translated> | undefined): void {
     const old = this.by.get(ref);
     if (old === perCluster) return;
-    if (old) this.release(ref, old);
+    if (old) {
+      this.by.delete(ref);
+      this.release(ref, old);
+    }
     if (perCluster) {
-      this.claim(ref, perCluster);
       this.by.set(ref, perCluster);
-    } else this.by.delete(ref);
+      this.claim(ref, perCluster);
+    }
   }
 
   /** The translation `ref` claims with, if any. */
@@ -240,54 +247,73 @@ class Claims {
   }
 
   clusters(): IterableIterator<string> {
-    return this.keys.keys();
+    return this.writers.keys();
   }
 
   claimants(cluster: string, key: string): readonly string[] | undefined {
-    const c = this.keys.get(cluster)?.get(key);
-    return c === undefined ? undefined : typeof c === 'string' ? [c] : c;
+    const c = this.keys.get(key);
+    if (c === undefined) return undefined;
+    const list = (typeof c === 'string' ? [c] : c).filter((ref) => this.claimsIn(ref, cluster, key));
+    return list.length > 0 ? list : undefined;
+  }
+
+  private claimsIn(ref: string, cluster: string, key: string): boolean {
+    return this.by.get(ref)?.get(cluster)?.keys.includes(key) === true;
+  }
+
+  /** Each distinct key of a translation, with the clusters it is claimed in. */
+  private static keysOf(perCluster: Map<string, Translated>): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const [cluster, t] of perCluster) {
+      for (const k of t.keys) {
+        const cs = out.get(k);
+        if (!cs) out.set(k, [cluster]);
+        else if (cs[cs.length - 1] !== cluster) cs.push(cluster);
+      }
+    }
+    return out;
+  }
+
+  private recount(cluster: string, key: string): void {
+    const n = this.claimants(cluster, key)?.length ?? 0;
+    let c = this.contested.get(cluster);
+    if (n > 1) {
+      if (!c) this.contested.set(cluster, (c = new Set()));
+      c.add(key);
+    } else if (c?.delete(key) && c.size === 0) this.contested.delete(cluster);
   }
 
   private claim(ref: string, perCluster: Map<string, Translated>): void {
-    for (const [cluster, t] of perCluster) {
-      let owned = this.keys.get(cluster);
-      if (!owned) this.keys.set(cluster, (owned = new Map()));
-      for (const k of t.keys) {
-        const prior = owned.get(k);
-        if (prior === undefined) owned.set(k, ref);
-        else {
-          const list = typeof prior === 'string' ? [prior] : prior;
-          if (!list.includes(ref)) list.push(ref);
-          owned.set(k, list);
-          if (list.length > 1) {
-            let c = this.contested.get(cluster);
-            if (!c) this.contested.set(cluster, (c = new Set()));
-            c.add(k);
-          }
-        }
+    for (const [cluster, t] of perCluster) if (t.keys.length > 0) this.writers.set(cluster, (this.writers.get(cluster) ?? 0) + 1);
+    for (const [k, clusters] of Claims.keysOf(perCluster)) {
+      const prior = this.keys.get(k);
+      if (prior === undefined) {
+        this.keys.set(k, ref);
+        continue;
       }
+      const list = typeof prior === 'string' ? [prior] : prior;
+      if (!list.includes(ref)) list.push(ref);
+      this.keys.set(k, list);
+      if (list.length > 1) for (const cluster of clusters) this.recount(cluster, k);
     }
   }
 
   private release(ref: string, perCluster: Map<string, Translated>): void {
     for (const [cluster, t] of perCluster) {
-      const owned = this.keys.get(cluster);
-      if (!owned) continue;
-      for (const k of t.keys) {
-        const prior = owned.get(k);
-        if (prior === ref) owned.delete(k);
-        else if (Array.isArray(prior)) {
-          const rest = prior.filter((r) => r !== ref);
-          if (rest.length === 0) owned.delete(k);
-          else owned.set(k, rest.length === 1 ? (rest[0] as string) : rest);
-          if (rest.length <= 1) {
-            const c = this.contested.get(cluster);
-            c?.delete(k);
-            if (c?.size === 0) this.contested.delete(cluster);
-          }
-        }
+      if (t.keys.length === 0) continue;
+      const n = (this.writers.get(cluster) ?? 0) - 1;
+      if (n > 0) this.writers.set(cluster, n);
+      else this.writers.delete(cluster);
+    }
+    for (const [k, clusters] of Claims.keysOf(perCluster)) {
+      const prior = this.keys.get(k);
+      if (prior === ref) this.keys.delete(k);
+      else if (Array.isArray(prior)) {
+        const rest = prior.filter((r) => r !== ref);
+        if (rest.length === 0) this.keys.delete(k);
+        else this.keys.set(k, rest.length === 1 ? (rest[0] as string) : rest);
+        for (const cluster of clusters) if (this.contested.get(cluster)?.has(k)) this.recount(cluster, k);
       }
-      if (owned.size === 0) this.keys.delete(cluster);
     }
   }
 }
@@ -508,6 +534,10 @@ function renderFresh(docs: readonly unknown[] | readonly SourcedDocument[], cach
   };
 }
 
+// Shared by every outcome (read-only: frozen).
+const CLIENT_AND_RECEIVER = Object.freeze(['client', 'receiver']) as unknown as ('client' | 'receiver')[];
+const CLIENT_ONLY = Object.freeze(['client']) as unknown as ('client' | 'receiver')[];
+
 /** The outcome of an accepted service. */
 function outcomeFor(base: { ref: string; namespace: string; name: string }, plan: FailoverPlan): ServiceOutcome {
   return {
@@ -518,11 +548,11 @@ function outcomeFor(base: { ref: string; namespace: string; name: string }, plan
     clusters: [
       ...plan.clients.map((c) => ({
         name: c.local.clusterName,
-        roles: ['client', 'receiver'] as ('client' | 'receiver')[],
+        roles: CLIENT_AND_RECEIVER,
         failoverOrder: [c.local.clusterName, ...c.remotes.map((r) => r.target.clusterName)],
       })),
       // A client-only cluster: its clients' failover order has no local tier.
-      ...plan.clientOnly.map((c) => ({ name: c.local.clusterName, roles: ['client'] as ('client' | 'receiver')[], failoverOrder: c.remotes.map((r) => r.target.clusterName) })),
+      ...plan.clientOnly.map((c) => ({ name: c.local.clusterName, roles: CLIENT_ONLY, failoverOrder: c.remotes.map((r) => r.target.clusterName) })),
     ],
   };
 }
@@ -841,9 +871,22 @@ function translated(plan: FailoverPlan, cache: RenderCache | undefined): Map<str
     interned?.set(k, k);
     return k;
   };
-  for (const [cluster, objs] of translatePlan(plan)) {
-    // Kept across renders with a cache: keys and hashes only (the objects are translated again when they must be written).
-    perCluster.set(cluster, cache ? new Translated(plan.ref, plan, cluster, undefined, objs.map((o) => intern(objectKey(o))), Float64Array.from(objs, (o) => desiredHash(o))) : new Translated(plan.ref, plan, cluster, objs));
+  const all = translatePlan(plan);
+  // Kept across renders with a cache: keys and hashes only (the objects are translated again when they must be
+  // written); the hashes of all clusters in one buffer, each block a view of its part.
+  let total = 0;
+  if (cache) for (const objs of all.values()) total += objs.length;
+  const buffer = cache ? new Float64Array(total) : undefined;
+  let at = 0;
+  for (const [cluster, objs] of all) {
+    if (!buffer) {
+      perCluster.set(cluster, new Translated(plan.ref, plan, cluster, objs));
+      continue;
+    }
+    const hashes = buffer.subarray(at, at + objs.length);
+    for (let i = 0; i < objs.length; i++) hashes[i] = desiredHash(objs[i] as KubeObject);
+    at += objs.length;
+    perCluster.set(cluster, new Translated(plan.ref, plan, cluster, undefined, objs.map((o) => intern(objectKey(o))), hashes));
   }
   cache?.translations.set(plan.ref, { plan, address: plan.address, perCluster });
   return perCluster;
@@ -860,6 +903,8 @@ export function hasErrors(messages: readonly Message[]): boolean {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Incremental render (the controller's): one change costs what changed.
+
+const NO_MESSAGES: readonly Message[] = Object.freeze([]);
 
 /** One input document as the incremental render keeps it. */
 interface DocEntry {
@@ -929,7 +974,8 @@ class IncrementalRender {
   private rejected = new Set<string>();
   private readonly fingerprints = new Map<KubeObject, string>();
   private meshKey = '';
-  private readonly readers = new Map<string, Set<string>>();
+  /** Who reads what: most things (a workload, a grant) have one reader, kept as the ref itself. */
+  private readonly readers = new Map<string, string | Set<string>>();
   private readonly reads = new Map<string, readonly string[]>();
   private readonly mesh = new Map<string, MeshOutcome>();
   private readonly claims = new Claims();
@@ -998,7 +1044,7 @@ class IncrementalRender {
     if (!known || !clean) return undefined;
     const obj = s.rejected.has(clean.ref) ? undefined : known.obj;
     if (!obj && !s.rejected.has(clean.ref)) return undefined;
-    return { raw, kind: clean.kind, ref: clean.ref, mapKey: clean.mapKey, namespace: clean.namespace, ...(obj ? { obj } : {}), fingerprint: known.fingerprint, messages: reporter.messages };
+    return { raw, kind: clean.kind, ref: clean.ref, mapKey: clean.mapKey, namespace: clean.namespace, ...(obj ? { obj } : {}), fingerprint: known.fingerprint, messages: reporter.messages.length > 0 ? reporter.messages : NO_MESSAGES };
   }
 
   private fsBefore(fs: FailoverService, ref: string): (i: number) => boolean {
@@ -1030,9 +1076,12 @@ class IncrementalRender {
 
   private setReads(ref: string, reads: readonly string[] | undefined): void {
     for (const t of this.reads.get(ref) ?? []) {
-      const set = this.readers.get(t);
-      set?.delete(ref);
-      if (set?.size === 0) this.readers.delete(t);
+      const r = this.readers.get(t);
+      if (r === ref) this.readers.delete(t);
+      else if (typeof r === 'object') {
+        r.delete(ref);
+        if (r.size === 1) this.readers.set(t, r.values().next().value as string);
+      }
     }
     if (!reads) {
       this.reads.delete(ref);
@@ -1040,9 +1089,11 @@ class IncrementalRender {
     }
     this.reads.set(ref, reads);
     for (const t of reads) {
-      let set = this.readers.get(t);
-      if (!set) this.readers.set(t, (set = new Set()));
-      set.add(ref);
+      const r = this.readers.get(t);
+      if (r === undefined) this.readers.set(t, ref);
+      else if (typeof r === 'string') {
+        if (r !== ref) this.readers.set(t, new Set([r, ref]));
+      } else r.add(ref);
     }
   }
 
@@ -1172,7 +1223,11 @@ class IncrementalRender {
       if (key !== this.meshKey) reads.add('mesh');
       this.meshKey = key;
     }
-    for (const t of reads) for (const ref of this.readers.get(t) ?? []) dirty.add(ref);
+    for (const t of reads) {
+      const r = this.readers.get(t);
+      if (typeof r === 'string') dirty.add(r);
+      else for (const ref of r ?? []) dirty.add(ref);
+    }
 
     const snapshot: Snapshot = { clusters: this.clusters, workloads: this.workloads, grants: this.grants, policy: this.policy, services: this.ordered, rejected: this.rejected, fingerprints: this.fingerprints };
 
