@@ -145,7 +145,7 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
         // The schemas' CEL rules say what valueIssues says, in the API server's words: skipped here.
         issues: [...validate(info.schema, raw, { closed: true, cel: false }).map(friendlyIssue), ...valueIssues(kind, raw)],
         // Only a render cache reads fingerprints; a one-off render does not pay for them.
-        fingerprint: cache ? `${namespace ?? ''}\u0000${fingerprint(raw, meta)}` : '',
+        fingerprint: cache ? [namespace ?? '', '\u0000', fingerprint(raw, meta)].join('') : '',
         nameError: kind === 'MeshWorkload' ? dns1123SubdomainError(name) : dns1123LabelError(name),
         nsError: namespace !== undefined ? dns1123LabelError(namespace) : undefined,
       };
@@ -182,7 +182,9 @@ export function buildSnapshot(docs: readonly SourcedDocument[], reporter: Report
     if (rejected.has(ref)) return;
 
     const meta = raw.metadata as Record<string, unknown>;
-    const obj = known.obj ?? ({ ...raw, apiVersion: API_VERSION, kind, metadata: { ...meta, name, ...(namespace ? { namespace } : {}) } } as KubeObject);
+    // A document already in normal form (what an API server serves) is its own normalized object: no copy.
+    const normal = raw.apiVersion === API_VERSION && raw.kind === kind && meta.name === name && meta.namespace === namespace;
+    const obj = known.obj ?? (normal ? (raw as unknown as KubeObject) : ({ ...raw, apiVersion: API_VERSION, kind, metadata: { ...meta, name, ...(namespace ? { namespace } : {}) } } as KubeObject));
     if (cache) {
       known.obj = obj;
       fingerprints.set(obj, known.fingerprint);
