@@ -30,7 +30,8 @@ import { RenderCache, renderDetailed } from '../src/core/render.ts';
 import type { KubeObject } from '../src/api/types.ts';
 import { PlanCache, planReconcile } from '../src/controller/reconcile.ts';
 import type { LiveCluster, MemoEntry } from '../src/controller/reconcile.ts';
-import { StringInterner, compactLive } from '../src/controller/slim.ts';
+import { LabelledView, StringInterner, compactLive } from '../src/controller/slim.ts';
+import type { LiveStore } from '../src/controller/slim.ts';
 import { FIELD_MANAGER } from '../src/api/ownership.ts';
 import { installManifests } from '../src/install/install.ts';
 import { objectKey } from '../src/kube/resources.ts';
@@ -117,27 +118,56 @@ const total = clusters.reduce((n, c) => n + (render.blocks.get(c) ?? []).reduce(
 const h1 = heap();
 log(`first render (a restart): ${firstRenderMs.toFixed(0)} ms, ${total} objects (${(total / C).toFixed(0)} per cluster); heap ${mib(h1)} (+${mib(h1 - h0)} for the render cache)`);
 
-/** A member's live Spillway objects as the informers cache them, with the change log a ClusterConnection keeps. */
+/** One kind's cache, keyed as an Informer keys it (namespace/name). */
+class Store implements LiveStore {
+  readonly cache = new Map<string, KubeObject>();
+  constructor(readonly type: { group: string; kind: string }) {}
+  get(namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.cache.get([namespace ?? '', name].join('/'));
+  }
+  list(): KubeObject[] {
+    return [...this.cache.values()];
+  }
+  get size(): number {
+    return this.cache.size;
+  }
+}
+
+/**
+ * A member's live Spillway objects as a ClusterConnection keeps them: one informer cache per kind, the labelled
+ * objects a view over them (slim.ts LabelledView), the strings shared between clusters (the registry's interner),
+ * and the change log, started afresh after the first list.
+ */
 class Live {
-  readonly labelled = new Map<string, KubeObject>();
+  private readonly stores = new Map<string, Store>();
+  readonly labelled = new LabelledView(() => this.stores.values());
   epoch = 0;
+  private logStart = 0;
   private readonly changes: string[] = [];
-  private readonly interner = new StringInterner();
-  constructor(private readonly cluster: string) {}
+  constructor(private readonly cluster: string, private readonly interner: StringInterner) {}
   put(o: KubeObject): void {
     const fields = toFieldsV1(fieldsOf(o as unknown as JsonObject, undefined));
     const live = { ...o, metadata: { ...o.metadata, uid: `uid-${++rv}`, resourceVersion: String(rv), generation: 1, managedFields: [{ manager: FIELD_MANAGER, operation: 'Apply', apiVersion: o.apiVersion, fieldsType: 'FieldsV1', fieldsV1: fields }] } } as KubeObject;
-    const key = objectKey(o);
-    this.labelled.set(key, compactLive(live, this.cluster, this.interner));
+    const c = compactLive(live, this.cluster, this.interner);
+    let store = this.stores.get(o.kind);
+    if (!store) this.stores.set(o.kind, (store = new Store({ group: o.apiVersion.slice(0, Math.max(0, o.apiVersion.indexOf('/'))), kind: o.kind })));
+    store.cache.set([c.metadata.namespace ?? '', c.metadata.name].join('/'), c);
     this.epoch++;
-    this.changes.push(key);
+    this.changes.push(objectKey(o));
+  }
+  /** As after a connection's first list: nothing before it is listed as changed. */
+  listed(): void {
+    this.changes.length = 0;
+    this.logStart = this.epoch;
   }
   view(): LiveCluster {
-    return { ready: true, labelled: this.labelled, epoch: this.epoch, changedSince: (e) => this.changes.slice(e) };
+    return { ready: true, labelled: this.labelled, epoch: this.epoch, changedSince: (e) => (e < this.logStart ? undefined : this.changes.slice(e - this.logStart)) };
   }
 }
-const live = new Map(clusters.map((c) => [c, new Live(c)]));
+const interner = new StringInterner(400_000);
+const live = new Map(clusters.map((c) => [c, new Live(c, interner)]));
 for (const c of clusters) for (const b of render.blocks.get(c) ?? []) for (const o of b.objects()) live.get(c)!.put(o);
+for (const l of live.values()) l.listed();
 const h2 = heap();
 log(`live copies of every object, slim as the member informers keep them: heap ${mib(h2)} (+${mib(h2 - h1)})`);
 

@@ -16,7 +16,7 @@ import { ISTIO_GROUP, OUTPUT_KINDS, SERVICES, objectKey } from '../kube/resource
 import type { ResourceType } from '../kube/resources.ts';
 import type { LiveCluster } from './reconcile.ts';
 import type { Logger } from './log.ts';
-import { StringInterner, compactLive } from './slim.ts';
+import { LabelledView, StringInterner, compactLive } from './slim.ts';
 
 export interface ConnectionOptions {
   name: string;
@@ -29,6 +29,8 @@ export interface ConnectionOptions {
   discovery: boolean;
   onChange: () => void;
   log: Logger;
+  /** Shared between the connections of one controller: a name written to five clusters is one string. */
+  strings?: StringInterner;
 }
 
 /** Labelled-map changes remembered for planners (see LiveCluster.changedSince). */
@@ -76,12 +78,13 @@ export class ClusterConnection {
   private stopped = false;
   private readonly abort = new AbortController();
   private setup: Promise<void> | undefined;
-  /** Owner refs, shared between this cluster's cached objects. */
-  private readonly strings = new StringInterner();
+  /** Names, namespaces, kinds and owner refs, shared between the cached objects (of every cluster, when given). */
+  private readonly strings: StringInterner;
 
   constructor(private readonly o: ConnectionOptions) {
     this.name = o.name;
     this.client = o.client;
+    this.strings = o.strings ?? new StringInterner();
   }
 
   start(): void {
@@ -183,7 +186,6 @@ export class ClusterConnection {
     this.services = undefined;
     this.foreign = undefined;
     this.foreignMemo = undefined;
-    this.labelled.clear();
     this.labelledValid = false;
     this.followed.clear();
     this.o.onChange();
@@ -221,7 +223,7 @@ export class ClusterConnection {
    * it is rebuilt from the caches only when an informer's cache changed in a way it did not follow.
    */
   live(): LiveCluster {
-    const empty = new Map<string, KubeObject>();
+    const empty: ReadonlyMap<string, KubeObject> = new Map();
     if (!this.setupDone) return { ready: false, notReadyReason: this.setupError ?? 'connecting', labelled: empty };
     for (const inf of this.informers.values()) {
       if (!inf.synced) return { ready: false, notReadyReason: inf.lastError ?? `listing ${inf.type.plural}`, labelled: empty };
@@ -232,11 +234,7 @@ export class ClusterConnection {
     let stale = !this.labelledValid;
     for (const inf of this.informers.values()) if (this.followed.get(inf) !== inf.version) stale = true;
     if (stale) {
-      this.labelled.clear();
-      for (const inf of this.informers.values()) {
-        for (const o of inf.list()) this.labelled.set(objectKey(o), o);
-        this.followed.set(inf, inf.version);
-      }
+      for (const inf of this.informers.values()) this.followed.set(inf, inf.version);
       this.labelledValid = true;
       // Nothing before the rebuild can be listed as changed: start the log afresh.
       this.epoch++;
@@ -245,7 +243,8 @@ export class ClusterConnection {
     }
     return { ready: true, labelled: this.labelled, epoch: this.epoch, changedSince: (e) => this.changedSince(e) };
   }
-  private readonly labelled = new Map<string, KubeObject>();
+  /** The current output informers' objects by objectKey, read through to their caches. */
+  private readonly labelled = new LabelledView(() => this.informers.values());
   private labelledValid = false;
   /** Changes to `labelled` so far; `log[i]` is the key changed by change number `logStart + i + 1`. */
   private epoch = 0;
@@ -275,16 +274,9 @@ export class ClusterConnection {
     if (!inf || ev.type === 'state') return;
     const before = ev.type === 'observed' ? ev.before : inf.version - 1;
     if (!this.labelledValid || this.followed.get(inf) !== before) return; // out of step: live() rebuilds
-    const remove = (o: KubeObject): void => {
-      const k = objectKey(o);
-      this.labelled.delete(k);
-      this.changed(k);
-    };
-    const put = (o: KubeObject): void => {
-      const k = objectKey(o);
-      this.labelled.set(k, o);
-      this.changed(k);
-    };
+    // The view reads the informer's cache: only the change is logged.
+    const remove = (o: KubeObject): void => this.changed(objectKey(o));
+    const put = (o: KubeObject): void => this.changed(objectKey(o));
     if (ev.type === 'upsert') {
       if (ev.old) remove(ev.old);
       put(ev.object);

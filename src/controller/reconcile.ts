@@ -43,11 +43,24 @@ export interface LiveCluster {
    * Objects in this cluster carrying `app.kubernetes.io/managed-by=spillway`, by objectKey: compact copies
    * (slim.ts `compactLive`, as the member informers keep them) or whole objects (their facts are then computed).
    */
-  labelled: ReadonlyMap<string, KubeObject>;
+  labelled: LiveObjects;
   /** Optional change tracking: a counter of changes made to `labelled` (the same map, updated in place). */
   epoch?: number;
   /** The keys changed in `labelled` after `epoch`; undefined when that is no longer known (say, the map was rebuilt). */
   changedSince?(epoch: number): Iterable<string> | undefined;
+}
+
+/**
+ * Live objects by objectKey: what the planner reads of a Map (a Map is one; a member connection's is a view over its
+ * informers' caches, slim.ts LabelledView, so that no second map of 700,000 keys is kept).
+ */
+export interface LiveObjects {
+  get(key: string): KubeObject | undefined;
+  has(key: string): boolean;
+  readonly size: number;
+  keys(): Iterable<string>;
+  [Symbol.iterator](): Iterator<[string, KubeObject]>;
+  values(): Iterable<KubeObject>;
 }
 
 export interface MemoEntry {
@@ -257,7 +270,7 @@ interface SettledBlock {
 
 interface ClusterPlanState {
   /** The live map planned against (a new map means a new connection: start over). */
-  labelled: ReadonlyMap<string, KubeObject>;
+  labelled: LiveObjects;
   epoch: number;
   /** Services whose objects were all settled, by ref. */
   settled: Map<string, SettledBlock>;

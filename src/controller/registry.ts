@@ -16,6 +16,7 @@ import { Informer } from '../kube/informer.ts';
 import type { InformerTiming } from '../kube/informer.ts';
 import { SECRETS } from '../kube/resources.ts';
 import { ClusterConnection } from './connection.ts';
+import { StringInterner } from './slim.ts';
 import type { Logger } from './log.ts';
 import type { ClusterOutcome } from './reconcile.ts';
 import { isOwnedBy } from './reconcile.ts';
@@ -75,6 +76,11 @@ export class ClusterRegistry {
   private readonly drains = new Map<string, Draining>();
   private readonly secretInformers = new Map<string, Informer>();
   private readonly stopping = new Set<Promise<void>>();
+  /**
+   * Names, namespaces and owners of the members' cached objects: a FailoverService's objects have the same names in
+   * every cluster, so the connections share one interner (bounded: past it strings are simply not shared).
+   */
+  private readonly strings = new StringInterner(400_000);
   private started = false;
 
   constructor(private readonly o: RegistryOptions) {}
@@ -190,6 +196,7 @@ export class ClusterRegistry {
             discovery: this.o.discovery,
             onChange: () => this.o.onChange(),
             log: this.o.log,
+            strings: this.strings,
           });
         } catch (e) {
           // Only our own policy errors are known to hold no secret; anything else is summarized.

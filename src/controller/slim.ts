@@ -3,9 +3,9 @@
  * FailoverServices over five clusters is 700,000 such objects, so the informer caches keep, per object, only what the
  * planner, the executor's deletes and the ownership check need (like controller-runtime's cache transforms), computed
  * once when the object arrives (`compactLive`):
- *   - apiVersion, kind, and of the metadata name, namespace, uid and resourceVersion (delete preconditions),
- *     generation and deletionTimestamp;
- *   - `live`: the ownership verdict for the cluster the object was read from (owned, adoptable, or not ours and why),
+ *   - apiVersion, kind, and of the metadata name, namespace, uid and resourceVersion (delete preconditions) and
+ *     deletionTimestamp;
+ *   - flattened into the same record (`live` is the record itself): the ownership verdict for the cluster the object was read from (owned, adoptable, or not ours and why),
  *     the FailoverService its owner labels name, and a content hash of the object's projection onto the fields field
  *     manager `spillway` owns (`ownedProjection`).
  * The planner compares that hash with the hash of the desired object's asserted part (src/core/content-hash.ts):
@@ -31,6 +31,7 @@ import type { KubeObject } from '../api/types.ts';
 import { LABEL_CLUSTER, LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_VALUE } from '../api/types.ts';
 import { ANNOTATION_OWNER, FIELD_MANAGER, isSpillwayOwned, notOwnedReason } from '../api/ownership.ts';
 import { Absent, canonicalHash } from '../core/content-hash.ts';
+import { objectKey } from '../kube/resources.ts';
 
 /** What the planner knows about a live object, computed once from the whole object. */
 export interface LiveFacts {
@@ -50,12 +51,42 @@ export interface LiveFacts {
   hash: number;
 }
 
-/** A live object as the member informers cache it: KubeObject-shaped (deletes read kind, name, uid, resourceVersion). */
-export interface CompactLive extends KubeObject {
-  live: LiveFacts;
+/**
+ * A live object as the member informers cache it: KubeObject-shaped (deletes read kind, name, uid, resourceVersion),
+ * its facts flattened into it (the record is its own `live`). One object and its metadata per live object.
+ */
+export class CompactLive implements LiveFacts {
+  [key: string]: unknown;
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: KubeObject['metadata'];
+  readonly cluster: string;
+  readonly verdict: LiveFacts['verdict'];
+  readonly reason: string | undefined;
+  readonly owner: string | undefined;
+  readonly hash: number;
+  constructor(apiVersion: string, kind: string, metadata: KubeObject['metadata'], facts: LiveFacts) {
+    this.apiVersion = apiVersion;
+    this.kind = kind;
+    this.metadata = metadata;
+    this.cluster = facts.cluster;
+    this.verdict = facts.verdict;
+    this.reason = facts.reason;
+    this.owner = facts.owner;
+    this.hash = facts.hash;
+  }
+  get live(): LiveFacts {
+    return this;
+  }
+  /** What JSON (logs, tests) shows: the object part and its facts, as the record held them before it was flat. */
+  toJSON(): Record<string, unknown> {
+    const { cluster, verdict, reason, owner, hash } = this;
+    return { apiVersion: this.apiVersion, kind: this.kind, metadata: this.metadata, live: { cluster, verdict, ...(reason !== undefined ? { reason } : {}), ...(owner !== undefined ? { owner } : {}), hash } };
+  }
 }
 
-const KEPT_METADATA = ['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'deletionTimestamp'] as const;
+/** Kept of a live object's metadata: delete preconditions (uid, resourceVersion), its key, and whether it is going. */
+const KEPT_METADATA = ['name', 'namespace', 'uid', 'resourceVersion', 'deletionTimestamp'] as const;
 
 interface ManagedEntry {
   manager?: unknown;
@@ -188,13 +219,17 @@ export function factsOf(o: KubeObject, cluster: string, interner?: StringInterne
   };
 }
 
-/** A compact copy of `o` (see above), read from `cluster`; `o` itself is not modified. */
+/**
+ * A compact copy of `o` (see above), read from `cluster`; `o` itself is not modified. With an interner, the strings
+ * several objects (and clusters, when the interner is shared) hold equal are one: names, namespaces, kinds, owners.
+ */
 export function compactLive(o: KubeObject, cluster: string, interner?: StringInterner): CompactLive {
+  if (o instanceof CompactLive && o.cluster === cluster) return o;
   const src = o.metadata as unknown as Record<string, unknown>;
   const metadata: Record<string, unknown> = {};
   const shared = (v: unknown): unknown => (interner && typeof v === 'string' ? interner.intern(v) : v);
-  for (const k of KEPT_METADATA) if (src[k] !== undefined) metadata[k] = k === 'namespace' ? shared(src[k]) : src[k];
-  return { apiVersion: shared(o.apiVersion) as string, kind: shared(o.kind) as string, metadata: metadata as unknown as KubeObject['metadata'], live: factsOf(o, cluster, interner) };
+  for (const k of KEPT_METADATA) if (src[k] !== undefined) metadata[k] = k === 'namespace' || k === 'name' ? shared(src[k]) : src[k];
+  return new CompactLive(shared(o.apiVersion) as string, shared(o.kind) as string, metadata as unknown as KubeObject['metadata'], factsOf(o, cluster, interner));
 }
 
 const computed = new WeakMap<KubeObject, LiveFacts>();
@@ -204,9 +239,59 @@ const computed = new WeakMap<KubeObject, LiveFacts>();
  * computed from it.
  */
 export function liveFacts(o: KubeObject, cluster: string): LiveFacts {
-  const f = (o as Partial<CompactLive>).live;
-  if (f && typeof f === 'object' && f.cluster === cluster && typeof f.hash === 'number') return f;
+  if (o instanceof CompactLive && o.cluster === cluster) return o;
   let c = computed.get(o);
   if (!c || c.cluster !== cluster) computed.set(o, (c = factsOf(o, cluster)));
   return c;
+}
+
+/** One kind's live objects by namespace and name: an informer's cache. */
+export interface LiveStore {
+  readonly type: { readonly group: string; readonly kind: string };
+  get(namespace: string | undefined, name: string): KubeObject | undefined;
+  list(): readonly KubeObject[];
+  readonly size: number;
+}
+
+/**
+ * The live objects of some stores (one per kind) by objectKey (`group/Kind/namespace/name`), read through to the
+ * stores: the informers' caches are the only index of a member's 140,000 objects, not also a map of their keys.
+ */
+export class LabelledView {
+  constructor(private readonly stores: () => Iterable<LiveStore>) {}
+
+  get(key: string): KubeObject | undefined {
+    for (const s of this.stores()) {
+      const { group, kind } = s.type;
+      const k = group.length + 1;
+      const n = k + kind.length + 1;
+      if (key.charCodeAt(group.length) !== 47 || key.charCodeAt(n - 1) !== 47 || !key.startsWith(group) || !key.startsWith(kind, k)) continue;
+      const slash = key.indexOf('/', n);
+      if (slash < 0) return undefined;
+      return s.get(key.slice(n, slash), key.slice(slash + 1));
+    }
+    return undefined;
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const s of this.stores()) n += s.size;
+    return n;
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const s of this.stores()) for (const o of s.list()) yield objectKey(o);
+  }
+
+  *values(): IterableIterator<KubeObject> {
+    for (const s of this.stores()) yield* s.list();
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, KubeObject]> {
+    for (const s of this.stores()) for (const o of s.list()) yield [objectKey(o), o];
+  }
 }
