@@ -53,7 +53,8 @@ export interface DetailedRenderResult extends RenderResult {
   /**
    * Set by a render made as the difference from an earlier one (`since`, a render with the same cache): every service
    * not in `refs` has the very same RenderBlock objects (in every cluster) and ServiceOutcome as in `since`, and
-   * services came or went only if some are in `refs`. Absent: not known (compare everything).
+   * services came or went only if some are in `refs`. Absent: not known (compare everything). Dropped once the next
+   * render is made with the same cache (so that renders do not keep each other alive): read it on the current render.
    */
   changes?: RenderChanges;
 }
@@ -1482,6 +1483,9 @@ class IncrementalRender {
       notAccepted: this.notAccepted,
       ...(since ? { changes: this.changesSince(since, changed) } : {}),
     };
+    // The previous result's own `changes` would keep the render before it alive, and that one the render before it,
+    // back to the first: every render since the start. Consumers read the current render's changes only.
+    if (since) delete (since as { changes?: RenderChanges }).changes;
     this.result = result;
     return result;
   }

@@ -161,6 +161,8 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
       if (cached.changes && cached !== previous) {
         // What a difference says is unchanged is the very same output as in the render it was made from.
         assert.equal(cached.changes.since, previous, `step ${step}: since`);
+        // ...which no longer holds the render before it (renders made as differences do not keep each other alive).
+        assert.equal(previous!.changes, undefined, `step ${step}: the previous render dropped its changes`);
         const before = new Map(previous!.services.map((o) => [o.ref, o]));
         for (const o of cached.services) if (!cached.changes.refs.has(o.ref)) assert.equal(o, before.get(o.ref), `step ${step}: ${o.ref} outcome`);
         for (const [cluster, blocks] of cached.blocks) {
