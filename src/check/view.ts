@@ -4,7 +4,10 @@
  */
 import yaml from 'js-yaml';
 import type { FailoverService, KubeObject, MeshCluster } from '../api/types.ts';
-import { LABEL_MANAGED_BY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, MANAGED_BY_VALUE } from '../api/types.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/types.ts';
+import { compareObjects } from '../core/render.ts';
+import type { DetailedRenderResult, RenderBlock, ServiceOutcome } from '../core/render.ts';
+import { LABEL_DISCOVERED_FROM } from '../controller/discovery.ts';
 import { DEFAULTS, choosePort, clientOnlyClusters, resolveContext, tiers } from '../model/context.ts';
 import { serviceHost } from '../model/naming.ts';
 import type { CheckLevel, CheckResult, CheckSnapshot, ClusterFacts, Listing } from './types.ts';
@@ -25,8 +28,17 @@ export interface ServiceInCluster {
   serviceNamespace: string;
   /** `reviews.default.svc.cluster.local`; absent in a client-only cluster (no local tier). */
   localHost?: string;
-  /** What Spillway renders into this cluster for this FailoverService. */
-  objects: KubeObject[];
+  /**
+   * The tier's MeshWorkload was made by service discovery from the member's Service `serviceNamespace/serviceName`
+   * (so it goes when that Service goes); absent for a hand-written one and in a client-only cluster.
+   */
+  discovered?: true;
+  /**
+   * What Spillway renders into this cluster for this FailoverService, in output order. With the controller's render
+   * cache these are translated again from the service's render block (which keeps keys and hashes, not objects:
+   * src/core/render.ts RenderBlock): in a check snapshot's views once per snapshot, in `renderViews` on every read.
+   */
+  readonly objects: KubeObject[];
 }
 
 export interface ServiceView {
@@ -40,54 +52,177 @@ export interface ServiceView {
   clusters: ServiceInCluster[];
 }
 
+/** A service's objects in one cluster, in output order, from its render block (none: no objects there). */
+function blockObjects(block: RenderBlock | undefined): KubeObject[] {
+  return block ? [...block.objects()].sort(compareObjects) : [];
+}
+
+/** Per render: each accepted service's blocks, per cluster (built from the previous render's by difference). */
+const blockIndexes = new WeakMap<DetailedRenderResult, ReadonlyMap<string, ReadonlyMap<string, RenderBlock>>>();
+
+/**
+ * Each service's render block per cluster: ref -> cluster -> block. A render made as a difference (`changes`) patches
+ * the index of the render it was made from (a copy of a map per service, no pass over the blocks); any other render
+ * is indexed from its blocks.
+ */
+export function blocksByService(render: DetailedRenderResult): ReadonlyMap<string, ReadonlyMap<string, RenderBlock>> {
+  const known = blockIndexes.get(render);
+  if (known) return known;
+  const changes = render.changes;
+  const base = changes ? blockIndexes.get(changes.since) : undefined;
+  let out: Map<string, ReadonlyMap<string, RenderBlock>>;
+  if (changes && base) {
+    out = new Map(base);
+    for (const ref of changes.refs) {
+      const b = changes.blocks.get(ref);
+      if (b && b.size > 0) out.set(ref, b);
+      else out.delete(ref);
+    }
+  } else {
+    const build = new Map<string, Map<string, RenderBlock>>();
+    for (const [cluster, blocks] of render.blocks) {
+      for (const b of blocks) {
+        let per = build.get(b.ref);
+        if (!per) build.set(b.ref, (per = new Map()));
+        per.set(cluster, b);
+      }
+    }
+    out = build;
+  }
+  blockIndexes.set(render, out);
+  return out;
+}
+
+/**
+ * A service's view, kept from one render to the next while its outcome (the same object: the render cache reuses it
+ * while the service's inputs are unchanged), document and blocks are the same.
+ */
+interface KeptView {
+  fs: FailoverService;
+  blocks: ReadonlyMap<string, RenderBlock> | undefined;
+  view: ServiceView;
+}
+const keptViews = new WeakMap<ServiceOutcome, KeptView>();
+/** Per render: its views, and each outcome's view (undefined: not accepted) in the order of `render.services`. */
+const renderViewLists = new WeakMap<DetailedRenderResult, { list: ServiceView[]; aligned: (ServiceView | undefined)[] }>();
+
+/**
+ * Every FailoverService the render accepted, oldest first, with its per-cluster view; each cluster's `objects`
+ * translated from the service's render block on every read (read them once per use). A service whose outcome,
+ * document and blocks did not change since an earlier render has the very same view object as in that render (so
+ * a consumer can keep what it computed from it), and costs no context resolution. A render made as a difference of
+ * one whose views were read (`changes`, no service come or gone) looks at the services it changed only.
+ */
+export function renderViews(render: DetailedRenderResult): ServiceView[] {
+  const cached = renderViewLists.get(render);
+  if (cached) return cached.list;
+  const index = blocksByService(render);
+  const services = render.snapshot.services;
+  // The outcomes are in the order of the snapshot's services (both oldest first), one per service.
+  const aligned = render.services.length === services.length;
+  let byRef: Map<string, FailoverService> | undefined;
+  const viewOf = (outcome: ServiceOutcome, i: number): ServiceView | undefined => {
+    if (!outcome.accepted || !outcome.globalHost) return undefined;
+    let fs = aligned ? services[i] : undefined;
+    if (!fs || fs.metadata.name !== outcome.name || (fs.metadata.namespace ?? 'default') !== outcome.namespace) {
+      byRef ??= new Map(services.map((x) => [`FailoverService/${x.metadata.namespace ?? 'default'}/${x.metadata.name}`, x]));
+      fs = byRef.get(outcome.ref);
+    }
+    if (!fs) return undefined;
+    const blocks = index.get(outcome.ref);
+    const kept = keptViews.get(outcome);
+    if (kept && kept.fs === fs && sameBlocks(kept.blocks, blocks)) return kept.view;
+    const view = makeView(fs, outcome, render, blocks);
+    if (view) keptViews.set(outcome, { fs, blocks, view });
+    return view;
+  };
+  const changes = render.changes;
+  const base = changes ? renderViewLists.get(changes.since) : undefined;
+  let views: (ServiceView | undefined)[] | undefined;
+  if (changes && base && changes.gone.size === 0 && base.aligned.length === render.services.length) {
+    views = base.aligned.slice();
+    for (const ref of changes.refs) {
+      const i = changes.position(ref);
+      const outcome = i >= 0 ? render.services[i] : undefined;
+      if (!outcome || outcome.ref !== ref || changes.since.services[i]?.ref !== ref) {
+        views = undefined; // came, or moved: read whole
+        break;
+      }
+      views[i] = viewOf(outcome, i);
+    }
+  }
+  views ??= render.services.map(viewOf);
+  const list = views.filter((v): v is ServiceView => v !== undefined);
+  renderViewLists.set(render, { list, aligned: views });
+  return list;
+}
+
+function sameBlocks(a: ReadonlyMap<string, RenderBlock> | undefined, b: ReadonlyMap<string, RenderBlock> | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.size !== b.size) return false;
+  for (const [cluster, block] of a) if (b.get(cluster) !== block) return false;
+  return true;
+}
+
+function makeView(fs: FailoverService, outcome: ServiceOutcome, render: DetailedRenderResult, blocks: ReadonlyMap<string, RenderBlock> | undefined): ServiceView | undefined {
+  const ctx = resolveContext(fs, render.snapshot);
+  const ts = tiers(ctx);
+  const first = ts[0];
+  const chosen = first ? choosePort(fs, first.workload) : undefined;
+  const clusters: ServiceInCluster[] = [];
+  const inCluster = (base: Omit<ServiceInCluster, 'objects'>): ServiceInCluster => {
+    const block = blocks?.get(base.cluster);
+    return Object.defineProperty(base, 'objects', { get: () => blockObjects(block), enumerable: true }) as ServiceInCluster;
+  };
+  for (const c of outcome.clusters) {
+    const t = ts.find((x) => x.clusterName === c.name);
+    if (!t) {
+      const only = c.roles.includes('receiver') || !first ? undefined : clientOnlyClusters(ctx).find((x) => x.clusterName === c.name);
+      if (!only) continue;
+      clusters.push(inCluster({ cluster: c.name, roles: c.roles, failoverOrder: c.failoverOrder, serviceName: first!.serviceName, serviceNamespace: only.namespace }));
+      continue;
+    }
+    const labels = t.workload.metadata.labels;
+    const discovered = labels?.[LABEL_MANAGED_BY] === MANAGED_BY_VALUE && typeof labels[LABEL_DISCOVERED_FROM] === 'string';
+    clusters.push(inCluster({
+      cluster: c.name,
+      roles: c.roles,
+      failoverOrder: c.failoverOrder,
+      serviceName: t.serviceName,
+      serviceNamespace: t.serviceNamespace,
+      localHost: serviceHost(t.serviceName, t.serviceNamespace, t.cluster.spec.clusterDomain ?? DEFAULTS.clusterDomain),
+      ...(discovered ? { discovered: true as const } : {}),
+    }));
+  }
+  return {
+    ref: ctx.ref,
+    name: fs.metadata.name,
+    namespace: fs.metadata.namespace ?? 'default',
+    fs,
+    globalHost: outcome.globalHost as string,
+    ...(chosen && 'port' in chosen ? { port: chosen.port.number } : {}),
+    ...(fs.spec.clientSelector && Object.keys(fs.spec.clientSelector).length > 0 ? { clientSelector: fs.spec.clientSelector } : {}),
+    clusters,
+  };
+}
+
 const views = new WeakMap<CheckSnapshot, ServiceView[]>();
 
-/** Every FailoverService the render accepted, oldest first, with its per-cluster view. */
+/**
+ * Every FailoverService the render accepted, oldest first, with its per-cluster view, for one check snapshot: each
+ * cluster's objects translated once for the snapshot (the checks read them many times), dropped with it.
+ */
 export function serviceViews(s: CheckSnapshot): ServiceView[] {
   const cached = views.get(s);
   if (cached) return cached;
-  const out: ServiceView[] = [];
-  const byRef = new Map(s.render.services.map((o) => [o.ref, o]));
-  for (const fs of s.render.snapshot.services) {
-    const ctx = resolveContext(fs, s.render.snapshot);
-    const outcome = byRef.get(ctx.ref);
-    if (!outcome?.accepted || !outcome.globalHost) continue;
-    const ts = tiers(ctx);
-    const first = ts[0];
-    const chosen = first ? choosePort(fs, first.workload) : undefined;
-    const clusters: ServiceInCluster[] = [];
-    for (const c of outcome.clusters) {
-      const owned = (s.render.clusters[c.name] ?? []).filter(
-        (o) => o.metadata.labels?.[LABEL_OWNER_NAME] === fs.metadata.name && o.metadata.labels?.[LABEL_OWNER_NAMESPACE] === (fs.metadata.namespace ?? 'default'),
-      );
-      const t = ts.find((x) => x.clusterName === c.name);
-      if (!t) {
-        const only = c.roles.includes('receiver') || !first ? undefined : clientOnlyClusters(ctx).find((x) => x.clusterName === c.name);
-        if (!only) continue;
-        clusters.push({ cluster: c.name, roles: c.roles, failoverOrder: c.failoverOrder, serviceName: first!.serviceName, serviceNamespace: only.namespace, objects: owned });
-        continue;
-      }
-      clusters.push({
-        cluster: c.name,
-        roles: c.roles,
-        failoverOrder: c.failoverOrder,
-        serviceName: t.serviceName,
-        serviceNamespace: t.serviceNamespace,
-        localHost: serviceHost(t.serviceName, t.serviceNamespace, t.cluster.spec.clusterDomain ?? DEFAULTS.clusterDomain),
-        objects: owned,
-      });
-    }
-    out.push({
-      ref: ctx.ref,
-      name: fs.metadata.name,
-      namespace: fs.metadata.namespace ?? 'default',
-      fs,
-      globalHost: outcome.globalHost,
-      ...(chosen && 'port' in chosen ? { port: chosen.port.number } : {}),
-      ...(fs.spec.clientSelector && Object.keys(fs.spec.clientSelector).length > 0 ? { clientSelector: fs.spec.clientSelector } : {}),
-      clusters,
-    });
-  }
+  const out = renderViews(s.render).map((v) => ({
+    ...v,
+    clusters: v.clusters.map((c): ServiceInCluster => {
+      let objects: KubeObject[] | undefined;
+      const { objects: _lazy, ...rest } = Object.getOwnPropertyDescriptors(c);
+      return Object.defineProperties({}, { ...rest, objects: { get: () => (objects ??= c.objects), enumerable: true } }) as ServiceInCluster;
+    }),
+  }));
   views.set(s, out);
   return out;
 }

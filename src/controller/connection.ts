@@ -313,6 +313,11 @@ export class ClusterConnection {
     return this.services?.synced ? this.services.list() : undefined;
   }
 
+  /** Whether the cluster has this Service, when its Services are known (see knownServices); undefined otherwise. */
+  hasService(namespace: string, name: string): boolean | undefined {
+    return this.services?.synced ? this.services.get(namespace, name) !== undefined : undefined;
+  }
+
   /** Every watch is healthy. */
   get reachable(): boolean {
     if (!this.setupDone) return false;

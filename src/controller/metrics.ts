@@ -24,6 +24,10 @@ export class Gauge {
   set(labels: Labels, v: number): void {
     this.g.set(sorted(labels), v);
   }
+  /** Removes one series. */
+  remove(labels: Labels): void {
+    this.g.remove(sorted(labels));
+  }
   /** Replaces every series (for gauges computed from current state, e.g. per cluster). */
   reset(): void {
     this.g.reset();

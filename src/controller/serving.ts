@@ -29,12 +29,13 @@ import type { Clock, Jitter } from '../kube/clock.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { describeError } from '../kube/errors.ts';
 import { Informer } from '../kube/informer.ts';
-import type { InformerTiming } from '../kube/informer.ts';
+import type { InformerEvent, InformerTiming } from '../kube/informer.ts';
 import { ENDPOINT_SLICES, typeOfObject } from '../kube/resources.ts';
 import { createEvent, eventAnnotations, patchStatus } from '../kube/ops.ts';
 import { EVENT_CODES, renderEvent } from '../api/messages.ts';
 import type { EventCode, EventParams } from '../api/messages.ts';
-import { serviceViews } from '../check/view.ts';
+import { renderViews } from '../check/view.ts';
+import type { ServiceView } from '../check/view.ts';
 import { gatewayServices } from '../check/checks/gateway-service.ts';
 import { jsonEqual } from './compare.ts';
 import type { Logger } from './log.ts';
@@ -117,32 +118,102 @@ export interface ServingInput {
   endpoints(cluster: string, namespace: string, name: string): SliceCounts | undefined;
   /** Ready/total endpoints of a receiving cluster's gateway; undefined when unknown (treated as up). */
   gateway(cluster: string): { ready: number; total: number } | undefined;
+  /**
+   * Is this member's Service known to be gone (the member's Services are listed and it is not among them)? A tier
+   * whose workload was discovered from a Service that is gone is about to leave the render (discovery drops it on
+   * the reconcile its deletion triggers): its shares are not published from the render that still has it.
+   */
+  serviceGone?(cluster: string, namespace: string, name: string): boolean;
 }
 
-/** Per FailoverService ref (`FailoverService/ns/name`): per client cluster, the predicted shares. Pure. */
-export function computeServing(i: ServingInput): Map<string, ServingClient[]> {
+/**
+ * What computeServing worked out per FailoverService last time, to compute again only the services whose view (the
+ * same object while its render outcome and blocks are unchanged: src/check/view.ts renderViews) or endpoint counts
+ * changed. Holds no objects: a service's objects are translated again only when it is computed again.
+ */
+export type ServingMemo = Map<string, { view: ServiceView; key: string; clients: ServingClient[]; held?: boolean }>;
+
+/**
+ * What the caller knows did not change since the memo was last updated (the publisher: no slice event for that
+ * Service, the same gateway counts): a service whose view is its memo entry's and whose tiers are all unchanged is
+ * not looked at (not even its endpoint counts).
+ */
+export interface ServingUnchanged {
+  endpoints(cluster: string, namespace: string, name: string): boolean;
+  gateway(cluster: string): boolean;
+}
+
+/**
+ * Per FailoverService ref (`FailoverService/ns/name`): per client cluster, the predicted shares. Pure, except for
+ * `memo` (when given, read and updated): a service whose view and counts are those of its memo entry gets the very
+ * same clients array again, without simulating.
+ */
+export function computeServing(i: ServingInput, memo?: ServingMemo, unchanged?: ServingUnchanged): Map<string, ServingClient[]> {
   const out = new Map<string, ServingClient[]>();
-  for (const v of serviceViews({ render: i.render, meshClusters: [], clusters: {}, now: new Date(0) })) {
+  next: for (const v of renderViews(i.render)) {
+    const m = memo?.get(v.ref);
+    if (m && unchanged && m.view === v && !m.held) {
+      let same = true;
+      for (const c of v.clusters) {
+        if (!c.roles.includes('receiver')) continue;
+        if (!unchanged.endpoints(c.cluster, c.serviceNamespace, c.serviceName) || !unchanged.gateway(c.cluster)) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        out.set(v.ref, m.clients);
+        continue next;
+      }
+    }
     // The clusters the service runs in; a client-only cluster (clients only, its workload gone) has no endpoints
     // to count, and its clients are simulated like any other's, over the remaining tiers through their gateways.
     const tiersOf = v.clusters.filter((c) => c.roles.includes('receiver'));
+    if (i.serviceGone && tiersOf.some((c) => c.discovered && i.serviceGone!(c.cluster, c.serviceNamespace, c.serviceName))) {
+      // The render is behind discovery: keep what was published until the render without this tier comes.
+      if (m) {
+        out.set(v.ref, m.clients);
+        m.held = true; // looked at again next time, whatever is said unchanged
+      }
+      continue;
+    }
     const counts = new Map<string, SliceCounts>();
     for (const c of tiersOf) {
       const n = i.endpoints(c.cluster, c.serviceNamespace, c.serviceName);
       if (n) counts.set(c.cluster, n);
     }
-    if (counts.size !== tiersOf.length) continue; // some cluster not known yet: publish nothing rather than guess
+    if (counts.size !== tiersOf.length) {
+      memo?.delete(v.ref);
+      continue; // some cluster not known yet: publish nothing rather than guess
+    }
+    const gateways = new Map<string, { ready: number; total: number } | undefined>();
+    for (const cluster of counts.keys()) gateways.set(cluster, i.gateway(cluster));
+    let key = '';
+    if (memo) {
+      const parts: (string | number)[] = [];
+      for (const [cluster, n] of counts) {
+        const gw = gateways.get(cluster);
+        parts.push(cluster, n.ready, n.notReady, gw ? `${gw.ready}/${gw.total}` : '-');
+      }
+      key = parts.join(',');
+      if (m && m.view === v && m.key === key) {
+        m.held = false;
+        out.set(v.ref, m.clients);
+        continue;
+      }
+    }
+    // Each cluster's objects, translated once here (each read of `objects` translates them again).
+    const objects: Record<string, KubeObject[]> = {};
+    for (const c of v.clusters) objects[c.cluster] = c.objects;
     // Where the local tier is Spillway's dedicated host (a ServiceEntry selecting the pods), istiod sends only
     // ready pods: not-ready ones are not in Envoy's total there (the simulator knows this from the same objects).
-    const dedicated = new Set(tiersOf.filter((c) => c.objects.some((o) => o.kind === 'ServiceEntry' && isRecord(o['spec']) && o['spec']['workloadSelector'] !== undefined)).map((c) => c.cluster));
+    const dedicated = new Set(tiersOf.filter((c) => (objects[c.cluster] ?? []).some((o) => o.kind === 'ServiceEntry' && isRecord(o['spec']) && o['spec']['workloadSelector'] !== undefined)).map((c) => c.cluster));
     const inEds = (cluster: string, n: SliceCounts | undefined): number => (n ? n.ready + (dedicated.has(cluster) ? 0 : n.notReady) : 0);
     const health: HealthSpec = {};
     for (const [cluster, n] of counts) {
-      const gw = i.gateway(cluster);
+      const gw = gateways.get(cluster);
       health[cluster] = { healthy: n.ready, total: n.ready + n.notReady, edsUnhealthy: n.notReady, ...(gw ? { gatewayHealthy: gw.ready > 0 } : {}) };
     }
-    const objects: Record<string, KubeObject[]> = {};
-    for (const c of v.clusters) objects[c.cluster] = c.objects;
     const sim = simulate(objects, health);
     const clients: ServingClient[] = [];
     for (const r of sim.results) {
@@ -151,7 +222,7 @@ export function computeServing(i: ServingInput): Map<string, ServingClient[]> {
         client: r.client,
         tiers: r.tiers.map((t) => {
           const n = counts.get(t.cluster);
-          const gw = t.role === 'remote' ? i.gateway(t.cluster) : undefined;
+          const gw = t.role === 'remote' ? (gateways.has(t.cluster) ? gateways.get(t.cluster) : i.gateway(t.cluster)) : undefined;
           return { cluster: t.cluster, percent: t.percent, healthy: n?.ready ?? 0, total: inEds(t.cluster, n), ...(gw ? { gatewayReady: gw.ready } : {}) };
         }),
         failingPercent: r.failingPercent,
@@ -159,7 +230,9 @@ export function computeServing(i: ServingInput): Map<string, ServingClient[]> {
     }
     clients.sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
     out.set(v.ref, clients);
+    memo?.set(v.ref, { view: v, key, clients });
   }
+  if (memo && memo.size !== out.size) for (const ref of [...memo.keys()]) if (!out.has(ref)) memo.delete(ref);
   return out;
 }
 
@@ -236,6 +309,11 @@ export interface ServingOptions {
   log: Logger;
   /** Services of a member (the controller's discovery cache), to find its gateway Service; absent = gateway unknown (treated as up). */
   services?: (cluster: string) => readonly KubeObject[] | undefined;
+  /**
+   * Whether a member has a Service (the discovery cache), undefined when not known. A tier discovered from a Service
+   * that is gone is not published from a render that still has it (see ServingInput.serviceGone).
+   */
+  hasService?: (cluster: string, namespace: string, name: string) => boolean | undefined;
   /** Registers the gauges here (the controller's registry). */
   registry?: Registry;
   /** Coalesce endpoint changes for this long before publishing. @default 100 */
@@ -252,6 +330,47 @@ export interface PublishReport {
 interface Member {
   informer: Informer;
   client: KubeClient;
+  /** The informer's slices by `<namespace>/<service name>` (kept from its events: no pass over every slice per lookup). */
+  slices: SliceIndex;
+}
+
+/** EndpointSlices by the Service they belong to, kept up to date from an informer's events. */
+export class SliceIndex {
+  private readonly byService = new Map<string, Map<string, KubeObject>>();
+
+  private static service(o: KubeObject): string | undefined {
+    const name = o.metadata.labels?.[SERVICE_NAME_LABEL];
+    return name === undefined ? undefined : `${o.metadata.namespace ?? ''}/${name}`;
+  }
+
+  private static key(o: KubeObject): string {
+    return `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  }
+
+  /** Applies one informer event (a re-list reports each difference as an upsert or delete too). */
+  apply(ev: InformerEvent): void {
+    if (ev.type === 'state') return;
+    const old = ev.type === 'upsert' ? ev.old : ev.object;
+    if (old) {
+      const svc = SliceIndex.service(old);
+      const per = svc === undefined ? undefined : this.byService.get(svc);
+      per?.delete(SliceIndex.key(old));
+      if (per?.size === 0) this.byService.delete(svc as string);
+    }
+    if (ev.type === 'upsert') {
+      const svc = SliceIndex.service(ev.object);
+      if (svc === undefined) return;
+      let per = this.byService.get(svc);
+      if (!per) this.byService.set(svc, (per = new Map()));
+      per.set(SliceIndex.key(ev.object), ev.object);
+    }
+  }
+
+  /** The slices of Service `namespace/name`. */
+  of(namespace: string, name: string): KubeObject[] {
+    const per = this.byService.get(`${namespace}/${name}`);
+    return per ? [...per.values()] : [];
+  }
 }
 
 /** Watches members' EndpointSlices and publishes tier shares. */
@@ -268,6 +387,18 @@ export class ServingPublisher {
   private readonly failing: Gauge | undefined;
   /** What was last published per FailoverService ref (a status write may lag the informer). */
   private readonly published = new Map<string, ServingClient[]>();
+  /** Per FailoverService ref: the computed clients its status was last found or made equal to. */
+  private readonly publishedFrom = new Map<string, ServingClient[]>();
+  /** computeServing's memo: only services whose render view or endpoint counts changed are simulated again. */
+  private readonly memo: ServingMemo = new Map();
+  /** Per member: the Services (`<namespace>/<name>`) whose slices changed since the last publish began. */
+  private dirty = new Map<string, Set<string>>();
+  /** Something other than slices changed since the last publish began (a member came, went or listed): look at all. */
+  private everything = true;
+  /** The gateway counts of each member at the last publish. */
+  private lastGateways = new Map<string, string>();
+  /** Per FailoverService ref: the clients the gauges were last set from (and the series that set). */
+  private readonly gauged = new Map<string, { clients: ServingClient[]; series: { gauge: Gauge; labels: Record<string, string> }[] }>();
   lastReport: PublishReport | undefined;
   publishes = 0;
 
@@ -314,16 +445,30 @@ export class ServingPublisher {
     const cur = this.members.get(cluster);
     if (cur?.client === client) return;
     if (cur) void cur.informer.stop();
+    const slices = new SliceIndex();
     const informer = new Informer({
       client,
       type: ENDPOINT_SLICES,
       clock: this.o.clock,
       jitter: this.o.jitter,
       timing: this.o.timing,
-      onEvent: () => this.schedule(),
+      onEvent: (ev) => {
+        slices.apply(ev);
+        if (ev.type === 'state') this.everything = true;
+        else {
+          let d = this.dirty.get(cluster);
+          if (!d) this.dirty.set(cluster, (d = new Set()));
+          for (const o of ev.type === 'upsert' && ev.old ? [ev.object, ev.old] : [ev.object]) {
+            const name = o.metadata.labels?.[SERVICE_NAME_LABEL];
+            if (name !== undefined) d.add(`${o.metadata.namespace ?? ''}/${name}`);
+          }
+        }
+        this.schedule();
+      },
       onLog: (l, m, f) => this.o.log[l](m, { cluster, ...f }),
     });
-    this.members.set(cluster, { informer, client });
+    this.members.set(cluster, { informer, client, slices });
+    this.everything = true;
     informer.start();
   }
 
@@ -336,6 +481,7 @@ export class ServingPublisher {
     this.probes.delete(cluster);
     const cur = this.members.get(cluster);
     this.members.delete(cluster);
+    this.everything = true;
     await cur?.informer.stop();
   }
 
@@ -404,7 +550,7 @@ export class ServingPublisher {
   endpoints(cluster: string, namespace: string, name: string): SliceCounts | undefined {
     const m = this.members.get(cluster);
     if (!m || !m.informer.synced) return undefined;
-    return countSlices(m.informer.list().filter((s) => s.metadata.namespace === namespace && s.metadata.labels?.[SERVICE_NAME_LABEL] === name));
+    return countSlices(m.slices.of(namespace, name));
   }
 
   /** Ready endpoints of a receiving cluster's gateway Service(s), found by the MeshCluster's gateway selector. */
@@ -414,8 +560,7 @@ export class ServingPublisher {
     if (!m || !m.informer.synced || !mc?.spec.gateway || !services) return undefined;
     const svcs = gatewayServices(services, mc.spec.gateway.selector ?? DEFAULTS.gatewaySelector);
     if (svcs.length === 0) return undefined;
-    const slices = m.informer.list().filter((s) => svcs.some((svc) => svc.metadata.namespace === s.metadata.namespace && svc.metadata.name === s.metadata.labels?.[SERVICE_NAME_LABEL]));
-    const n = countSlices(slices);
+    const n = countSlices(svcs.flatMap((svc) => m.slices.of(svc.metadata.namespace ?? '', svc.metadata.name)));
     return { ready: n.ready, total: n.ready + n.notReady };
   }
 
@@ -425,21 +570,53 @@ export class ServingPublisher {
     const report: PublishReport = { statusWrites: 0, events: [] };
     const render = this.render;
     if (!render) return report;
+    // What changed since the last publish: the Services whose slices had events, the gateways whose counts differ.
+    const dirty = this.dirty;
+    const everything = this.everything;
+    this.dirty = new Map();
+    this.everything = false;
+    // A receiving cluster's gateway is the same for every service: looked up once per publish.
+    const gateways = new Map<string, { ready: number; total: number } | undefined>();
+    const gatewayOf = (c: string): { ready: number; total: number } | undefined => {
+      if (!gateways.has(c)) gateways.set(c, this.gatewayOf(c, this.o.services?.(c)));
+      return gateways.get(c);
+    };
+    const gatewayKeys = new Map<string, string>();
+    for (const c of this.members.keys()) {
+      const g = gatewayOf(c);
+      gatewayKeys.set(c, g ? `${g.ready}/${g.total}` : '-');
+    }
+    const lastGateways = this.lastGateways;
+    this.lastGateways = gatewayKeys;
+    // (Views carry their own identity: the render may be any later one.)
+    const unchanged: ServingUnchanged | undefined = everything
+      ? undefined
+      : {
+          endpoints: (c, ns, n) => this.members.has(c) && !dirty.get(c)?.has(`${ns}/${n}`),
+          gateway: (c) => gatewayKeys.get(c) === lastGateways.get(c),
+        };
+    const hasService = this.o.hasService;
     const computed = computeServing({
       render,
       endpoints: (c, ns, n) => this.endpoints(c, ns, n),
-      gateway: (c) => this.gatewayOf(c, this.o.services?.(c)),
-    });
+      gateway: gatewayOf,
+      ...(hasService ? { serviceGone: (c: string, ns: string, n: string) => hasService(c, ns, n) === false } : {}),
+    }, this.memo, unchanged);
     this.refreshGauges(computed);
     if (!this.o.isLeader()) return report;
     const now = this.o.clock.wallTime().toISOString().replace(/\.\d{3}Z$/, 'Z');
     for (const [ref, clients] of computed) {
+      // Published from these very clients already (computeServing returns the same array while nothing changed).
+      if (this.publishedFrom.get(ref) === clients) continue;
       const [, namespace, name] = ref.split('/') as [string, string, string];
       const fs = this.o.failoverService(namespace, name);
       if (!fs) continue;
       const prev = this.published.get(ref) ?? readServing(fs.status);
       const next = nextServingStatus(prev, clients, now);
-      if (jsonEqual(prev ?? null, next)) continue;
+      if (jsonEqual(prev ?? null, next)) {
+        this.publishedFrom.set(ref, clients);
+        continue;
+      }
       try {
         // A merge patch of `serving` alone: the controller's own status keys are left as they are.
         await patchStatus(this.o.management, typeOfObject(fs), namespace, name, { serving: next }, undefined);
@@ -449,6 +626,7 @@ export class ServingPublisher {
         continue;
       }
       this.published.set(ref, next);
+      this.publishedFrom.set(ref, clients);
       for (const ev of servingEvents(prev, next)) {
         report.events.push(ev);
         await this.emitEvent(fs, ev, now);
@@ -457,28 +635,38 @@ export class ServingPublisher {
     return report;
   }
 
+  /** Sets the gauges of the services whose clients changed, removes those of services no longer computed. */
   private refreshGauges(computed: Map<string, ServingClient[]>): void {
     if (!this.share || !this.endpointsGauge) return;
-    this.share.reset();
-    this.endpointsGauge.reset();
-    this.spilled?.reset();
-    this.failing?.reset();
+    for (const [ref, g] of [...this.gauged]) {
+      if (computed.get(ref) === g.clients) continue;
+      for (const x of g.series) x.gauge.remove(x.labels);
+      this.gauged.delete(ref);
+    }
     for (const [ref, clients] of computed) {
+      if (this.gauged.has(ref)) continue;
       const fs = ref.slice('FailoverService/'.length);
+      const series: { gauge: Gauge; labels: Record<string, string> }[] = [];
+      const set = (gauge: Gauge | undefined, labels: Record<string, string>, v: number): void => {
+        if (!gauge) return;
+        gauge.set(labels, v);
+        series.push({ gauge, labels });
+      };
       for (const c of clients) {
-        for (const t of c.tiers) this.share.set({ failover_service: fs, client: c.client, tier: t.cluster }, t.percent);
-        this.spilled?.set({ failover_service: fs, client: c.client }, c.tiers.filter((t) => t.cluster !== c.client).reduce((a, t) => a + t.percent, 0));
-        this.failing?.set({ failover_service: fs, client: c.client }, c.failingPercent);
+        for (const t of c.tiers) set(this.share, { failover_service: fs, client: c.client, tier: t.cluster }, t.percent);
+        set(this.spilled, { failover_service: fs, client: c.client }, c.tiers.filter((t) => t.cluster !== c.client).reduce((a, t) => a + t.percent, 0));
+        set(this.failing, { failover_service: fs, client: c.client }, c.failingPercent);
       }
       const seen = new Set<string>();
       for (const c of clients) {
         for (const t of c.tiers) {
           if (seen.has(t.cluster)) continue;
           seen.add(t.cluster);
-          this.endpointsGauge.set({ failover_service: fs, cluster: t.cluster, state: 'healthy' }, t.healthy);
-          this.endpointsGauge.set({ failover_service: fs, cluster: t.cluster, state: 'total' }, t.total);
+          set(this.endpointsGauge, { failover_service: fs, cluster: t.cluster, state: 'healthy' }, t.healthy);
+          set(this.endpointsGauge, { failover_service: fs, cluster: t.cluster, state: 'total' }, t.total);
         }
       }
+      this.gauged.set(ref, { clients, series });
     }
   }
 

@@ -8,17 +8,18 @@ import assert from 'node:assert/strict';
 import type { KubeObject } from '../../src/api/types.ts';
 import { customResourceDefinitions } from '../../src/api/crds.ts';
 import { EVENT_CODES, renderEvent } from '../../src/api/messages.ts';
-import { renderDetailed } from '../../src/core/render.ts';
+import { RenderCache, renderDetailed } from '../../src/core/render.ts';
+import { blocksByService, renderViews } from '../../src/check/view.ts';
 import { HttpKubeClient } from '../../src/kube/client.ts';
 import { kubeConfigFromText } from '../../src/kube/config.ts';
 import { noJitter, realClock } from '../../src/kube/clock.ts';
 import { silentLogger } from '../../src/controller/log.ts';
 import { Registry } from '../../src/controller/metrics.ts';
 import { ServingPublisher, computeServing, countSlices, nextServingStatus, servingEvents } from '../../src/controller/serving.ts';
-import type { ServingClient, SliceCounts } from '../../src/controller/serving.ts';
+import type { ServingClient, ServingMemo, SliceCounts } from '../../src/controller/serving.ts';
 import { KubeDouble } from '../double/index.ts';
 import { gatewayService, inputs } from '../check/fixtures.ts';
-import { scenario } from '../core/fixtures.ts';
+import { failoverService, meshCluster, meshWorkload, scenario } from '../core/fixtures.ts';
 
 function slice(ns: string, service: string, name: string, endpoints: { ip: string; ready?: boolean; terminating?: boolean; zone?: string }[]): KubeObject {
   return {
@@ -161,6 +162,105 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
+
+describe('live tier shares: incremental, as the controller computes them', { timeout: 60_000 }, () => {
+  const clusters = ['c1', 'c2', 'c3'];
+  /** Six services over three clusters; discovered workloads (as service discovery makes them) when asked. */
+  const world = (discovered = false): Map<string, KubeObject> => {
+    const docs = new Map<string, KubeObject>();
+    for (const c of clusters) docs.set(`mc/${c}`, meshCluster(c));
+    for (let i = 0; i < 6; i++) {
+      for (const c of clusters) {
+        const w = meshWorkload(`svc${i}-${c}`, c, { service: `svc${i}` });
+        if (discovered) w.metadata.labels = { 'app.kubernetes.io/managed-by': 'spillway', 'spillway.dev/discovered-from': c };
+        docs.set(`mw/svc${i}-${c}`, w);
+      }
+      docs.set(`fs/svc${i}`, failoverService(`svc${i}`, clusters.map((c) => `svc${i}-${c}`), {}, { creationTimestamp: `2026-01-01T00:00:0${i}Z` }));
+    }
+    return docs;
+  };
+  const row = (cs: ServingClient[] | undefined) => (cs ?? []).map((c) => `${c.client}: ${c.tiers.map((t) => `${t.cluster}:${t.percent}:${t.healthy}/${t.total}`).join(' ')} failing ${c.failingPercent}`);
+
+  it('renderViews, blocksByService and computeServing with a memo equal a fresh computation over a fresh render after each edit; unchanged services keep their view and clients', () => {
+    const docs = world();
+    const cache = new RenderCache();
+    const memo: ServingMemo = new Map();
+    const ready: Record<string, number> = { c1: 3, c2: 3, c3: 3 };
+    let lastReady: Record<string, number> = {};
+    const edits: [string, () => void][] = [
+      ['nothing', () => undefined],
+      ['svc1 reordered', () => docs.set('fs/svc1', failoverService('svc1', ['svc1-c3', 'svc1-c1', 'svc1-c2'], {}, { creationTimestamp: '2026-01-01T00:00:01Z' }))],
+      ['c1 loses its endpoints', () => void (ready['c1'] = 0)],
+      ['svc2-c3 gone (c3 client-only for svc2)', () => docs.delete('mw/svc2-c3')],
+      ['svc4 gone', () => docs.delete('fs/svc4')],
+      ['svc6 new', () => docs.set('fs/svc6', failoverService('svc6', ['svc0-c2'], { hostname: 'svc6.default.global' }, { creationTimestamp: '2026-01-01T00:00:09Z' }))],
+      ['c1 back', () => void (ready['c1'] = 2)],
+    ];
+    let before: ReturnType<typeof computeServing> | undefined;
+    let viewsBefore: ReturnType<typeof renderViews> | undefined;
+    let kept = 0;
+    for (const [what, edit] of edits) {
+      edit();
+      const input = [...docs.values()];
+      const cached = renderDetailed(input, cache);
+      const fresh = renderDetailed(input.map((value, i) => ({ value, source: `#${i}` })));
+      const endpoints = (c: string): SliceCounts => counts(ready[c] ?? 0);
+      // As the publisher says it: the endpoints of a cluster whose counts were edited in this step changed.
+      const moved = new Set(Object.keys(ready).filter((c) => ready[c] !== lastReady[c]));
+      lastReady = { ...ready };
+      const got = computeServing({ render: cached, endpoints, gateway: () => undefined }, memo, { endpoints: (c) => !moved.has(c), gateway: () => true });
+      const want = computeServing({ render: fresh, endpoints, gateway: () => undefined });
+      assert.deepEqual([...got.keys()], [...want.keys()], what);
+      for (const [ref, clients] of want) assert.deepEqual(row(got.get(ref)), row(clients), `${what}: ${ref}`);
+      // The views: equal to those of a fresh render (objects included), the same object where nothing changed.
+      const views = renderViews(cached);
+      assert.equal(JSON.stringify(views), JSON.stringify(renderViews(fresh)), `${what}: views`);
+      const index = blocksByService(cached);
+      for (const [cluster, blocks] of cached.blocks) for (const b of blocks) assert.equal(index.get(b.ref)?.get(cluster), b, `${what}: ${b.ref} in ${cluster}`);
+      assert.equal([...index.values()].reduce((n, m) => n + m.size, 0), [...cached.blocks.values()].reduce((n, bs) => n + bs.length, 0), `${what}: index size`);
+      if (before && viewsBefore) {
+        const old = new Map(viewsBefore.map((v) => [v.ref, v]));
+        for (const v of views) {
+          const unchanged = !cached.changes?.refs.has(v.ref) && what !== 'nothing';
+          if (unchanged && cached.changes) {
+            assert.equal(v, old.get(v.ref), `${what}: ${v.ref} keeps its view`);
+            kept++;
+          }
+          if (unchanged && cached.changes && !what.startsWith('c1')) assert.equal(got.get(v.ref), before.get(v.ref), `${what}: ${v.ref} keeps its clients`);
+        }
+      }
+      before = got;
+      viewsBefore = views;
+    }
+    assert.ok(kept >= 15, `views kept by identity: ${kept}`);
+  });
+
+  it('a tier discovered from a Service that is gone is not published from the render that still has it: the last shares stay until the render without it', () => {
+    const docs = world(true);
+    const cache = new RenderCache();
+    const memo: ServingMemo = new Map();
+    const render = renderDetailed([...docs.values()], cache);
+    const endpoints = (c: string, _ns: string, name: string): SliceCounts => counts(c === 'c3' && name === 'svc2' ? 0 : 3);
+    const first = computeServing({ render, endpoints: (c) => counts(c === 'c3' ? 3 : 3), gateway: () => undefined, serviceGone: () => false }, memo);
+    assert.deepEqual(row(first.get('FailoverService/default/svc2')), ['c1: c1:100:3/3 c2:0:3/3 c3:0:3/3 failing 0', 'c2: c2:100:3/3 c1:0:3/3 c3:0:3/3 failing 0', 'c3: c3:100:3/3 c1:0:3/3 c2:0:3/3 failing 0']);
+    // svc2's Service deleted in c3 (its slices with it) before discovery dropped the workload: no "spill from an
+    // empty local tier" in between; the shares published before stay, the other services are computed as ever.
+    const gone = (c: string, _ns: string, name: string): boolean => c === 'c3' && name === 'svc2';
+    const held = computeServing({ render, endpoints, gateway: () => undefined, serviceGone: gone }, memo);
+    assert.equal(held.get('FailoverService/default/svc2'), first.get('FailoverService/default/svc2'));
+    assert.equal(computeServing({ render, endpoints, gateway: () => undefined, serviceGone: gone }).has('FailoverService/default/svc2'), false, 'without a memo: nothing');
+    // Hand-written workloads are not discovery's to drop: their empty tier is published as it is.
+    const hand = renderDetailed([...world(false).values()]);
+    assert.deepEqual(row(computeServing({ render: hand, endpoints, gateway: () => undefined, serviceGone: gone }).get('FailoverService/default/svc2')).at(-1), 'c3: c3:0:0/0 c1:100:3/3 c2:0:3/3 failing 0');
+    // The render without the tier (discovery dropped the workload): c3 is a client-only cluster, published at once.
+    docs.delete('mw/svc2-c3');
+    const next = renderDetailed([...docs.values()], cache);
+    const only = computeServing({ render: next, endpoints, gateway: () => undefined, serviceGone: gone }, memo);
+    assert.deepEqual(row(only.get('FailoverService/default/svc2')).at(-1), 'c3: c1:100:3/3 c2:0:3/3 failing 0');
+    const events = servingEvents(first.get('FailoverService/default/svc2'), only.get('FailoverService/default/svc2')!);
+    assert.deepEqual(events.map((e) => e.message), ['c3 clients: no local workload (client-only cluster); 100% to c1 through the remote gateways']);
+  });
+});
 
 describe('live tier shares on API doubles', { timeout: 60_000 }, () => {
   let mgmt: KubeDouble;

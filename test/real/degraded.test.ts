@@ -135,6 +135,8 @@ describe('degraded states against real API servers', { timeout: 900_000 }, () =>
     await servingUntil(['cluster1: cluster1:100:1/1 cluster2:0:3/3 cluster3:0:3/3', 'cluster2: cluster2:100:3/3 cluster1:0:1/1 cluster3:0:3/3', 'cluster3: cluster3:100:3/3 cluster1:0:1/1 cluster2:0:3/3'], 'shares of three clients');
     const before = await Promise.all(f.clients.map(snapshot));
     const marks = f.clusters.map((c) => c.audit().length);
+    const listEvents = async (): Promise<KubeObject[]> => ((await f.mc.request({ method: 'GET', path: '/api/v1/namespaces/default/events' })) as { items: KubeObject[] }).items;
+    const earlier = new Set((await listEvents()).map((e) => e.metadata.name));
     await remove(f.clients[2]!, service('reviews'));
     await remove(f.clients[2]!, slice([])); // the EndpointSlice controller deletes a deleted Service's slices
     const t0 = Date.now();
@@ -159,11 +161,14 @@ describe('degraded states against real API servers', { timeout: 900_000 }, () =>
     // list order, through their gateways), and an Event says what changed for them.
     const only = await servingUntil(['cluster1: cluster1:100:1/1 cluster2:0:3/3', 'cluster2: cluster2:100:3/3 cluster1:0:1/1', 'cluster3: cluster1:100:1/1 cluster2:0:3/3'], 'cluster3 remote-only in status.serving');
     for (const c of only) assert.equal(c.tiers.reduce((a, t) => a + t.percent, 0) + c.failingPercent, 100, `${c.client}: shares add up`);
-    // The slice's deletion can reach the share publisher before discovery drops the workload: cluster3's clients
-    // then briefly spill from an empty local tier (an Event of its own, correct for that moment). Wait for the
-    // client-only one rather than taking the first.
+    // The slice's deletion can reach the share publisher before the reconcile that drops the discovered workload has
+    // rendered: the publisher holds that service's shares until it has (a tier discovered from a Service that is
+    // gone is on its way out; its pods still serve the dedicated local host meanwhile), so the one Event cluster3's
+    // clients get is the client-only one, never a spill from an empty local tier first.
     const clientOnly = 'cluster3 clients: no local workload (client-only cluster); 100% to cluster1 through the remote gateways';
     const event = await eventUntil((e) => e['reportingInstance'] === 'cluster3' && e['reason'] === 'Spillover' && e['message'] === clientOnly, 'the client-only Event for cluster3\'s clients');
+    const spills = (await listEvents()).filter((e) => !earlier.has(e.metadata.name) && e['reportingInstance'] === 'cluster3' && e['reason'] === 'Spillover');
+    assert.deepEqual(spills.map((e) => e['message']), [clientOnly], 'cluster3 clients: the client-only Event alone');
     const took = Date.now() - t0;
     assert.equal(event['type'], 'Warning');
     const table = await cli(['status', '--kubeconfig', f.mgmt.kubeconfigPath]);
