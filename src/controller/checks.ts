@@ -14,7 +14,7 @@
  * confirmed by further runs before it changes any condition (`confirmRuns`), so that a restart onto a busy fleet
  * finds the conditions the last controller left and writes nothing.
  */
-import type { DetailedRenderResult } from '../core/render.ts';
+import type { DetailedRenderResult, ServiceOutcome } from '../core/render.ts';
 import { checkConditions } from '../check/conditions.ts';
 import type { CheckConditions, CheckCondition } from '../check/conditions.ts';
 import { runChecks } from '../check/run.ts';
@@ -54,11 +54,77 @@ export interface CheckRunnerOptions extends CheckRunnerTiming {
   registry?: Registry;
 }
 
-const shape = (r: DetailedRenderResult): string => [...r.snapshot.clusters.keys()].sort().join(',') + '|' + r.services.map((s) => `${s.ref}:${s.accepted}:${s.clusters.map((c) => c.name).join(',')}`).join(';');
+const part = (s: ServiceOutcome): string => `${s.accepted}:${s.clusters.map((c) => c.name).join(',')}`;
+
+/**
+ * What a check run is about: the clusters, and each FailoverService with whether it is accepted and in which clusters.
+ * Kept from render to render: a render made as a difference of the last one (`changes`) updates only the services
+ * it changed, any other is read whole.
+ */
+export class RenderShape {
+  private readonly parts = new Map<string, string>();
+  private clusters = '';
+  private render: DetailedRenderResult | undefined;
+
+  /** Takes the next render; true when its shape differs from the previous render's. */
+  update(r: DetailedRenderResult): boolean {
+    if (r === this.render) return false;
+    const clusters = [...r.snapshot.clusters.keys()].sort().join(',');
+    let changed = clusters !== this.clusters;
+    this.clusters = clusters;
+    const ch = r.changes;
+    const patched = ch !== undefined && this.render !== undefined && ch.since === this.render && this.patch(r, ch.refs, ch.position);
+    this.render = r;
+    if (patched === 'changed') return true;
+    if (patched === 'same') return changed;
+    // Whole: every service.
+    const seen = new Set<string>();
+    for (const s of r.services) {
+      seen.add(s.ref);
+      const p = part(s);
+      if (this.parts.get(s.ref) !== p) {
+        this.parts.set(s.ref, p);
+        changed = true;
+      }
+    }
+    for (const ref of [...this.parts.keys()]) {
+      if (seen.has(ref)) continue;
+      this.parts.delete(ref);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** The services `refs` of `r` (found by their position): 'changed', 'same', or false when one is not where said. */
+  private patch(r: DetailedRenderResult, refs: ReadonlySet<string>, position: (ref: string) => number): 'changed' | 'same' | false {
+    const next = new Map<string, string | undefined>();
+    for (const ref of refs) {
+      const i = position(ref);
+      const s = i >= 0 ? r.services[i] : undefined;
+      if (i >= 0 && s?.ref !== ref) return false;
+      next.set(ref, s ? part(s) : undefined);
+    }
+    let changed = false;
+    for (const [ref, p] of next) {
+      if (this.parts.get(ref) === p) continue;
+      changed = true;
+      if (p === undefined) this.parts.delete(ref);
+      else this.parts.set(ref, p);
+    }
+    return changed ? 'changed' : 'same';
+  }
+
+  /** The shape as text (tests: compare with a shape read whole). */
+  text(): string {
+    return this.clusters + '|' + [...this.parts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([ref, p]) => `${ref}:${p}`).join(';');
+  }
+}
 
 export class CheckRunner {
   private render: DetailedRenderResult | undefined;
-  private lastShape = '';
+  private readonly shape = new RenderShape();
+  /** The shape changed since the last run began (its services or clusters). */
+  private reshaped = false;
   private timer: TimerHandle | undefined;
   private dueAt = Infinity;
   /** Why the armed run is due: its first run, a change of services or clusters, or the period. */
@@ -93,12 +159,12 @@ export class CheckRunner {
     this.render = render;
     const now = this.o.clock.now();
     this.firstRenderAt ??= now;
-    const shape0 = shape(render);
+    if (this.shape.update(render)) this.reshaped = true;
     const waiting = settling && now - this.firstRenderAt < (this.o.periodMs ?? 120_000);
     if (this.runs === 0 && this.dueAt === Infinity) {
       if (!waiting) this.arm(now + (this.o.firstDelayMs ?? 5_000), 'first');
     }
-    else if (shape0 !== this.lastShape && this.lastShape !== '') this.arm(Math.max(now, this.lastRunAt + (this.o.minIntervalMs ?? 15_000)), 'change');
+    else if (this.reshaped && this.runs > 0) this.arm(Math.max(now, this.lastRunAt + (this.o.minIntervalMs ?? 15_000)), 'change');
   }
 
   /**
@@ -145,7 +211,8 @@ export class CheckRunner {
     if (!render || this.stopped || !this.o.isLeader()) return;
     this.runs++;
     this.lastRunAt = this.o.clock.now();
-    this.lastShape = shape(render);
+    this.shape.update(render);
+    this.reshaped = false;
     try {
       const members = this.o.members();
       const { snapshot } = await buildCheckSnapshot({

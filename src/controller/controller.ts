@@ -21,7 +21,7 @@ import type { InformerEvent, InformerTiming } from '../kube/informer.ts';
 import { LeaderElector } from '../kube/lease.ts';
 import { FAILOVER_SERVICES, MESH_CLUSTERS, MESH_WORKLOADS, MESH_WORKLOAD_GRANTS } from '../kube/resources.ts';
 import { jsonEqual } from './compare.ts';
-import { DEFAULT_EXCLUDED_NAMESPACES, discoverWorkloads } from './discovery.ts';
+import { DEFAULT_EXCLUDED_NAMESPACES, DiscoveryMemo, discoverWorkloadsWith } from './discovery.ts';
 import type { DiscoveryNote } from './discovery.ts';
 import { ApplyMemos, executePlan } from './executor.ts';
 import type { ExecuteTarget } from './executor.ts';
@@ -116,6 +116,8 @@ export class Controller {
   private readonly registry: ClusterRegistry;
   private readonly memos = new ApplyMemos();
   private readonly renderCache = new RenderCache();
+  /** The last discovery: reused while every member Service and MeshWorkload is the very same object. */
+  private readonly discoveryMemo = new DiscoveryMemo();
   /** Goes with `memos`: whenever a cluster's memo is dropped, so is its plan state. */
   private readonly planCache = new PlanCache();
   /** The last accepted render per FailoverService: a held service's objects are repaired from it. */
@@ -187,6 +189,7 @@ export class Controller {
         isLeader: () => this.isLeader,
         failoverService: (ns, name) => this.fs.get(ns, name),
         services: (cluster) => this.registry.entries.get(cluster)?.conn?.knownServices(),
+        ...(o.discovery !== false ? { hasService: (cluster: string, ns: string, name: string) => this.registry.entries.get(cluster)?.conn?.hasService(ns, name) } : {}),
         log: this.log,
         registry: this.metrics.registry,
         ...(o.serving?.debounceMs !== undefined ? { debounceMs: o.serving.debounceMs } : {}),
@@ -406,11 +409,11 @@ export class Controller {
 
     // Discovery: what MeshWorkloads should exist.
     let effective = workloads;
-    let discovery: ReturnType<typeof discoverWorkloads> | undefined;
+    let discovery: ReturnType<typeof discoverWorkloadsWith> | undefined;
     if (this.o.discovery !== false) {
       const known = new Map<string, KubeObject[] | undefined>();
       for (const mc of meshClusters) known.set(mc.metadata.name, entries.get(mc.metadata.name)?.conn?.knownServices());
-      discovery = discoverWorkloads({ services: known, existing: workloads, // The controller's own namespace holds its metrics Service and the member kubeconfigs: never a workload.
+      discovery = discoverWorkloadsWith(this.discoveryMemo, { services: known, existing: workloads, // The controller's own namespace holds its metrics Service and the member kubeconfigs: never a workload.
         excludeNamespaces: new Set([...(this.o.discovery?.excludeNamespaces ?? DEFAULT_EXCLUDED_NAMESPACES), this.o.namespace]) });
       effective = discovery.effective;
       report.discoveryNotes = discovery.notes;

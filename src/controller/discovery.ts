@@ -177,6 +177,60 @@ function makeAsserted(o: KubeObject): KubeObject {
   };
 }
 
+/**
+ * The last discovery's inputs and result: the same inputs (every member's Services and every MeshWorkload the very
+ * same objects, in the same order; the same excluded namespaces) give the very same result without a pass over
+ * the names. A reconcile woken by anything but a Service or MeshWorkload change (a FailoverService edit, a member's
+ * Istio objects, a resync) then costs one identity comparison per object instead of a discovery.
+ */
+export class DiscoveryMemo {
+  private services: [string, readonly KubeObject[] | undefined][] | undefined;
+  private existing: readonly KubeObject[] = [];
+  private exclude = '';
+  private result: DiscoveryResult | undefined;
+  /** Discoveries computed (the rest were the last result again). */
+  computed = 0;
+
+  get(input: DiscoveryInput): DiscoveryResult | undefined {
+    if (!this.result || !this.services || this.services.length !== input.services.size) return undefined;
+    if (!sameList(this.existing, input.existing) || this.exclude !== excludeKey(input.excludeNamespaces)) return undefined;
+    let i = 0;
+    for (const [cluster, list] of input.services) {
+      const [c, l] = this.services[i++] as [string, readonly KubeObject[] | undefined];
+      if (c !== cluster || (l === undefined) !== (list === undefined) || (l && list && !sameList(l, list))) return undefined;
+    }
+    return this.result;
+  }
+
+  set(input: DiscoveryInput, result: DiscoveryResult): void {
+    this.services = [...input.services];
+    this.existing = input.existing;
+    this.exclude = excludeKey(input.excludeNamespaces);
+    this.result = result;
+    this.computed++;
+  }
+}
+
+function excludeKey(s: ReadonlySet<string>): string {
+  return [...s].sort().join('\u0000');
+}
+
+function sameList(a: readonly KubeObject[], b: readonly KubeObject[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** discoverWorkloads, reusing the last result (`memo`) while its inputs are the very same objects. */
+export function discoverWorkloadsWith(memo: DiscoveryMemo, input: DiscoveryInput): DiscoveryResult {
+  const known = memo.get(input);
+  if (known) return known;
+  const result = discoverWorkloads(input);
+  memo.set(input, result);
+  return result;
+}
+
 export function discoverWorkloads(input: DiscoveryInput): DiscoveryResult {
   const handWritten = input.existing.filter((o) => !isDiscovered(o));
   const discovered = input.existing.filter(isDiscovered);

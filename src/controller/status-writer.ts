@@ -20,7 +20,8 @@ import type { ControllerMetrics } from './metrics.ts';
 import { NotLeaderError, pool } from './pool.ts';
 import type { WriteGate } from './pool.ts';
 import type { ClusterOutcome, ServiceStatusInput } from './reconcile.ts';
-import { clusterStatus, objectsByService, outcomesSignature, sameServiceStatusInput, sameStatus, serviceStatus } from './reconcile.ts';
+import { clusterStatus, outcomesSignature, sameServiceStatusInput, sameStatus, serviceStatus } from './reconcile.ts';
+import { blocksByService } from '../check/view.ts';
 
 /** What the status writer needs to know about one MeshCluster's connection. */
 export interface ConnectionState {
@@ -71,41 +72,95 @@ function formatWindow(ms: number): string {
   return `${s}s`;
 }
 
+/**
+ * A FailoverService whose status needed no write: the inputs it was computed from, the render they were read from and
+ * the cluster outcomes' signature (kept by FailoverService object: informer objects are replaced, never changed).
+ */
+interface Settled {
+  ref: string;
+  input: Omit<ServiceStatusInput, 'outcomes' | 'now'>;
+  render: DetailedRenderResult;
+  sig: string;
+}
+
 export class StatusWriter {
   /**
-   * Per FailoverService ref: the inputs of the last status computed that needed no write, and the cluster outcomes
-   * it was computed with. Same inputs, same previous status object: the status still needs no write.
+   * Per FailoverService object (as the informer holds it): the inputs of the last status computed that needed no
+   * write. The same object, the same cluster outcomes and an unchanged render outcome, messages and objects: the
+   * status still needs no write, found without reading the render for it (see write()).
    */
-  private memo = new Map<string, Omit<ServiceStatusInput, 'outcomes' | 'now'>>();
-  private memoOutcomes = '';
+  private settled = new WeakMap<KubeObject, Settled>();
+  /** The render of the last write() (every settled entry visited then was checked against it). */
+  private lastRender: DetailedRenderResult | undefined;
+  /** Statuses computed again in the last write() (the rest were settled and unchanged: not looked at). */
+  lastComputed = 0;
 
   constructor(private readonly d: StatusWriterDeps) {}
 
-  /** Writes the statuses that changed; returns the number of writes. Throws (for a retry) if a write failed. */
+  /**
+   * Writes the statuses that changed; returns the number of writes. Throws (for a retry) if a write failed.
+   *
+   * Proportional to what changed: a FailoverService whose object is the one its status was last found settled for,
+   * under the same cluster outcomes and checks, and that the render (made as a difference from the last write's
+   * render: `changes`) did not change, is settled still; only the others are computed (their outcome, messages and
+   * objects read for them alone).
+   */
   async write(r: StatusRound): Promise<number> {
     let writes = 0;
-    const byRef = new Map<string, ServiceOutcome>(r.render.services.map((s) => [s.ref, s]));
-    const objects = objectsByService(r.render);
+    const render = r.render;
     const outcomeMap = new Map(r.outcomes.map((o) => [o.cluster, o]));
-    const messagesByObject = new Map<string, typeof r.render.messages>();
-    for (const m of r.render.messages) {
-      const list = messagesByObject.get(m.object);
-      if (list) list.push(m);
-      else messagesByObject.set(m.object, [m]);
-    }
+    let byRef: Map<string, ServiceOutcome> | undefined;
+    let messagesByObject: Map<string, typeof render.messages> | undefined;
+    const changes = render.changes;
+    const sameRender = render === this.lastRender;
+    const fromLast = !sameRender && changes !== undefined && changes.since === this.lastRender;
+    const outcomeOf = (ref: string): ServiceOutcome | undefined => {
+      if (changes) {
+        const i = changes.position(ref);
+        const o = i >= 0 ? render.services[i] : undefined;
+        if (o?.ref === ref) return o;
+      }
+      byRef ??= new Map<string, ServiceOutcome>(render.services.map((s) => [s.ref, s]));
+      return byRef.get(ref);
+    };
+    const messagesOf = (ref: string): typeof render.messages => {
+      if (!messagesByObject) {
+        messagesByObject = new Map();
+        for (const m of render.messages) {
+          const list = messagesByObject.get(m.object);
+          if (list) list.push(m);
+          else messagesByObject.set(m.object, [m]);
+        }
+      }
+      return messagesByObject.get(ref) ?? [];
+    };
+    const objectsOf = (ref: string): ReadonlyMap<string, readonly string[]> | undefined => {
+      const blocks = blocksByService(render).get(ref);
+      return blocks ? new Map([...blocks].map(([cluster, b]) => [cluster, b.keys])) : undefined;
+    };
     let accepted = 0;
+    let computed = 0;
     const tasks: (() => Promise<void>)[] = [];
     const firstSync = new Set([...r.connections].filter(([, c]) => c.firstSync).map(([n]) => n));
     const sig = outcomesSignature(outcomeMap);
-    const prevMemo = sig === this.memoOutcomes ? this.memo : undefined;
-    const memo = new Map<string, Omit<ServiceStatusInput, 'outcomes' | 'now'>>();
     const write = (inf: Informer, obj: KubeObject, next: Record<string, unknown>) => async (): Promise<void> => {
       if (await this.writeOne(inf, obj, next)) writes++;
     };
     for (const fs of r.services) {
+      const s = this.settled.get(fs);
+      if (s && s.sig === sig && (s.render === render || (fromLast && s.render === this.lastRender && !changes.refs.has(s.ref)))) {
+        const check = r.checks ? (r.checks.services.get(s.ref) ?? null) : undefined;
+        const held = r.held.get(s.ref);
+        if (check === s.input.check && (held ?? []).join(',') === (s.input.held ?? []).join(',') && !(firstSync.size > 0 && s.input.outcome.clusters.some((c) => firstSync.has(c.name)))) {
+          if (s.input.outcome.accepted) accepted++;
+          s.render = render;
+          continue;
+        }
+      }
+      computed++;
       const ns = fs.metadata.namespace ?? 'default';
       const ref = `FailoverService/${ns}/${fs.metadata.name}`;
-      const outcome = byRef.get(ref) ?? { ref, namespace: ns, name: fs.metadata.name, accepted: false, clusters: [] };
+      const outcome = outcomeOf(ref) ?? { ref, namespace: ns, name: fs.metadata.name, accepted: false, clusters: [] };
       if (outcome.accepted) accepted++;
       // A cluster still listing for the first time says nothing yet about the objects there: statuses that depend
       // on it wait, instead of flapping every FailoverService to Pending and back on each restart.
@@ -113,23 +168,24 @@ export class StatusWriter {
       const input = {
         generation: fs.metadata.generation,
         outcome,
-        messages: messagesByObject.get(ref) ?? [],
-        objects: objects.get(ref),
+        messages: messagesOf(ref),
+        objects: objectsOf(ref),
         prev: fs.status as Record<string, unknown> | undefined,
         held: r.held.get(ref),
         check: r.checks ? (r.checks.services.get(ref) ?? null) : undefined,
       };
-      const last = prevMemo?.get(ref);
-      if (last && sameServiceStatusInput(last, input)) {
-        memo.set(ref, last);
+      if (s && s.sig === sig && sameServiceStatusInput(s.input, input)) {
+        this.settled.set(fs, { ref, input: s.input, render, sig });
         continue;
       }
       const next = serviceStatus({ ...input, outcomes: outcomeMap, now: r.now });
-      if (!sameStatus(fs.status, next)) tasks.push(write(this.d.failoverServices, fs, next));
-      else memo.set(ref, input);
+      if (!sameStatus(fs.status, next)) {
+        this.settled.delete(fs);
+        tasks.push(write(this.d.failoverServices, fs, next));
+      } else this.settled.set(fs, { ref, input, render, sig });
     }
-    this.memo = memo;
-    this.memoOutcomes = sig;
+    this.lastRender = render;
+    this.lastComputed = computed;
     this.d.metrics.services.set({ accepted: 'true' }, accepted);
     this.d.metrics.services.set({ accepted: 'false' }, r.services.length - accepted);
     for (const mc of r.meshClusters) {

@@ -29,19 +29,33 @@ export interface WorkloadWriterDeps {
   log: Logger;
 }
 
+/**
+ * Per informer: the desired list last found entirely in place, at which informer version. The same list (discovery
+ * returns its last result again while its inputs are the same objects) against an unchanged informer needs no look.
+ */
+const settledLists = new WeakMap<Informer, { desired: readonly KubeObject[]; version: number }>();
+/** Per desired MeshWorkload object: the informer's copy it was last found in place against (no write needed). */
+const settledObjects = new WeakMap<KubeObject, KubeObject>();
+
 /** Returns the number of writes made. Failures are logged and retried by the next reconcile. */
 export async function writeWorkloads(d: WorkloadWriterDeps, desired: readonly KubeObject[], remove: readonly KubeObject[]): Promise<number> {
+  const settled = settledLists.get(d.workloads);
+  if (remove.length === 0 && settled && settled.desired === desired && settled.version === d.workloads.version) return 0;
   let writes = 0;
   const tasks: (() => Promise<void>)[] = [];
   const memo = d.memos.for(MANAGEMENT_MEMO);
+  const version = d.workloads.version;
   for (const w of desired) {
     const cur = d.workloads.get(w.metadata.namespace, w.metadata.name);
     if (cur && !isDiscovered(cur)) continue;
+    // Found in place last time against this very copy: still in place (neither object changed since).
+    if (cur && settledObjects.get(w) === cur) continue;
     const key = objectKey(w);
     const m = memo.get(key);
     const hash = desiredHash(w);
     if (cur && ((m && m.resourceVersion === cur.metadata.resourceVersion && m.hash === hash) || applyIsNoop(w, cur, FIELD_MANAGER))) {
       memo.set(key, { hash, resourceVersion: cur.metadata.resourceVersion ?? '' });
+      settledObjects.set(w, cur);
       continue;
     }
     tasks.push(async () => {
@@ -70,6 +84,7 @@ export async function writeWorkloads(d: WorkloadWriterDeps, desired: readonly Ku
       }
     });
   }
+  if (tasks.length === 0) settledLists.set(d.workloads, { desired, version });
   await pool(tasks, d.gate.concurrency);
   return writes;
 }

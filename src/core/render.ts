@@ -52,7 +52,7 @@ export interface DetailedRenderResult extends RenderResult {
   notAccepted?: ReadonlySet<string>;
   /**
    * Set by a render made as the difference from an earlier one (`since`, a render with the same cache): every service
-   * not in `refs` has the very same RenderBlock objects (in every cluster) and ServiceOutcome as in `since`, and
+   * not in `refs` has the very same RenderBlock objects (in every cluster), ServiceOutcome and messages as in `since`, and
    * services came or went only if some are in `refs`. Absent: not known (compare everything). Dropped once the next
    * render is made with the same cache (so that renders do not keep each other alive): read it on the current render.
    */
@@ -62,7 +62,7 @@ export interface DetailedRenderResult extends RenderResult {
 /** How a render made as a difference differs from the one it was made from. */
 export interface RenderChanges {
   since: DetailedRenderResult;
-  /** Services whose blocks or outcome may differ from `since` (those that came or went included). */
+  /** Services whose blocks, outcome or messages may differ from `since` (those that came or went included). */
   refs: ReadonlySet<string>;
   /** The blocks per cluster of each ref in `refs` that is accepted now. */
   blocks: ReadonlyMap<string, ReadonlyMap<string, RenderBlock>>;
@@ -1354,6 +1354,8 @@ class IncrementalRender {
       }
     }
     const changed = new Set<string>([...dirty, ...survivorChanged]);
+    // A service whose mesh-wide messages changed (its plan kept) is changed too: consumers read its messages with it.
+    for (const ref of messagesChanged) if (this.services.has(ref)) changed.add(ref);
     for (const ref of new Set([...conflicts.keys(), ...this.conflicts.keys()])) {
       const a = this.conflicts.get(ref);
       const b = conflicts.get(ref);

@@ -165,6 +165,10 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
         assert.equal(previous!.changes, undefined, `step ${step}: the previous render dropped its changes`);
         const before = new Map(previous!.services.map((o) => [o.ref, o]));
         for (const o of cached.services) if (!cached.changes.refs.has(o.ref)) assert.equal(o, before.get(o.ref), `step ${step}: ${o.ref} outcome`);
+        for (const o of cached.services) {
+          if (cached.changes.refs.has(o.ref)) continue;
+          assert.deepEqual(cached.messages.filter((m) => m.object === o.ref), previous!.messages.filter((m) => m.object === o.ref), `step ${step}: ${o.ref} messages`);
+        }
         for (const [cluster, blocks] of cached.blocks) {
           const old = new Map((previous!.blocks.get(cluster) ?? []).map((b) => [b.ref, b]));
           for (const b of blocks) if (!cached.changes.refs.has(b.ref)) assert.equal(b, old.get(b.ref), `step ${step}: ${b.ref} block in ${cluster}`);
