@@ -12,7 +12,7 @@ import type { KubeObject } from '../../src/api/types.ts';
 import { FIELD_MANAGER } from '../../src/api/ownership.ts';
 import { applyIsNoop } from '../../src/controller/compare.ts';
 import { compactLive, liveFacts, ownedHash, ownedProjection } from '../../src/controller/slim.ts';
-import { canonicalHash, desiredHash, fnv1a64Text } from '../../src/core/content-hash.ts';
+import { assertedPart, canonicalHash, desiredHash, fnv1a64Text } from '../../src/core/content-hash.ts';
 import { apply, readManaged, recordUpdate } from '../double/ssa.ts';
 import { fieldsOf } from '../double/fieldset.ts';
 import type { Json, JsonObject } from '../double/json.ts';
@@ -50,6 +50,12 @@ describe('content hash', () => {
     // Key orders the insertion sort and the long-object sort see; strings on the ASCII fast path next to escaped ones.
     const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${(i * 17) % 40}`, i % 3 === 0 ? `v${i}\u0001` : i]));
     assert.equal(canonicalHash(many), fnv1a64Text(sortedJson(many)));
+    // desiredHash hashes what assertedPart would build, without building it.
+    for (let i = 0; i < 200; i++) {
+      const v = randomValue(r, 3);
+      const o = { ...(isObject(v) ? v : { spec: v }), apiVersion: 'v1', kind: 'K', status: { x: 1 }, metadata: i % 3 === 0 ? { name: 'n' } : { name: 'n', labels: { a: String(i) }, ...(i % 2 ? { annotations: { b: 'c' } } : {}) } } as unknown as Parameters<typeof desiredHash>[0];
+      assert.equal(desiredHash(o), canonicalHash(assertedPart(o)), JSON.stringify(o));
+    }
     const reversed = Object.fromEntries(['z', 'y', 'x', 'b', 'B', 'a', 'A', '\u00e9', '~'].map((k, i) => [k, { [k]: [k, i] }]));
     assert.equal(canonicalHash(reversed), fnv1a64Text(sortedJson(reversed)));
   });
