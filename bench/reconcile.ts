@@ -139,12 +139,18 @@ const h0 = heap();
 log(`inputs: ${N} FailoverServices, ${N * C} discovered MeshWorkloads (from ${N * C} member Services), ${C} MeshClusters (${docs.length} documents, heap ${mib(h0)}); node ${process.execArgv.filter((a) => a.startsWith('--max')).join(' ')}${ownHeap ? ' (--heap-mib: NOT the Deployment\'s heap; the memory target is not measured)' : " (the Deployment's NODE_OPTIONS)"}`);
 
 const cache = new RenderCache();
+const cpuSince = (c0: NodeJS.CpuUsage): number => {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+};
+let cpu0 = process.cpuUsage();
 let t = performance.now();
 let render = renderDetailed(docs, cache);
 const firstRenderMs = performance.now() - t;
+const firstRenderCpuMs = cpuSince(cpu0);
 const total = clusters.reduce((n, c) => n + (render.blocks.get(c) ?? []).reduce((m, b) => m + b.keys.length, 0), 0);
 const h1 = heap();
-log(`first render (a restart): ${firstRenderMs.toFixed(0)} ms, ${total} objects (${(total / C).toFixed(0)} per cluster); heap ${mib(h1)} (+${mib(h1 - h0)} for the render cache)`);
+log(`first render (a restart): ${firstRenderMs.toFixed(0)} ms (CPU ${firstRenderCpuMs.toFixed(0)} ms), ${total} objects (${(total / C).toFixed(0)} per cluster); heap ${mib(h1)} (+${mib(h1 - h0)} for the render cache)`);
 
 /** One kind's cache, keyed as an Informer keys it (namespace/name). */
 class Store implements LiveStore {
@@ -203,15 +209,17 @@ const memo = new Map<string, MemoEntry>();
 const memoOf = (c: string, k: string): MemoEntry | undefined => memo.get(`${c}\u0000${k}`);
 const planCache = new PlanCache();
 const views = (): Map<string, LiveCluster> => new Map([...live].map(([c, l]) => [c, l.view()]));
+cpu0 = process.cpuUsage();
 t = performance.now();
 let plan = planReconcile({ docs, clusters: views(), memo: memoOf, renderCache: cache, planCache });
 const firstPlanMs = performance.now() - t;
+const firstPlanCpuMs = cpuSince(cpu0);
 let found = 0;
 for (const p of plan.clusters) {
   found += p.apply.length + p.probe.length + p.prune.length;
 }
 const h3 = heap();
-log(`first plan (a restart: empty memo, every live object's hash compared): ${firstPlanMs.toFixed(0)} ms, ${found} writes planned (want 0); heap ${mib(h3)} (+${mib(h3 - h2)} for the plan cache)`);
+log(`first plan (a restart: empty memo, every live object's hash compared): ${firstPlanMs.toFixed(0)} ms (CPU ${firstPlanCpuMs.toFixed(0)} ms), ${found} writes planned (want 0); heap ${mib(h3)} (+${mib(h3 - h2)} for the plan cache)`);
 // Objects found in place need no memo entry (their hashes say so): the second plan starts from the plan cache.
 plan = planReconcile({ docs: [...docs], clusters: views(), memo: memoOf, renderCache: cache, planCache });
 
