@@ -263,6 +263,46 @@ export class PlanCache {
   }
 }
 
+/**
+ * Which settled service a key of one cluster belongs to. Nearly every object Spillway writes is named after its
+ * FailoverService in that service's namespace (`<namespace>/<service>` or `<namespace>/<service>-...`), so its owner is
+ * found from the key itself: the candidates it names, confirmed by their settled keys. Only the other keys (an
+ * EnvoyFilter in the root namespace, say) are kept in a map: not 140,000 entries per cluster at 10,000 services.
+ */
+class Owners {
+  private readonly others = new Map<string, string>();
+
+  /** `key` (group/Kind/namespace/name) is named after `ref` (FailoverService/namespace/name). */
+  private static named(key: string, ref: string): boolean {
+    const b = key.indexOf('/', key.indexOf('/') + 1);
+    const own = ref.slice(ref.indexOf('/') + 1);
+    return key.startsWith(own, b + 1) && (key.length === b + 1 + own.length || key.charCodeAt(b + 1 + own.length) === 45);
+  }
+
+  add(ref: string, keys: readonly string[]): void {
+    for (const k of keys) if (!Owners.named(k, ref)) this.others.set(k, ref);
+  }
+
+  remove(ref: string, keys: readonly string[]): void {
+    for (const k of keys) if (this.others.get(k) === ref) this.others.delete(k);
+  }
+
+  /** Adds to `out` the settled services `key` belongs to. */
+  refsOf(key: string, settled: ReadonlyMap<string, SettledBlock>, out: Set<string>): void {
+    const other = this.others.get(key);
+    if (other !== undefined) out.add(other);
+    const b = key.indexOf('/', key.indexOf('/') + 1);
+    const c = key.indexOf('/', b + 1);
+    if (b < 0 || c < 0) return;
+    const ns = key.slice(b + 1, c);
+    for (let i = c + 1; i <= key.length; i++) {
+      if (i < key.length && key.charCodeAt(i) !== 45) continue;
+      const ref = ['FailoverService', ns, key.slice(c + 1, i)].join('/');
+      if (settled.get(ref)?.keys.includes(key)) out.add(ref);
+    }
+  }
+}
+
 interface SettledBlock {
   block: RenderBlock;
   keys: readonly string[];
@@ -275,7 +315,7 @@ interface ClusterPlanState {
   /** Services whose objects were all settled, by ref. */
   settled: Map<string, SettledBlock>;
   /** Key -> ref, for the keys of settled services (to find which services a live change touches). */
-  owner: Map<string, string>;
+  owner: Owners;
   /** The blocks planned, when they were exactly a render's (no held blocks added): the next plan may be a difference. */
   blocks?: readonly RenderBlock[];
   /** Blocks visited and not all settled: visited again by every plan, with how many of their keys exist live. */
@@ -359,8 +399,7 @@ export function planClusterBlocks(cluster: string, blocks: readonly RenderBlock[
   const dirtyRefs = new Set<string>();
   if (reuse) {
     for (const k of dirty) {
-      const ref = prev.owner.get(k);
-      if (ref !== undefined) dirtyRefs.add(ref);
+      prev.owner.refsOf(k, prev.settled, dirtyRefs);
     }
   }
   let state: ClusterPlanState;
@@ -418,16 +457,16 @@ function planAllBlocks(plan: ClusterPlan, blocks: readonly RenderBlock[], prev: 
   }
   plan.settled += settledKeys;
   // Keep the key -> service index in step with the settled services (changes only, not every key every time).
-  const owner = prev ? prev.owner : new Map<string, string>();
+  const owner = prev ? prev.owner : new Owners();
   if (prev) {
     for (const [ref, b] of prev.settled) {
       if (settled.get(ref) === b) continue;
-      for (const k of b.keys) if (owner.get(k) === ref) owner.delete(k);
+      owner.remove(ref, b.keys);
     }
   }
   for (const [ref, b] of settled) {
     if (prev && prev.settled.get(ref) === b) continue;
-    for (const k of b.keys) owner.set(k, ref);
+    owner.add(ref, b.keys);
   }
   return { labelled: live.labelled, epoch: live.epoch ?? 0, settled, owner, unsettled, settledKeys, found };
 }
@@ -445,7 +484,7 @@ function planDifference(plan: ClusterPlan, prev: ClusterPlanState, changes: Bloc
       settled.delete(ref);
       settledKeys -= s.keys.length;
       found -= s.keys.length;
-      for (const k of s.keys) if (owner.get(k) === ref) owner.delete(k);
+      owner.remove(ref, s.keys);
     }
     if (u) {
       unsettled.delete(ref);
@@ -457,7 +496,7 @@ function planDifference(plan: ClusterPlan, prev: ClusterPlanState, changes: Bloc
       settled.set(ref, s);
       settledKeys += s.keys.length;
       found += s.keys.length;
-      for (const k of s.keys) owner.set(k, ref);
+      owner.add(ref, s.keys);
       continue;
     }
     const v = visitBlock(plan, block, live, cluster, memo);
@@ -465,7 +504,7 @@ function planDifference(plan: ClusterPlan, prev: ClusterPlanState, changes: Bloc
     if (v.all && v.distinct) {
       settled.set(ref, { block, keys: v.keys });
       settledKeys += v.keys.length;
-      for (const k of v.keys) owner.set(k, ref);
+      owner.add(ref, v.keys);
     } else {
       unsettled.set(ref, { block, found: v.found, distinct: v.distinct });
       plan.settled += v.settled;
