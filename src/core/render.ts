@@ -787,31 +787,108 @@ export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocum
   const visit = survivors.map((_, p) => p);
   const primary = (p: number) => (survivors[p] as FailoverPlan).primaryService;
   visit.sort((a, b) => cmp(primary(a).namespace, primary(b).namespace) || cmp(primary(a).name, primary(b).name) || a - b);
+  const rank = (c: number): number => KIND_ORDER[kinds[c] as string] ?? 99;
   for (const cluster of clusterNames) {
-    const sorter = new IdentitySorter();
-    const seen: number[] = [];
+    // Per kind code: 0 not seen yet, 1 in order so far, 2 out of order. While a kind's objects arrive in output order
+    // (each plan's few objects of the kind put in order, then compared with the last identity of the plans before),
+    // its order is the (plan, payload) pairs as they come, and only the last identity is kept. A kind that leaves
+    // that order (or where two plans write the same object) is collected again and sorted (IdentitySorter).
+    const state: number[] = [];
+    const pairs: number[][] = [];
+    const lastNs: string[] = [];
+    const lastName: string[] = [];
+    const local: number[] = [];
     for (const p of visit) {
       const plan = survivors[p] as FailoverPlan;
       if (!writes(plan, cluster)) continue;
       const objs = translateFor(plan, cluster, true);
-      seen.fill(0);
+      // The plan's objects by kind, each kind's by namespace and name (then translation order): insertion sort.
+      const seen: number[] = [];
+      local.length = 0;
       for (let i = 0; i < objs.length; i++) {
         const o = objs[i] as KubeObject;
         const c = codeOf(o.kind);
         const j = seen[c] ?? 0;
         seen[c] = j + 1;
         // Kind code (low 8 bits) and index in one number: a plan writes a few objects of a kind per cluster.
-        sorter.add(c, o.metadata.namespace ?? '', o.metadata.name, p, (j << 8) | c);
+        local.push((j << 8) | c);
+      }
+      const ns = (k: number): string => (objs[k] as KubeObject).metadata.namespace ?? '';
+      const nm = (k: number): string => (objs[k] as KubeObject).metadata.name;
+      const idx: number[] = objs.map((_, i) => i);
+      const before = (a: number, b: number): boolean => {
+        const ca = (local[a] as number) & 0xff;
+        const cb = (local[b] as number) & 0xff;
+        if (ca !== cb) return ca < cb;
+        const na = ns(a);
+        const nb = ns(b);
+        if (na !== nb) return na < nb;
+        const ma = nm(a);
+        const mb = nm(b);
+        if (ma !== mb) return ma < mb;
+        return a < b;
+      };
+      for (let i = 1; i < idx.length; i++) {
+        const e = idx[i] as number;
+        let k = i - 1;
+        for (; k >= 0 && before(e, idx[k] as number); k--) idx[k + 1] = idx[k] as number;
+        idx[k + 1] = e;
+      }
+      for (let i = 0; i < idx.length; i++) {
+        const e = idx[i] as number;
+        const c = (local[e] as number) & 0xff;
+        const first = i === 0 || (((local[idx[i - 1] as number] as number) & 0xff) !== c);
+        if (first) {
+          if ((state[c] ?? 0) === 0) {
+            state[c] = 1;
+            pairs[c] = [];
+          } else if (state[c] === 1) {
+            const n = ns(e);
+            const m = nm(e);
+            const ln = lastNs[c] as string;
+            if (!(ln < n || (ln === n && (lastName[c] as string) < m))) {
+              state[c] = 2;
+              pairs[c] = [];
+            }
+          }
+        }
+        if (state[c] !== 1) continue;
+        (pairs[c] as number[]).push(p, local[e] as number);
+        lastNs[c] = ns(e);
+        lastName[c] = nm(e);
       }
     }
-    // Sorted by key, then plan, then translation order: the conflicts do not depend on map order.
-    const sorted = sorter.sorted(kinds);
-    sorter.contested(sorted, kinds, cluster, contested);
-    const order = new Int32Array(2 * sorted.length);
-    for (let k = 0; k < sorted.length; k++) {
-      const e = sorted[k] as number;
-      order[2 * k] = sorter.plan[e] as number;
-      order[2 * k + 1] = sorter.payload[e] as number;
+    const present = kinds.map((_, c) => c).filter((c) => (state[c] ?? 0) !== 0);
+    present.sort((a, b) => rank(a) - rank(b) || cmp(kinds[a] as string, kinds[b] as string));
+    const parts: number[][] = [];
+    for (const c of present) {
+      if (state[c] === 1) {
+        parts.push(pairs[c] as number[]);
+        continue;
+      }
+      // Out of order: that kind's identities again, sorted by key, then plan, then translation order (the conflicts do
+      // not depend on map order).
+      const sorter = new IdentitySorter();
+      for (const p of visit) {
+        const plan = survivors[p] as FailoverPlan;
+        if (!writes(plan, cluster)) continue;
+        const objs = translateFor(plan, cluster, true, kinds[c]);
+        for (let j = 0; j < objs.length; j++) {
+          const o = objs[j] as KubeObject;
+          sorter.add(c, o.metadata.namespace ?? '', o.metadata.name, p, (j << 8) | c);
+        }
+      }
+      const sorted = sorter.sorted(kinds);
+      sorter.contested(sorted, kinds, cluster, contested);
+      const list: number[] = [];
+      for (const e of sorted) list.push(sorter.plan[e] as number, sorter.payload[e] as number);
+      parts.push(list);
+    }
+    const order = new Int32Array(parts.reduce((n, l) => n + l.length, 0));
+    let at = 0;
+    for (const l of parts) {
+      order.set(l, at);
+      at += l.length;
     }
     orders.set(cluster, order);
   }
