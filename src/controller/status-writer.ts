@@ -92,6 +92,7 @@ export class StatusWriter {
   private settled = new WeakMap<KubeObject, Settled>();
   /** The render of the last write() (every settled entry visited then was checked against it). */
   private lastRender: DetailedRenderResult | undefined;
+  private lastSig = '';
   /** Statuses computed again in the last write() (the rest were settled and unchanged: not looked at). */
   lastComputed = 0;
 
@@ -142,7 +143,10 @@ export class StatusWriter {
     let computed = 0;
     const tasks: (() => Promise<void>)[] = [];
     const firstSync = new Set([...r.connections].filter(([, c]) => c.firstSync).map(([n]) => n));
-    const sig = outcomesSignature(outcomeMap);
+    // The same signature as last time is that very string (each settled entry compares it by reference then).
+    const sig0 = outcomesSignature(outcomeMap);
+    const sig = sig0 === this.lastSig ? this.lastSig : sig0;
+    this.lastSig = sig;
     const write = (inf: Informer, obj: KubeObject, next: Record<string, unknown>) => async (): Promise<void> => {
       if (await this.writeOne(inf, obj, next)) writes++;
     };
@@ -150,8 +154,8 @@ export class StatusWriter {
       const s = this.settled.get(fs);
       if (s && s.sig === sig && (s.render === render || (fromLast && s.render === this.lastRender && !changes.refs.has(s.ref)))) {
         const check = r.checks ? (r.checks.services.get(s.ref) ?? null) : undefined;
-        const held = r.held.get(s.ref);
-        if (check === s.input.check && (held ?? []).join(',') === (s.input.held ?? []).join(',') && !(firstSync.size > 0 && s.input.outcome.clusters.some((c) => firstSync.has(c.name)))) {
+        const held = r.held.size > 0 ? r.held.get(s.ref) : undefined;
+        if (check === s.input.check && sameList(held, s.input.held) && !(firstSync.size > 0 && s.input.outcome.clusters.some((c) => firstSync.has(c.name)))) {
           if (s.input.outcome.accepted) accepted++;
           s.render = render;
           continue;
@@ -270,6 +274,13 @@ export class StatusWriter {
       throw e; // retried with backoff
     }
   }
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  const x = a ?? [];
+  const y = b ?? [];
+  return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
 /** Status keys written by someone else: `serving` (live tier shares, serving.ts, on its own schedule). */
