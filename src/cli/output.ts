@@ -17,9 +17,9 @@ export function toYaml(o: unknown): string {
 /**
  * Objects per cluster: a record of them, or a render that translates each cluster when asked (`renderByCluster`),
  * so that only one cluster's objects need to be held while they are written. A render that streams each cluster's
- * objects in order (`ordered`, `count`) holds none.
+ * objects in order (`each`, `count`) holds none.
  */
-export type ClusterObjects = Readonly<Record<string, readonly KubeObject[]>> | (Pick<ClusterRender, 'clusterNames' | 'objects'> & Partial<Pick<ClusterRender, 'ordered' | 'count'>>);
+export type ClusterObjects = Readonly<Record<string, readonly KubeObject[]>> | (Pick<ClusterRender, 'clusterNames' | 'objects'> & Partial<Pick<ClusterRender, 'each' | 'count'>>);
 
 type LazyClusters = Exclude<ClusterObjects, Readonly<Record<string, readonly KubeObject[]>>>;
 
@@ -40,6 +40,12 @@ export function* clusterEntries(c: ClusterObjects): Generator<readonly [string, 
 /** A piece of output: text, or UTF-8 bytes already encoded. */
 export type Chunk = string | Uint8Array;
 
+/**
+ * Output made piece by piece, each piece given to `put` in order (large outputs are never one string): a callback
+ * rather than a generator, since a large render has over a million pieces.
+ */
+export type Output = (put: (c: Chunk) => void) => void;
+
 /** Separators between the objects of large outputs, encoded once. */
 const NL = Buffer.from('\n');
 const COMMA_NL = Buffer.from(',\n');
@@ -48,71 +54,82 @@ const DOC_START = Buffer.from('---\n');
 /** One cluster's objects, in output order, and how many there are. */
 interface Entry {
   length: number;
-  objects: Iterable<KubeObject>;
+  each(f: (o: KubeObject) => void): void;
 }
 
 /**
  * Each cluster with its objects, in order. A render that can stream a cluster's objects (`renderByCluster`) makes
  * each when it is reached, so that the caller, which serializes and drops it, holds nothing.
  */
-function* orderedEntries(c: ClusterObjects): Generator<readonly [string, Entry]> {
-  if (isRender(c) && c.ordered && c.count) {
-    for (const name of c.clusterNames) yield [name, { length: c.count(name), objects: c.ordered(name) }];
-  } else {
-    for (const [name, objs] of clusterEntries(c)) yield [name, { length: objs.length, objects: objs }];
+function orderedEntries(c: ClusterObjects): (readonly [string, Entry])[] {
+  if (isRender(c) && c.each && c.count) {
+    const { each, count } = c;
+    return c.clusterNames.map((name) => [name, { length: count(name), each: (f: (o: KubeObject) => void) => each(name, f) }] as const);
   }
+  const out: (readonly [string, Entry])[] = [];
+  for (const [name, objs] of clusterEntries(c)) out.push([name, { length: objs.length, each: (f: (o: KubeObject) => void) => objs.forEach((o) => f(o)) }]);
+  return out;
 }
 
-/** YAML, grouped by cluster, one document an object. Yields pieces so large outputs are never one string. */
-export function* yamlChunks(clusters: ClusterObjects): Generator<Chunk> {
-  for (const [cluster, docs] of orderedEntries(clusters)) {
-    yield `${GENERATED_HEADER}\n# cluster: ${cluster} (${docs.length} object${docs.length === 1 ? '' : 's'})\n`;
-    for (const o of docs.objects) {
-      yield DOC_START;
-      yield toYaml(o);
+/** YAML, grouped by cluster, one document an object. */
+export function yamlOutput(clusters: ClusterObjects): Output {
+  return (put) => {
+    for (const [cluster, docs] of orderedEntries(clusters)) {
+      put(`${GENERATED_HEADER}\n# cluster: ${cluster} (${docs.length} object${docs.length === 1 ? '' : 's'})\n`);
+      docs.each((o) => {
+        put(DOC_START);
+        put(toYaml(o));
+      });
     }
-  }
+  };
 }
 
 /**
  * The JSON document `{"clusters": {...}, "messages": [...]}`, one object a line: valid JSON that diffs and greps
  * well, and that streams, since 10k services over 5 clusters is over 500 MB, more than one JS string can hold.
  */
-export function* jsonChunks(result: { clusters: ClusterObjects; messages: readonly Message[] }): Generator<Chunk> {
-  yield '{"clusters": {';
-  let firstCluster = true;
-  for (const [cluster, entry] of orderedEntries(result.clusters)) {
-    yield `${firstCluster ? '' : ','}\n${JSON.stringify(cluster)}: [`;
-    firstCluster = false;
-    let first = true;
-    for (const o of entry.objects) {
-      yield first ? NL : COMMA_NL;
-      yield toJson(o);
-      first = false;
+export function jsonOutput(result: { clusters: ClusterObjects; messages: readonly Message[] }): Output {
+  return (put) => {
+    put('{"clusters": {');
+    let firstCluster = true;
+    for (const [cluster, entry] of orderedEntries(result.clusters)) {
+      put(`${firstCluster ? '' : ','}\n${JSON.stringify(cluster)}: [`);
+      firstCluster = false;
+      let first = true;
+      entry.each((o) => {
+        put(first ? NL : COMMA_NL);
+        put(toJson(o));
+        first = false;
+      });
+      put(first ? ']' : '\n]');
     }
-    yield first ? ']' : '\n]';
-  }
-  yield `${firstCluster ? '' : '\n'}}, "messages": [`;
-  const msgs = result.messages;
-  for (let i = 0; i < msgs.length; i++) yield `${i === 0 ? '' : ','}\n${JSON.stringify(msgs[i])}`;
-  yield msgs.length === 0 ? ']}\n' : '\n]}\n';
+    put(`${firstCluster ? '' : '\n'}}, "messages": [`);
+    const msgs = result.messages;
+    for (let i = 0; i < msgs.length; i++) {
+      put(i === 0 ? NL : COMMA_NL);
+      put(JSON.stringify(msgs[i]));
+    }
+    put(msgs.length === 0 ? ']}\n' : '\n]}\n');
+  };
 }
 
 /**
  * One cluster's objects as the `v1` List `kubectl get -o json` prints and `kubectl apply -f -` accepts, one object
- * a line (streams, like jsonChunks). `clusters` holds that one cluster (several would be listed one after another).
+ * a line (streams, like jsonOutput). `clusters` holds that one cluster (several would be listed one after another).
  */
-export function* listChunks(clusters: ClusterObjects): Generator<Chunk> {
-  yield '{"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": [';
-  let count = 0;
-  for (const [, entry] of orderedEntries(clusters)) {
-    for (const o of entry.objects) {
-      yield count === 0 ? NL : COMMA_NL;
-      yield toJson(o);
-      count++;
+export function listOutput(clusters: ClusterObjects): Output {
+  return (put) => {
+    put('{"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": [');
+    let count = 0;
+    for (const [, entry] of orderedEntries(clusters)) {
+      entry.each((o) => {
+        put(count === 0 ? NL : COMMA_NL);
+        put(toJson(o));
+        count++;
+      });
     }
-  }
-  yield count === 0 ? ']}\n' : '\n]}\n';
+    put(count === 0 ? ']}\n' : '\n]}\n');
+  };
 }
 
 /** One object's JSON, on one line. */
@@ -128,15 +145,17 @@ export function kubectlName(o: KubeObject): string {
 }
 
 /** `-o name`: one line an object; several clusters (only on a terminal) get a `# cluster: NAME` line each. */
-export function* nameChunks(clusters: ClusterObjects): Generator<Chunk> {
-  const several = clusterNamesOf(clusters).length > 1;
-  for (const [cluster, entry] of orderedEntries(clusters)) {
-    if (several) yield `# cluster: ${cluster}\n`;
-    for (const o of entry.objects) {
-      yield kubectlName(o);
-      yield NL;
+export function nameOutput(clusters: ClusterObjects): Output {
+  return (put) => {
+    const several = clusterNamesOf(clusters).length > 1;
+    for (const [cluster, entry] of orderedEntries(clusters)) {
+      if (several) put(`# cluster: ${cluster}\n`);
+      entry.each((o) => {
+        put(kubectlName(o));
+        put(NL);
+      });
     }
-  }
+  };
 }
 
 /**
@@ -146,7 +165,7 @@ export function* nameChunks(clusters: ClusterObjects): Generator<Chunk> {
  * it, and the next write gets a new one (each new buffer is memory outside the heap, and enough of it makes the
  * garbage collector run full collections: 500 MB of output did it a dozen times).
  */
-export function writeChunks(chunks: Iterable<Chunk>, write: (b: Uint8Array) => boolean | void): void {
+export function writeChunks(chunks: Iterable<Chunk> | Output, write: (b: Uint8Array) => boolean | void): void {
   const SIZE = 1 << 20;
   let buf = Buffer.allocUnsafe(SIZE);
   let used = 0;
@@ -155,13 +174,13 @@ export function writeChunks(chunks: Iterable<Chunk>, write: (b: Uint8Array) => b
     if (write(buf.subarray(0, used)) !== true) buf = Buffer.allocUnsafe(SIZE);
     used = 0;
   };
-  for (const c of chunks) {
+  const put = (c: Chunk): void => {
     if (typeof c === 'string') {
       if (c.length * 3 > SIZE - used) {
         flush();
         if (c.length * 3 > SIZE) {
           write(Buffer.from(c, 'utf8'));
-          continue;
+          return;
         }
       }
       used += buf.write(c, used, 'utf8');
@@ -170,7 +189,7 @@ export function writeChunks(chunks: Iterable<Chunk>, write: (b: Uint8Array) => b
         flush();
         if (c.length > SIZE) {
           write(c);
-          continue;
+          return;
         }
       }
       // Separators are a few bytes: a loop beats a call.
@@ -178,22 +197,26 @@ export function writeChunks(chunks: Iterable<Chunk>, write: (b: Uint8Array) => b
       else buf.set(c, used);
       used += c.length;
     }
-  }
+  };
+  if (typeof chunks === 'function') chunks(put);
+  else for (const c of chunks) put(c);
   flush();
 }
 
-function joinChunks(chunks: Iterable<Chunk>): string {
+function joinChunks(output: Output): string {
   let out = '';
-  for (const c of chunks) out += typeof c === 'string' ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('utf8');
+  output((c) => {
+    out += typeof c === 'string' ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('utf8');
+  });
   return out;
 }
 
 export function renderYaml(clusters: ClusterObjects): string {
-  return joinChunks(yamlChunks(clusters));
+  return joinChunks(yamlOutput(clusters));
 }
 
 export function renderJson(result: { clusters: ClusterObjects; messages: readonly Message[] }): string {
-  return joinChunks(jsonChunks(result));
+  return joinChunks(jsonOutput(result));
 }
 
 export function formatMessage(m: Message): string {

@@ -2,7 +2,7 @@
 import { render, renderByCluster, hasErrors } from '../core/render.ts';
 import type { CliIO } from './main.ts';
 import { readInputDocuments } from './inputs.ts';
-import { formatMessage, jsonChunks, listChunks, nameChunks, writeChunks, writeOutDir, yamlChunks } from './output.ts';
+import { formatMessage, jsonOutput, listOutput, nameOutput, writeChunks, writeOutDir, yamlOutput } from './output.ts';
 import { CliError } from './errors.ts';
 import { hostSuffixErrors } from '../analyze/dns.ts';
 
@@ -32,15 +32,15 @@ export function renderCommand(opts: RenderCommandOptions, io: CliIO): number {
   // Printed output is written a cluster at a time: only one cluster's objects are held at once.
   const result = renderByCluster(docs, policy);
   const names = pick(Object.fromEntries(result.clusterNames.map((c) => [c, true])), opts.cluster);
-  const clusters = { clusterNames: Object.keys(names), objects: result.objects, ordered: result.ordered, count: result.count };
+  const clusters = { clusterNames: Object.keys(names), objects: result.objects, each: result.each, count: result.count };
   if (opts.output === 'json' && opts.cluster.length !== 1) {
     // All clusters (or several chosen ones): the {clusters, messages} document for programs. kubectl refuses it
     // (it has no kind), so it can never put two clusters' objects into one.
-    writeChunks(jsonChunks({ clusters, messages: result.messages }), bytesOut(io));
+    writeChunks(jsonOutput({ clusters, messages: result.messages }), bytesOut(io));
   } else {
     refuseMixedStream(clusters.clusterNames.filter((c) => result.hasObjects(c)), opts.output, io);
     // -o json here is for exactly one --cluster: the List of its objects.
-    writeChunks(opts.output === 'json' ? listChunks(clusters) : opts.output === 'name' ? nameChunks(clusters) : yamlChunks(clusters), bytesOut(io));
+    writeChunks(opts.output === 'json' ? listOutput(clusters) : opts.output === 'name' ? nameOutput(clusters) : yamlOutput(clusters), bytesOut(io));
     for (const m of result.messages) io.stderr(`${formatMessage(m)}\n`);
   }
   return hasErrors(result.messages) ? 1 : 0;

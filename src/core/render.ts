@@ -744,12 +744,12 @@ export interface ClusterRender {
   /** The cluster's objects: exactly `render().clusters[cluster]`, translated anew (nothing is kept between calls). */
   objects(cluster: string): KubeObject[];
   /**
-   * The objects of `objects(cluster)`, one at a time, in the same order: each is translated when it is reached, so a
-   * caller that serializes and drops each holds nothing (a large render's objects die young, cheap for the garbage
-   * collector).
+   * Calls `f` with the objects of `objects(cluster)`, one at a time, in the same order: each is translated when it is
+   * reached, so a caller that serializes and drops each holds nothing (a large render's objects die young, cheap for
+   * the garbage collector).
    */
-  ordered(cluster: string): Iterable<KubeObject>;
-  /** How many objects `ordered(cluster)` yields. */
+  each(cluster: string, f: (o: KubeObject) => void): void;
+  /** How many objects `each(cluster)` gives. */
   count(cluster: string): number;
   /** The cluster gets objects (an accepted service writes to it). */
   hasObjects(cluster: string): boolean;
@@ -760,7 +760,7 @@ export interface ClusterRender {
  * objects at once (10k services over 5 clusters is 650,000 objects), it translates the plans one cluster at a time,
  * first to find objects two services would both write (so the conflicts, and the messages, are known before any
  * output) and each cluster's output order, then again for each cluster that is asked for. Memory stays near one
- * cluster's objects (none at all when they are streamed: see `ordered`), at the price of translating twice.
+ * cluster's objects (none at all when they are streamed: see `each`), at the price of translating twice.
  */
 export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocument[], policy?: Partial<RenderPolicy>): ClusterRender {
   const { reporter, snapshot, survivors } = planAll(docs, undefined, policy);
@@ -898,7 +898,8 @@ export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocum
   // Second pass: the accepted plans' objects in output order, each made when it is reached and dropped by the caller.
   // Output order is kind by kind, and a plan's objects of one kind are (nearly always) neighbours: each plan is
   // translated once per kind it writes, only that kind's objects, and nothing is held but the current plan's.
-  function* ordered(cluster: string): Generator<KubeObject, void, undefined> {
+  // A callback per object rather than a generator: 650,000 objects at 10k x 5, each a suspend and resume less.
+  function each(cluster: string, f: (o: KubeObject) => void): void {
     const order = orders.get(cluster);
     if (!order) return;
     let lastP = -1;
@@ -914,7 +915,7 @@ export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocum
         lastP = p;
         lastKind = c;
       }
-      yield objs[o >>> 8] as KubeObject;
+      f(objs[o >>> 8] as KubeObject);
     }
   }
   const count = (cluster: string): number => {
@@ -929,8 +930,12 @@ export function renderByCluster(docs: readonly unknown[] | readonly SourcedDocum
     clusterNames,
     messages: reporter.sorted(),
     hasObjects: (cluster) => survivors.some((plan, p) => !rejected.has(p) && writes(plan, cluster)),
-    objects: (cluster) => [...ordered(cluster)],
-    ordered,
+    objects: (cluster) => {
+      const out: KubeObject[] = [];
+      each(cluster, (o) => out.push(o));
+      return out;
+    },
+    each,
     count,
   };
 }
