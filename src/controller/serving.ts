@@ -397,8 +397,8 @@ export class ServingPublisher {
   private everything = true;
   /** The gateway counts of each member at the last publish. */
   private lastGateways = new Map<string, string>();
-  /** Per FailoverService ref: the clients the gauges were last set from (and the series that set). */
-  private readonly gauged = new Map<string, { clients: ServingClient[]; series: { gauge: Gauge; labels: Record<string, string> }[] }>();
+  /** Per FailoverService ref: the clients the gauges were last set from. */
+  private readonly gauged = new Map<string, ServingClient[]>();
   lastReport: PublishReport | undefined;
   publishes = 0;
 
@@ -638,35 +638,35 @@ export class ServingPublisher {
   /** Sets the gauges of the services whose clients changed, removes those of services no longer computed. */
   private refreshGauges(computed: Map<string, ServingClient[]>): void {
     if (!this.share || !this.endpointsGauge) return;
-    for (const [ref, g] of [...this.gauged]) {
-      if (computed.get(ref) === g.clients) continue;
-      for (const x of g.series) x.gauge.remove(x.labels);
+    for (const [ref, clients] of [...this.gauged]) {
+      if (computed.get(ref) === clients) continue;
+      // The series set from these clients, named again from them (not kept: 45 label sets per service at 5 clusters).
+      this.eachSeries(ref, clients, (gauge, labels) => gauge.remove(labels));
       this.gauged.delete(ref);
     }
     for (const [ref, clients] of computed) {
       if (this.gauged.has(ref)) continue;
-      const fs = ref.slice('FailoverService/'.length);
-      const series: { gauge: Gauge; labels: Record<string, string> }[] = [];
-      const set = (gauge: Gauge | undefined, labels: Record<string, string>, v: number): void => {
-        if (!gauge) return;
-        gauge.set(labels, v);
-        series.push({ gauge, labels });
-      };
-      for (const c of clients) {
-        for (const t of c.tiers) set(this.share, { failover_service: fs, client: c.client, tier: t.cluster }, t.percent);
-        set(this.spilled, { failover_service: fs, client: c.client }, c.tiers.filter((t) => t.cluster !== c.client).reduce((a, t) => a + t.percent, 0));
-        set(this.failing, { failover_service: fs, client: c.client }, c.failingPercent);
+      this.eachSeries(ref, clients, (gauge, labels, v) => gauge.set(labels, v));
+      this.gauged.set(ref, clients);
+    }
+  }
+
+  /** Every gauge series of one service's clients, with its value. */
+  private eachSeries(ref: string, clients: readonly ServingClient[], f: (gauge: Gauge, labels: Record<string, string>, v: number) => void): void {
+    const fs = ref.slice('FailoverService/'.length);
+    for (const c of clients) {
+      for (const t of c.tiers) if (this.share) f(this.share, { failover_service: fs, client: c.client, tier: t.cluster }, t.percent);
+      if (this.spilled) f(this.spilled, { failover_service: fs, client: c.client }, c.tiers.filter((t) => t.cluster !== c.client).reduce((a, t) => a + t.percent, 0));
+      if (this.failing) f(this.failing, { failover_service: fs, client: c.client }, c.failingPercent);
+    }
+    const seen = new Set<string>();
+    for (const c of clients) {
+      for (const t of c.tiers) {
+        if (seen.has(t.cluster) || !this.endpointsGauge) continue;
+        seen.add(t.cluster);
+        f(this.endpointsGauge, { failover_service: fs, cluster: t.cluster, state: 'healthy' }, t.healthy);
+        f(this.endpointsGauge, { failover_service: fs, cluster: t.cluster, state: 'total' }, t.total);
       }
-      const seen = new Set<string>();
-      for (const c of clients) {
-        for (const t of c.tiers) {
-          if (seen.has(t.cluster)) continue;
-          seen.add(t.cluster);
-          set(this.endpointsGauge, { failover_service: fs, cluster: t.cluster, state: 'healthy' }, t.healthy);
-          set(this.endpointsGauge, { failover_service: fs, cluster: t.cluster, state: 'total' }, t.total);
-        }
-      }
-      this.gauged.set(ref, { clients, series });
     }
   }
 
