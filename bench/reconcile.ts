@@ -185,7 +185,7 @@ class Live {
     const c = compactLive(live, this.cluster, this.interner);
     let store = this.stores.get(o.kind);
     if (!store) this.stores.set(o.kind, (store = new Store({ group: o.apiVersion.slice(0, Math.max(0, o.apiVersion.indexOf('/'))), kind: o.kind })));
-    store.cache.set([c.metadata.namespace ?? '', c.metadata.name].join('/'), c);
+    store.cache.set(this.interner.intern([c.metadata.namespace ?? '', c.metadata.name].join('/')), c);
     this.epoch++;
     this.changes.push(objectKey(o));
   }
@@ -198,7 +198,7 @@ class Live {
     return { ready: true, labelled: this.labelled, epoch: this.epoch, changedSince: (e) => (e < this.logStart ? undefined : this.changes.slice(e - this.logStart)) };
   }
 }
-const interner = new StringInterner(400_000);
+const interner = new StringInterner(600_000);
 const live = new Map(clusters.map((c) => [c, new Live(c, interner)]));
 for (const c of clusters) for (const b of render.blocks.get(c) ?? []) for (const o of b.objects()) live.get(c)!.put(o);
 for (const l of live.values()) l.listed();

@@ -129,6 +129,7 @@ export class ClusterConnection {
             // Hundreds of thousands of these at scale: keep only what planning, pruning and ownership read, computed
             // once here (slim.ts: ownership verdict, content hash of the fields we own).
             transform: (o) => compactLive(o, this.name, this.strings),
+            intern: (k) => this.strings.intern(k),
             clock: this.o.clock,
             jitter: this.o.jitter,
             timing: this.o.timing,

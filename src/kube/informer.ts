@@ -59,6 +59,11 @@ export interface InformerOptions {
    * only the fields a large cache needs. Must keep metadata.name, namespace and resourceVersion.
    */
   transform?: (o: KubeObject) => KubeObject;
+  /**
+   * Applied to a cache key (`namespace/name`) before it is stored: an interner shared between informers of several
+   * clusters makes a key they all hold one string.
+   */
+  intern?: (key: string) => string;
   /** Diagnostics (stalls, relists, errors). Never receives credentials. */
   /** Called with every failed list or watch (before the backoff), e.g. to notice a kind that is no longer served. */
   onError?: (e: unknown) => void;
@@ -119,6 +124,11 @@ export class Informer {
     return this._lastError;
   }
 
+  private keyFor(o: KubeObject): string {
+    const k = keyOf(o);
+    return this.o.intern ? this.o.intern(k) : k;
+  }
+
   list(): KubeObject[] {
     return [...this.cache.values()];
   }
@@ -134,7 +144,7 @@ export class Informer {
     if (this.o.transform) o = this.o.transform(o);
     const cur = this.cache.get(keyOf(o));
     if (!cur || isNewer(o.metadata.resourceVersion, cur.metadata.resourceVersion) || o.metadata.resourceVersion === cur.metadata.resourceVersion) {
-      this.cache.set(keyOf(o), o);
+      this.cache.set(this.keyFor(o), o);
       this.version++;
     }
   }
@@ -237,7 +247,7 @@ export class Informer {
     // Replace the cache, reporting what changed while we were not watching.
     const seen = new Set<string>();
     for (const o of items) {
-      const k = keyOf(o);
+      const k = this.keyFor(o);
       seen.add(k);
       const old = this.cache.get(k);
       this.cache.set(k, o);
@@ -315,7 +325,7 @@ export class Informer {
     if (!obj?.metadata?.name) return;
     if (rv) this.rv = rv;
     const transform = this.o.transform;
-    const k = keyOf(obj);
+    const k = this.keyFor(obj);
     const old = this.cache.get(k);
     if (ev.type === 'DELETED') {
       if (old && !isNewer(rv, old.metadata.resourceVersion) && rv !== old.metadata.resourceVersion) return;
