@@ -53,40 +53,50 @@ export interface LiveFacts {
 
 /**
  * A live object as the member informers cache it: KubeObject-shaped (deletes read kind, name, uid, resourceVersion),
- * its facts flattened into it (the record is its own `live`). One object and its metadata per live object.
+ * one object: the kept metadata and the facts are its own fields (`metadata` and `live` are the record itself).
  */
 export class CompactLive implements LiveFacts {
   [key: string]: unknown;
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: KubeObject['metadata'];
+  readonly name: string;
+  readonly namespace: string | undefined;
+  readonly uid: string | undefined;
+  readonly resourceVersion: string | undefined;
+  readonly deletionTimestamp: string | undefined;
   readonly cluster: string;
   readonly verdict: LiveFacts['verdict'];
   readonly reason: string | undefined;
   readonly owner: string | undefined;
   readonly hash: number;
-  constructor(apiVersion: string, kind: string, metadata: KubeObject['metadata'], facts: LiveFacts) {
+  constructor(apiVersion: string, kind: string, metadata: Pick<KubeObject['metadata'], 'name' | 'namespace' | 'uid' | 'resourceVersion' | 'deletionTimestamp'>, facts: LiveFacts) {
     this.apiVersion = apiVersion;
     this.kind = kind;
-    this.metadata = metadata;
+    this.name = metadata.name;
+    this.namespace = metadata.namespace;
+    this.uid = metadata.uid;
+    this.resourceVersion = metadata.resourceVersion;
+    this.deletionTimestamp = metadata.deletionTimestamp;
     this.cluster = facts.cluster;
     this.verdict = facts.verdict;
     this.reason = facts.reason;
     this.owner = facts.owner;
     this.hash = facts.hash;
   }
+  /** The kept metadata (name, namespace, uid, resourceVersion, deletionTimestamp): fields of this record. */
+  get metadata(): KubeObject['metadata'] {
+    return this as unknown as KubeObject['metadata'];
+  }
   get live(): LiveFacts {
     return this;
   }
   /** What JSON (logs, tests) shows: the object part and its facts, as the record held them before it was flat. */
   toJSON(): Record<string, unknown> {
-    const { cluster, verdict, reason, owner, hash } = this;
-    return { apiVersion: this.apiVersion, kind: this.kind, metadata: this.metadata, live: { cluster, verdict, ...(reason !== undefined ? { reason } : {}), ...(owner !== undefined ? { owner } : {}), hash } };
+    const { name, namespace, uid, resourceVersion, deletionTimestamp, cluster, verdict, reason, owner, hash } = this;
+    const metadata = { name, ...(namespace !== undefined ? { namespace } : {}), ...(uid !== undefined ? { uid } : {}), ...(resourceVersion !== undefined ? { resourceVersion } : {}), ...(deletionTimestamp !== undefined ? { deletionTimestamp } : {}) };
+    return { apiVersion: this.apiVersion, kind: this.kind, metadata, live: { cluster, verdict, ...(reason !== undefined ? { reason } : {}), ...(owner !== undefined ? { owner } : {}), hash } };
   }
 }
-
-/** Kept of a live object's metadata: delete preconditions (uid, resourceVersion), its key, and whether it is going. */
-const KEPT_METADATA = ['name', 'namespace', 'uid', 'resourceVersion', 'deletionTimestamp'] as const;
 
 interface ManagedEntry {
   manager?: unknown;
@@ -225,11 +235,16 @@ export function factsOf(o: KubeObject, cluster: string, interner?: StringInterne
  */
 export function compactLive(o: KubeObject, cluster: string, interner?: StringInterner): CompactLive {
   if (o instanceof CompactLive && o.cluster === cluster) return o;
-  const src = o.metadata as unknown as Record<string, unknown>;
-  const metadata: Record<string, unknown> = {};
-  const shared = (v: unknown): unknown => (interner && typeof v === 'string' ? interner.intern(v) : v);
-  for (const k of KEPT_METADATA) if (src[k] !== undefined) metadata[k] = k === 'namespace' || k === 'name' ? shared(src[k]) : src[k];
-  return new CompactLive(shared(o.apiVersion) as string, shared(o.kind) as string, metadata as unknown as KubeObject['metadata'], factsOf(o, cluster, interner));
+  const m = o.metadata;
+  const shared = (v: string): string => (interner ? interner.intern(v) : v);
+  const metadata = {
+    name: shared(m.name),
+    namespace: m.namespace !== undefined ? shared(m.namespace) : undefined,
+    uid: m.uid,
+    resourceVersion: m.resourceVersion,
+    deletionTimestamp: (m as { deletionTimestamp?: string }).deletionTimestamp,
+  };
+  return new CompactLive(shared(o.apiVersion), shared(o.kind), metadata, factsOf(o, cluster, interner));
 }
 
 const computed = new WeakMap<KubeObject, LiveFacts>();

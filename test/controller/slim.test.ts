@@ -105,10 +105,12 @@ describe('slim live objects', () => {
     const o = renderDetailed(seed).clusters.c1![0]!;
     const live = served(o, 7, 'u1');
     const c = compactLive(live, 'c1');
-    // One record: the facts are its own fields (`live` is the record itself), no generation.
-    assert.deepEqual(Object.keys(c).sort(), ['apiVersion', 'cluster', 'hash', 'kind', 'metadata', 'owner', 'reason', 'verdict']);
+    // One record: the kept metadata and the facts are its own fields (`metadata` and `live` are the record itself).
+    assert.deepEqual(Object.keys(c).sort(), ['apiVersion', 'cluster', 'deletionTimestamp', 'hash', 'kind', 'name', 'namespace', 'owner', 'reason', 'resourceVersion', 'uid', 'verdict']);
     assert.equal(c.live, c);
-    assert.deepEqual(c.metadata, { name: live.metadata.name, namespace: live.metadata.namespace, uid: 'u1', resourceVersion: '7' });
+    assert.equal(c.metadata, c);
+    assert.deepEqual({ name: c.metadata.name, namespace: c.metadata.namespace, uid: c.metadata.uid, resourceVersion: c.metadata.resourceVersion, labels: c.metadata.labels }, { name: live.metadata.name, namespace: live.metadata.namespace, uid: 'u1', resourceVersion: '7', labels: undefined });
+    assert.deepEqual((JSON.parse(JSON.stringify(c)) as { metadata: unknown }).metadata, { name: live.metadata.name, namespace: live.metadata.namespace, uid: 'u1', resourceVersion: '7' });
     assert.equal(c.live.verdict, 'owned');
     assert.equal(c.live.cluster, 'c1');
     assert.equal(c.live.hash, desiredHash(o), 'in place: the hash of what we own equals the desired hash');
