@@ -125,7 +125,7 @@ class ControllerProcess {
     for (;;) {
       const m = this.messages.find((x) => x.msg === msg);
       if (m) return m.reconciles;
-      if (this.child.exitCode !== null || performance.now() > deadline) return undefined;
+      if (this.gone() || performance.now() > deadline) return undefined;
       await sleep(50);
     }
   }
@@ -154,13 +154,21 @@ class ControllerProcess {
     });
   }
 
+  /**
+   * The controller process has ended: with an exit code, or killed by a signal (out of heap, V8 aborts: SIGABRT, and
+   * exitCode stays null), which must end the wait at once rather than after the timeout.
+   */
+  private gone(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
   /** Resolves with the first reconcile (from index `from` on) that satisfies `ok`. */
   async until(ok: (r: Reconcile) => boolean, from = 0, timeoutMs = 600_000): Promise<Reconcile> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       const r = this.reconciles.slice(from).find(ok);
       if (r) return r;
-      if (this.child.exitCode !== null) throw new Error(`controller exited (${this.child.exitCode}): ${this.errors.slice(-3).join(' | ')}`);
+      if (this.gone()) throw new Error(`controller exited (${this.child.exitCode ?? this.child.signalCode}): ${this.errors.find((l) => l.startsWith('FATAL ERROR')) ?? this.errors.slice(-3).join(' | ')}`);
       if (performance.now() > deadline) throw new Error(`timed out waiting for a reconcile; last errors: ${this.errors.slice(-3).join(' | ')}`);
       await sleep(5);
     }
@@ -215,7 +223,7 @@ class ControllerProcess {
 
   async stop(): Promise<void> {
     clearInterval(this.sampler);
-    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    if (!this.gone()) this.child.kill('SIGTERM');
     await this.exited;
   }
 }
