@@ -145,6 +145,24 @@ for (const target of TARGETS) describe(`CRUD with client-node (${target})`, { ti
     assert.equal(second.metadata?._continue, undefined);
   });
 
+  it('pages a list over namespaces whose names prefix each other in namespace/name order, each object once', async () => {
+    // team1 and team10: a page that ends in team1 must resume after it, not at team10 again.
+    for (const ns of ['pg10', 'pg1', 'pg1-a']) {
+      await core.createNamespace({ body: { metadata: { name: ns } } });
+      for (const name of ['b', 'a']) await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name, labels: { paging: 'yes' } } } });
+    }
+    const seen: string[] = [];
+    let cont: string | undefined;
+    let pages = 0;
+    do {
+      const page = await core.listConfigMapForAllNamespaces({ labelSelector: 'paging=yes', limit: 2, _continue: cont });
+      seen.push(...page.items.map((i) => `${i.metadata?.namespace}/${i.metadata?.name}`));
+      cont = page.metadata?._continue || undefined;
+      pages++;
+    } while (cont && pages < 20);
+    assert.deepEqual(seen, ['pg1-a/a', 'pg1-a/b', 'pg1/a', 'pg1/b', 'pg10/a', 'pg10/b']);
+  });
+
   it('applies JSON patch and merge patch', async () => {
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'p' }, data: { a: '1', b: '2' } } });
     const merged = await core.patchNamespacedConfigMap(

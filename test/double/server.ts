@@ -743,8 +743,15 @@ export class KubeDouble {
         const cont = q.get('continue');
         if (cont) {
           const parsed = decodeContinue(cont);
-          start = items.findIndex((o) => itemKey(o) > parsed);
-          if (start < 0) start = items.length;
+          // Items are in `namespace/name` order: the first one after the key the last page ended with.
+          let lo = 0;
+          let hi = items.length;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (itemKey(items[mid]!) > parsed) hi = mid;
+            else lo = mid + 1;
+          }
+          start = lo;
         }
         const page = limit > 0 ? items.slice(start, start + limit) : items.slice(start);
         const listMeta: JsonObject = { resourceVersion: String(this.store.resourceVersion) };

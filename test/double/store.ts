@@ -24,6 +24,21 @@ export interface Subscriber {
 
 export const objectKey = (group: string, plural: string, namespace: string, name: string): string => `${group}|${plural}|${namespace}|${name}`;
 
+/**
+ * Keys in the order a list serves them and `continue` resumes in: by `namespace/name`, byte for byte, as
+ * kube-apiserver lists from storage keys `/registry/<resource>/<namespace>/<name>`. Sorting the store keys
+ * themselves would put namespace `team10` before `team1` (`|` sorts after the digits, `/` before them), and a
+ * page that ends in `team1` would then resume at `team10` again, for ever.
+ */
+function sortForListing(keys: Iterable<string>): string[] {
+  const byListing = [...keys].map((k) => {
+    const parts = k.split('|');
+    return { k, at: `${parts[2]}/${parts[3]}` };
+  });
+  byListing.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  return byListing.map((e) => e.k);
+}
+
 function meta(o: JsonObject): JsonObject {
   return isObject(o.metadata) ? o.metadata : {};
 }
@@ -31,7 +46,7 @@ function meta(o: JsonObject): JsonObject {
 export class Store {
   private rv: number;
   private readonly objects = new Map<string, JsonObject>();
-  /** Per `group|plural`: the objects' keys sorted (namespace, then name), rebuilt lazily after an add or remove. */
+  /** Per `group|plural`: the objects' keys in listing order (`namespace/name`), rebuilt lazily after an add or remove. */
   private readonly byType = new Map<string, { keys: Set<string>; sorted: string[] | undefined }>();
   private history: StoredEvent[] = [];
   /** Watches from a resourceVersion below this are expired (410). */
@@ -54,7 +69,7 @@ export class Store {
     return o ? clone(o) : undefined;
   }
 
-  /** Objects of a type, sorted by namespace then name; namespace undefined means all namespaces. */
+  /** Objects of a type in listing order (`namespace/name`); namespace undefined means all namespaces. */
   list(group: string, plural: string, namespace?: string): JsonObject[] {
     return this.listShared(group, plural, namespace).map((o) => clone(o));
   }
@@ -66,7 +81,7 @@ export class Store {
   listShared(group: string, plural: string, namespace?: string): readonly JsonObject[] {
     const t = this.byType.get(`${group}|${plural}`);
     if (!t) return [];
-    t.sorted ??= [...t.keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    t.sorted ??= sortForListing(t.keys);
     const prefix = namespace === undefined ? '' : `${group}|${plural}|${namespace}|`;
     const out: JsonObject[] = [];
     for (const k of t.sorted) if (!prefix || k.startsWith(prefix)) out.push(this.objects.get(k)!);
