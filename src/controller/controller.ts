@@ -193,6 +193,7 @@ export class Controller {
         log: this.log,
         registry: this.metrics.registry,
         ...(o.serving?.debounceMs !== undefined ? { debounceMs: o.serving.debounceMs } : {}),
+        concurrency: this.gate.concurrency,
       });
     }
     if (o.checks !== false) {

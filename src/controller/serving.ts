@@ -40,6 +40,7 @@ import { gatewayServices } from '../check/checks/gateway-service.ts';
 import { jsonEqual } from './compare.ts';
 import type { Logger } from './log.ts';
 import type { Gauge, Registry } from './metrics.ts';
+import { pool } from './pool.ts';
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -320,7 +321,11 @@ export interface ServingOptions {
   debounceMs?: number;
   /** Event source component. @default spillway-controller */
   component?: string;
+  /** Services whose status and Events are written at once. @default 16 */
+  concurrency?: number;
 }
+
+const DEFAULT_PUBLISH_CONCURRENCY = 16;
 
 export interface PublishReport {
   statusWrites: number;
@@ -539,7 +544,10 @@ export class ServingPublisher {
 
   private async publish(): Promise<void> {
     try {
-      this.lastReport = await this.publishNow();
+      const t0 = this.o.clock.now();
+      const report = await this.publishNow();
+      this.lastReport = report;
+      this.o.log.debug('tier shares published', { durationMs: Math.round((this.o.clock.now() - t0) * 10) / 10, statusWrites: report.statusWrites, events: report.events.length });
     } catch (e) {
       this.o.log.warn('publishing tier shares failed', { error: describeError(e) });
       this.schedule();
@@ -605,6 +613,11 @@ export class ServingPublisher {
     this.refreshGauges(computed);
     if (!this.o.isLeader()) return report;
     const now = this.o.clock.wallTime().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    // One task per service whose shares changed: its status patch, then its Events (an Event follows the status that
+    // shows it). Services are written side by side, as many at once as the controller's other writers: a first publish
+    // over every service of a fleet is one round trip per service and Event, one after the other it took minutes.
+    const tasks: (() => Promise<void>)[] = [];
+    const recorded: ServingEvent[][] = [];
     for (const [ref, clients] of computed) {
       // Published from these very clients already (computeServing returns the same array while nothing changed).
       if (this.publishedFrom.get(ref) === clients) continue;
@@ -617,21 +630,28 @@ export class ServingPublisher {
         this.publishedFrom.set(ref, clients);
         continue;
       }
-      try {
-        // A merge patch of `serving` alone: the controller's own status keys are left as they are.
-        await patchStatus(this.o.management, typeOfObject(fs), namespace, name, { serving: next }, undefined);
-        report.statusWrites++;
-      } catch (e) {
-        this.o.log.warn('tier share status write failed', { failoverService: `${namespace}/${name}`, error: describeError(e) });
-        continue;
-      }
-      this.published.set(ref, next);
-      this.publishedFrom.set(ref, clients);
-      for (const ev of servingEvents(prev, next)) {
-        report.events.push(ev);
-        await this.emitEvent(fs, ev, now);
-      }
+      const events = servingEvents(prev, next);
+      const slot = recorded.push([]) - 1;
+      tasks.push(async () => {
+        try {
+          // A merge patch of `serving` alone: the controller's own status keys are left as they are.
+          await patchStatus(this.o.management, typeOfObject(fs), namespace, name, { serving: next }, undefined);
+          report.statusWrites++;
+        } catch (e) {
+          this.o.log.warn('tier share status write failed', { failoverService: `${namespace}/${name}`, error: describeError(e) });
+          return;
+        }
+        this.published.set(ref, next);
+        this.publishedFrom.set(ref, clients);
+        for (const ev of events) {
+          recorded[slot]!.push(ev);
+          await this.emitEvent(fs, ev, now);
+        }
+      });
     }
+    await pool(tasks, this.o.concurrency ?? DEFAULT_PUBLISH_CONCURRENCY);
+    // Reported in the order of the services, whichever write finished first.
+    for (const evs of recorded) report.events.push(...evs);
     return report;
   }
 
