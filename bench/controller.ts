@@ -117,7 +117,25 @@ interface Reconcile {
 class ControllerProcess {
   readonly reconciles: Reconcile[] = [];
   /** Every other log line's message, with the number of reconciles finished before it. */
-  readonly messages: { msg: string; reconciles: number }[] = [];
+  readonly messages: { msg: string; reconciles: number; at: number; entry: Record<string, unknown> }[] = [];
+  /** Its tier-share publishes (`tier shares published`: statusWrites, events, durationMs), as they finished. */
+  publishes(from = 0): { statusWrites: number; events: number; at: number }[] {
+    return this.messages.slice(from).filter((m) => m.msg === 'tier shares published').map((m) => ({ statusWrites: Number(m.entry.statusWrites), events: Number(m.entry.events), at: m.at }));
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) for a publish of tier shares that wrote nothing, finished after `after` (a time of
+   * performance.now()): publishes run one at a time, each from the latest render, so every service's shares are then
+   * published. Returns whether one came.
+   */
+  async published(after: number, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (this.publishes().some((p) => p.at > after && p.statusWrites === 0 && p.events === 0)) return true;
+      if (this.gone() || performance.now() > deadline) return false;
+      await sleep(50);
+    }
+  }
 
   /** Waits (at most `timeoutMs`) for a log line with this message; returns the reconciles finished before it, or undefined. */
   async message(msg: string, timeoutMs: number): Promise<number | undefined> {
@@ -149,7 +167,7 @@ class ControllerProcess {
         return;
       }
       if (entry.msg === 'reconcile finished') this.reconciles.push({ ...(entry as unknown as Reconcile), at: performance.now() });
-      else if (typeof entry.msg === 'string') this.messages.push({ msg: entry.msg, reconciles: this.reconciles.length });
+      else if (typeof entry.msg === 'string') this.messages.push({ msg: entry.msg, reconciles: this.reconciles.length, at: performance.now(), entry });
       else if (entry.level === 'error') this.errors.push(line);
     });
   }
@@ -228,6 +246,55 @@ class ControllerProcess {
   }
 }
 
+/** What the management cluster holds that a controller at rest must leave alone: statuses (as JSON) and Events by name. */
+interface AtRest {
+  statuses: Map<string, string>;
+  events: Set<string>;
+}
+
+function atRest(d: KubeDouble): AtRest {
+  const statuses = new Map<string, string>();
+  for (const t of [FAILOVER_SERVICES, MESH_CLUSTERS]) for (const o of d.peekAll(t.group, t.plural) as unknown as KubeObject[]) statuses.set(`${t.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, JSON.stringify(o.status ?? null));
+  return { statuses, events: new Set((d.peekAll('', 'events') as unknown as KubeObject[]).map((e) => `${e.metadata.namespace ?? ''}/${e.metadata.name}`)) };
+}
+
+/** Paths (`serving[0].lastTransitionTime`) where two JSON values differ. */
+function changedPaths(a: unknown, b: unknown, at = '', out: string[] = []): string[] {
+  if (isDeepStrictEqual(a, b)) return out;
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) a.forEach((x, i) => changedPaths(x, b[i], `${at}[${i}]`, out));
+  else if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const x = a as Record<string, unknown>;
+    const y = b as Record<string, unknown>;
+    for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) changedPaths(x[k], y[k], at ? `${at}.${k}` : k, out);
+  } else out.push(at || '(whole)');
+  return out;
+}
+
+/**
+ * What a controller changed between two snapshots of the management cluster: status fields by path (indices folded:
+ * `serving[].lastTransitionTime: 105`) and new Events by reason with one message each, to say what a miss was.
+ */
+function restDiff(d: KubeDouble, before: AtRest, eventsOnly = false): string {
+  const now = atRest(d);
+  const fields = new Map<string, number>();
+  for (const [k, v] of now.statuses) {
+    const old = before.statuses.get(k);
+    if (old === undefined || old === v) continue;
+    for (const p of new Set(changedPaths(JSON.parse(old), JSON.parse(v)).map((x) => `${k.split('/')[0]} ${x.replace(/\[\d+\]/g, '[]')}`))) fields.set(p, (fields.get(p) ?? 0) + 1);
+  }
+  const reasons = new Map<string, { n: number; message: string }>();
+  for (const e of d.peekAll('', 'events') as unknown as (KubeObject & { reason?: string; message?: string; involvedObject?: { kind?: string } })[]) {
+    if (before.events.has(`${e.metadata.namespace ?? ''}/${e.metadata.name}`)) continue;
+    const k = `${e.involvedObject?.kind ?? '?'} ${e.reason ?? '?'}`;
+    const r = reasons.get(k) ?? { n: 0, message: e.message ?? '' };
+    r.n++;
+    reasons.set(k, r);
+  }
+  const f = [...fields].map(([k, n]) => `${k}: ${n}`).join(', ') || 'none';
+  const ev = [...reasons].map(([k, r]) => `${k}: ${r.n} (e.g. "${r.message}")`).join(', ') || 'none';
+  return eventsOnly ? `new Events: ${ev}` : `status fields changed: ${f}; new Events: ${ev}`;
+}
+
 const synced = (r: Reconcile) => !r.skipped && r.applied === 0 && clusters.every((c) => r.clusters[c] === 'Synced');
 
 /** Differences between the render and the members' Spillway-labelled objects (checked in process, object for object). */
@@ -290,6 +357,7 @@ try {
 
   // First start (onto empty members, or onto the preloaded ones), then idle resyncs, with a controller that resyncs every second.
   for (const d of all) d.resetLog();
+  const beforeStart = atRest(f.mgmt);
   t = performance.now();
   ctl = new ControllerProcess(kubeconfig, 1, deployment.nodeArgs);
   await ctl.until((r) => synced(r) && r.at > t);
@@ -297,14 +365,22 @@ try {
   // Onto a preloaded fleet the first controller still writes every status once (none was ever written), and again with
   // the first check run's Checked condition: let it.
   const checkedAt = await ctl.message('checks changed', 300_000);
-  await ctl.until((r) => synced(r) && r.statusWrites === 0, checkedAt ?? 0);
+  const settled = await ctl.until((r) => synced(r) && r.statusWrites === 0, checkedAt ?? 0);
+  // At rest also means its live tier shares (status.serving, and an Event per client whose tiers are worth one) are
+  // published for every service: the first publish after the last status write finished without writing.
+  const servingDone = await ctl.published(settled.at, 300_000);
+  const servingS = (performance.now() - t) / 1000;
+  const firstPublished = ctl.publishes().reduce((a, p) => ({ statusWrites: a.statusWrites + p.statusWrites, events: a.events + p.events }), { statusWrites: 0, events: 0 });
+  if (!servingDone) missed.push('first start: tier shares not published within 300 s of the last status write');
   // Counted at the members: writes of a slow cluster finish in the background, outside any reconcile's report.
   const applied = f.members.reduce((n, d) => n + writes(d), 0);
   const wantApplied = preload ? 0 : expectedTotal;
   let diff = memberDiff(f, expected.clusters);
   if (diff.length > 0 || applied !== wantApplied) missed.push(`first start: ${applied} applied (want ${wantApplied}); ${diff.length} differences from the render`);
   log(`first start (${preload ? 'members preloaded' : 'members empty'}): in sync after ${firstS.toFixed(1)} s, ${applied} object writes (want ${wantApplied}); members ${diff.length === 0 ? 'hold exactly the render' : `differ from the render in ${diff.length} objects, e.g. ${diff[0]}`}`);
+  log(`  tier shares ${servingDone ? 'published' : 'NOT published'} after ${servingS.toFixed(1)} s: ${firstPublished.statusWrites} status.serving writes and ${firstPublished.events} Events (${restDiff(f.mgmt, beforeStart, true)})`);
   for (const d of all) d.resetLog();
+  const idleBefore = atRest(f.mgmt);
   const idleFrom = ctl.reconciles.length;
   await ctl.until(() => ctl!.reconciles.length - idleFrom >= IDLE, idleFrom);
   const idle = ctl.reconciles.slice(idleFrom, idleFrom + IDLE);
@@ -312,12 +388,14 @@ try {
   const idleWrites = all.reduce((n, d) => n + writes(d), 0);
   if (idleWrites !== 0) missed.push(`idle resyncs: ${idleWrites} write requests (target 0: ${writeKinds(all)})`);
   log(`idle resyncs: ${idle.length}, write requests: ${idleWrites} (target 0); reconcile p50 ${ms(pct(idle.map((r) => r.durationMs), 50))} (${phasesP50(idle)})`);
+  if (idleWrites !== 0) log(`  what they changed: ${restDiff(f.mgmt, idleBefore)}`);
   log(`  controller process: ${ctl.memory()}`);
   peaks.push(ctl.peakMiB());
   await ctl.stop();
 
   // A restarted controller (no memory of what it applied) finds everything in place, then serves the changes.
   for (const d of all) d.resetLog();
+  const restartBefore = atRest(f.mgmt);
   t = performance.now();
   ctl = new ControllerProcess(kubeconfig, 300, [...deployment.nodeArgs, ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [])]);
   await ctl.until(synced);
@@ -332,6 +410,7 @@ try {
   const restartWrites = all.reduce((n, d) => n + writes(d), 0);
   if (restartWrites !== 0) missed.push(`restart: ${restartWrites} write requests (target 0: ${writeKinds(all)})`);
   log(`  restart writes: ${f.members.reduce((n, d) => n + writes(d), 0)} object writes in members and ${writes(f.mgmt)} status writes, until ${Number.isFinite(checkedS) ? `its first check run (${checkedS.toFixed(1)} s after the start)` : 'no check run within 300 s'} and 3 s without a reconcile after it (target 0 and 0${restartWrites ? `: ${writeKinds(all)}` : ''})`);
+  if (restartWrites !== 0) log(`  what they changed: ${restDiff(f.mgmt, restartBefore)}`);
 
   /** Edits svc`i` to list its workloads in `order`; returns the objects its render changes per cluster. */
   function changeAndExpect(i: number, order: string[]): { changed: Map<string, KubeObject[]>; count: number } {
