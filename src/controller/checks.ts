@@ -228,7 +228,7 @@ export class CheckRunner {
       if (this.stopped || !this.o.isLeader()) return;
       const report = runChecks(snapshot);
       this.lastReport = report;
-      const used = new Map(serviceViews(snapshot).map((v) => [v.ref, v.clusters.map((c) => c.cluster)]));
+      const used = new Map(serviceViews(snapshot).map((v) => [v.ref, { clusters: v.clusters.map((c) => c.cluster), hosts: [v.globalHost] }]));
       const next = checkConditions(report, Object.keys(snapshot.clusters), used);
       this.refreshGauges(report);
       if (this.current && sameConditions(this.current, next)) {
