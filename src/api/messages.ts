@@ -969,7 +969,11 @@ export const CONDITIONS = {
     NotConnected: (_p: Record<string, never>) => 'cluster not connected yet',
     ObjectErrors: (p: { errors: readonly string[] }) => p.errors.join('; '),
     WriteErrors: (p: { count: number; first: string }) => `write errors (${p.count}): ${p.first}`,
-    SlowWrites: (p: { seconds: number }) => `writes still in progress after ${p.seconds} s (slow API server); other clusters are not held back`,
+    /**
+     * Writes outlasting the controller's wait for a cluster. Stable facts only (how many, since when), so that the
+     * statuses are written once when a batch turns slow, not on every reconcile while it runs.
+     */
+    SlowWrites: (p: { objects: number; since: string }) => `writes of ${p.objects} ${p.objects === 1 ? 'object' : 'objects'} still in progress since ${p.since} (slow API server); other clusters are not held back`,
     LeftOut: (p: { gone: readonly Quoted[] }) => `left out of the tiers: ${quote(p.gone)}`,
     /** A client-only cluster says why it hosts no tier, then its own sync message if any. */
     ClientOnly: (p: { note: Quoted; sync?: string }) => `${quote([p.note])}${p.sync ? `; ${p.sync}` : ''}`,

@@ -131,7 +131,7 @@ export class Controller {
   private readonly scheduler: Scheduler;
   private readonly elector: LeaderElector | undefined;
   /** Per cluster: writes still running from an earlier reconcile (a slow member). */
-  private readonly inflight = new Map<string, { since: number; done: Promise<void> }>();
+  private readonly inflight = new Map<string, { since: number; startedAt: string; objects: number; held: ReadonlyMap<string, number>; done: Promise<void> }>();
   private failStreak = 0;
   private started = false;
   private reconciling = false;
@@ -332,6 +332,11 @@ export class Controller {
     }
   }
 
+  /** Clusters whose writes are still going on in the background (a slow member), in no particular order. */
+  get backgroundWrites(): string[] {
+    return [...this.inflight.keys()];
+  }
+
   get reconcileCount(): number {
     return this.scheduler.runs;
   }
@@ -421,10 +426,13 @@ export class Controller {
     }
 
     phase('discovery');
+    // A cluster whose writes still run in the background gets no new plan until they finish (executeBounded): it is
+    // not planned at all (planning 10,000 objects there each reconcile only took the CPU those writes need), and its
+    // plan state stays as it was. Nothing between here and executeBounded awaits, so the set cannot change meanwhile.
     const live = new Map<string, LiveCluster>();
-    for (const [name, e] of entries) if (e.conn) live.set(name, e.conn.live());
+    for (const [name, e] of entries) if (e.conn && !this.inflight.has(name)) live.set(name, e.conn.live());
     const drain = this.registry.draining();
-    for (const [name, conn] of drain) live.set(name, conn.live());
+    for (const [name, conn] of drain) if (!this.inflight.has(name)) live.set(name, conn.live());
     const foreignHosts = this.foreignHosts(entries);
     const policy = this.o.hostSuffixes || foreignHosts ? { ...(this.o.hostSuffixes ? { hostSuffixes: this.o.hostSuffixes } : {}), ...(foreignHosts ? { foreignHosts } : {}) } : undefined;
     const docs = [...meshClusters, ...effective, ...services, ...this.grants.list()];
@@ -433,7 +441,7 @@ export class Controller {
     phase('render');
     const plan = planReconcile({ docs, policy, clusters: live, memo: (c, k) => this.memos.get(c, k), renderCache: this.renderCache, planCache: this.planCache, drain: [...drain.keys()], lastGood: this.lastGood });
     const held = new Map<string, string[]>();
-    for (const p of plan.clusters) for (const ref of p.held.keys()) held.set(ref, [...(held.get(ref) ?? []), p.cluster]);
+    for (const p of plan.clusters) for (const ref of (this.inflight.get(p.cluster)?.held ?? p.held).keys()) held.set(ref, [...(held.get(ref) ?? []), p.cluster]);
 
     phase('plan');
     const outcomes = await Promise.all(plan.clusters.map((p) => this.executeBounded(p, drain.has(p.cluster) ? { conn: drain.get(p.cluster), error: undefined } : { conn: entries.get(p.cluster)?.conn, error: entries.get(p.cluster)?.error })));
@@ -474,16 +482,19 @@ export class Controller {
    */
   private async executeBounded(plan: ClusterPlan, target: ExecuteTarget): Promise<ClusterOutcome> {
     const busy = this.inflight.get(plan.cluster);
-    const slow = (since: number): ClusterOutcome => ({
+    // The same text for as long as the same batch runs: the statuses showing it are written once, not each reconcile.
+    const slow = (batch: { objects: number; startedAt: string }): ClusterOutcome => ({
       cluster: plan.cluster,
       state: 'Pending',
-      message: conditionText('Sync', 'SlowWrites', { seconds: Math.round((this.clock.now() - since) / 1000) }),
+      message: conditionText('Sync', 'SlowWrites', { objects: batch.objects, since: batch.startedAt }),
       objectErrors: new Map(),
       applied: 0,
       pruned: 0,
     });
-    if (busy) return slow(busy.since);
+    if (busy) return slow(busy);
     const since = this.clock.now();
+    const startedAt = this.clock.wallTime().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const objects = plan.apply.length + plan.probe.length + plan.prune.length;
     const run = executePlan(plan, target, this.memos, this.gate, this.metrics);
     let timer: TimerHandle | undefined;
     const waited = await Promise.race([
@@ -496,12 +507,13 @@ export class Controller {
       () => undefined, // NotLeaderError and the like: the next reconcile decides again
     ).finally(() => {
       this.inflight.delete(plan.cluster);
-      this.log.info('slow cluster writes finished', { cluster: plan.cluster, afterMs: Math.round(this.clock.now() - since) });
+      this.log.info('slow cluster writes finished', { cluster: plan.cluster, objects, afterMs: Math.round(this.clock.now() - since) });
       this.scheduler.trigger();
     });
-    this.inflight.set(plan.cluster, { since, done });
-    this.log.warn('cluster writes are slow; continuing without waiting for them', { cluster: plan.cluster, waitedMs: this.o.clusterWaitMs ?? 1_000 });
-    return slow(since);
+    const batch = { since, startedAt, objects, held: plan.held, done };
+    this.inflight.set(plan.cluster, batch);
+    this.log.warn('cluster writes are slow; continuing without waiting for them', { cluster: plan.cluster, objects, waitedMs: this.o.clusterWaitMs ?? 1_000 });
+    return slow(batch);
   }
 
   private collectGauges(): void {

@@ -313,10 +313,62 @@ describe('faults real API servers produce', () => {
     await until(async () => {
       const st = (await get(f.mc, FAILOVER_SERVICES, 'default', 'reviews'))?.status as { clusters?: { name: string; syncState: string; message?: string }[] } | undefined;
       const c3 = st?.clusters?.find((c) => c.name === 'cluster3');
-      return c3?.syncState === 'Pending' && /still in progress/.test(c3.message ?? '') ? [] : [JSON.stringify(c3)];
+      return c3?.syncState === 'Pending' && /still in progress since/.test(c3.message ?? '') ? [] : [JSON.stringify(c3)];
     }, 'cluster3 reported slow');
     undo();
     await converged(f, 'cluster3 catches up', { timeoutMs: 90_000 });
+    for (const d of f.members) assertNothingWrittenTwice(d);
+  });
+
+  it('a member whose writes outlast a reconcile: the statuses say so once, and reconciles while the same writes run write no status again', fits(60_000, 60_000, 30_000, 30_000, 30_000, 30_000, 90_000, 30_000), async () => {
+    // Writes to cluster3 are held (accepted, not answered) until released: the batch outlasts every reconcile below.
+    const ctl = await f.startController({ serving: false, memberClient: (config) => new HttpKubeClient(config, { timeoutMs: 120_000, userAgent: 'spillway/slow' }) });
+    const held = f.members[2]!.hold({ verb: 'patch', group: ISTIO });
+    try {
+      await create(f.mc, failoverService('reviews', ALL));
+      await converged(f, 'cluster1 and cluster2 converge', { only: ['cluster1', 'cluster2'] });
+      type St = { clusters?: { name: string; syncState: string; message?: string }[]; conditions?: { type: string; status: string; reason: string; message: string; lastTransitionTime?: string }[] };
+      const statusOf = async (): Promise<St | undefined> => (await get(f.mc, FAILOVER_SERVICES, 'default', 'reviews'))?.status as St | undefined;
+      await until(async () => {
+        const st = await statusOf();
+        const states = st?.clusters?.map((c) => `${c.name}=${c.syncState}`).join(',');
+        return states === 'cluster1=Synced,cluster2=Synced,cluster3=Pending' ? [] : [JSON.stringify(st)];
+      }, 'cluster3 reported Pending, the others Synced');
+      assert.ok(held.held() > 0, 'cluster3 writes are held');
+      assert.deepEqual(ctl.backgroundWrites, ['cluster3']);
+      const before = (await statusOf())!;
+      const c3 = before.clusters!.find((c) => c.name === 'cluster3')!;
+      // What a platform engineer reads: how many objects, since when (a stable time, not a counter of seconds).
+      assert.match(c3.message ?? '', /^writes of \d+ objects still in progress since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(slow API server\); other clusters are not held back$/);
+      const programmed = before.conditions!.find((c) => c.type === 'Programmed')!;
+      assert.equal(programmed.status, 'False');
+      assert.ok(programmed.message.includes(`cluster3: ${c3.message}`), programmed.message);
+      const mcBefore = (await get(f.mc, MESH_CLUSTERS, undefined, 'cluster3'))?.status as { lastError?: string } | undefined;
+      assert.equal(mcBefore?.lastError, c3.message, "the MeshCluster's status says the same");
+      f.mgmt.resetLog();
+      // Three more reconciles over more than three seconds while the same writes are in flight.
+      for (let k = 0; k < 3; k++) {
+        await new Promise((r) => setTimeout(r, 1_100));
+        const n = ctl.reconcileCount;
+        ctl.trigger();
+        await until(async () => (ctl.reconcileCount > n ? [] : ['no reconcile yet']), `reconcile ${k + 1} while cluster3 writes are in flight`, 30_000);
+        const o = ctl.lastReport?.outcomes.find((x) => x.cluster === 'cluster3');
+        assert.deepEqual([o?.state, o?.message], ['Pending', c3.message], 'the same outcome for the same batch');
+      }
+      const statusWrites = f.mgmt.requests.filter((r) => r.info?.verb === 'patch' && r.info.subresource === 'status' && r.userAgent.startsWith('spillway/'));
+      assert.deepEqual(statusWrites.map((r) => r.path), [], 'no status written again while the same batch runs');
+      assert.equal(held.held() > 0, true, 'still held: the reconciles above ran while the writes were in flight');
+      const after = (await statusOf())!;
+      assert.equal(after.conditions!.find((c) => c.type === 'Programmed')!.lastTransitionTime, programmed.lastTransitionTime);
+    } finally {
+      held.release();
+    }
+    await converged(f, 'cluster3 catches up', { timeoutMs: 90_000 });
+    // The finished batch is forgotten and the next status says Synced.
+    await until(async () => {
+      const st = (await get(f.mc, FAILOVER_SERVICES, 'default', 'reviews'))?.status as { clusters?: { name: string; syncState: string }[] } | undefined;
+      return st?.clusters?.every((c) => c.syncState === 'Synced') && ctl.backgroundWrites.length === 0 ? [] : [JSON.stringify(st), `background: ${ctl.backgroundWrites.join(',')}`];
+    }, 'every cluster Synced, no background writes left', 30_000);
     for (const d of f.members) assertNothingWrittenTwice(d);
   });
 
