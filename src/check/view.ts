@@ -213,6 +213,26 @@ export function renderViews(render: DetailedRenderResult): ServiceView[] {
   return list;
 }
 
+/** Per render read by ref without its `changes` (made before the render after it): its views by ref. */
+const viewsByRef = new WeakMap<DetailedRenderResult, Map<string, ServiceView>>();
+
+/**
+ * The view of one service of a render (see renderViews), undefined when the render did not accept it. Found by its
+ * place in the render while the render's `changes` are known, else from a map of the render's views made once.
+ */
+export function renderView(render: DetailedRenderResult, ref: string): ServiceView | undefined {
+  let lists = renderViewLists.get(render);
+  if (!lists) {
+    renderViews(render);
+    lists = renderViewLists.get(render) as { list: ServiceView[]; aligned: (ServiceView | undefined)[] };
+  }
+  const i = render.changes ? render.changes.position(ref) : -1;
+  if (i >= 0 && render.services[i]?.ref === ref && lists.aligned.length === render.services.length) return lists.aligned[i];
+  let byRef = viewsByRef.get(render);
+  if (!byRef) viewsByRef.set(render, (byRef = new Map(lists.list.map((v) => [v.ref, v]))));
+  return byRef.get(ref);
+}
+
 function sameBlocks(a: ReadonlyMap<string, RenderBlock> | undefined, b: ReadonlyMap<string, RenderBlock> | undefined): boolean {
   if (a === b) return true;
   if (!a || !b || a.size !== b.size) return false;

@@ -34,7 +34,7 @@ import { ENDPOINT_SLICES, typeOfObject } from '../kube/resources.ts';
 import { createEvent, eventAnnotations, patchStatus } from '../kube/ops.ts';
 import { EVENT_CODES, renderEvent } from '../api/messages.ts';
 import type { EventCode, EventParams } from '../api/messages.ts';
-import { renderViews } from '../check/view.ts';
+import { renderView, renderViews } from '../check/view.ts';
 import type { ServiceView } from '../check/view.ts';
 import { gatewayServices } from '../check/checks/gateway-service.ts';
 import { jsonEqual } from './compare.ts';
@@ -142,99 +142,240 @@ export type ServingMemo = Map<string, { view: ServiceView; key: string; clients:
 export interface ServingUnchanged {
   endpoints(cluster: string, namespace: string, name: string): boolean;
   gateway(cluster: string): boolean;
+  /**
+   * Every member Service whose endpoints may have changed (endpoints() is true for all others). With it, a render
+   * known as a difference from the one the memo was last computed from (its `changes`, or `changed`) costs what
+   * changed: only the services the render changed, those reading these Services' endpoints, and those held or not
+   * known last time are looked at; the rest keep their clients without a pass over them.
+   */
+  services?: Iterable<readonly [cluster: string, namespace: string, name: string]>;
+  /** The services that may differ since render `since` when the render's own `changes` do not say (renders skipped). */
+  changed?: { since: DetailedRenderResult; refs: ReadonlySet<string> };
+}
+
+/** What a memo's last computation produced, for the next one made as a difference. */
+interface ServingState {
+  render: DetailedRenderResult;
+  out: Map<string, ServingClient[]>;
+  /** Services held (see ServingInput.serviceGone) or with some cluster's counts unknown: looked at every time. */
+  again: Set<string>;
+  /** Member Service (`cluster\0namespace\0name`) -> the services with a tier on it; built when first needed. */
+  readers?: Map<string, string[]>;
+  /** The view each service is in `readers` with. */
+  indexed?: Map<string, ServiceView>;
+}
+const servingStates = new WeakMap<ServingMemo, ServingState>();
+
+/** A computeServing result made as a difference: the result before it and the refs whose clients changed (or went). */
+const servingChanges = new WeakMap<ReadonlyMap<string, ServingClient[]>, { since: ReadonlyMap<string, ServingClient[]>; refs: ReadonlySet<string> }>();
+
+/**
+ * How a result of computeServing differs from the one before it (with the same memo), when it was made as a
+ * difference: every ref not in `refs` has the very same clients array in both (or is in neither). Undefined: unknown.
+ */
+export function servingDifference(result: ReadonlyMap<string, ServingClient[]>): { since: ReadonlyMap<string, ServingClient[]>; refs: ReadonlySet<string> } | undefined {
+  return servingChanges.get(result);
+}
+
+const readerKey = (cluster: string, namespace: string, name: string): string => `${cluster}\u0000${namespace}\u0000${name}`;
+
+function index(readers: Map<string, string[]>, v: ServiceView, add: boolean): void {
+  for (const c of v.clusters) {
+    if (!c.roles.includes('receiver')) continue;
+    const k = readerKey(c.cluster, c.serviceNamespace, c.serviceName);
+    const list = readers.get(k);
+    if (add) {
+      if (!list) readers.set(k, [v.ref]);
+      else if (!list.includes(v.ref)) list.push(v.ref);
+    } else if (list) {
+      const at = list.indexOf(v.ref);
+      if (at >= 0) list.splice(at, 1);
+      if (list.length === 0) readers.delete(k);
+    }
+  }
+}
+
+/** What one service's computation ended in: its clients (held: the last clients kept), or nothing to publish. */
+type Served = { clients: ServingClient[] } | undefined;
+
+/** One service's clients (see computeServing); updates `memo` for it, and `again` when it must be looked at next time. */
+function serveOne(v: ServiceView, i: ServingInput, memo: ServingMemo | undefined, unchanged: ServingUnchanged | undefined, again: Set<string>): Served {
+  const m = memo?.get(v.ref);
+  if (m && unchanged && m.view === v && !m.held) {
+    let same = true;
+    for (const c of v.clusters) {
+      if (!c.roles.includes('receiver')) continue;
+      if (!unchanged.endpoints(c.cluster, c.serviceNamespace, c.serviceName) || !unchanged.gateway(c.cluster)) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return { clients: m.clients };
+  }
+  // The clusters the service runs in; a client-only cluster (clients only, its workload gone) has no endpoints
+  // to count, and its clients are simulated like any other's, over the remaining tiers through their gateways.
+  const tiersOf = v.clusters.filter((c) => c.roles.includes('receiver'));
+  if (i.serviceGone && tiersOf.some((c) => c.discovered && i.serviceGone!(c.cluster, c.serviceNamespace, c.serviceName))) {
+    // The render is behind discovery: keep what was published until the render without this tier comes.
+    again.add(v.ref); // looked at again next time, whatever is said unchanged
+    if (!m) return undefined;
+    m.held = true;
+    return { clients: m.clients };
+  }
+  const counts = new Map<string, SliceCounts>();
+  for (const c of tiersOf) {
+    const n = i.endpoints(c.cluster, c.serviceNamespace, c.serviceName);
+    if (n) counts.set(c.cluster, n);
+  }
+  if (counts.size !== tiersOf.length) {
+    memo?.delete(v.ref);
+    again.add(v.ref);
+    return undefined; // some cluster not known yet: publish nothing rather than guess
+  }
+  const gateways = new Map<string, { ready: number; total: number } | undefined>();
+  for (const cluster of counts.keys()) gateways.set(cluster, i.gateway(cluster));
+  let key = '';
+  if (memo) {
+    const parts: (string | number)[] = [];
+    for (const [cluster, n] of counts) {
+      const gw = gateways.get(cluster);
+      parts.push(cluster, n.ready, n.notReady, gw ? `${gw.ready}/${gw.total}` : '-');
+    }
+    key = parts.join(',');
+    if (m && m.view === v && m.key === key) {
+      m.held = false;
+      return { clients: m.clients };
+    }
+  }
+  // Each cluster's objects, translated once here (each read of `objects` translates them again).
+  const objects: Record<string, KubeObject[]> = {};
+  for (const c of v.clusters) objects[c.cluster] = c.objects;
+  // Where the local tier is Spillway's dedicated host (a ServiceEntry selecting the pods), istiod sends only
+  // ready pods: not-ready ones are not in Envoy's total there (the simulator knows this from the same objects).
+  const dedicated = new Set(tiersOf.filter((c) => (objects[c.cluster] ?? []).some((o) => o.kind === 'ServiceEntry' && isRecord(o['spec']) && o['spec']['workloadSelector'] !== undefined)).map((c) => c.cluster));
+  const inEds = (cluster: string, n: SliceCounts | undefined): number => (n ? n.ready + (dedicated.has(cluster) ? 0 : n.notReady) : 0);
+  const health: HealthSpec = {};
+  for (const [cluster, n] of counts) {
+    const gw = gateways.get(cluster);
+    health[cluster] = { healthy: n.ready, total: n.ready + n.notReady, edsUnhealthy: n.notReady, ...(gw ? { gatewayHealthy: gw.ready > 0 } : {}) };
+  }
+  const sim = simulate(objects, health);
+  const clients: ServingClient[] = [];
+  for (const r of sim.results) {
+    if (r.failoverService !== `${v.namespace}/${v.name}`) continue;
+    clients.push({
+      client: r.client,
+      tiers: r.tiers.map((t) => {
+        const n = counts.get(t.cluster);
+        const gw = t.role === 'remote' ? (gateways.has(t.cluster) ? gateways.get(t.cluster) : i.gateway(t.cluster)) : undefined;
+        return { cluster: t.cluster, percent: t.percent, healthy: n?.ready ?? 0, total: inEds(t.cluster, n), ...(gw ? { gatewayReady: gw.ready } : {}) };
+      }),
+      failingPercent: r.failingPercent,
+    });
+  }
+  clients.sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
+  memo?.set(v.ref, { view: v, key, clients });
+  return { clients };
 }
 
 /**
  * Per FailoverService ref (`FailoverService/ns/name`): per client cluster, the predicted shares. Pure, except for
  * `memo` (when given, read and updated): a service whose view and counts are those of its memo entry gets the very
- * same clients array again, without simulating.
+ * same clients array again, without simulating. With `unchanged.services` and a render known as a difference from
+ * the memo's last one, only what changed is looked at (see ServingUnchanged.services).
  */
 export function computeServing(i: ServingInput, memo?: ServingMemo, unchanged?: ServingUnchanged): Map<string, ServingClient[]> {
-  const out = new Map<string, ServingClient[]>();
-  next: for (const v of renderViews(i.render)) {
-    const m = memo?.get(v.ref);
-    if (m && unchanged && m.view === v && !m.held) {
-      let same = true;
-      for (const c of v.clusters) {
-        if (!c.roles.includes('receiver')) continue;
-        if (!unchanged.endpoints(c.cluster, c.serviceNamespace, c.serviceName) || !unchanged.gateway(c.cluster)) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
-        out.set(v.ref, m.clients);
-        continue next;
-      }
-    }
-    // The clusters the service runs in; a client-only cluster (clients only, its workload gone) has no endpoints
-    // to count, and its clients are simulated like any other's, over the remaining tiers through their gateways.
-    const tiersOf = v.clusters.filter((c) => c.roles.includes('receiver'));
-    if (i.serviceGone && tiersOf.some((c) => c.discovered && i.serviceGone!(c.cluster, c.serviceNamespace, c.serviceName))) {
-      // The render is behind discovery: keep what was published until the render without this tier comes.
-      if (m) {
-        out.set(v.ref, m.clients);
-        m.held = true; // looked at again next time, whatever is said unchanged
-      }
-      continue;
-    }
-    const counts = new Map<string, SliceCounts>();
-    for (const c of tiersOf) {
-      const n = i.endpoints(c.cluster, c.serviceNamespace, c.serviceName);
-      if (n) counts.set(c.cluster, n);
-    }
-    if (counts.size !== tiersOf.length) {
-      memo?.delete(v.ref);
-      continue; // some cluster not known yet: publish nothing rather than guess
-    }
-    const gateways = new Map<string, { ready: number; total: number } | undefined>();
-    for (const cluster of counts.keys()) gateways.set(cluster, i.gateway(cluster));
-    let key = '';
-    if (memo) {
-      const parts: (string | number)[] = [];
-      for (const [cluster, n] of counts) {
-        const gw = gateways.get(cluster);
-        parts.push(cluster, n.ready, n.notReady, gw ? `${gw.ready}/${gw.total}` : '-');
-      }
-      key = parts.join(',');
-      if (m && m.view === v && m.key === key) {
-        m.held = false;
-        out.set(v.ref, m.clients);
-        continue;
-      }
-    }
-    // Each cluster's objects, translated once here (each read of `objects` translates them again).
-    const objects: Record<string, KubeObject[]> = {};
-    for (const c of v.clusters) objects[c.cluster] = c.objects;
-    // Where the local tier is Spillway's dedicated host (a ServiceEntry selecting the pods), istiod sends only
-    // ready pods: not-ready ones are not in Envoy's total there (the simulator knows this from the same objects).
-    const dedicated = new Set(tiersOf.filter((c) => (objects[c.cluster] ?? []).some((o) => o.kind === 'ServiceEntry' && isRecord(o['spec']) && o['spec']['workloadSelector'] !== undefined)).map((c) => c.cluster));
-    const inEds = (cluster: string, n: SliceCounts | undefined): number => (n ? n.ready + (dedicated.has(cluster) ? 0 : n.notReady) : 0);
-    const health: HealthSpec = {};
-    for (const [cluster, n] of counts) {
-      const gw = gateways.get(cluster);
-      health[cluster] = { healthy: n.ready, total: n.ready + n.notReady, edsUnhealthy: n.notReady, ...(gw ? { gatewayHealthy: gw.ready > 0 } : {}) };
-    }
-    const sim = simulate(objects, health);
-    const clients: ServingClient[] = [];
-    for (const r of sim.results) {
-      if (r.failoverService !== `${v.namespace}/${v.name}`) continue;
-      clients.push({
-        client: r.client,
-        tiers: r.tiers.map((t) => {
-          const n = counts.get(t.cluster);
-          const gw = t.role === 'remote' ? (gateways.has(t.cluster) ? gateways.get(t.cluster) : i.gateway(t.cluster)) : undefined;
-          return { cluster: t.cluster, percent: t.percent, healthy: n?.ready ?? 0, total: inEds(t.cluster, n), ...(gw ? { gatewayReady: gw.ready } : {}) };
-        }),
-        failingPercent: r.failingPercent,
-      });
-    }
-    clients.sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
-    out.set(v.ref, clients);
-    memo?.set(v.ref, { view: v, key, clients });
+  const pass = servingPass(i, memo, unchanged);
+  for (;;) {
+    const r = pass.next();
+    if (r.done) return r.value;
   }
-  if (memo && memo.size !== out.size) for (const ref of [...memo.keys()]) if (!out.has(ref)) memo.delete(ref);
+}
+
+/**
+ * computeServing in steps: the generator yields after each service it looked at (its caller can give the event loop
+ * a turn there) and returns the result. The memo stays valid at every step.
+ */
+export function* servingPass(i: ServingInput, memo?: ServingMemo, unchanged?: ServingUnchanged): Generator<void, Map<string, ServingClient[]>> {
+  const state = memo ? servingStates.get(memo) : undefined;
+  const difference = state && unchanged?.services ? differenceSince(i.render, state, unchanged) : undefined;
+  if (memo && state && unchanged && difference) {
+    const out = new Map(state.out);
+    const again = new Set<string>();
+    const visit = new Set<string>([...difference, ...state.again]);
+    let readers = state.readers;
+    let indexed = state.indexed;
+    const services = [...(unchanged.services ?? [])];
+    if (services.length > 0 && !readers) {
+      readers = new Map();
+      indexed = new Map();
+      for (const v of renderViews(state.render)) {
+        index(readers, v, true);
+        indexed.set(v.ref, v);
+      }
+    }
+    if (readers && indexed) {
+      // The services the render changed are indexed with their new view (or dropped).
+      for (const ref of difference) {
+        const old = indexed.get(ref);
+        const v = renderView(i.render, ref);
+        if (old === v) continue;
+        if (old) index(readers, old, false);
+        if (v) index(readers, v, true);
+        if (v) indexed.set(ref, v);
+        else indexed.delete(ref);
+      }
+      for (const [c, ns, n] of services) for (const ref of readers.get(readerKey(c, ns, n)) ?? []) visit.add(ref);
+    }
+    const changed = new Set<string>();
+    let came = false;
+    for (const ref of visit) {
+      const v = renderView(i.render, ref);
+      const served = v ? serveOne(v, i, memo, unchanged, again) : undefined;
+      if (!v) memo.delete(ref);
+      const before = out.get(ref);
+      if (served === undefined) {
+        if (before) {
+          out.delete(ref);
+          changed.add(ref);
+        }
+      } else if (served.clients !== before) {
+        if (!before) came = true;
+        out.set(ref, served.clients);
+        changed.add(ref);
+      }
+      yield;
+    }
+    // In the render's order (oldest first), as a full computation gives it.
+    const result = came ? new Map(renderViews(i.render).filter((v) => out.has(v.ref)).map((v) => [v.ref, out.get(v.ref) as ServingClient[]])) : out;
+    servingStates.set(memo, { render: i.render, out: result, again, ...(readers && indexed ? { readers, indexed } : {}) });
+    servingChanges.set(result, { since: state.out, refs: changed });
+    return result;
+  }
+  const out = new Map<string, ServingClient[]>();
+  const again = new Set<string>();
+  for (const v of renderViews(i.render)) {
+    const served = serveOne(v, i, memo, unchanged, again);
+    if (served) out.set(v.ref, served.clients);
+    yield;
+  }
+  if (memo) {
+    if (memo.size !== out.size) for (const ref of [...memo.keys()]) if (!out.has(ref)) memo.delete(ref);
+    servingStates.set(memo, { render: i.render, out, again });
+  }
   return out;
+}
+
+/**
+ * The services that may differ between the memo's last render and this one, when that is known and nothing else
+ * changed for all of them (every gateway the same); undefined: compute all.
+ */
+function differenceSince(render: DetailedRenderResult, state: ServingState, unchanged: ServingUnchanged): ReadonlySet<string> | undefined {
+  for (const cluster of render.snapshot.clusters.keys()) if (!unchanged.gateway(cluster)) return undefined;
+  if (render === state.render) return new Set();
+  if (unchanged.changed?.since === state.render) return unchanged.changed.refs;
+  if (render.changes?.since === state.render) return render.changes.refs;
+  return undefined;
 }
 
 const shares = (c: ServingClient): string => c.tiers.map((t) => `${t.cluster}=${t.percent}`).join(',') + `|${c.failingPercent}`;
@@ -378,6 +519,19 @@ export class SliceIndex {
   }
 }
 
+/** How long a publish runs before it gives the event loop a turn. */
+const SLICE_MS = 10;
+
+/** A turn of the event loop once `SLICE_MS` have gone since the last one: undefined while not due (nothing to await). */
+class Slicer {
+  private since = performance.now();
+  private n = 0;
+  turn(): Promise<void> | undefined {
+    if ((++this.n & 15) !== 0 || performance.now() - this.since < SLICE_MS) return undefined;
+    return new Promise<void>((r) => setImmediate(r)).then(() => void (this.since = performance.now()));
+  }
+}
+
 /** Watches members' EndpointSlices and publishes tier shares. */
 export class ServingPublisher {
   private readonly members = new Map<string, Member>();
@@ -404,6 +558,16 @@ export class ServingPublisher {
   private lastGateways = new Map<string, string>();
   /** Per FailoverService ref: the clients the gauges were last set from. */
   private readonly gauged = new Map<string, ServingClient[]>();
+  /** The computation the gauges were last set from (a later one made as its difference sets only what changed). */
+  private gaugedFrom: ReadonlyMap<string, ServingClient[]> | undefined;
+  /** The computation the statuses were last published from, and the refs left unpublished then (looked at again). */
+  private publishedResult: ReadonlyMap<string, ServingClient[]> | undefined;
+  private unpublished = new Set<string>();
+  /**
+   * The render the last publish computed from, and the services each render given since then changed (from each
+   * render's `changes`, read when it is given: a later render drops them); undefined when not known (compute all).
+   */
+  private chain: { from: DetailedRenderResult; refs: Set<string> } | undefined;
   lastReport: PublishReport | undefined;
   publishes = 0;
 
@@ -492,6 +656,10 @@ export class ServingPublisher {
 
   /** The latest render (from each reconcile): which services, clusters and rendered aggregates to simulate. */
   setRender(render: DetailedRenderResult): void {
+    if (render !== this.render && this.chain) {
+      if (render.changes && render.changes.since === this.render) for (const ref of render.changes.refs) this.chain.refs.add(ref);
+      else this.chain = undefined;
+    }
     this.render = render;
     this.schedule();
   }
@@ -578,11 +746,14 @@ export class ServingPublisher {
     const report: PublishReport = { statusWrites: 0, events: [] };
     const render = this.render;
     if (!render) return report;
-    // What changed since the last publish: the Services whose slices had events, the gateways whose counts differ.
+    // What changed since the last publish: the Services whose slices had events, the gateways whose counts differ,
+    // the services the renders given since changed.
     const dirty = this.dirty;
     const everything = this.everything;
+    const chain = this.chain;
     this.dirty = new Map();
     this.everything = false;
+    this.chain = { from: render, refs: new Set() };
     // A receiving cluster's gateway is the same for every service: looked up once per publish.
     const gateways = new Map<string, { ready: number; total: number } | undefined>();
     const gatewayOf = (c: string): { ready: number; total: number } | undefined => {
@@ -597,33 +768,78 @@ export class ServingPublisher {
     const lastGateways = this.lastGateways;
     this.lastGateways = gatewayKeys;
     // (Views carry their own identity: the render may be any later one.)
+    const services: [string, string, string][] = [];
+    for (const [c, keys] of dirty) {
+      for (const k of keys) {
+        const at = k.indexOf('/');
+        services.push([c, k.slice(0, at), k.slice(at + 1)]);
+      }
+    }
     const unchanged: ServingUnchanged | undefined = everything
       ? undefined
       : {
           endpoints: (c, ns, n) => this.members.has(c) && !dirty.get(c)?.has(`${ns}/${n}`),
           gateway: (c) => gatewayKeys.get(c) === lastGateways.get(c),
+          services,
+          ...(chain ? { changed: { since: chain.from, refs: chain.refs } } : {}),
         };
     const hasService = this.o.hasService;
-    const computed = computeServing({
+    // Computed in slices that give the event loop a turn (a restart's first pass simulates every service: seconds at
+    // 10,000 services): a reconcile woken meanwhile runs between two slices instead of after the whole pass.
+    const pass = servingPass({
       render,
       endpoints: (c, ns, n) => this.endpoints(c, ns, n),
       gateway: gatewayOf,
       ...(hasService ? { serviceGone: (c: string, ns: string, n: string) => hasService(c, ns, n) === false } : {}),
     }, this.memo, unchanged);
-    this.refreshGauges(computed);
-    if (!this.o.isLeader()) return report;
+    let computed: Map<string, ServingClient[]>;
+    try {
+      const slice = new Slicer();
+      for (let r = pass.next(); ; r = pass.next()) {
+        if (r.done) {
+          computed = r.value;
+          break;
+        }
+        const turn = slice.turn();
+        if (turn) {
+          await turn;
+          if (this.stopped) return report;
+        }
+      }
+    } catch (e) {
+      this.everything = true; // what was taken for this publish is looked at again
+      throw e;
+    }
+    const diff = servingDifference(computed);
+    this.refreshGauges(computed, diff && diff.since === this.gaugedFrom ? diff.refs : undefined);
+    if (!this.o.isLeader()) {
+      this.publishedResult = undefined;
+      return report;
+    }
     const now = this.o.clock.wallTime().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    // Only the services whose clients changed since the last publish (and those left unpublished then), when known.
+    const refs: Iterable<string> = diff && diff.since === this.publishedResult ? new Set([...diff.refs, ...this.unpublished]) : computed.keys();
+    this.publishedResult = computed;
+    this.unpublished = new Set();
     // One task per service whose shares changed: its status patch, then its Events (an Event follows the status that
     // shows it). Services are written side by side, as many at once as the controller's other writers: a first publish
     // over every service of a fleet is one round trip per service and Event, one after the other it took minutes.
     const tasks: (() => Promise<void>)[] = [];
     const recorded: ServingEvent[][] = [];
-    for (const [ref, clients] of computed) {
+    const slice = new Slicer();
+    for (const ref of refs) {
+      const turn = slice.turn();
+      if (turn) await turn;
+      const clients = computed.get(ref);
+      if (!clients) continue;
       // Published from these very clients already (computeServing returns the same array while nothing changed).
       if (this.publishedFrom.get(ref) === clients) continue;
       const [, namespace, name] = ref.split('/') as [string, string, string];
       const fs = this.o.failoverService(namespace, name);
-      if (!fs) continue;
+      if (!fs) {
+        this.unpublished.add(ref);
+        continue;
+      }
       const prev = this.published.get(ref) ?? readServing(fs.status);
       const next = nextServingStatus(prev, clients, now);
       if (jsonEqual(prev ?? null, next)) {
@@ -639,6 +855,7 @@ export class ServingPublisher {
           report.statusWrites++;
         } catch (e) {
           this.o.log.warn('tier share status write failed', { failoverService: `${namespace}/${name}`, error: describeError(e) });
+          this.unpublished.add(ref);
           return;
         }
         this.published.set(ref, next);
@@ -655,9 +872,26 @@ export class ServingPublisher {
     return report;
   }
 
-  /** Sets the gauges of the services whose clients changed, removes those of services no longer computed. */
-  private refreshGauges(computed: Map<string, ServingClient[]>): void {
+  /**
+   * Sets the gauges of the services whose clients changed, removes those of services no longer computed. `changed`:
+   * the only refs whose clients may differ from the computation the gauges were last set from.
+   */
+  private refreshGauges(computed: Map<string, ServingClient[]>, changed?: ReadonlySet<string>): void {
     if (!this.share || !this.endpointsGauge) return;
+    this.gaugedFrom = computed;
+    if (changed) {
+      for (const ref of changed) {
+        const clients = computed.get(ref);
+        const old = this.gauged.get(ref);
+        if (old === clients) continue;
+        if (old) this.eachSeries(ref, old, (gauge, labels) => gauge.remove(labels));
+        if (clients) {
+          this.eachSeries(ref, clients, (gauge, labels, v) => gauge.set(labels, v));
+          this.gauged.set(ref, clients);
+        } else this.gauged.delete(ref);
+      }
+      return;
+    }
     for (const [ref, clients] of [...this.gauged]) {
       if (computed.get(ref) === clients) continue;
       // The series set from these clients, named again from them (not kept: 45 label sets per service at 5 clusters).

@@ -15,7 +15,7 @@ import { kubeConfigFromText } from '../../src/kube/config.ts';
 import { noJitter, realClock } from '../../src/kube/clock.ts';
 import { silentLogger } from '../../src/controller/log.ts';
 import { Registry } from '../../src/controller/metrics.ts';
-import { ServingPublisher, computeServing, countSlices, nextServingStatus, servingEvents } from '../../src/controller/serving.ts';
+import { ServingPublisher, computeServing, countSlices, nextServingStatus, servingDifference, servingEvents, servingPass } from '../../src/controller/serving.ts';
 import type { ServingClient, ServingMemo, SliceCounts } from '../../src/controller/serving.ts';
 import { KubeDouble } from '../double/index.ts';
 import { gatewayService, inputs } from '../check/fixtures.ts';
@@ -233,6 +233,109 @@ describe('live tier shares: incremental, as the controller computes them', { tim
       viewsBefore = views;
     }
     assert.ok(kept >= 15, `views kept by identity: ${kept}`);
+  });
+
+  it('computed as a difference (the render\'s changes, the Services whose endpoints changed) equals a full computation after every random edit, and looks only at what changed', () => {
+    // A seeded sequence: FailoverServices reordered, removed and back, workloads gone and back, one Service's
+    // endpoints moved, a Service gone before discovery drops it (held), a gateway's counts moved, nothing at all.
+    let seed = 13;
+    const rand = (n: number): number => {
+      // mulberry32
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return (((t ^ (t >>> 14)) >>> 0) % 4294967296) % n;
+    };
+    const docs = world(true);
+    const all = new Map(docs);
+    const cache = new RenderCache();
+    const memo: ServingMemo = new Map();
+    const fullMemo: ServingMemo = new Map();
+    const ready = new Map<string, number>();
+    const gateways: Record<string, number> = { c1: 1, c2: 1, c3: 1 };
+    const gone = new Set<string>();
+    const endpoints = (c: string, _ns: string, name: string): SliceCounts => counts(ready.get(`${c}/${name}`) ?? 3, 1);
+    const gateway = (c: string) => ({ ready: gateways[c] ?? 0, total: 1 });
+    const serviceGone = (c: string, _ns: string, name: string): boolean => gone.has(`${c}/${name}`);
+    let before: ReturnType<typeof computeServing> | undefined;
+    let asDifference = 0;
+    let looked = 0;
+    for (let step = 0; step < 300; step++) {
+      const dirty: [string, string, string][] = [];
+      const movedGateways = new Set<string>();
+      const i = rand(6);
+      const c = clusters[rand(3)] as string;
+      switch (rand(9)) {
+        case 0: {
+          const order = [...clusters].sort(() => rand(3) - 1);
+          docs.set(`fs/svc${i}`, failoverService(`svc${i}`, order.map((x) => `svc${i}-${x}`), {}, { creationTimestamp: `2026-01-01T00:00:0${i}Z` }));
+          break;
+        }
+        case 1:
+          if (docs.has(`fs/svc${i}`)) docs.delete(`fs/svc${i}`);
+          else docs.set(`fs/svc${i}`, all.get(`fs/svc${i}`)!);
+          break;
+        case 2:
+          if (docs.has(`mw/svc${i}-${c}`)) docs.delete(`mw/svc${i}-${c}`);
+          else docs.set(`mw/svc${i}-${c}`, all.get(`mw/svc${i}-${c}`)!);
+          gone.delete(`${c}/svc${i}`);
+          break;
+        case 3:
+        case 4:
+          ready.set(`${c}/svc${i}`, rand(4));
+          dirty.push([c, 'default', `svc${i}`]);
+          break;
+        case 5:
+          // The Service deleted in the member (its slices with it) before discovery dropped the workload.
+          if (docs.has(`mw/svc${i}-${c}`)) {
+            gone.add(`${c}/svc${i}`);
+            ready.set(`${c}/svc${i}`, 0);
+            dirty.push([c, 'default', `svc${i}`]);
+          }
+          break;
+        case 6:
+          if (rand(3) === 0) {
+            gateways[c] = 1 - (gateways[c] ?? 0);
+            movedGateways.add(c);
+          }
+          break;
+        case 7:
+          // A Service that was gone is back (its slices unchanged since): what was held is computed again.
+          if (gone.size > 0 && rand(2) === 0) {
+            const back = [...gone][rand(gone.size)] as string;
+            gone.delete(back);
+          }
+          break;
+        default:
+          break; // a resync: nothing changed
+      }
+      const input = [...docs.values()];
+      const render = renderDetailed(input, cache);
+      const unchanged = { endpoints: (x: string, ns: string, n: string) => !dirty.some((d) => d[0] === x && d[1] === ns && d[2] === n), gateway: (x: string) => !movedGateways.has(x), services: dirty };
+      let visited = 0;
+      const pass = servingPass({ render, endpoints, gateway, serviceGone }, memo, unchanged);
+      let r = pass.next();
+      for (; !r.done; r = pass.next()) visited++;
+      const got = r.value;
+      const want = computeServing({ render, endpoints, gateway, serviceGone }, fullMemo);
+      assert.deepEqual([...got.keys()], [...want.keys()], `step ${step}: services`);
+      for (const [ref, clients] of want) assert.deepEqual(row(got.get(ref)), row(clients), `step ${step}: ${ref}`);
+      // Without history (a fresh render, no memo), the same, except services held from the last shares.
+      const fresh = computeServing({ render: renderDetailed(input.map((value, n) => ({ value, source: `#${n}` }))), endpoints, gateway, serviceGone });
+      for (const [ref, clients] of fresh) assert.deepEqual(row(got.get(ref)), row(clients), `step ${step}: ${ref} (fresh)`);
+      const diff = servingDifference(got);
+      if (diff) {
+        assert.equal(diff.since, before, `step ${step}: made from the result before it`);
+        for (const [ref, clients] of got) if (!diff.refs.has(ref)) assert.equal(clients, before?.get(ref), `step ${step}: ${ref} unchanged keeps its clients`);
+        for (const ref of before?.keys() ?? []) if (!got.has(ref)) assert.ok(diff.refs.has(ref), `step ${step}: ${ref} gone is a change`);
+        asDifference++;
+        looked += visited;
+      }
+      before = got;
+    }
+    // Most steps were computed as a difference, and those looked at a few services (of six) each, not all.
+    assert.ok(asDifference >= 200, `computed as a difference: ${asDifference} of 300`);
+    assert.ok(looked / asDifference < 3, `services looked at per difference: ${(looked / asDifference).toFixed(2)}`);
   });
 
   it('a tier discovered from a Service that is gone is not published from the render that still has it: the last shares stay until the render without it', () => {
