@@ -50,6 +50,11 @@ export interface StatusWriterDeps {
 
 export interface StatusRound {
   render: DetailedRenderResult;
+  /**
+   * The FailoverServices among `render`'s documents (the same objects). A round whose render is a difference from the
+   * last round's, and in which nothing else changed (the same cluster outcomes and checks, no held objects, no member
+   * listing for the first time), looks only at the services the render changed and those not settled last time.
+   */
   services: readonly KubeObject[];
   meshClusters: readonly KubeObject[];
   outcomes: readonly ClusterOutcome[];
@@ -95,6 +100,14 @@ export class StatusWriter {
   private lastSig = '';
   /** Statuses computed again in the last write() (the rest were settled and unchanged: not looked at). */
   lastComputed = 0;
+  /** FailoverServices looked at in the last write() (all of them, or what changed: see StatusRound.service). */
+  lastLooked = 0;
+  /** What the last write() saw besides the render, for the next to tell whether only the render changed. */
+  private lastRound: { checks: CheckConditions | undefined; quiet: boolean } | undefined;
+  /** Refs of the FailoverServices whose status was not found settled in the last write() (looked at again). */
+  private unsettled = new Set<string>();
+  /** Refs of the accepted FailoverServices, as of the last write(). */
+  private acceptedRefs = new Set<string>();
 
   constructor(private readonly d: StatusWriterDeps) {}
 
@@ -139,36 +152,48 @@ export class StatusWriter {
       const blocks = blocksByService(render).get(ref);
       return blocks ? new Map([...blocks].map(([cluster, b]) => [cluster, b.keys])) : undefined;
     };
-    let accepted = 0;
     let computed = 0;
+    let looked = 0;
     const tasks: (() => Promise<void>)[] = [];
     const firstSync = new Set([...r.connections].filter(([, c]) => c.firstSync).map(([n]) => n));
     // The same signature as last time is that very string (each settled entry compares it by reference then).
     const sig0 = outcomesSignature(outcomeMap);
     const sig = sig0 === this.lastSig ? this.lastSig : sig0;
+    const quiet = r.held.size === 0 && firstSync.size === 0;
+    // Only the render changed since the last round, as a difference: the services it did not change are those of the
+    // last round (the same objects), settled or not as they were then.
+    const onlyRender = changes !== undefined && this.lastRound !== undefined && this.lastRound.quiet && quiet && this.lastRound.checks === r.checks && sig === this.lastSig && (sameRender || fromLast);
     this.lastSig = sig;
+    this.lastRound = undefined; // set again once this round's writes are done
     const write = (inf: Informer, obj: KubeObject, next: Record<string, unknown>) => async (): Promise<void> => {
       if (await this.writeOne(inf, obj, next)) writes++;
     };
-    for (const fs of r.services) {
+    const acceptedRefs = onlyRender ? this.acceptedRefs : new Set<string>();
+    const unsettled = onlyRender ? this.unsettled : new Set<string>();
+    const visit = (fs: KubeObject): void => {
+      looked++;
       const s = this.settled.get(fs);
       if (s && s.sig === sig && (s.render === render || (fromLast && s.render === this.lastRender && !changes.refs.has(s.ref)))) {
         const check = r.checks ? (r.checks.services.get(s.ref) ?? null) : undefined;
         const held = r.held.size > 0 ? r.held.get(s.ref) : undefined;
         if (check === s.input.check && sameList(held, s.input.held) && !(firstSync.size > 0 && s.input.outcome.clusters.some((c) => firstSync.has(c.name)))) {
-          if (s.input.outcome.accepted) accepted++;
+          if (s.input.outcome.accepted) acceptedRefs.add(s.ref);
+          else acceptedRefs.delete(s.ref);
+          unsettled.delete(s.ref);
           s.render = render;
-          continue;
+          return;
         }
       }
       computed++;
       const ns = fs.metadata.namespace ?? 'default';
       const ref = `FailoverService/${ns}/${fs.metadata.name}`;
       const outcome = outcomeOf(ref) ?? { ref, namespace: ns, name: fs.metadata.name, accepted: false, clusters: [] };
-      if (outcome.accepted) accepted++;
+      if (outcome.accepted) acceptedRefs.add(ref);
+      else acceptedRefs.delete(ref);
+      unsettled.add(ref);
       // A cluster still listing for the first time says nothing yet about the objects there: statuses that depend
       // on it wait, instead of flapping every FailoverService to Pending and back on each restart.
-      if (firstSync.size > 0 && outcome.clusters.some((c) => firstSync.has(c.name))) continue;
+      if (firstSync.size > 0 && outcome.clusters.some((c) => firstSync.has(c.name))) return;
       const input = {
         generation: fs.metadata.generation,
         outcome,
@@ -180,18 +205,37 @@ export class StatusWriter {
       };
       if (s && s.sig === sig && sameServiceStatusInput(s.input, input)) {
         this.settled.set(fs, { ref, input: s.input, render, sig });
-        continue;
+        unsettled.delete(ref);
+        return;
       }
       const next = serviceStatus({ ...input, outcomes: outcomeMap, now: r.now });
       if (!sameStatus(fs.status, next)) {
         this.settled.delete(fs);
         tasks.push(write(this.d.failoverServices, fs, next));
-      } else this.settled.set(fs, { ref, input, render, sig });
-    }
+      } else {
+        this.settled.set(fs, { ref, input, render, sig });
+        unsettled.delete(ref);
+      }
+    };
+    if (onlyRender && changes) {
+      const refs = new Set(unsettled);
+      if (!sameRender) for (const ref of changes.refs) refs.add(ref);
+      for (const ref of refs) {
+        const fs = changes.document(ref) as KubeObject | undefined;
+        if (fs) visit(fs);
+        else {
+          acceptedRefs.delete(ref);
+          unsettled.delete(ref);
+        }
+      }
+    } else for (const fs of r.services) visit(fs);
+    this.acceptedRefs = acceptedRefs;
+    this.unsettled = unsettled;
     this.lastRender = render;
     this.lastComputed = computed;
-    this.d.metrics.services.set({ accepted: 'true' }, accepted);
-    this.d.metrics.services.set({ accepted: 'false' }, r.services.length - accepted);
+    this.lastLooked = looked;
+    this.d.metrics.services.set({ accepted: 'true' }, acceptedRefs.size);
+    this.d.metrics.services.set({ accepted: 'false' }, r.services.length - acceptedRefs.size);
     for (const mc of r.meshClusters) {
       if (firstSync.has(mc.metadata.name)) continue;
       const c = r.connections.get(mc.metadata.name);
@@ -226,6 +270,8 @@ export class StatusWriter {
       }
     }
     await pool(tasks, this.d.gate.concurrency);
+    // (A round whose writes failed threw above: the next looks at every service.)
+    this.lastRound = { checks: r.checks, quiet };
     return writes;
   }
 

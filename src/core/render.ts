@@ -70,6 +70,11 @@ export interface RenderChanges {
   gone: ReadonlySet<string>;
   /** A service's place in this render's order (oldest first): blocks in every cluster are in this order. */
   position(ref: string): number;
+  /**
+   * The document given to this render with this ref (`FailoverService/<ns>/<name>`; one not accepted too), undefined
+   * when none: read while this render is the cache's last (the next render's documents are the cache's then).
+   */
+  document(ref: string): unknown;
 }
 
 const KIND_ORDER: Record<string, number> = { ServiceEntry: 0, DestinationRule: 1, EnvoyFilter: 2, Gateway: 3, VirtualService: 4 };
@@ -1584,7 +1589,7 @@ class IncrementalRender {
     }
     this.order(''); // built now: the map is replaced, never changed, when the order changes
     const positions = this.ordIdx as Map<string, number>;
-    return { since, refs, blocks, gone, position: (ref) => positions.get(ref) ?? -1 };
+    return { since, refs, blocks, gone, position: (ref) => positions.get(ref) ?? -1, document: (ref) => this.byRef.get(ref)?.raw };
   }
 }
 

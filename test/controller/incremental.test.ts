@@ -99,10 +99,32 @@ describe('incremental consumers equal their full recomputation', { timeout: 60_0
         if (round > 1) assert.deepEqual(kept, [], `${what}: round ${round} writes nothing`);
         if (round === 2) assert.equal(incremental.lastComputed, echoed, `${what}: round 2 looks at the echoed statuses only`);
         if (round === 3) assert.equal(incremental.lastComputed, 0, `${what}: round 3 computes no status`);
+        // Only the render changed since the round before: the services it changed are looked at, no others.
+        if (round === 2) assert.equal(incremental.lastLooked, echoed, `${what}: round 2 looks at the echoed services alone`);
+        if (round === 3) assert.equal(incremental.lastLooked, 0, `${what}: round 3 looks at no service`);
         echoed = kept.filter((p) => p.startsWith('fs/')).length;
       }
     }
     assert.ok(wrote >= 12, `statuses written along the way: ${wrote}`);
+  });
+
+  it('StatusWriter: a status written whose new copy never came back (the watch lost it) is looked at again, even when the render did not change', async () => {
+    const docs = world();
+    const cache = new RenderCache();
+    const patches: string[] = [];
+    // The management API answers, the informer keeps its old copies: every status is still to write next round.
+    const deaf = new StatusWriter({ management: management(undefined, patches), failoverServices: informerOver(undefined, 'fs'), meshClusters: informerOver(undefined, 'mc'), gate: { guard: () => undefined, concurrency: 4 }, wallTime: () => new Date(Date.UTC(2026, 0, 2)), log: silentLogger, metrics: new ControllerMetrics() });
+    const connections = new Map<string, ConnectionState>(clusters.map((c) => [c, { reachable: true, error: undefined, firstSync: false }]));
+    for (const round of [1, 2, 3]) {
+      // Round 2's render is a difference (svc7 reordered), round 3's the same render again.
+      if (round === 2) docs.set('fs/svc7', { ...docs.get('fs/svc7')!, metadata: { ...docs.get('fs/svc7')!.metadata, generation: 2 }, spec: { meshWorkloads: ['svc7-c2', 'svc7-c1', 'svc7-c3'] } });
+      const input = [...docs.values()];
+      const render = renderDetailed(input, cache);
+      if (round > 1) assert.ok(render.changes, `round ${round}: the render is made as a difference`);
+      patches.length = 0;
+      await deaf.write({ render, services: input.filter((o) => o.kind === 'FailoverService'), meshClusters: input.filter((o) => o.kind === 'MeshCluster'), outcomes: [...render.blocks.keys()].map((cluster) => ({ cluster, state: 'Synced', objectErrors: new Map(), applied: 0, pruned: 0 })), connections, held: new Map(), now: '2026-01-02T00:00:00Z' });
+      assert.equal(patches.filter((p) => p.startsWith('fs/')).length, 8, `round ${round}: every FailoverService's status written`);
+    }
   });
 
   it('RenderShape: after each edit the shape read by difference equals the shape read whole, and says when it changed', () => {
