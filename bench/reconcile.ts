@@ -32,6 +32,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { RenderCache, renderDetailed } from '../src/core/render.ts';
 import type { KubeObject } from '../src/api/types.ts';
 import { PlanCache, planReconcile } from '../src/controller/reconcile.ts';
@@ -50,7 +51,7 @@ import type { ConnectionState } from '../src/controller/status-writer.ts';
 import { ControllerMetrics } from '../src/controller/metrics.ts';
 import { silentLogger } from '../src/controller/log.ts';
 import { CheckRunner } from '../src/controller/checks.ts';
-import { computeServing } from '../src/controller/serving.ts';
+import { servingPass } from '../src/controller/serving.ts';
 import type { ServingMemo } from '../src/controller/serving.ts';
 import type { ClusterOutcome } from '../src/controller/reconcile.ts';
 import type { KubeClient, KubeRequest } from '../src/kube/client.ts';
@@ -249,6 +250,8 @@ const servingMemo: ServingMemo = new Map();
 const allReady = { ready: 3, notReady: 0, terminating: 0, zones: {} };
 const connections = new Map<string, ConnectionState>(clusters.map((c) => [c, { reachable: true, error: undefined, firstSync: false }]));
 const outcomesOf = (p: typeof plan): ClusterOutcome[] => p.clusters.map((x) => ({ cluster: x.cluster, state: 'Synced', objectErrors: new Map(), applied: x.apply.length, pruned: x.prune.length }));
+/** The longest stretch the tier shares' computation held the event loop, in the last consume(). */
+let longestSliceMs = 0;
 /** The rest of a reconcile after its plan: statuses, the checks' and the tier shares' view of the render. */
 const consume = async (p: typeof plan): Promise<{ statusMs: number; checksMs: number; servingMs: number; statusWrites: number }> => {
   const a = performance.now();
@@ -256,13 +259,26 @@ const consume = async (p: typeof plan): Promise<{ statusMs: number; checksMs: nu
   const b = performance.now();
   checks.setRender(p.render);
   const c = performance.now();
-  // As the publisher computes after a reconcile with no EndpointSlice event since its last publish.
-  computeServing({ render: p.render, endpoints: () => allReady, gateway: () => undefined, serviceGone: () => false }, servingMemo, { endpoints: () => true, gateway: () => true });
-  return { statusMs: b - a, checksMs: c - b, servingMs: performance.now() - c, statusWrites };
+  // As the publisher computes after a reconcile with no EndpointSlice event since its last publish: in slices of
+  // 10 ms, each followed by a turn of the event loop (the time of the turns themselves is not counted).
+  const pass = servingPass({ render: p.render, endpoints: () => allReady, gateway: () => undefined, serviceGone: () => false }, servingMemo, { endpoints: () => true, gateway: () => true, services: [] });
+  let servingMs = 0;
+  longestSliceMs = 0;
+  for (let s0 = performance.now(), r = pass.next(); ; r = pass.next()) {
+    const now = performance.now();
+    if (r.done || now - s0 >= 10) {
+      servingMs += now - s0;
+      longestSliceMs = Math.max(longestSliceMs, now - s0);
+      if (r.done) break;
+      await new Promise((resolve) => setImmediate(resolve));
+      s0 = performance.now();
+    }
+  }
+  return { statusMs: b - a, checksMs: c - b, servingMs, statusWrites };
 };
 t = performance.now();
 const restartConsumers = await consume(plan);
-log(`restart's statuses, checks and tier shares: ${(performance.now() - t).toFixed(0)} ms (statuses ${restartConsumers.statusMs.toFixed(0)} ms, ${restartConsumers.statusWrites} written; checks ${restartConsumers.checksMs.toFixed(0)} ms; tier shares ${restartConsumers.servingMs.toFixed(0)} ms)`);
+log(`restart's statuses, checks and tier shares: ${(performance.now() - t).toFixed(0)} ms (statuses ${restartConsumers.statusMs.toFixed(0)} ms, ${restartConsumers.statusWrites} written; checks ${restartConsumers.checksMs.toFixed(0)} ms; tier shares ${restartConsumers.servingMs.toFixed(0)} ms, in slices of at most ${longestSliceMs.toFixed(1)} ms between turns of the event loop)`);
 // The statuses written come back through the informer: the next reconcile renders those FailoverService objects.
 docs = snapshotDocs(discover(workloads).effective);
 plan = planReconcile({ docs, clusters: views(), memo: memoOf, renderCache: cache, planCache });
@@ -276,6 +292,13 @@ const phaseMs: Record<'discovery' | 'statuses' | 'checks' | 'serving', number[]>
 /** Wall and CPU time of the whole computation of one change (discovery to tier shares). */
 const allMs: number[] = [];
 const allCpuMs: number[] = [];
+/** Each change's window and phases, to name afterwards the garbage collections that paused it. */
+const windows: { start: number; end: number; phases: string }[] = [];
+const pauses: { start: number; ms: number; major: boolean }[] = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) pauses.push({ start: e.startTime, ms: e.duration, major: (e as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR });
+});
+gcObserver.observe({ entryTypes: ['gc'] });
 let writes = 0;
 let statusWrites = 0;
 for (let k = 0; k < K; k++) {
@@ -307,6 +330,7 @@ for (let k = 0; k < K; k++) {
   statusWrites += rest.statusWrites;
   allMs.push(t3 - t0);
   allCpuMs.push((c2.user + c2.system) / 1000);
+  windows.push({ start: t0, end: t3, phases: `discovery ${(td - t0).toFixed(1)}, render ${(t1 - td).toFixed(1)}, plan ${(t2 - t1).toFixed(1)}, statuses ${rest.statusMs.toFixed(1)}, checks ${rest.checksMs.toFixed(1)}, tier shares ${rest.servingMs.toFixed(1)}` });
   if (k === 0) log(`first change after the restart: convergence compute ${(t3 - t0).toFixed(1)} ms (discovery ${(td - t0).toFixed(1)}, render ${(t1 - td).toFixed(1)}, plan ${(t2 - t1).toFixed(1)}, statuses ${rest.statusMs.toFixed(1)}, checks ${rest.checksMs.toFixed(1)}, tier shares ${rest.servingMs.toFixed(1)}), CPU ${((c2.user + c2.system) / 1000).toFixed(1)} ms`);
   for (const p of plan.clusters) {
     for (const a of [...p.apply, ...p.probe]) {
@@ -322,6 +346,15 @@ if (pct(allMs, 99) >= TARGET_P99_MS) missed.push(`one-change convergence compute
 log(`one FailoverService changed, ${K} times: render p50 ${pct(renderMs, 50).toFixed(1)} ms, plan p50 ${pct(planMs, 50).toFixed(1)} ms; render + plan p50 ${pct(both, 50).toFixed(1)} ms, p99 ${pct(both, 99).toFixed(1)} ms; CPU p50 ${pct(cpuMs, 50).toFixed(1)} ms, p99 ${pct(cpuMs, 99).toFixed(1)} ms; ${(writes / K).toFixed(1)} writes planned per change; load average ${loadavg()[0]!.toFixed(1)}`);
 log(`  p50 per phase: discovery ${pct(phaseMs.discovery, 50).toFixed(1)} ms, statuses ${pct(phaseMs.statuses, 50).toFixed(1)} ms (${(statusWrites / K).toFixed(1)} written per change), checks ${pct(phaseMs.checks, 50).toFixed(1)} ms, tier shares ${pct(phaseMs.serving, 50).toFixed(1)} ms`);
 log(`  convergence compute (discovery to tier shares): p50 ${pct(allMs, 50).toFixed(1)} ms, p99 ${pct(allMs, 99).toFixed(1)} ms (target p99 < ${TARGET_P99_MS} ms); CPU p50 ${pct(allCpuMs, 50).toFixed(1)} ms, p99 ${pct(allCpuMs, 99).toFixed(1)} ms`);
+// The collections' entries arrive after the fact: each is put in the change whose window it started in.
+await new Promise((r) => setTimeout(r, 50));
+gcObserver.disconnect();
+const gcIn = windows.map((w) => {
+  const inside = pauses.filter((p) => p.start >= w.start && p.start < w.end);
+  return { ms: inside.reduce((a, p) => a + p.ms, 0), major: inside.filter((p) => p.major).reduce((a, p) => a + p.ms, 0) };
+});
+const slowest = allMs.indexOf(Math.max(...allMs));
+log(`  garbage collection pauses inside a change: p50 ${pct(gcIn.map((g) => g.ms), 50).toFixed(1)} ms, max ${Math.max(...gcIn.map((g) => g.ms)).toFixed(1)} ms; the slowest change (#${slowest + 1}): ${allMs[slowest]!.toFixed(1)} ms (${windows[slowest]!.phases}), of it in collections ${gcIn[slowest]!.ms.toFixed(1)} ms (major ${gcIn[slowest]!.major.toFixed(1)} ms)`);
 const rss = process.memoryUsage().rss;
 const h4 = heap();
 if (!ownHeap && !(rss < deployment.bytes)) missed.push(`resident memory ${mib(rss)} (target: within the Deployment's ${deployment.limit})`);
