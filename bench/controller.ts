@@ -379,6 +379,8 @@ try {
   if (diff.length > 0 || applied !== wantApplied) missed.push(`first start: ${applied} applied (want ${wantApplied}); ${diff.length} differences from the render`);
   log(`first start (${preload ? 'members preloaded' : 'members empty'}): in sync after ${firstS.toFixed(1)} s, ${applied} object writes (want ${wantApplied}); members ${diff.length === 0 ? 'hold exactly the render' : `differ from the render in ${diff.length} objects, e.g. ${diff[0]}`}`);
   log(`  tier shares ${servingDone ? 'published' : 'NOT published'} after ${servingS.toFixed(1)} s: ${firstPublished.statusWrites} status.serving writes and ${firstPublished.events} Events (${restDiff(f.mgmt, beforeStart, true)})`);
+  // A slow first sync must neither fill the heap nor rewrite every status on each reconcile while writes are in flight.
+  log(`  during the first start: management cluster writes ${writeKinds([f.mgmt])}; ${ctl.reconciles.length} reconciles; controller process ${ctl.memory()}`);
   for (const d of all) d.resetLog();
   const idleBefore = atRest(f.mgmt);
   const idleFrom = ctl.reconciles.length;
