@@ -177,3 +177,56 @@ describe('controller: continuous checks as conditions', { timeout: 180_000 }, ()
     assert.deepEqual(await checked('fs', 'reviews'), conds);
   });
 });
+
+/**
+ * A finding about a whole cluster that names the global hosts its clients call (SPC120: DNS capture off there) is in
+ * every FailoverService's condition that uses the cluster, as written through the CRD: each names its own host only,
+ * the MeshCluster's names them all. (Each FailoverService carrying every host of the cluster made every status grow
+ * with the fleet and filled the controller's heap at 1,000 services.)
+ */
+describe('controller: a cluster-wide finding in each FailoverService names its own host', { timeout: 180_000 }, () => {
+  let f: Fleet;
+  const names = ['reviews', 'ratings', 'details'];
+  before(async () => {
+    f = await startFleet(2, { register: 0 });
+    for (const [i, c] of f.clients.entries()) {
+      const name = f.names[i]!;
+      await create(c, istioCrds().find((x) => x.metadata.name === 'sidecars.networking.istio.io')!);
+      // cluster2 has DNS capture off mesh-wide (and the double serves no Pods to turn it on in).
+      for (const o of liveObjects(name, name === 'cluster2' ? { mesh: '{}' } : {})) await put(c, o);
+      for (const n of names.slice(1)) await put(c, { apiVersion: 'v1', kind: 'Service', metadata: { name: n, namespace: 'default', labels: { app: n } }, spec: { selector: { app: n }, ports: [{ name: 'http', port: 9080, targetPort: 9080, protocol: 'TCP' }] } });
+      await create(f.mc, { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-kubeconfig`, namespace: NS }, type: 'Opaque', data: { kubeconfig: Buffer.from(f.members[i]!.kubeconfig()).toString('base64') } });
+    }
+    for (const d of inputs()) {
+      const o = d.value as KubeObject;
+      if (o.kind === 'MeshCluster') await create(f.mc, { ...o, spec: { ...(o['spec'] as object), kubeconfigSecret: { name: `${o.metadata.name}-kubeconfig` } } });
+      else if (o.kind === 'MeshWorkload') for (const n of names) await create(f.mc, { ...o, metadata: { ...o.metadata, name: o.metadata.name.replace('reviews', n) }, spec: { ...(o['spec'] as object), service: { name: n, namespace: 'default' } } });
+      else for (const n of names) await create(f.mc, { ...o, metadata: { ...o.metadata, name: n }, spec: { meshWorkloads: [`${n}-cluster1`, `${n}-cluster2`] } });
+    }
+    await f.startController({ discovery: false, serving: false, checks: CHECKS });
+  });
+  after(async () => f?.close());
+
+  it('SPC120 in cluster2: each FailoverService\'s finding and message name its own host; the MeshCluster\'s all three', { timeout: 120_000 }, async () => {
+    const hostsOf = (c: Cond): string[] => c.findings?.filter((x) => x.code === 'SPC120').flatMap((x) => (x.params as { hosts: string[] }).hosts) ?? [];
+    const mc = await until('MeshCluster cluster2 fails SPC120', async () => {
+      const o = await get(f.mc, MESH_CLUSTERS, undefined, 'cluster2');
+      const c = ((o?.status as { conditions?: Cond[] } | undefined)?.conditions ?? []).find((x) => x.type === 'Checked');
+      return c?.reason === 'SPC120' ? c : undefined;
+    });
+    const all = hostsOf(mc);
+    assert.equal(all.length, names.length, `the MeshCluster's finding lists every service's host: ${all.join(', ')}`);
+    for (const n of names) {
+      const cond = await until(`FailoverService ${n} Checked with SPC120`, async () => {
+        const o = await get(f.mc, FAILOVER_SERVICES, 'default', n);
+        const c = ((o?.status as { conditions?: Cond[] } | undefined)?.conditions ?? []).find((x) => x.type === 'Checked');
+        return c?.reason === 'SPC120' ? c : undefined;
+      });
+      const own = all.filter((h) => h.startsWith(`${n}`));
+      assert.equal(own.length, 1, `one host of ${n} among ${all.join(', ')}`);
+      assert.deepEqual(hostsOf(cond), own, `${n}: its own host only`);
+      for (const other of all.filter((h) => h !== own[0])) assert.equal(cond.message.includes(other), false, `${n}'s message does not name ${other}: ${cond.message}`);
+      assert.ok(cond.message.includes(own[0]!), cond.message);
+    }
+  });
+});
