@@ -350,6 +350,9 @@ export function* servingPass(i: ServingInput, memo?: ServingMemo, unchanged?: Se
     const result = came ? new Map(renderViews(i.render).filter((v) => out.has(v.ref)).map((v) => [v.ref, out.get(v.ref) as ServingClient[]])) : out;
     servingStates.set(memo, { render: i.render, out: result, again, ...(readers && indexed ? { readers, indexed } : {}) });
     servingChanges.set(result, { since: state.out, refs: changed });
+    // The result before keeps no difference of its own: it would keep the one before it alive, and so on back to the
+    // first (every computation since the start). Only the latest result's difference is read.
+    servingChanges.delete(state.out);
     return result;
   }
   const out = new Map<string, ServingClient[]>();

@@ -78,13 +78,14 @@ function formatWindow(ms: number): string {
 }
 
 /**
- * A FailoverService whose status needed no write: the inputs it was computed from, the render they were read from and
- * the cluster outcomes' signature (kept by FailoverService object: informer objects are replaced, never changed).
+ * A FailoverService whose status needed no write: the inputs it was computed from, the round (render) they were read
+ * from and the cluster outcomes' signature (kept by FailoverService object: informer objects are replaced, never
+ * changed). The round is a number, not the render: entries not looked at for a while would keep old renders alive.
  */
 interface Settled {
   ref: string;
   input: Omit<ServiceStatusInput, 'outcomes' | 'now'>;
-  render: DetailedRenderResult;
+  round: number;
   sig: string;
 }
 
@@ -95,12 +96,19 @@ export class StatusWriter {
    * status still needs no write, found without reading the render for it (see write()).
    */
   private settled = new WeakMap<KubeObject, Settled>();
-  /** The render of the last write() (every settled entry visited then was checked against it). */
+  /** The render of the last write() (every settled entry visited then was checked against it), and its number. */
   private lastRender: DetailedRenderResult | undefined;
+  private rounds = 0;
+  /**
+   * The first round of the current run of rounds each rendered as a difference of the one before (or the same
+   * render): an entry settled in that run is still settled unless some render of the run changed its service (each
+   * such ref was looked at in the round that rendered it, and its entry replaced or dropped).
+   */
+  private chainFrom = 0;
   private lastSig = '';
   /** Statuses computed again in the last write() (the rest were settled and unchanged: not looked at). */
   lastComputed = 0;
-  /** FailoverServices looked at in the last write() (all of them, or what changed: see StatusRound.service). */
+  /** FailoverServices looked at in the last write() (all of them, or what changed: see StatusRound.services). */
   lastLooked = 0;
   /** What the last write() saw besides the render, for the next to tell whether only the render changed. */
   private lastRound: { checks: CheckConditions | undefined; quiet: boolean } | undefined;
@@ -128,6 +136,9 @@ export class StatusWriter {
     const changes = render.changes;
     const sameRender = render === this.lastRender;
     const fromLast = !sameRender && changes !== undefined && changes.since === this.lastRender;
+    const round = sameRender ? this.rounds : ++this.rounds;
+    const chainFrom = sameRender || fromLast ? this.chainFrom : round;
+    this.chainFrom = chainFrom;
     const outcomeOf = (ref: string): ServiceOutcome | undefined => {
       if (changes) {
         const i = changes.position(ref);
@@ -173,14 +184,14 @@ export class StatusWriter {
     const visit = (fs: KubeObject): void => {
       looked++;
       const s = this.settled.get(fs);
-      if (s && s.sig === sig && (s.render === render || (fromLast && s.render === this.lastRender && !changes.refs.has(s.ref)))) {
+      if (s && s.sig === sig && (s.round === round || (s.round >= chainFrom && !(fromLast && changes.refs.has(s.ref))))) {
         const check = r.checks ? (r.checks.services.get(s.ref) ?? null) : undefined;
         const held = r.held.size > 0 ? r.held.get(s.ref) : undefined;
         if (check === s.input.check && sameList(held, s.input.held) && !(firstSync.size > 0 && s.input.outcome.clusters.some((c) => firstSync.has(c.name)))) {
           if (s.input.outcome.accepted) acceptedRefs.add(s.ref);
           else acceptedRefs.delete(s.ref);
           unsettled.delete(s.ref);
-          s.render = render;
+          s.round = round;
           return;
         }
       }
@@ -193,7 +204,10 @@ export class StatusWriter {
       unsettled.add(ref);
       // A cluster still listing for the first time says nothing yet about the objects there: statuses that depend
       // on it wait, instead of flapping every FailoverService to Pending and back on each restart.
-      if (firstSync.size > 0 && outcome.clusters.some((c) => firstSync.has(c.name))) return;
+      if (firstSync.size > 0 && outcome.clusters.some((c) => firstSync.has(c.name))) {
+        this.settled.delete(fs); // not checked against this render: not settled for a later one either
+        return;
+      }
       const input = {
         generation: fs.metadata.generation,
         outcome,
@@ -204,7 +218,7 @@ export class StatusWriter {
         check: r.checks ? (r.checks.services.get(ref) ?? null) : undefined,
       };
       if (s && s.sig === sig && sameServiceStatusInput(s.input, input)) {
-        this.settled.set(fs, { ref, input: s.input, render, sig });
+        this.settled.set(fs, { ref, input: s.input, round, sig });
         unsettled.delete(ref);
         return;
       }
@@ -213,7 +227,7 @@ export class StatusWriter {
         this.settled.delete(fs);
         tasks.push(write(this.d.failoverServices, fs, next));
       } else {
-        this.settled.set(fs, { ref, input, render, sig });
+        this.settled.set(fs, { ref, input, round, sig });
         unsettled.delete(ref);
       }
     };

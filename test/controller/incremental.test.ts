@@ -73,19 +73,26 @@ function writer(docs: Map<string, KubeObject> | undefined, patches: string[]): S
 describe('incremental consumers equal their full recomputation', { timeout: 60_000 }, () => {
   it('StatusWriter: after each edit the same status patches as a writer computing every status afresh; an unchanged fleet computes none', async () => {
     const docs = world();
-    const cache = new RenderCache();
     const kept: string[] = [];
     const incremental = writer(docs, kept);
     const outcomes = (render: DetailedRenderResult): ClusterOutcome[] => [...render.blocks.keys()].map((cluster) => ({ cluster, state: 'Synced', objectErrors: new Map(), applied: 0, pruned: 0 }));
     const connections = new Map<string, ConnectionState>(clusters.map((c) => [c, { reachable: true, error: undefined, firstSync: false }]));
     let wrote = 0;
-    for (const [what, edit] of [...EDITS, ...EDITS.slice(0, 3)]) {
+    // Last, a workload gone in a render made afresh (a new cache: not a difference of the last round's render): the
+    // status of the service reading it changes although its own document did not.
+    let cache = new RenderCache();
+    let afresh = false;
+    for (const [what, edit] of [...EDITS, ...EDITS.slice(0, 3), ['svc5-c3 gone, rendered afresh', (d: Map<string, KubeObject>) => void (d.delete('mw/svc5-c3'), (afresh = true))] as const]) {
       edit(docs);
       // Three rounds per edit: the second sees the statuses the first wrote (the informer's new copies, looked at
       // once), the third an unchanged fleet.
       let echoed = 0;
       for (const round of [1, 2, 3]) {
         const input = [...docs.values()];
+        if (afresh) {
+          cache = new RenderCache();
+          afresh = false;
+        }
         const render = renderDetailed(input, cache);
         const services = input.filter((o) => o.kind === 'FailoverService');
         const meshClusters = input.filter((o) => o.kind === 'MeshCluster');
