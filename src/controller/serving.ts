@@ -381,7 +381,14 @@ function differenceSince(render: DetailedRenderResult, state: ServingState, unch
   return undefined;
 }
 
-const shares = (c: ServingClient): string => c.tiers.map((t) => `${t.cluster}=${t.percent}`).join(',') + `|${c.failingPercent}`;
+/**
+ * A client's shares: each cluster's percent and the failing percent. Not the tiers' order: a reordered failover list
+ * that moves no traffic (say, every tier at 0% while nothing is healthy) is not a transition of the shares.
+ */
+const shares = (c: ServingClient): string => c.tiers.map((t) => `${t.cluster}=${t.percent}`).sort().join(',') + `|${c.failingPercent}`;
+
+/** Where a client's spilled requests go: the other clusters with a share, by cluster (order aside). */
+const spillTargets = (c: ServingClient): string => c.tiers.filter((t) => t.cluster !== c.client && t.percent > 0).map((t) => `${t.cluster}=${t.percent}`).sort().join(',');
 
 /** The next `status.serving`: lastTransitionTime carried over for clients whose shares did not change. Pure. */
 export function nextServingStatus(prev: readonly ServingClient[] | undefined, next: readonly ServingClient[], now: string): ServingClient[] {
@@ -421,13 +428,15 @@ export function servingEvents(prev: readonly ServingClient[] | undefined, next: 
       out.push(servingEvent('Warning', 'SPW300', { clientOnly: true, client: c.client, to, failing: c.failingPercent }));
       continue;
     }
+    // Events are for transitions: a condition that holds still (every request failing, the same clusters taking the
+    // same spilled share) is not recorded again when something else about the client changed.
     if (c.failingPercent >= 100) {
-      out.push(servingEvent('Warning', 'SPW302', { client: c.client }));
+      if (wasFailing < 100) out.push(servingEvent('Warning', 'SPW302', { client: c.client }));
     } else if (spilled > 0 && spilled !== was) {
       out.push(servingEvent('Warning', 'SPW300', { client: c.client, spilled, to, local, failing: c.failingPercent, changed: true }));
-    } else if (spilled === 0 && (was > 0 || wasFailing > 0)) {
+    } else if (spilled === 0 && c.failingPercent === 0 && (was > 0 || wasFailing > 0)) {
       out.push(servingEvent('Normal', 'SPW301', { client: c.client }));
-    } else if (spilled > 0) {
+    } else if (spilled > 0 && (!p || spillTargets(p) !== spillTargets(c))) {
       out.push(servingEvent('Warning', 'SPW300', { client: c.client, spilled, to, local, failing: c.failingPercent, changed: false }));
     } else if (c.failingPercent !== wasFailing) {
       out.push(servingEvent(c.failingPercent > 0 ? 'Warning' : 'Normal', 'SPW303', { client: c.client, failing: c.failingPercent }));

@@ -135,6 +135,28 @@ describe('live tier shares: the maths', { timeout: 10_000 }, () => {
     assert.deepEqual(servingEvents([only(100, 0)], [local]).map((e) => [e.type, e.reason, e.message]), [['Normal', 'Failback', 'c3 clients: all traffic back on c3']]);
   });
 
+  it('servingEvents: a condition that holds is not recorded again when the failover order or other numbers change', () => {
+    const t = (cluster: string, percent: number, healthy = 0): ServingClient['tiers'][number] => ({ cluster, percent, healthy, total: healthy });
+    const client = (tiers: ServingClient['tiers'], failing = 0): ServingClient => ({ client: 'c1', tiers, failingPercent: failing });
+    // Nothing healthy anywhere: the first sight says so once; a reordered list (every tier still at 0%) says nothing.
+    assert.deepEqual(servingEvents(undefined, [client([t('c1', 0), t('c2', 0), t('c3', 0)], 100)]).map((e) => e.reason), ['NoHealthyTier']);
+    assert.deepEqual(servingEvents([client([t('c1', 0), t('c2', 0), t('c3', 0)], 100)], [client([t('c1', 0), t('c3', 0), t('c2', 0)], 100)]), []);
+    // Still every request failing, a tier now reported with (not ready) endpoints: nothing new to say.
+    assert.deepEqual(servingEvents([client([t('c1', 0), t('c2', 0)], 100)], [client([t('c1', 0), { cluster: 'c2', percent: 0, healthy: 0, total: 2 }], 100)]), []);
+    // The same share spilling to the same cluster, the remote tiers listed in another order: no Event.
+    assert.deepEqual(servingEvents([client([t('c1', 70, 1), t('c2', 30, 3), t('c3', 0, 3)])], [client([t('c1', 70, 1), t('c3', 0, 3), t('c2', 30, 3)])]), []);
+    // The same total spilling elsewhere is a transition (where the requests go changed).
+    assert.deepEqual(servingEvents([client([t('c1', 70, 1), t('c2', 30, 3), t('c3', 0, 3)])], [client([t('c1', 70, 1), t('c3', 30, 3), t('c2', 0, 0)])]).map((e) => e.message), ['c1 clients: 30% spill to c3']);
+    // The same spill, and now a share failing: that is what changed, and what the Event says.
+    assert.deepEqual(servingEvents([client([t('c1', 70, 1), t('c2', 30, 3)])], [client([t('c1', 50, 1), t('c2', 30, 3)], 20)]).map((e) => [e.reason, e.message]), [['Failing', 'c1 clients: 20% of requests predicted to fail']]);
+    // Out of "every request fails" to a partly failing local tier: not "all traffic back".
+    assert.deepEqual(servingEvents([client([t('c1', 0), t('c2', 0)], 100)], [client([t('c1', 80, 2), t('c2', 0)], 20)]).map((e) => e.reason), ['Failing']);
+    assert.deepEqual(servingEvents([client([t('c1', 80, 2), t('c2', 0)], 20)], [client([t('c1', 100, 3), t('c2', 0)])]).map((e) => e.reason), ['Failback']);
+    // lastTransitionTime: a reorder that moves no traffic is not a change of the shares.
+    const first = nextServingStatus(undefined, [client([t('c1', 0), t('c2', 0), t('c3', 0)], 100)], '2026-12-01T10:00:00Z');
+    assert.equal(nextServingStatus(first, [client([t('c1', 0), t('c3', 0), t('c2', 0)], 100)], '2026-12-01T10:05:00Z')[0]!.lastTransitionTime, '2026-12-01T10:00:00Z');
+  });
+
   it('nextServingStatus keeps lastTransitionTime while shares are unchanged', () => {
     const c: ServingClient = { client: 'cluster1', tiers: [{ cluster: 'cluster1', percent: 100, healthy: 3, total: 3 }], failingPercent: 0 };
     const first = nextServingStatus(undefined, [c], '2026-12-01T10:00:00Z');
