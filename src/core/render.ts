@@ -1214,6 +1214,27 @@ class IncrementalRender {
       if (typeof d !== 'object' || d === null || this.entries.has(d)) return undefined;
       newDocs.push(d);
     }
+    // A MeshCluster replaced by a document that admits to the same content (same fingerprint: identity,
+    // creationTimestamp and spec; same messages) changes nothing a service reads: the controller writes its status on
+    // every change it makes in that cluster (lastSyncTime), and each such echo must not re-check, re-plan and report
+    // changed every service that uses the cluster. The new document takes over the old entry, whose admitted object
+    // (the one plans and fingerprints refer to) stays.
+    const takeover = new Map<object, DocEntry>();
+    const kept = new Set<DocEntry>();
+    const admitted = new Map<object, DocEntry | undefined>();
+    const replacedClusters = new Map<string, DocEntry>();
+    for (const e of removedEntries) if (e.kind === 'MeshCluster' && e.obj) replacedClusters.set(e.ref, e);
+    if (replacedClusters.size > 0) {
+      for (const d of newDocs) {
+        if ((d as { kind?: unknown }).kind !== 'MeshCluster') continue;
+        const e = this.admit(d);
+        admitted.set(d, e);
+        const old = e?.obj ? replacedClusters.get(e.ref) : undefined;
+        if (!e || !old || kept.has(old) || old.fingerprint !== e.fingerprint || !sameMessages(old.messages, e.messages)) continue;
+        kept.add(old);
+        takeover.set(d, { ...old, raw: d });
+      }
+    }
 
     const dirty = new Set<string>();
     const touchedRefs = new Set<string>(); // documents whose admission (and messages) changed
@@ -1236,6 +1257,7 @@ class IncrementalRender {
     };
     for (const e of removedEntries) {
       this.entries.delete(e.raw);
+      if (kept.has(e)) continue;
       if (this.byRef.get(e.ref) === e) this.byRef.delete(e.ref);
       note(e);
       if (!e.obj) {
@@ -1252,7 +1274,13 @@ class IncrementalRender {
       }
     }
     for (const d of newDocs) {
-      const e = this.admit(d);
+      const same = takeover.get(d);
+      if (same) {
+        this.entries.set(d, same);
+        this.byRef.set(same.ref, same);
+        continue;
+      }
+      const e = admitted.has(d) ? admitted.get(d) : this.admit(d);
       if (!e || this.byRef.has(e.ref)) return undefined;
       this.entries.set(d, e);
       this.byRef.set(e.ref, e);

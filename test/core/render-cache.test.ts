@@ -133,6 +133,12 @@ const EDITS: ((docs: Map<string, KubeObject>, r: () => number) => void)[] = [
     if (roll < 0.3) d.delete(key);
     else d.set(key, { apiVersion: 'spillway.dev/v1alpha1', kind: 'MeshWorkloadGrant', metadata: { name: 'second', namespace: 'other' }, spec: { from: [{ namespace: roll < 0.6 ? 'nobody' : 'default' }] } });
   },
+  // A cluster's status written (the controller's lastSyncTime after a change there), its spec untouched.
+  (d, r) => {
+    const c = `c${1 + Math.floor(r() * 4)}`;
+    const mc = d.get(`MeshCluster//${c}`);
+    if (mc) d.set(`MeshCluster//${c}`, { ...mc, status: { reachable: r() < 0.8, lastSyncTime: `2026-12-02T01:00:${String(Math.floor(r() * 60)).padStart(2, '0')}Z` } });
+  },
   // The same documents in another order (a re-list): nothing changes.
   (d) => {
     const entries = [...d.entries()].reverse();
@@ -253,6 +259,28 @@ test('unchanged services keep their blocks (keys, hashes); a changed service get
   }
   const s3 = [...second.blocks.values()].flat().filter((b) => b.ref === 'FailoverService/default/s3');
   assert.ok(s3.length > 0 && s3.some((b) => b.objects().some((o) => o.kind === 'DestinationRule' && JSON.stringify(o.spec).includes('"consecutive5xxErrors":3'))), 'the changed service renders its change');
+});
+
+test('a MeshCluster whose status alone changed (the controller writes it after every change there) changes no service', () => {
+  const docs = world();
+  const cache = new RenderCache();
+  const first = renderDetailed([...docs.values()], cache);
+  const users = first.services.filter((o) => o.accepted && o.clusters.some((c) => c.name === 'c2')).map((o) => o.ref);
+  assert.ok(users.length >= 12, `${users.length} services use c2`);
+  const mc = docs.get('MeshCluster//c2')!;
+  docs.set('MeshCluster//c2', { ...mc, metadata: { ...mc.metadata, resourceVersion: '7' }, status: { reachable: true, lastSyncTime: '2026-12-02T01:00:00Z' } });
+  const second = renderDetailed([...docs.values()], cache);
+  assert.ok(second.changes, 'made as a difference');
+  assert.deepEqual([...second.changes.refs], [], 'no service changed');
+  for (const o of second.services) assert.equal(o, first.services.find((x) => x.ref === o.ref), o.ref);
+  assert.equal(renderJson(second), renderJson(renderDetailed([...docs.values()])));
+  // Positive control, the same cluster: its spec changes (another gateway address), and so does every service using it.
+  const cur = docs.get('MeshCluster//c2')!;
+  docs.set('MeshCluster//c2', { ...cur, spec: { ...(cur.spec as object), gateway: { address: '198.51.100.7', port: 32000, servicePort: 443 } } });
+  const third = renderDetailed([...docs.values()], cache);
+  assert.deepEqual([...third.changes!.refs].filter((r) => users.includes(r)).sort(), [...users].sort());
+  assert.equal(renderJson(third), renderJson(renderDetailed([...docs.values()])));
+  assert.match(renderJson(third), /198\.51\.100\.7/);
 });
 
 test('a render of the very same documents is the last result; any other document, order or policy renders again', () => {
