@@ -104,6 +104,8 @@ const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 interface Reconcile {
   at: number;
+  /** When the controller logged it (RFC 3339 with milliseconds, the wall clock this process shares). */
+  ts: string;
   statusWrites: number;
   durationMs: number;
   applied: number;
@@ -446,21 +448,56 @@ try {
     });
   }
 
-  /** Applies the change, waits until it is live everywhere; returns the latency and the reconcile that wrote it. */
-  async function timedChange(i: number, order: string[]): Promise<{ latency: number; reconcile: Reconcile; count: number }> {
+  /**
+   * Resolves once the members hold what `exp` expects: checked after each change their stores make (no polling: a
+   * loop spinning in this process would take CPU from the controller on a small machine, and slow what it measures).
+   */
+  function live(exp: { changed: Map<string, KubeObject[]> }): Promise<void> {
+    if (satisfied(exp)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const offs = f.members.map((d) =>
+        d.onChange(() => {
+          if (!satisfied(exp)) return;
+          for (const off of offs) off();
+          resolve();
+        }),
+      );
+    });
+  }
+
+  /**
+   * Applies the change, waits until it is live everywhere; returns the latency, the reconcile that wrote it, and
+   * where the time went (wall clock, which the controller's log shares): until the management server had stored the
+   * change, until the controller's reconcile started, until the first member write arrived, the members' handling of
+   * the writes, and until this process saw the last one stored.
+   */
+  async function timedChange(i: number, order: string[]): Promise<{ latency: number; reconcile: Reconcile; count: number; split: Record<string, number> }> {
     const exp = changeAndExpect(i, order);
     collect?.();
     const from = ctl!.reconciles.length;
+    const marks = f.members.map((d) => d.requests.length);
+    const mgmtMark = f.mgmt.requests.length;
     const t0 = performance.now();
+    const w0 = Date.now();
     await applyAs(mc!, failoverService(`svc${i}`, order.map((c) => wl(i, c))));
-    while (!satisfied(exp)) await new Promise((r) => setImmediate(r));
+    await live(exp);
     const latency = performance.now() - t0;
-    const live = performance.now();
+    const w1 = Date.now();
+    const done = performance.now();
     // The reconcile that wrote it (its report counts the writes unless they outlasted the controller's wait for a
     // cluster and finished in the background: then the first reconcile to finish after they were live).
-    const reconcile = await ctl!.until((r) => r.applied > 0 || r.at >= live, from);
+    const reconcile = await ctl!.until((r) => r.applied > 0 || r.at >= done, from);
     await ctl!.quiet();
-    return { latency, reconcile, count: exp.count };
+    const stored = f.mgmt.requests.slice(mgmtMark).find((r) => r.info?.resource === 'failoverservices' && r.info.verb === 'patch' && !r.userAgent.startsWith('spillway-controller/'));
+    const ours = f.members.flatMap((d, j) => d.requests.slice(marks[j]).filter((r) => r.info && WRITE_VERBS.includes(r.info.verb) && r.userAgent.startsWith('spillway-controller/') && r.at <= w1));
+    const started = Date.parse(reconcile.ts) - reconcile.durationMs;
+    const first = Math.min(...ours.map((r) => r.at));
+    const last = Math.max(...ours.map((r) => r.doneAt ?? r.at));
+    const storedAt = stored?.doneAt ?? w0;
+    const split: Record<string, number> = ours.length === 0 || !Number.isFinite(started)
+      ? {}
+      : { 'apply stored': storedAt - w0, 'until the reconcile': started - storedAt, 'until the first member write': first - started, 'member writes': last - first, 'until seen': w1 - last };
+    return { latency, reconcile, count: exp.count, split };
   }
   const rotate = (k: number) => clusters.map((_, j) => clusters[(j + k) % C]!);
 
@@ -479,16 +516,23 @@ try {
   const lat: number[] = [];
   const recon: number[] = [];
   const phases = new Map<string, number[]>();
+  const splits = new Map<string, number[]>();
+  let slowest: { latency: number; split: Record<string, number>; reconcile: Reconcile } | undefined;
   for (let k = 0; k < CHANGES; k++) {
-    const { latency, reconcile } = await timedChange(1 + k, rotate(1 + (k % (C - 1))));
+    const { latency, reconcile, split } = await timedChange(1 + k, rotate(1 + (k % (C - 1))));
     lat.push(latency);
     recon.push(reconcile.durationMs);
     for (const [name, v] of Object.entries(reconcile.phasesMs)) phases.set(name, [...(phases.get(name) ?? []), v]);
+    for (const [name, v] of Object.entries(split)) splits.set(name, [...(splits.get(name) ?? []), v]);
+    if (!slowest || latency > slowest.latency) slowest = { latency, split, reconcile };
   }
   if (pct(lat, 99) >= TARGET_P99_MS) missed.push(`convergence latency p99 ${ms(pct(lat, 99))} (target < ${TARGET_P99_MS} ms)`);
   log(`convergence latency over ${CHANGES} changes with ${N} FailoverServices, ${C} clusters: p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))} (target p99 < ${TARGET_P99_MS} ms)`);
   log(`  of which the reconcile that wrote the change (read caches, render, plan, writes, statuses): p50 ${ms(pct(recon, 50))}, p99 ${ms(pct(recon, 99))}`);
   log(`  reconcile phases, p50: ${[...phases].map(([name, v]) => `${name} ${ms(pct(v, 50))}`).join(', ')}`);
+  const fmt = (xs: Record<string, number>) => Object.entries(xs).map(([name, v]) => `${name} ${v.toFixed(0)} ms`).join(', ');
+  log(`  where the time went (wall clock, ms resolution), p50: ${[...splits].map(([name, v]) => `${name} ${pct(v, 50).toFixed(0)} ms`).join(', ')}; p99: ${[...splits].map(([name, v]) => `${name} ${pct(v, 99).toFixed(0)} ms`).join(', ')}`);
+  if (slowest) log(`  the slowest change (${ms(slowest.latency)}): ${fmt(slowest.split)}; its reconcile's phases: ${fmt(slowest.reconcile.phasesMs)}`);
   const echoes = ctl.reconciles.filter((r) => r.applied === 0 && !r.skipped).slice(-CHANGES);
   log(`  reconciles that wrote nothing in the same run (the watch echoes of our writes): p50 ${ms(pct(echoes.map((r) => r.durationMs), 50))} (${phasesP50(echoes)})`);
   log(`  controller process: ${ctl.memory()}`);

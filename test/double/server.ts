@@ -403,6 +403,14 @@ export class KubeDouble {
     return out;
   }
 
+  /**
+   * Calls `fn` after every change the store makes (a write, a delete, a cascade), synchronously, once the change is
+   * readable with peek: benchmarks wait for a state this way instead of polling. Returns a remover.
+   */
+  onChange(fn: () => void): () => void {
+    return this.store.onChange(fn);
+  }
+
   resetLog(): void {
     this.requests.length = 0;
   }

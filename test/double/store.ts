@@ -53,6 +53,7 @@ export class Store {
   private compactedBelow: number;
   historyLimit: number;
   private readonly subscribers = new Set<Subscriber>();
+  private readonly listeners = new Set<() => void>();
 
   constructor(historyLimit: number, startRV = 1000) {
     this.historyLimit = historyLimit;
@@ -137,6 +138,13 @@ export class Store {
       this.compactedBelow = dropped[dropped.length - 1]!.rv;
     }
     for (const s of [...this.subscribers]) if (s.group === ev.group && s.plural === ev.plural) s.deliver(ev);
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** Calls `fn` after every change of any type (once stored). Returns a remover. */
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
   }
 
   /** Events of a type after `rv`, or 'expired' when history no longer reaches back that far. */
