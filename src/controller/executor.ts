@@ -43,7 +43,7 @@ export interface ExecuteTarget {
   error: string | undefined;
 }
 
-const hashOf = (p: PlannedObject): number => p.hash ?? desiredHash(p.object);
+const hashOf = (p: PlannedObject, object: KubeObject): number => p.hash ?? desiredHash(object);
 
 /** Carries out one cluster's plan. */
 export async function executePlan(plan: ClusterPlan, target: ExecuteTarget, memos: ApplyMemos, gate: WriteGate, metrics: ControllerMetrics): Promise<ClusterOutcome> {
@@ -68,42 +68,45 @@ export async function executePlan(plan: ClusterPlan, target: ExecuteTarget, memo
     writeErrors.push(msg);
     metrics.clusterErrors.inc({ cluster: plan.cluster });
   };
-  const apply = async (p: PlannedObject, force: boolean): Promise<void> => {
+  // Each task reads its planned object once (a plan translates its objects when first read, and lets them go after:
+  // only the objects being written are held, not the whole plan's).
+  const apply = async (p: PlannedObject, force: boolean, object = p.object): Promise<void> => {
     gate.guard();
     try {
-      const res = await applyObject(conn.client, p.object, { fieldManager: FIELD_MANAGER, force });
+      const res = await applyObject(conn.client, object, { fieldManager: FIELD_MANAGER, force });
       // Remembered only when what the server kept of it differs from what we sent (a default inside a list item we
       // own): the next plan then knows this version is as applied. Otherwise the hashes say so.
-      const hash = hashOf(p);
+      const hash = hashOf(p, object);
       if (ownedHash(res) !== hash) memo.set(p.key, { hash, resourceVersion: res.metadata.resourceVersion ?? '' });
       else memo.delete(p.key);
-      conn.observe(p.object.kind, res);
+      conn.observe(object.kind, res);
       applied++;
       metrics.applied.inc({ cluster: plan.cluster });
     } catch (e) {
       if (!force && isKubeApiError(e) && e.conflict) {
         // Created by someone else since we looked: never force fields onto an object that is not ours.
-        objectErrors.set(p.key, `${p.object.kind} ${p.object.metadata.namespace ?? ''}/${p.object.metadata.name} in cluster ${plan.cluster} conflicts with another field manager; left untouched`);
+        objectErrors.set(p.key, `${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name} in cluster ${plan.cluster} conflicts with another field manager; left untouched`);
         return;
       }
       fail(p.key, e);
     }
   };
   const probe = async (p: PlannedObject): Promise<void> => {
+    const object = p.object;
     let liveObj: KubeObject | undefined;
     try {
-      liveObj = await getObject(conn.client, typeOfObject(p.object), p.object.metadata.namespace, p.object.metadata.name);
+      liveObj = await getObject(conn.client, typeOfObject(object), object.metadata.namespace, object.metadata.name);
     } catch (e) {
       return fail(p.key, e);
     }
     const d = decide(p, liveObj, plan.cluster, (_c, k) => memo.get(k));
-    if (d === 'create') return apply(p, false);
-    if (d === 'update') return apply(p, true);
+    if (d === 'create') return apply(p, false, object);
+    if (d === 'update') return apply(p, true, object);
     if (d === 'collision') {
       objectErrors.set(p.key, collisionReason(liveObj!, plan.cluster));
       return;
     }
-    if (liveObj) conn.observe(p.object.kind, liveObj);
+    if (liveObj) conn.observe(object.kind, liveObj);
   };
   const prune = async (o: KubeObject): Promise<void> => {
     gate.guard();

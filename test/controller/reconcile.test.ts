@@ -8,7 +8,8 @@ import type { KubeObject } from '../../src/api/types.ts';
 import { message } from '../../src/api/messages.ts';
 import { applyIsNoop, isSubset, ownedFieldsMissing } from '../../src/controller/compare.ts';
 import { desiredHash } from '../../src/core/content-hash.ts';
-import { FIELD_MANAGER, clusterStatus, collisionReason, decide, planCluster, planReconcile, sameStatus, serviceStatus } from '../../src/controller/reconcile.ts';
+import { FIELD_MANAGER, clusterStatus, collisionReason, decide, planCluster, planClusterBlocks, planReconcile, sameStatus, serviceStatus } from '../../src/controller/reconcile.ts';
+import type { RenderBlock } from '../../src/core/render.ts';
 import type { ApplyMemo, ClusterOutcome, LiveCluster } from '../../src/controller/reconcile.ts';
 import { objectKey } from '../../src/kube/resources.ts';
 import { ANNOTATION_OWNER, ownerId } from '../../src/api/ownership.ts';
@@ -91,6 +92,30 @@ describe('decide and planCluster', () => {
     assert.equal(decide(p, pruned, 'cluster1', noMemo), 'update');
     assert.equal(decide(p, pruned, 'cluster1', () => ({ hash: desiredHash(o), resourceVersion: '9' })), 'settled');
     assert.equal(decide(p, pruned, 'cluster1', () => ({ hash: desiredHash(o), resourceVersion: '8' })), 'update', 'changed since our apply');
+  });
+
+  it('a plan translates a block when the executor takes its first object, and lets the objects go once each is taken', { timeout: 60_000 }, () => {
+    const desired = cluster1();
+    assert.ok(desired.length >= 4, 'enough objects to split');
+    const half = Math.floor(desired.length / 2);
+    const translations = [0, 0];
+    const block = (n: number, objects: KubeObject[]): RenderBlock => ({ ref: `FailoverService/default/b${n}`, keys: objects.map(objectKey), hashes: Float64Array.from(objects, (o) => desiredHash(o)), objects: () => (translations[n]!++, structuredClone(objects)) });
+    const blocks = [block(0, desired.slice(0, half)), block(1, desired.slice(half))];
+    // An empty member: every object is probed (then created), as in a first sync.
+    const plan = planClusterBlocks('cluster1', blocks, { ready: true, labelled: new Map() }, noMemo);
+    assert.equal(plan.probe.length, desired.length);
+    assert.deepEqual(translations, [0, 0], 'planning translates nothing');
+    // The executor takes each planned object once, in plan order: each block is translated once, when first needed.
+    const taken = plan.probe.map((p, i) => {
+      const o = p.object;
+      assert.deepEqual(translations, i < half ? [1, 0] : [1, 1], `after taking object ${i}`);
+      return o;
+    });
+    assert.deepEqual(taken, desired, 'the objects are the render\'s');
+    assert.deepEqual(plan.probe.map((p) => p.key), desired.map(objectKey));
+    // Every object of both blocks was taken: neither block's objects are held any more (a read translates again).
+    assert.deepEqual(plan.probe[0]!.object, desired[0]);
+    assert.deepEqual(translations, [2, 1]);
   });
 
   it('plans applies, probes, prunes; never prunes objects of other clusters or unlabelled ones', { timeout: 300_000 }, () => {
