@@ -203,10 +203,16 @@ export class HttpKubeClient implements KubeClient {
           const req = t.module.request(url, { method, headers: h, agent: t.agent, signal });
           let timer: NodeJS.Timeout | undefined;
           if (timeoutMs !== undefined && timeoutMs > 0) {
-            timer = setTimeout(() => req.destroy(new RequestTimeout(`timed out after ${timeoutMs}ms`)), timeoutMs);
+            timer = setTimeout(() => {
+              timedOut = new RequestTimeout(`timed out after ${timeoutMs}ms`);
+              req.destroy(timedOut);
+            }, timeoutMs);
             timer.unref();
           }
+          let timedOut: RequestTimeout | undefined;
           req.on('response', (res) => {
+            // Past the headers, destroying the request makes the response fail with a bare "aborted": remember why.
+            timeoutOf.set(res, () => timedOut);
             res.on('close', () => timer && clearTimeout(timer));
             resolve({ res, req });
           });
@@ -313,14 +319,27 @@ function isMemberConfig(s: KubeConfig | MemberConfig): s is MemberConfig {
 /** What a request's own timeout destroys it with: told apart from resets and refusals (reason `Timeout`). */
 class RequestTimeout extends Error {}
 
+/** The timeout that cut a response short, if one did (a response that fails after its headers only says "aborted"). */
+const timeoutOf = new WeakMap<http.IncomingMessage, () => RequestTimeout | undefined>();
+
 function readAll(res: http.IncomingMessage, verb: string, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
+    let received = 0;
+    const cut = (fallback: string): KubeApiError => {
+      const t = timeoutOf.get(res)?.();
+      return t
+        ? new KubeApiError({ status: 0, reason: 'Timeout', message: `${t.message} (${received} bytes of the response read)`, verb, path })
+        : new KubeApiError({ status: 0, message: fallback, verb, path });
+    };
+    res.on('data', (c: Buffer) => {
+      received += c.length;
+      chunks.push(c);
+    });
     res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', (e) => reject(new KubeApiError({ status: 0, ...(e instanceof RequestTimeout ? { reason: 'Timeout' } : {}), message: e.message, verb, path })));
+    res.on('error', (e) => reject(cut(e.message)));
     res.on('close', () => {
-      if (!res.complete) reject(new KubeApiError({ status: 0, message: 'connection closed mid-response', verb, path }));
+      if (!res.complete) reject(cut('connection closed mid-response'));
     });
   });
 }
