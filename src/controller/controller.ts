@@ -11,6 +11,7 @@
 import { conditionText } from '../api/messages.ts';
 import type { KubeObject } from '../api/types.ts';
 import { RenderCache, renderDetailed } from '../core/render.ts';
+import type { RenderBlock } from '../core/render.ts';
 import type { Clock, Jitter, TimerHandle } from '../kube/clock.ts';
 import { backoffDelay, randomJitter, realClock } from '../kube/clock.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -33,6 +34,7 @@ import type { WriteGate } from './pool.ts';
 import type { ClusterOutcome, ClusterPlan, LiveCluster } from './reconcile.ts';
 import { LastGoodRenders, PlanCache, planReconcile } from './reconcile.ts';
 import { ClusterRegistry } from './registry.ts';
+import { liveFacts } from './slim.ts';
 import { Scheduler } from './scheduler.ts';
 import type { RunResult } from './scheduler.ts';
 import { StatusWriter } from './status-writer.ts';
@@ -131,7 +133,7 @@ export class Controller {
   private readonly scheduler: Scheduler;
   private readonly elector: LeaderElector | undefined;
   /** Per cluster: writes still running from an earlier reconcile (a slow member). */
-  private readonly inflight = new Map<string, { since: number; startedAt: string; objects: number; held: ReadonlyMap<string, number>; done: Promise<void> }>();
+  private readonly inflight = new Map<string, Batch>();
   private failStreak = 0;
   private started = false;
   private reconciling = false;
@@ -444,7 +446,7 @@ export class Controller {
     for (const p of plan.clusters) for (const ref of (this.inflight.get(p.cluster)?.held ?? p.held).keys()) held.set(ref, [...(held.get(ref) ?? []), p.cluster]);
 
     phase('plan');
-    const outcomes = await Promise.all(plan.clusters.map((p) => this.executeBounded(p, drain.has(p.cluster) ? { conn: drain.get(p.cluster), error: undefined } : { conn: entries.get(p.cluster)?.conn, error: entries.get(p.cluster)?.error })));
+    const outcomes = await Promise.all(plan.clusters.map((p) => this.executeBounded(p, drain.has(p.cluster) ? { conn: drain.get(p.cluster), error: undefined } : { conn: entries.get(p.cluster)?.conn, error: entries.get(p.cluster)?.error }, plan.render.blocks.get(p.cluster) ?? [])));
     for (const o of outcomes) if (drain.has(o.cluster)) this.registry.drained(o.cluster, o);
     phase('clusterWrites');
     report.outcomes = outcomes;
@@ -480,16 +482,18 @@ export class Controller {
    * Executes a cluster's plan, waiting at most `clusterWaitMs`. Writes that take longer finish in the background and
    * trigger a reconcile when done; meanwhile the cluster gets no new plan and reports Pending.
    */
-  private async executeBounded(plan: ClusterPlan, target: ExecuteTarget): Promise<ClusterOutcome> {
+  private async executeBounded(plan: ClusterPlan, target: ExecuteTarget, blocks: readonly RenderBlock[]): Promise<ClusterOutcome> {
     const busy = this.inflight.get(plan.cluster);
     // The same text for as long as the same batch runs: the statuses showing it are written once, not each reconcile.
-    const slow = (batch: { objects: number; startedAt: string }): ClusterOutcome => ({
+    // Pending only for the services the batch writes and those changed since it began (planned when it ends).
+    const slow = (batch: Batch): ClusterOutcome => ({
       cluster: plan.cluster,
       state: 'Pending',
       message: conditionText('Sync', 'SlowWrites', { objects: batch.objects, since: batch.startedAt }),
       objectErrors: new Map(),
       applied: 0,
       pruned: 0,
+      pendingServices: pendingServices(batch, blocks),
     });
     if (busy) return slow(busy);
     const since = this.clock.now();
@@ -510,7 +514,14 @@ export class Controller {
       this.log.info('slow cluster writes finished', { cluster: plan.cluster, objects, afterMs: Math.round(this.clock.now() - since) });
       this.scheduler.trigger();
     });
-    const batch = { since, startedAt, objects, held: plan.held, done };
+    const refs = new Set<string>();
+    for (const p of plan.apply) if (p.ref !== undefined) refs.add(p.ref);
+    for (const p of plan.probe) if (p.ref !== undefined) refs.add(p.ref);
+    for (const o of plan.prune) {
+      const owner = liveFacts(o, plan.cluster).owner;
+      if (owner !== undefined) refs.add(owner);
+    }
+    const batch: Batch = { since, startedAt, objects, held: plan.held, refs, blocks: new Map(blocks.map((b) => [b.ref, b])), done };
     this.inflight.set(plan.cluster, batch);
     this.log.warn('cluster writes are slow; continuing without waiting for them', { cluster: plan.cluster, objects, waitedMs: this.o.clusterWaitMs ?? 1_000 });
     return slow(batch);
@@ -526,6 +537,38 @@ export class Controller {
     }
     this.metrics.leader.set({}, this.isLeader ? 1 : 0);
   }
+}
+
+/** One cluster's writes running in the background (a slow member), from the plan they carry out. */
+interface Batch {
+  since: number;
+  /** When they began (RFC 3339, seconds): what the statuses say while they run. */
+  startedAt: string;
+  /** Objects to write or check. */
+  objects: number;
+  /** The plan's held services (not accepted, their last good objects kept). */
+  held: ReadonlyMap<string, number>;
+  /** Services the batch writes or prunes objects of. */
+  refs: ReadonlySet<string>;
+  /** The cluster's render blocks the batch was planned from, by service. */
+  blocks: ReadonlyMap<string, RenderBlock>;
+  done: Promise<void>;
+}
+
+/** The services Pending in a cluster while `batch` runs: those it writes, and those whose blocks changed since it began. */
+function pendingServices(batch: Batch, blocks: readonly RenderBlock[]): ReadonlySet<string> {
+  let out: Set<string> | undefined;
+  let seen = 0;
+  for (const b of blocks) {
+    const then = batch.blocks.get(b.ref);
+    if (then !== undefined) seen++;
+    if (then !== b && !batch.refs.has(b.ref)) (out ??= new Set(batch.refs)).add(b.ref);
+  }
+  if (seen < batch.blocks.size) {
+    const now = new Set(blocks.map((b) => b.ref));
+    for (const ref of batch.blocks.keys()) if (!batch.refs.has(ref) && !now.has(ref)) (out ??= new Set(batch.refs)).add(ref);
+  }
+  return out ?? batch.refs;
 }
 
 /**

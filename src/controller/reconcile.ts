@@ -74,6 +74,8 @@ export type ApplyMemo = (cluster: string, key: string) => MemoEntry | undefined;
 
 export interface PlannedObject {
   key: string;
+  /** The FailoverService whose block it comes from, when planned from a render. */
+  readonly ref?: string;
   /** The desired object; a plan's may be translated when first read (read it once per write). */
   readonly object: KubeObject;
   /** desiredHash(object); computed from the object when absent. */
@@ -362,6 +364,10 @@ class LazyObjects {
   untaken = 0;
   constructor(private readonly block: RenderBlock) {}
 
+  get ref(): string {
+    return this.block.ref;
+  }
+
   take(i: number, first: boolean): KubeObject {
     const o = (this.objects ??= this.block.objects())[i] as KubeObject;
     if (first && --this.untaken === 0) this.objects = undefined;
@@ -379,6 +385,10 @@ class LazyPlanned implements PlannedObject {
     private readonly index: number,
   ) {
     from.untaken++;
+  }
+
+  get ref(): string {
+    return this.from.ref;
   }
 
   get object(): KubeObject {
@@ -616,6 +626,12 @@ export interface ClusterOutcome {
   writeFailures?: number;
   /** The longest Retry-After a failed write was answered with: the retry waits at least that long. */
   retryAfterMs?: number;
+  /**
+   * Pending because writes still run in the background: the services they write (or prune) objects of, and those
+   * whose objects changed since they began (planned once they end). Every other service is in sync there, and its
+   * status says so: one slow write does not turn every FailoverService Pending and back.
+   */
+  pendingServices?: ReadonlySet<string>;
 }
 
 export interface Condition {
@@ -720,7 +736,7 @@ export function serviceStatus(i: ServiceStatusInput): Record<string, unknown> {
     } else if (objErrors.length > 0) {
       syncState = 'Failed';
       message = conditionText('Sync', 'ObjectErrors', { errors: objErrors });
-    } else if (out.state !== 'Synced') {
+    } else if (out.state !== 'Synced' && !(out.state === 'Pending' && out.pendingServices && !out.pendingServices.has(i.outcome.ref))) {
       syncState = out.state;
       message = out.message;
     } else syncState = 'Synced';
@@ -879,6 +895,7 @@ export function outcomesSignature(outcomes: ReadonlyMap<string, ClusterOutcome>)
   const parts: string[] = [];
   for (const [name, o] of outcomes) {
     parts.push(name, o.state, o.message ?? '\u0002');
+    if (o.pendingServices) parts.push([...o.pendingServices].sort().join(' '));
     for (const [k, e] of o.objectErrors) parts.push(k, e);
     parts.push('\u0003');
   }

@@ -372,6 +372,45 @@ describe('faults real API servers produce', () => {
     for (const d of f.members) assertNothingWrittenTwice(d);
   });
 
+  it('a slow batch in one cluster turns Pending only the services it writes: the others stay Synced and are not written', fits(60_000, 60_000, 30_000, 30_000, 90_000, 30_000), async () => {
+    await seed(f, ['ratings']);
+    const RATINGS = ['ratings-cluster1', 'ratings-cluster2', 'ratings-cluster3'];
+    const ctl = await f.startController({ serving: false, memberClient: (config) => new HttpKubeClient(config, { timeoutMs: 120_000, userAgent: 'spillway/slow' }) });
+    await create(f.mc, failoverService('reviews', ALL));
+    await create(f.mc, failoverService('ratings', RATINGS));
+    await converged(f, 'both services converge');
+    type St = { clusters?: { name: string; syncState: string; message?: string }[]; conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
+    const statusOf = async (n: string): Promise<St | undefined> => (await get(f.mc, FAILOVER_SERVICES, 'default', n))?.status as St | undefined;
+    const states = (st: St | undefined): string | undefined => st?.clusters?.map((c) => `${c.name}=${c.syncState}`).join(',');
+    await until(async () => (states(await statusOf('ratings')) === 'cluster1=Synced,cluster2=Synced,cluster3=Synced' && ctl.backgroundWrites.length === 0 ? [] : [JSON.stringify(await statusOf('ratings'))]), 'ratings Synced everywhere');
+    const ratingsBefore = await get(f.mc, FAILOVER_SERVICES, 'default', 'ratings');
+    // Every member's writes held: whichever clusters the change writes to have a slow batch of reviews' objects only.
+    const holds = f.members.map((d) => d.hold({ verb: 'patch', group: ISTIO }));
+    try {
+      f.mgmt.resetLog();
+      await applyAs(f.mc, failoverService('reviews', [ALL[2]!, ALL[0]!, ALL[1]!]));
+      await until(async () => (/Pending/.test(states(await statusOf('reviews')) ?? '') ? [] : [JSON.stringify(await statusOf('reviews'))]), 'reviews Pending where its writes are held');
+      assert.ok(holds.some((h) => h.held() > 0), 'the change\'s writes are held');
+      assert.ok(ctl.backgroundWrites.length > 0, 'writes in the background');
+      // More reconciles while the batch runs.
+      for (let k = 0; k < 2; k++) {
+        const n = ctl.reconcileCount;
+        ctl.trigger();
+        await until(async () => (ctl.reconcileCount > n ? [] : ['no reconcile yet']), `reconcile ${k + 1} while the writes are in flight`, 30_000);
+      }
+      assert.ok(holds.some((h) => h.held() > 0), 'still held: the reconciles ran while the writes were in flight');
+      const ratings = await get(f.mc, FAILOVER_SERVICES, 'default', 'ratings');
+      assert.equal(states(ratings?.status as St), 'cluster1=Synced,cluster2=Synced,cluster3=Synced', 'ratings has nothing in the batch');
+      assert.equal(ratings?.metadata.resourceVersion, ratingsBefore?.metadata.resourceVersion, 'ratings\' status was not written');
+      const written = f.mgmt.requests.filter((r) => r.info?.verb === 'patch' && r.info.subresource === 'status' && r.info.resource === 'failoverservices' && r.userAgent.startsWith('spillway/')).map((r) => r.info!.name);
+      assert.ok(written.length > 0 && written.every((n) => n === 'reviews'), `only reviews' status written: ${written.join(', ')}`);
+    } finally {
+      for (const h of holds) h.release();
+    }
+    await converged(f, 'the held writes land', { timeoutMs: 90_000 });
+    await until(async () => (states(await statusOf('reviews')) === 'cluster3=Synced,cluster1=Synced,cluster2=Synced' && ctl.backgroundWrites.length === 0 ? [] : [JSON.stringify(await statusOf('reviews'))]), 'reviews Synced again', 30_000);
+  });
+
   it('Istio CRDs removed and reinstalled serving other versions: versions rediscovered, objects re-created', fits(60_000, 60_000, 60_000, 60_000, 60_000), async () => {
     await f.startController();
     await create(f.mc, failoverService('reviews', ALL));
