@@ -26,6 +26,11 @@ export interface InformerTiming {
   backoffMaxMs: number;
   /** Client-side timeout of each list page. */
   listTimeoutMs: number;
+  /**
+   * Objects per list page. client-go's pager asks for 500: a page is parsed whole, and a restart lists every kind of
+   * every member at once, so the page bounds the memory a restart needs on top of the caches (5,000 objects with
+   * managedFields are ~10 MB of JSON and several times that parsed, per list in flight).
+   */
   pageSize: number;
 }
 
@@ -35,7 +40,7 @@ export const DEFAULT_TIMING: InformerTiming = {
   backoffBaseMs: 500,
   backoffMaxMs: 30_000,
   listTimeoutMs: 30_000,
-  pageSize: 5000,
+  pageSize: 500,
 };
 
 export type InformerEvent =
