@@ -1214,22 +1214,23 @@ class IncrementalRender {
       if (typeof d !== 'object' || d === null || this.entries.has(d)) return undefined;
       newDocs.push(d);
     }
-    // A MeshCluster replaced by a document that admits to the same content (same fingerprint: identity,
-    // creationTimestamp and spec; same messages) changes nothing a service reads: the controller writes its status on
-    // every change it makes in that cluster (lastSyncTime), and each such echo must not re-check, re-plan and report
-    // changed every service that uses the cluster. The new document takes over the old entry, whose admitted object
-    // (the one plans and fingerprints refer to) stays.
+    // A document replaced by one that admits to the same content (same fingerprint: identity, creationTimestamp and
+    // spec; same messages) changes nothing a render reads. The controller writes statuses: a MeshCluster's on every
+    // change it makes in that cluster (lastSyncTime), and every FailoverService's after a restart or a member's
+    // first sync. Each such echo must not re-check, re-plan and report changed the services it touches (10,000
+    // status echoes re-rendered a whole fleet, with the old render still held). The new document takes over the old
+    // entry, whose admitted object (the one plans and fingerprints refer to) stays; whoever reads status or
+    // server metadata reads the live objects, not the render's.
     const takeover = new Map<object, DocEntry>();
     const kept = new Set<DocEntry>();
     const admitted = new Map<object, DocEntry | undefined>();
-    const replacedClusters = new Map<string, DocEntry>();
-    for (const e of removedEntries) if (e.kind === 'MeshCluster' && e.obj) replacedClusters.set(e.ref, e);
-    if (replacedClusters.size > 0) {
+    const replaced = new Map<string, DocEntry>();
+    for (const e of removedEntries) if (e.obj) replaced.set(e.ref, e);
+    if (replaced.size > 0) {
       for (const d of newDocs) {
-        if ((d as { kind?: unknown }).kind !== 'MeshCluster') continue;
         const e = this.admit(d);
         admitted.set(d, e);
-        const old = e?.obj ? replacedClusters.get(e.ref) : undefined;
+        const old = e?.obj ? replaced.get(e.ref) : undefined;
         if (!e || !old || kept.has(old) || old.fingerprint !== e.fingerprint || !sameMessages(old.messages, e.messages)) continue;
         kept.add(old);
         takeover.set(d, { ...old, raw: d });

@@ -283,6 +283,31 @@ test('a MeshCluster whose status alone changed (the controller writes it after e
   assert.match(renderJson(third), /198\.51\.100\.7/);
 });
 
+test('every FailoverService with a new status (a restart writes them all) and every MeshWorkload updated changes no service; a spec still does', () => {
+  const docs = world();
+  const cache = new RenderCache();
+  const first = renderDetailed([...docs.values()], cache);
+  const echoed = [...docs.entries()].filter(([, o]) => o.kind === 'FailoverService' || o.kind === 'MeshWorkload');
+  assert.ok(echoed.length >= 60, `${echoed.length} documents`);
+  // FailoverServices get a status; MeshWorkloads (no status) only a new resourceVersion, as any server-side update.
+  for (const [k, o] of echoed) {
+    const metadata = { ...o.metadata, resourceVersion: '9' };
+    docs.set(k, o.kind === 'FailoverService' ? { ...o, metadata, status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True', reason: 'Synced', lastTransitionTime: '2026-12-02T02:00:00Z' }] } } : { ...o, metadata });
+  }
+  const second = renderDetailed([...docs.values()], cache);
+  assert.ok(second.changes, 'made as a difference');
+  assert.deepEqual([...second.changes.refs], [], 'no service changed');
+  for (const o of second.services) assert.equal(o, first.services.find((x) => x.ref === o.ref), o.ref);
+  assert.equal(renderJson(second), renderJson(renderDetailed([...docs.values()])));
+  // Positive control: one service's spec changes with its status (its workloads reversed): that service alone.
+  const fs = docs.get('FailoverService/default/s3')!;
+  docs.set('FailoverService/default/s3', { ...fs, status: {}, spec: { ...(fs.spec as object), meshWorkloads: [...(fs.spec as { meshWorkloads: string[] }).meshWorkloads].reverse() } });
+  const third = renderDetailed([...docs.values()], cache);
+  assert.deepEqual([...third.changes!.refs], ['FailoverService/default/s3']);
+  assert.equal(renderJson(third), renderJson(renderDetailed([...docs.values()])));
+  assert.notEqual(renderJson(third), renderJson(second));
+});
+
 test('a render of the very same documents is the last result; any other document, order or policy renders again', () => {
   const docs = [...world().values()];
   const cache = new RenderCache();
