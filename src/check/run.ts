@@ -5,16 +5,35 @@ import type { Check, CheckLevel, CheckReport, CheckResult, CheckSnapshot } from 
 
 export function runChecks(s: CheckSnapshot, checks: readonly Check[] = CHECKS): CheckReport {
   const results: CheckResult[] = [];
+  for (const c of checks) results.push(...runOne(c, s));
+  return report(results);
+}
+
+/**
+ * runChecks, awaiting `pause()` between checks: a long-running process (the controller) lets other work in between
+ * (a reconcile waiting for the event loop) instead of holding it for the whole run. The same report.
+ */
+export async function runChecksPausing(s: CheckSnapshot, pause: () => Promise<void>, checks: readonly Check[] = CHECKS): Promise<CheckReport> {
+  const results: CheckResult[] = [];
   for (const c of checks) {
-    try {
-      results.push(...c.run(s));
-    } catch (e) {
-      // A bug in one check must not hide the others' findings.
-      const r = findings(c.name);
-      r.finding('fail', 'SPC199', { check: c.name, error: (e as Error).message ?? String(e) });
-      results.push(...r.out);
-    }
+    await pause();
+    results.push(...runOne(c, s));
   }
+  return report(results);
+}
+
+function runOne(c: Check, s: CheckSnapshot): CheckResult[] {
+  try {
+    return c.run(s);
+  } catch (e) {
+    // A bug in one check must not hide the others' findings.
+    const r = findings(c.name);
+    r.finding('fail', 'SPC199', { check: c.name, error: (e as Error).message ?? String(e) });
+    return r.out;
+  }
+}
+
+function report(results: CheckResult[]): CheckReport {
   const summary = { pass: 0, warn: 0, fail: 0, skip: 0 };
   for (const r of results) summary[r.level]++;
   return { results, summary };
