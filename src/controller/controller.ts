@@ -207,6 +207,7 @@ export class Controller {
         onChange: () => this.scheduler.trigger(),
         log: this.log,
         registry: this.metrics.registry,
+        foreground: () => this.scheduler.notRunning(),
       });
     }
     this.statuses = new StatusWriter({ management: o.management, failoverServices: this.fs, meshClusters: this.mc, gate: this.gate, wallTime: () => this.clock.wallTime(), credentialWarningMs: o.credentialWarningMs, log: this.log, metrics: this.metrics });

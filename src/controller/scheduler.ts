@@ -71,6 +71,11 @@ export class Scheduler {
     return !this.running && this.timer === undefined;
   }
 
+  /** Resolves when no run is in progress (one scheduled for later does not count). */
+  async notRunning(): Promise<void> {
+    while (this.running && this.current) await this.current;
+  }
+
   /** Resolves when no run is in progress or pending (retries count as pending). */
   idle(): Promise<void> {
     if (this.isIdle || this.stopped) return Promise.resolve();
