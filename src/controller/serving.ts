@@ -34,7 +34,7 @@ import { ENDPOINT_SLICES, typeOfObject } from '../kube/resources.ts';
 import { createEvent, eventAnnotations, patchStatus } from '../kube/ops.ts';
 import { EVENT_CODES, renderEvent } from '../api/messages.ts';
 import type { EventCode, EventParams } from '../api/messages.ts';
-import { renderView, renderViews } from '../check/view.ts';
+import { eachRenderView, renderView, renderViews } from '../check/view.ts';
 import type { ServiceView } from '../check/view.ts';
 import { gatewayServices } from '../check/checks/gateway-service.ts';
 import { jsonEqual } from './compare.ts';
@@ -357,7 +357,7 @@ export function* servingPass(i: ServingInput, memo?: ServingMemo, unchanged?: Se
   }
   const out = new Map<string, ServingClient[]>();
   const again = new Set<string>();
-  for (const v of renderViews(i.render)) {
+  for (const v of eachRenderView(i.render)) {
     const served = serveOne(v, i, memo, unchanged, again);
     if (served) out.set(v.ref, served.clients);
     yield;
