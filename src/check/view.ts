@@ -113,6 +113,60 @@ function fields(c: ServiceInCluster): ClusterFields {
   };
 }
 
+/**
+ * A map as a patch over another (undefined: deleted there): reads look in the patch, then below. Layers are folded
+ * into one map every `MAX_LAYERS` patches, so a read costs a few lookups and a render made as a difference costs its
+ * changed refs (and a copy of the map once in that many renders), not a copy of the whole map each time.
+ */
+class Layered<K, V> implements ReadonlyMap<K, V> {
+  private static readonly MAX_LAYERS = 16;
+  private flat: Map<K, V> | undefined;
+  private constructor(private readonly below: ReadonlyMap<K, V>, private readonly patch: ReadonlyMap<K, V | undefined>, private readonly depth: number, readonly size: number) {}
+
+  static over<K, V>(below: ReadonlyMap<K, V>, patch: ReadonlyMap<K, V | undefined>): ReadonlyMap<K, V> {
+    let size = below.size;
+    for (const [k, v] of patch) size += (below.has(k) ? -1 : 0) + (v === undefined ? 0 : 1);
+    const depth = below instanceof Layered ? below.depth + 1 : 1;
+    const layered = new Layered(below, patch, depth, size);
+    return depth >= Layered.MAX_LAYERS ? layered.folded() : layered;
+  }
+
+  private folded(): Map<K, V> {
+    if (!this.flat) {
+      const out = new Map(this.below);
+      for (const [k, v] of this.patch) {
+        if (v === undefined) out.delete(k);
+        else out.set(k, v);
+      }
+      this.flat = out;
+    }
+    return this.flat;
+  }
+
+  get(k: K): V | undefined {
+    if (this.flat) return this.flat.get(k);
+    return this.patch.has(k) ? this.patch.get(k) : this.below.get(k);
+  }
+  has(k: K): boolean {
+    return this.get(k) !== undefined;
+  }
+  forEach(f: (v: V, k: K, m: ReadonlyMap<K, V>) => void): void {
+    this.folded().forEach((v, k) => f(v, k, this));
+  }
+  entries(): MapIterator<[K, V]> {
+    return this.folded().entries();
+  }
+  keys(): MapIterator<K> {
+    return this.folded().keys();
+  }
+  values(): MapIterator<V> {
+    return this.folded().values();
+  }
+  [Symbol.iterator](): MapIterator<[K, V]> {
+    return this.folded()[Symbol.iterator]();
+  }
+}
+
 /** Per render: each accepted service's blocks, per cluster (built from the previous render's by difference). */
 const blockIndexes = new WeakMap<DetailedRenderResult, ReadonlyMap<string, ReadonlyMap<string, RenderBlock>>>();
 
@@ -126,14 +180,15 @@ export function blocksByService(render: DetailedRenderResult): ReadonlyMap<strin
   if (known) return known;
   const changes = render.changes;
   const base = changes ? blockIndexes.get(changes.since) : undefined;
-  let out: Map<string, ReadonlyMap<string, RenderBlock>>;
+  let out: ReadonlyMap<string, ReadonlyMap<string, RenderBlock>>;
   if (changes && base) {
-    out = new Map(base);
+    // The changed refs over the last render's index (no copy of a map of every service per render).
+    const patch = new Map<string, ReadonlyMap<string, RenderBlock> | undefined>();
     for (const ref of changes.refs) {
       const b = changes.blocks.get(ref);
-      if (b && b.size > 0) out.set(ref, b);
-      else out.delete(ref);
+      patch.set(ref, b && b.size > 0 ? b : undefined);
     }
+    out = Layered.over(base, patch);
   } else {
     const build = new Map<string, Map<string, RenderBlock>>();
     for (const [cluster, blocks] of render.blocks) {

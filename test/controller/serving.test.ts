@@ -345,6 +345,11 @@ describe('live tier shares: incremental, as the controller computes them', { tim
       // Without history (a fresh render, no memo), the same, except services held from the last shares.
       const fresh = computeServing({ render: renderDetailed(input.map((value, n) => ({ value, source: `#${n}` }))), endpoints, gateway, serviceGone });
       for (const [ref, clients] of fresh) assert.deepEqual(row(got.get(ref)), row(clients), `step ${step}: ${ref} (fresh)`);
+      // The blocks index (a patch over the last render's, folded now and then) holds exactly the render's blocks.
+      const index = blocksByService(render);
+      for (const [cluster, blocks] of render.blocks) for (const b of blocks) assert.equal(index.get(b.ref)?.get(cluster), b, `step ${step}: ${b.ref} in ${cluster}`);
+      assert.equal([...index.values()].reduce((n, m) => n + m.size, 0), [...render.blocks.values()].reduce((n, bs) => n + bs.length, 0), `step ${step}: index size`);
+      assert.equal(index.size, new Set([...render.blocks.values()].flatMap((bs) => bs.map((b) => b.ref))).size, `step ${step}: services indexed`);
       const diff = servingDifference(got);
       if (diff) {
         assert.equal(diff.since, before, `step ${step}: made from the result before it`);
