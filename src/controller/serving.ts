@@ -35,6 +35,7 @@ import { createEvent, eventAnnotations, patchStatus } from '../kube/ops.ts';
 import { EVENT_CODES, renderEvent } from '../api/messages.ts';
 import type { EventCode, EventParams } from '../api/messages.ts';
 import { eachRenderView, renderView, renderViews } from '../check/view.ts';
+import { Layered } from '../core/layered.ts';
 import type { ServiceView } from '../check/view.ts';
 import { gatewayServices } from '../check/checks/gateway-service.ts';
 import { jsonEqual } from './compare.ts';
@@ -156,7 +157,7 @@ export interface ServingUnchanged {
 /** What a memo's last computation produced, for the next one made as a difference. */
 interface ServingState {
   render: DetailedRenderResult;
-  out: Map<string, ServingClient[]>;
+  out: ReadonlyMap<string, ServingClient[]>;
   /** Services held (see ServingInput.serviceGone) or with some cluster's counts unknown: looked at every time. */
   again: Set<string>;
   /** Member Service (`cluster\0namespace\0name`) -> the services with a tier on it; built when first needed. */
@@ -284,7 +285,7 @@ function serveOne(v: ServiceView, i: ServingInput, memo: ServingMemo | undefined
  * same clients array again, without simulating. With `unchanged.services` and a render known as a difference from
  * the memo's last one, only what changed is looked at (see ServingUnchanged.services).
  */
-export function computeServing(i: ServingInput, memo?: ServingMemo, unchanged?: ServingUnchanged): Map<string, ServingClient[]> {
+export function computeServing(i: ServingInput, memo?: ServingMemo, unchanged?: ServingUnchanged): ReadonlyMap<string, ServingClient[]> {
   const pass = servingPass(i, memo, unchanged);
   for (;;) {
     const r = pass.next();
@@ -296,11 +297,12 @@ export function computeServing(i: ServingInput, memo?: ServingMemo, unchanged?: 
  * computeServing in steps: the generator yields after each service it looked at (its caller can give the event loop
  * a turn there) and returns the result. The memo stays valid at every step.
  */
-export function* servingPass(i: ServingInput, memo?: ServingMemo, unchanged?: ServingUnchanged): Generator<void, Map<string, ServingClient[]>> {
+export function* servingPass(i: ServingInput, memo?: ServingMemo, unchanged?: ServingUnchanged): Generator<void, ReadonlyMap<string, ServingClient[]>> {
   const state = memo ? servingStates.get(memo) : undefined;
   const difference = state && unchanged?.services ? differenceSince(i.render, state, unchanged) : undefined;
   if (memo && state && unchanged && difference) {
-    const out = new Map(state.out);
+    // The changed refs, over the last result (no copy of a map of every service per computation).
+    const out = new Map<string, ServingClient[] | undefined>();
     const again = new Set<string>();
     const visit = new Set<string>([...difference, ...state.again]);
     let readers = state.readers;
@@ -333,10 +335,10 @@ export function* servingPass(i: ServingInput, memo?: ServingMemo, unchanged?: Se
       const v = renderView(i.render, ref);
       const served = v ? serveOne(v, i, memo, unchanged, again) : undefined;
       if (!v) memo.delete(ref);
-      const before = out.get(ref);
+      const before = state.out.get(ref);
       if (served === undefined) {
         if (before) {
-          out.delete(ref);
+          out.set(ref, undefined);
           changed.add(ref);
         }
       } else if (served.clients !== before) {
@@ -346,8 +348,9 @@ export function* servingPass(i: ServingInput, memo?: ServingMemo, unchanged?: Se
       }
       yield;
     }
+    const patched = Layered.over(state.out, out);
     // In the render's order (oldest first), as a full computation gives it.
-    const result = came ? new Map(renderViews(i.render).filter((v) => out.has(v.ref)).map((v) => [v.ref, out.get(v.ref) as ServingClient[]])) : out;
+    const result = came ? new Map(renderViews(i.render).filter((v) => patched.has(v.ref)).map((v) => [v.ref, patched.get(v.ref) as ServingClient[]])) : patched;
     servingStates.set(memo, { render: i.render, out: result, again, ...(readers && indexed ? { readers, indexed } : {}) });
     servingChanges.set(result, { since: state.out, refs: changed });
     // The result before keeps no difference of its own: it would keep the one before it alive, and so on back to the
@@ -804,7 +807,7 @@ export class ServingPublisher {
       gateway: gatewayOf,
       ...(hasService ? { serviceGone: (c: string, ns: string, n: string) => hasService(c, ns, n) === false } : {}),
     }, this.memo, unchanged);
-    let computed: Map<string, ServingClient[]>;
+    let computed: ReadonlyMap<string, ServingClient[]>;
     try {
       const slice = new Slicer();
       for (let r = pass.next(); ; r = pass.next()) {
@@ -888,7 +891,7 @@ export class ServingPublisher {
    * Sets the gauges of the services whose clients changed, removes those of services no longer computed. `changed`:
    * the only refs whose clients may differ from the computation the gauges were last set from.
    */
-  private refreshGauges(computed: Map<string, ServingClient[]>, changed?: ReadonlySet<string>): void {
+  private refreshGauges(computed: ReadonlyMap<string, ServingClient[]>, changed?: ReadonlySet<string>): void {
     if (!this.share || !this.endpointsGauge) return;
     this.gaugedFrom = computed;
     if (changed) {
