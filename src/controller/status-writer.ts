@@ -232,8 +232,12 @@ export class StatusWriter {
       }
     };
     if (onlyRender && changes) {
+      // ... and those whose document alone was replaced (someone else's status write, say: ours is put back).
       const refs = new Set(unsettled);
-      if (!sameRender) for (const ref of changes.refs) refs.add(ref);
+      if (!sameRender) {
+        for (const ref of changes.refs) refs.add(ref);
+        for (const ref of changes.replaced) if (ref.startsWith('FailoverService/')) refs.add(ref);
+      }
       for (const ref of refs) {
         const fs = changes.document(ref) as KubeObject | undefined;
         if (fs) visit(fs);

@@ -64,6 +64,11 @@ export interface RenderChanges {
   since: DetailedRenderResult;
   /** Services whose blocks, outcome or messages may differ from `since` (those that came or went included). */
   refs: ReadonlySet<string>;
+  /**
+   * Refs whose document was replaced by one that admits to the same content (a status written, say): nothing of
+   * theirs in this render changed, but a reader of the documents themselves (status, metadata) sees a new object.
+   */
+  replaced: ReadonlySet<string>;
   /** The blocks per cluster of each ref in `refs` that is accepted now. */
   blocks: ReadonlyMap<string, ReadonlyMap<string, RenderBlock>>;
   /** Refs in `refs` that no longer exist. */
@@ -1274,11 +1279,13 @@ class IncrementalRender {
         this.services.delete(e.ref);
       }
     }
+    const replacedRefs = new Set<string>();
     for (const d of newDocs) {
       const same = takeover.get(d);
       if (same) {
         this.entries.set(d, same);
         this.byRef.set(same.ref, same);
+        replacedRefs.add(same.ref);
         continue;
       }
       const e = admitted.has(d) ? admitted.get(d) : this.admit(d);
@@ -1599,7 +1606,7 @@ class IncrementalRender {
       snapshot,
       blocks,
       notAccepted: this.notAccepted,
-      ...(since ? { changes: this.changesSince(since, changed) } : {}),
+      ...(since ? { changes: this.changesSince(since, changed, replacedRefs) } : {}),
     };
     // The previous result's own `changes` would keep the render before it alive, and that one the render before it,
     // back to the first: every render since the start. Consumers read the current render's changes only.
@@ -1608,7 +1615,7 @@ class IncrementalRender {
     return result;
   }
 
-  private changesSince(since: DetailedRenderResult, refs: ReadonlySet<string>): RenderChanges {
+  private changesSince(since: DetailedRenderResult, refs: ReadonlySet<string>, replaced: ReadonlySet<string>): RenderChanges {
     const blocks = new Map<string, ReadonlyMap<string, RenderBlock>>();
     const gone = new Set<string>();
     for (const ref of refs) {
@@ -1618,7 +1625,7 @@ class IncrementalRender {
     }
     this.order(''); // built now: the map is replaced, never changed, when the order changes
     const positions = this.ordIdx as Map<string, number>;
-    return { since, refs, blocks, gone, position: (ref) => positions.get(ref) ?? -1, document: (ref) => this.byRef.get(ref)?.raw };
+    return { since, refs, replaced, blocks, gone, position: (ref) => positions.get(ref) ?? -1, document: (ref) => this.byRef.get(ref)?.raw };
   }
 }
 

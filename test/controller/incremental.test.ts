@@ -134,6 +134,32 @@ describe('incremental consumers equal their full recomputation', { timeout: 60_0
     }
   });
 
+  it('StatusWriter: a status someone else overwrote (the document replaced, its spec the same: the render unchanged) is written back', async () => {
+    const docs = world();
+    const cache = new RenderCache();
+    const patches: string[] = [];
+    const w = writer(docs, patches);
+    const connections = new Map<string, ConnectionState>(clusters.map((c) => [c, { reachable: true, error: undefined, firstSync: false }]));
+    const round = async (): Promise<DetailedRenderResult> => {
+      const input = [...docs.values()];
+      const render = renderDetailed(input, cache);
+      patches.length = 0;
+      await w.write({ render, services: input.filter((o) => o.kind === 'FailoverService'), meshClusters: input.filter((o) => o.kind === 'MeshCluster'), outcomes: [...render.blocks.keys()].map((cluster) => ({ cluster, state: 'Synced', objectErrors: new Map(), applied: 0, pruned: 0 })), connections, held: new Map(), now: '2026-01-02T00:00:00Z' });
+      return render;
+    };
+    await round();
+    assert.equal(patches.filter((p) => p.startsWith('fs/')).length, 8, 'first round: every status written');
+    const echoed = await round();
+    assert.deepEqual([...patches], [], 'the echoes need no write');
+    assert.ok(echoed.changes, 'rendered as a difference');
+    assert.deepEqual([...echoed.changes.refs], [], 'a status echo changes no service of the render');
+    // Someone else's write: svc3's status emptied, its spec as it was.
+    docs.set('fs/svc3', { ...docs.get('fs/svc3')!, status: {} });
+    const clobbered = await round();
+    assert.deepEqual([...(clobbered.changes?.refs ?? ['?'])], [], 'the render did not change');
+    assert.deepEqual(patches.map((p) => p.split(' ')[0]), ['fs/svc3'], 'svc3\'s status written back, nothing else');
+  });
+
   it('RenderShape: after each edit the shape read by difference equals the shape read whole, and says when it changed', () => {
     const docs = world();
     const cache = new RenderCache();
