@@ -1229,13 +1229,13 @@ class IncrementalRender {
     const takeover = new Map<object, DocEntry>();
     const kept = new Set<DocEntry>();
     const admitted = new Map<object, DocEntry | undefined>();
-    const replaced = new Map<string, DocEntry>();
-    for (const e of removedEntries) if (e.obj) replaced.set(e.ref, e);
-    if (replaced.size > 0) {
+    const removedByRef = new Map<string, DocEntry>();
+    for (const e of removedEntries) if (e.obj) removedByRef.set(e.ref, e);
+    if (removedByRef.size > 0) {
       for (const d of newDocs) {
         const e = this.admit(d);
         admitted.set(d, e);
-        const old = e?.obj ? replaced.get(e.ref) : undefined;
+        const old = e?.obj ? removedByRef.get(e.ref) : undefined;
         if (!e || !old || kept.has(old) || old.fingerprint !== e.fingerprint || !sameMessages(old.messages, e.messages)) continue;
         kept.add(old);
         takeover.set(d, { ...old, raw: d });

@@ -189,7 +189,7 @@ export class HttpKubeClient implements KubeClient {
     contentType: string | undefined,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
-  ): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
+  ): Promise<{ res: http.IncomingMessage; req: http.ClientRequest; timedOut: () => RequestTimeout | undefined }> {
     if (this.closed) return Promise.reject(new KubeApiError({ status: 0, message: 'client closed', verb: method, path }));
     return this.prepare().then(
       ({ t, headers }) =>
@@ -202,6 +202,7 @@ export class HttpKubeClient implements KubeClient {
           }
           const req = t.module.request(url, { method, headers: h, agent: t.agent, signal });
           let timer: NodeJS.Timeout | undefined;
+          let timedOut: RequestTimeout | undefined;
           if (timeoutMs !== undefined && timeoutMs > 0) {
             timer = setTimeout(() => {
               timedOut = new RequestTimeout(`timed out after ${timeoutMs}ms`);
@@ -209,12 +210,10 @@ export class HttpKubeClient implements KubeClient {
             }, timeoutMs);
             timer.unref();
           }
-          let timedOut: RequestTimeout | undefined;
           req.on('response', (res) => {
-            // Past the headers, destroying the request makes the response fail with a bare "aborted": remember why.
-            timeoutOf.set(res, () => timedOut);
             res.on('close', () => timer && clearTimeout(timer));
-            resolve({ res, req });
+            // Past the headers, destroying the request makes the response fail with a bare "aborted": readAll asks why.
+            resolve({ res, req, timedOut: () => timedOut });
           });
           req.on('error', (e: Error) => {
             if (timer) clearTimeout(timer);
@@ -238,8 +237,8 @@ export class HttpKubeClient implements KubeClient {
     const body = r.body === undefined ? undefined : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
     let reread = false;
     for (let attempt = 0; ; attempt++) {
-      const { res } = await this.open(r.method, r.path, r.query, body, r.contentType, r.signal, r.timeoutMs ?? this.defaultTimeoutMs);
-      const text = await readAll(res, r.method, r.path);
+      const { res, timedOut } = await this.open(r.method, r.path, r.query, body, r.contentType, r.signal, r.timeoutMs ?? this.defaultTimeoutMs);
+      const text = await readAll(res, r.method, r.path, timedOut);
       const status = res.statusCode ?? 0;
       if (status >= 200 && status < 300) return text ? (JSON.parse(text) as unknown) : {};
       // Refused credentials from a token file: the kubelet may have rotated it since we last looked; once.
@@ -319,15 +318,13 @@ function isMemberConfig(s: KubeConfig | MemberConfig): s is MemberConfig {
 /** What a request's own timeout destroys it with: told apart from resets and refusals (reason `Timeout`). */
 class RequestTimeout extends Error {}
 
-/** The timeout that cut a response short, if one did (a response that fails after its headers only says "aborted"). */
-const timeoutOf = new WeakMap<http.IncomingMessage, () => RequestTimeout | undefined>();
-
-function readAll(res: http.IncomingMessage, verb: string, path: string): Promise<string> {
+/** A response's body. `timedOut`: the request's own timeout, if it cut the response short (Node then says only "aborted"). */
+function readAll(res: http.IncomingMessage, verb: string, path: string, timedOut?: () => RequestTimeout | undefined): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
     const cut = (fallback: string): KubeApiError => {
-      const t = timeoutOf.get(res)?.();
+      const t = timedOut?.();
       return t
         ? new KubeApiError({ status: 0, reason: 'Timeout', message: `${t.message} (${received} bytes of the response read)`, verb, path })
         : new KubeApiError({ status: 0, message: fallback, verb, path });
